@@ -1,0 +1,20 @@
+# One image for web, worker and beat; docker-compose.yml chooses the command.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml ./
+COPY hitl_client ./hitl_client
+COPY hitl_site ./hitl_site
+COPY approvals ./approvals
+COPY audit ./audit
+COPY policies ./policies
+COPY templates ./templates
+COPY static ./static
+COPY manage.py ./
+RUN pip install --no-cache-dir ./hitl_client . \
+ && DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
+    python manage.py collectstatic --noinput
+RUN useradd --system --uid 10001 countersign
+USER countersign
+EXPOSE 8000
+CMD ["gunicorn", "hitl_site.wsgi", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--threads", "16"]

@@ -1,0 +1,32 @@
+# Countersign: `make run` to try it, `make test` to prove it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+# Embedded PostgreSQL and Redis under .run/ unless DATABASE_URL / REDIS_URL point elsewhere.
+WITH_SERVICES := $(BIN)/python -m hitl_site.services run --
+
+.PHONY: install run test lint stop clean
+
+$(INSTALLED): pyproject.toml hitl_client/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ./hitl_client -e ".[dev]"
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+run: $(INSTALLED)
+	$(WITH_SERVICES) $(BIN)/python -m hitl_site.devserver
+
+test: $(INSTALLED)
+	$(WITH_SERVICES) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+
+stop:
+	$(BIN)/python -m hitl_site.services down
+
+clean: stop
+	rm -rf .run

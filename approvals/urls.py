@@ -1,0 +1,11 @@
+from django.urls import path
+
+from approvals import views
+
+app_name = "approvals"
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("actions/<uuid:pk>/", views.action_detail, name="action"),
+    path("actions/<uuid:pk>/approve", views.approve, name="approve"),
+    path("actions/<uuid:pk>/reject", views.reject, name="reject"),
+]

@@ -1,0 +1,76 @@
+"""The agent API: one NinjaAPI, bearer-token auth per agent, errors in one shape."""
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+
+from approvals.api import ApiError, router
+from policies.models import AgentToken
+
+
+class AgentBearer(HttpBearer):
+    def authenticate(self, request, token):
+        return AgentToken.agent_for(token)
+
+
+api = NinjaAPI(
+    title="Countersign agent API",
+    version="1",
+    description="Ask before a consequential tool call; get the decision back.",
+    auth=AgentBearer(),
+    urls_namespace="api",
+)
+api.add_router("/", router)
+
+
+def error_response(request, status, code, message, details=None):
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, "details": details or []}}, status=status
+    )
+
+
+@api.exception_handler(ApiError)
+def on_api_error(request, exc):
+    return error_response(request, exc.status, exc.code, exc.message, exc.details)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc):
+    details = [
+        {"path": ".".join(str(p) for p in error.get("loc", ()) if p != "body"), "message": error.get("msg", "")}
+        for error in exc.errors
+    ]
+    return error_response(
+        request, 400, "bad_request", "The request does not have the expected fields and types.", details
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request, exc):
+    return error_response(request, 401, "unauthorized", "Send a valid agent token as 'Authorization: Bearer <token>'.")
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request, exc):
+    return error_response(request, 413, "body_too_large", "The request body is over the size limit.")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc):
+    if exc.status_code == 400:  # ninja's only 400 is a body that is not JSON
+        return error_response(request, 400, "malformed_json", "The request body is not valid JSON.")
+    return error_response(request, exc.status_code, "error", str(exc))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return error_response(request, 404, "not_found", "No such action for this agent.")
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_database_down(request, exc):
+    return error_response(request, 503, "database_unavailable", "The database is not answering; try again shortly.")

@@ -1,0 +1,71 @@
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission, User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from guardian.shortcuts import assign_perm
+
+from policies.demo import ACTION_TYPES
+from policies.models import ActionType, Agent, AgentToken
+
+ROLES = {
+    "supervisors": [],
+    "policy_admins": [
+        "policies.view_actiontype",
+        "policies.add_actiontype",
+        "policies.change_actiontype",
+        "policies.view_agent",
+        "policies.add_agent",
+        "policies.change_agent",
+        "policies.view_agenttoken",
+        "policies.change_agenttoken",
+    ],
+    "auditors": ["audit.view_event", "approvals.view_action"],
+    "sample_reviewers": [],
+}
+# user name → (group, is_staff)
+DEMO_USERS = {
+    "supervisor": ("supervisors", False),
+    "policyadmin": ("policy_admins", True),
+    "auditor": ("auditors", False),
+    "sampler": ("sample_reviewers", False),
+}
+DEMO_AGENT = "demo-agent"
+
+
+class Command(BaseCommand):
+    help = "Create the roles, demo users, a demo agent and realistic action types. Safe to run again."
+
+    @transaction.atomic
+    def handle(self, **options):
+        password = settings.HITL_DEMO_PASSWORD
+        for name, codenames in ROLES.items():
+            group, _ = Group.objects.get_or_create(name=name)
+            for codename in codenames:
+                app_label, code = codename.split(".")
+                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=code))
+        for username, (group_name, is_staff) in DEMO_USERS.items():
+            user, created = User.objects.get_or_create(username=username, defaults={"is_staff": is_staff})
+            if created:
+                user.set_password(password)
+                user.save()
+            user.groups.add(Group.objects.get(name=group_name))
+        if not User.objects.filter(username="admin").exists():
+            User.objects.create_superuser("admin", "admin@example.com", password)
+
+        supervisors = Group.objects.get(name="supervisors")
+        for spec in ACTION_TYPES:
+            action_type, _ = ActionType.objects.get_or_create(key=spec["key"], defaults=spec)
+            assign_perm("policies.review_actiontype", supervisors, action_type)
+
+        agent, _ = Agent.objects.get_or_create(
+            name=DEMO_AGENT, defaults={"description": "The simulated agent of the demo."}
+        )
+        token = settings.HITL_DEMO_AGENT_TOKEN
+        if not AgentToken.objects.filter(digest=AgentToken.digest_of(token)).exists():
+            agent.tokens.create(label="demo", prefix=token[:10], digest=AgentToken.digest_of(token))
+
+        self.stdout.write(
+            f"Demo logins (password {password!r}): admin, "
+            + ", ".join(f"{username} ({group})" for username, (group, _) in DEMO_USERS.items())
+        )
+        self.stdout.write(f"Demo agent {DEMO_AGENT!r}, token: {token}")

@@ -1,0 +1,128 @@
+"""Named actors and a few action types, shared by every test."""
+
+import json
+import os
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group, User
+from guardian.shortcuts import assign_perm
+
+from policies.models import ActionType, Agent
+
+# Browser tests run Django's live server in a thread while Playwright's event loop is
+# running in this one; Django would otherwise refuse the ORM calls the tests make.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "correct horse battery staple"
+
+REFUND_SCHEMA = {
+    "type": "object",
+    "required": ["customer", "amount", "currency"],
+    "properties": {
+        "customer": {"type": "string", "pattern": "^cus_[A-Za-z0-9]+$"},
+        "amount": {"type": "number", "exclusiveMinimum": 0},
+        "currency": {"type": "string", "enum": ["USD", "EUR"]},
+    },
+    "additionalProperties": False,
+}
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stop_decision_listener(django_db_setup):
+    """The long-poll's LISTEN connection must close before the test database is dropped."""
+    yield
+    from approvals.waiting import listener
+
+    listener.stop()
+
+
+def make_user(username, group=None, **extra):
+    user = User.objects.create_user(username, f"{username}@example.com", PASSWORD, **extra)
+    if group:
+        user.groups.add(Group.objects.get_or_create(name=group)[0])
+    return user
+
+
+@pytest.fixture
+def refund_type(db):
+    return ActionType.objects.create(
+        key="payments.refund",
+        name="Refund a payment",
+        params_schema=REFUND_SCHEMA,
+        summary_template="Refund {{ amount|money:currency }} to customer {{ customer }}",
+        autonomy="confirm",
+        irreversible=True,
+        editable_params=["amount"],
+        sla=timedelta(minutes=30),
+    )
+
+
+@pytest.fixture
+def supervisor(db, refund_type):
+    user = make_user("sue", "supervisors")
+    assign_perm("policies.review_actiontype", Group.objects.get(name="supervisors"), refund_type)
+    return user
+
+
+@pytest.fixture
+def second_supervisor(supervisor):
+    return make_user("sam", "supervisors")
+
+
+@pytest.fixture
+def outsider(db):
+    return make_user("olive")
+
+
+@pytest.fixture
+def agent(db):
+    return Agent.objects.create(name="billing-agent")
+
+
+@pytest.fixture
+def token(agent):
+    return agent.issue_token(label="tests")
+
+
+class AgentApi:
+    """The agent API through Django's test client, as an agent with a token would call it."""
+
+    def __init__(self, client, token):
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def post(self, path, body=None, *, raw=None, idempotency_key=None):
+        data = raw if raw is not None else json.dumps(body if body is not None else {})
+        headers = {**self.headers, **({"Idempotency-Key": idempotency_key} if idempotency_key else {})}
+        return self.client.post("/api/v1" + path, data=data, content_type="application/json", headers=headers)
+
+    def get(self, path, **params):
+        return self.client.get("/api/v1" + path, params, headers=self.headers)
+
+    def propose(self, action="payments.refund", params=None, **fields):
+        params = params if params is not None else {"customer": "cus_123", "amount": 750, "currency": "USD"}
+        return self.post("/actions", {"action": action, "params": params, **fields})
+
+
+@pytest.fixture
+def api(client, token):
+    return AgentApi(client, token)
