@@ -1,5 +1,6 @@
 """The agent API: one NinjaAPI, bearer-token auth per agent, errors in one shape."""
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
@@ -8,12 +9,20 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from approvals.api import ApiError, router
+from hitl_site.limits import DepthLimitedParser, TooDeep, over_rate
 from policies.models import AgentToken
+
+
+class RateLimited(Exception):
+    pass
 
 
 class AgentBearer(HttpBearer):
     def authenticate(self, request, token):
-        return AgentToken.agent_for(token)
+        agent = AgentToken.agent_for(token)
+        if agent is not None and over_rate(agent):
+            raise RateLimited()
+        return agent
 
 
 api = NinjaAPI(
@@ -21,6 +30,7 @@ api = NinjaAPI(
     version="1",
     description="Ask before a consequential tool call; get the decision back.",
     auth=AgentBearer(),
+    parser=DepthLimitedParser(),
     urls_namespace="api",
 )
 api.add_router("/", router)
@@ -53,6 +63,16 @@ def on_unauthenticated(request, exc):
     return error_response(request, 401, "unauthorized", "Send a valid agent token as 'Authorization: Bearer <token>'.")
 
 
+@api.exception_handler(RateLimited)
+def on_rate_limited(request, exc):
+    limit, window = settings.HITL_AGENT_RATE_LIMIT
+    response = error_response(
+        request, 429, "rate_limited", f"This agent is over its limit of {limit} requests per {window} seconds."
+    )
+    response["Retry-After"] = str(window)
+    return response
+
+
 @api.exception_handler(RequestDataTooBig)
 def on_too_big(request, exc):
     return error_response(request, 413, "body_too_large", "The request body is over the size limit.")
@@ -60,7 +80,9 @@ def on_too_big(request, exc):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc):
-    if exc.status_code == 400:  # ninja's only 400 is a body that is not JSON
+    if exc.status_code == 400 and isinstance(exc.__cause__, TooDeep):
+        return error_response(request, 400, "json_too_deep", str(exc.__cause__))
+    if exc.status_code == 400:  # ninja's other 400 is a body that is not JSON
         return error_response(request, 400, "malformed_json", "The request body is not valid JSON.")
     return error_response(request, exc.status_code, "error", str(exc))
 

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "template_partials",
     "guardian",
     "csp",
+    "axes",
     "audit",
     "policies",
     "approvals",
@@ -59,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hitl_site.urls"
@@ -92,6 +94,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL") or services.redis_url()
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: it refuses a locked-out login before any other
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -110,6 +113,7 @@ if env_bool("HITL_HTTPS"):
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # A strict policy: no inline script or style, nothing from other origins.
@@ -138,12 +142,25 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / ".run" / "static"))
 
 GUARDIAN_RAISE_403 = True
 
+# Lock a user name at one address out after repeated failed logins (django-axes).
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
 # Agent API limits.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("HITL_MAX_BODY_BYTES", str(256 * 1024)))
 # What happens to a proposal for an action type nobody has defined: "register" creates a draft
 # type at `confirm`; "refuse" answers 422 unknown_action.
 HITL_UNKNOWN_ACTIONS = os.environ.get("HITL_UNKNOWN_ACTIONS", "register")
 HITL_WAIT_MAX_SECONDS = 60
+HITL_MAX_JSON_DEPTH = int(os.environ.get("HITL_MAX_JSON_DEPTH", "32"))
+# Requests per window (seconds) each agent may make; 0 turns the limit off.
+HITL_AGENT_RATE_LIMIT = (
+    int(os.environ.get("HITL_AGENT_RATE_LIMIT", "1200")),
+    int(os.environ.get("HITL_AGENT_RATE_WINDOW", "60")),
+)
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None  # Tasks report through the database, never through results.

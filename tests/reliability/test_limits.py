@@ -1,0 +1,85 @@
+"""Limits on what an agent may send: each refused with a clear error, and nothing stored."""
+
+import json
+
+import pytest
+
+from approvals.models import Action
+from hitl_site import limits
+from hitl_site.limits import depth_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_counters():
+    """Agent ids restart with each test database; counters of an earlier run must not count."""
+    redis = limits._redis()
+    for key in redis.scan_iter("rate:agent:*"):
+        redis.delete(key)
+
+
+def nested(depth):
+    value = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"next": value}
+    return value
+
+
+def test_json_nested_deeper_than_the_limit_is_a_400(api, refund_type, settings):
+    settings.HITL_MAX_JSON_DEPTH = 32
+
+    response = api.propose(context=nested(40))
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "json_too_deep"
+    assert not Action.objects.exists()
+
+
+def test_json_at_the_depth_limit_is_accepted(api, refund_type, settings):
+    settings.HITL_MAX_JSON_DEPTH = 32
+
+    response = api.propose(context=nested(30))  # plus the body and context levels: 32
+
+    assert response.status_code == 201
+
+
+def test_json_too_deep_for_the_parser_itself_is_a_400(api, refund_type):
+    response = api.post("/actions", raw='{"action": "x", "params": ' + "[" * 100_000 + "]" * 100_000 + "}")
+
+    assert response.status_code == 400
+    assert not Action.objects.exists()
+
+
+def test_depth_counts_lists_and_objects():
+    assert depth_of({"a": [1, {"b": []}]}, limit=10) == 4
+    assert depth_of("text", limit=10) == 0
+
+
+def test_an_agent_over_its_rate_gets_429_and_nothing_is_stored(api, refund_type, settings):
+    settings.HITL_AGENT_RATE_LIMIT = (3, 60)
+
+    answers = [api.propose().status_code for _ in range(5)]
+
+    assert answers == [201, 201, 201, 429, 429]
+    assert Action.objects.count() == 3
+    over = api.propose()
+    assert over["Retry-After"] == "60"
+    assert over.json()["error"]["code"] == "rate_limited"
+
+
+def test_the_rate_is_counted_per_agent(api, client, refund_type, settings):
+    from policies.models import Agent
+
+    settings.HITL_AGENT_RATE_LIMIT = (1, 60)
+    other = Agent.objects.create(name="other").issue_token()
+    api.propose()
+
+    response = client.post(
+        "/api/v1/actions",
+        json.dumps({"action": "payments.refund", "params": {"customer": "cus_1", "amount": 1, "currency": "USD"}}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {other}"},
+    )
+
+    assert response.status_code == 201
