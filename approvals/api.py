@@ -1,12 +1,13 @@
 """The agent API (v1): propose, read, wait for, report on and cancel actions."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
+from pydantic import Strict
 
 from approvals.models import Action, Conflict
 from approvals.services import InFlight, KeyReused, action_propose
@@ -45,7 +46,10 @@ class ProposalIn(Schema):
     on_behalf_of: str | None = Field(None, max_length=200, examples=["alice@example.com"])
     model: str | None = Field(None, max_length=200, examples=["gpt-5.1"])
     prompt_version: str | None = Field(None, max_length=200, examples=["billing-agent@v7"])
-    confidence: float | Literal["low", "medium", "high"] | None = Field(None, examples=[0.62])
+    # Strict: pydantic would otherwise read `false` as 0.0.
+    confidence: Annotated[float, Strict(), Field(ge=0, le=1)] | Literal["low", "medium", "high"] | None = Field(
+        None, examples=[0.62]
+    )
     rationale: str | None = Field(None, max_length=20_000)
     context: dict[str, Any] | None = Field(None, examples=[{"ticket": "T-981", "untrusted": ["ticket.body"]}])
     batch: str | None = Field(None, max_length=200, examples=["refunds-2026-11-24"])
@@ -96,8 +100,8 @@ def propose(request, proposal: ProposalIn):
     """Propose a tool call. The answer says whether to run it now (`approved`), wait
     (`pending`), or not run it (`suggested`)."""
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 255:
-        raise ApiError(400, "bad_idempotency_key", "Idempotency-Key must be 1 to 255 characters.")
+    if key is not None and (not 1 <= len(key) <= 255 or "\x00" in key):
+        raise ApiError(400, "bad_idempotency_key", "Idempotency-Key must be 1 to 255 characters, without NUL.")
     try:
         action, created = action_propose(
             agent=request.auth, proposal=proposal.dict(exclude_none=True), idempotency_key=key

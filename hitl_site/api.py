@@ -1,5 +1,7 @@
 """The agent API: one NinjaAPI, bearer-token auth per agent, errors in one shape."""
 
+import logging
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
@@ -9,8 +11,10 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from approvals.api import ApiError, router
-from hitl_site.limits import DepthLimitedParser, TooDeep, over_rate
+from hitl_site.limits import AgentJsonParser, Unacceptable, over_rate
 from policies.models import AgentToken
+
+log = logging.getLogger(__name__)
 
 
 class RateLimited(Exception):
@@ -30,7 +34,7 @@ api = NinjaAPI(
     version="1",
     description="Ask before a consequential tool call; get the decision back.",
     auth=AgentBearer(),
-    parser=DepthLimitedParser(),
+    parser=AgentJsonParser(),
     urls_namespace="api",
 )
 api.add_router("/", router)
@@ -80,8 +84,8 @@ def on_too_big(request, exc):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc):
-    if exc.status_code == 400 and isinstance(exc.__cause__, TooDeep):
-        return error_response(request, 400, "json_too_deep", str(exc.__cause__))
+    if exc.status_code == 400 and isinstance(exc.__cause__, Unacceptable):
+        return error_response(request, 400, exc.__cause__.code, str(exc.__cause__))
     if exc.status_code == 400:  # ninja's other 400 is a body that is not JSON
         return error_response(request, 400, "malformed_json", "The request body is not valid JSON.")
     return error_response(request, exc.status_code, "error", str(exc))
@@ -95,4 +99,5 @@ def on_not_found(request, exc):
 @api.exception_handler(OperationalError)
 @api.exception_handler(InterfaceError)
 def on_database_down(request, exc):
+    log.warning("database unavailable: %s", exc)
     return error_response(request, 503, "database_unavailable", "The database is not answering; try again shortly.")

@@ -1,4 +1,5 @@
-"""Request limits of the agent API: a per-agent request rate and a cap on JSON nesting.
+"""Request limits of the agent API: a per-agent request rate, a cap on JSON nesting, and text
+that PostgreSQL can store (no NUL character, no lone surrogate).
 
 The rate is counted in Redis (a fixed window per agent), so it holds across web processes.
 When Redis does not answer, requests are let through: PostgreSQL is the source of truth and
@@ -17,30 +18,45 @@ from ninja.parser import Parser
 log = logging.getLogger(__name__)
 
 
-class TooDeep(ValueError):
-    pass
+class Unacceptable(ValueError):
+    """JSON that parses but cannot be accepted; the message says why."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
 
 
-def depth_of(value, limit):
-    """How deeply `value` nests, counting no further than `limit + 1`."""
-    deepest, stack = 0, [(value, 1)]
+def check_storable(value, depth_limit):
+    """Raise Unacceptable if `value` nests deeper than `depth_limit` or holds text PostgreSQL
+    refuses (NUL) or UTF-8 cannot encode (lone surrogates, which JSON escapes allow)."""
+    stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth)
-            if deepest > limit:
-                return deepest
+        if isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, dict | list):
+            if depth > depth_limit:
+                raise Unacceptable("json_too_deep", f"The JSON nests deeper than {depth_limit} levels.")
+            if isinstance(item, dict):
+                for key in item:
+                    _check_text(key)
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
-    return deepest
 
 
-class DepthLimitedParser(Parser):
+def _check_text(text):
+    if "\x00" in text:
+        raise Unacceptable("unstorable_text", "Text may not contain the NUL character (\\u0000).")
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise Unacceptable("unstorable_text", "Text may not contain unpaired UTF-16 surrogates.") from None
+
+
+class AgentJsonParser(Parser):
     def parse_body(self, request):
         data = json.loads(request.body)
-        limit = settings.HITL_MAX_JSON_DEPTH
-        if depth_of(data, limit) > limit:
-            raise TooDeep(f"The JSON nests deeper than {limit} levels.")
+        check_storable(data, settings.HITL_MAX_JSON_DEPTH)
         return data
 
 

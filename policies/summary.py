@@ -8,7 +8,7 @@ plain text: pages escape it like any other string.
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, Engine, TemplateSyntaxError, VariableDoesNotExist
 from django.template.library import Library
 
 register = Library()  # Engine builtins look for a module-level `register`.
@@ -60,7 +60,8 @@ def render_summary(action_type, params):
     try:
         template = compile_template(action_type.summary_template)
         text = template.render(Context(dict(params) if isinstance(params, dict) else {}, autoescape=False))
-    except (TemplateSyntaxError, TypeError, ValueError) as error:
+    # A parameter the template needs may be missing, or of a type its filter cannot take.
+    except (TemplateSyntaxError, VariableDoesNotExist, TypeError, ValueError, ArithmeticError) as error:
         return f"{action_type.name or action_type.key} (summary template failed: {error})"
     return " ".join(text.split())
 

@@ -6,7 +6,7 @@ import pytest
 
 from approvals.models import Action
 from hitl_site import limits
-from hitl_site.limits import depth_of
+from hitl_site.limits import Unacceptable, check_storable
 
 pytestmark = pytest.mark.django_db
 
@@ -52,8 +52,25 @@ def test_json_too_deep_for_the_parser_itself_is_a_400(api, refund_type):
 
 
 def test_depth_counts_lists_and_objects():
-    assert depth_of({"a": [1, {"b": []}]}, limit=10) == 4
-    assert depth_of("text", limit=10) == 0
+    check_storable({"a": [1, {"b": []}]}, depth_limit=4)
+    with pytest.raises(Unacceptable):
+        check_storable({"a": [1, {"b": []}]}, depth_limit=3)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"action": "payments.refund", "params": {"customer": "cus_1\\u0000"}}',
+        '{"action": "payments.refund", "params": {"\\u0000": 1}}',
+        '{"action": "payments.refund", "params": {}, "rationale": "\\ud800"}',
+    ],
+)
+def test_text_postgresql_cannot_store_is_a_400(api, refund_type, raw):
+    response = api.post("/actions", raw=raw)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "unstorable_text"
+    assert not Action.objects.exists()
 
 
 def test_an_agent_over_its_rate_gets_429_and_nothing_is_stored(api, refund_type, settings):

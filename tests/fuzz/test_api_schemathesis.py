@@ -1,0 +1,45 @@
+"""Schemathesis against /api/v1/openapi.json: generated requests, valid and not, never get a
+server error or an answer that breaks the documented schema."""
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from hitl_site.wsgi import application
+from policies.demo import ACTION_TYPES
+from policies.models import ActionType, Agent
+
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+# Not `positive_data_acceptance`: a schema-valid body can still be refused for what JSON Schema
+# cannot say (an unknown action id is 404, text with NUL that PostgreSQL cannot store is 400).
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+
+
+@pytest.fixture
+def agent_headers(transactional_db):
+    for spec in ACTION_TYPES:
+        ActionType.objects.get_or_create(key=spec["key"], defaults=spec)
+    token = Agent.objects.create(name="fuzzer").issue_token()
+    return {"Authorization": f"Bearer {token}"}
+
+
+# transaction=True: schemathesis calls the real WSGI handler, whose request_finished signal
+# closes a connection held inside a test's atomic block.
+@pytest.mark.django_db(transaction=True)
+@schema.parametrize()
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_api_holds_its_contract(case, agent_headers):
+    case.call_and_validate(headers=agent_headers, checks=CHECKS)
