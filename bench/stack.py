@@ -85,9 +85,16 @@ class Stack:
 
     @property
     def web_url(self):
-        if self._web_url is None:
+        if self._gunicorn is None:
             self._start_gunicorn()
         return self._web_url
+
+    @property
+    def gunicorn_pid(self):
+        """The gunicorn master's pid (its workers are its children)."""
+        if self._gunicorn is None:
+            self._start_gunicorn()
+        return self._gunicorn.pid
 
     def _start_gunicorn(self):
         port = _free_port()
