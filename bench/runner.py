@@ -2,9 +2,11 @@
 `bench/results.json`, and exit non-zero when a figure fails its target.
 
     python -m bench [--scale tiny|small|full] [--only FIGURE_OR_MODULE]... [--target "FIGURE<150"]...
+                    [--clients N]
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -25,6 +27,7 @@ def parse_args(argv):
     parser.add_argument(
         "--target", action="append", default=[], help='replace a target, as "FIGURE OP NUMBER"; repeatable'
     )
+    parser.add_argument("--clients", type=int, help="concurrent HTTP clients, instead of the scale's")
     parser.add_argument("--results", type=Path, default=BASE_DIR / "bench" / "results.json")
     parser.add_argument(
         "--run-dir",
@@ -49,6 +52,8 @@ def main(argv=None):
     from bench.stack import Stack
 
     scale = harness.SCALES[args.scale]
+    if args.clients:
+        scale = dataclasses.replace(scale, clients=args.clients)
     started = datetime.now(UTC)
     clock = time.monotonic()
     stack = Stack(scale)
