@@ -17,6 +17,7 @@ import random
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -99,6 +100,9 @@ def spy_on_proposals_under_load(stack, seconds=8):
     steps = dict([first, *lock_wait.items(), *rest])
     rng = random.Random(3)
     bodies = [json.dumps(proposal(rng, n)).encode() for n in range(2_000)]
+    scale = Scale("spy", pending=0, clients=20, seconds=seconds, rounds=1, decisions=0, samples=0)
+    # Outside the recording: the workers' first requests wait on imports, not on the product.
+    asyncio.run(load(stack.web_url, "/api/v1/actions", bodies, stack.actors.tokens, replace(scale, seconds=2)))
     raw = stack.run_dir / "py-spy-proposals.txt"
     spy = subprocess.Popen(
         [str(Path(sys.executable).parent / "py-spy"), "record", "--idle", "--subprocesses", "--nonblocking"]
@@ -107,7 +111,6 @@ def spy_on_proposals_under_load(stack, seconds=8):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
-    scale = Scale("spy", pending=0, clients=20, seconds=seconds, rounds=1, decisions=0, samples=0)
     phase = asyncio.run(load(stack.web_url, "/api/v1/actions", bodies, stack.actors.tokens, scale))
     spy.wait()
     total, shares, leaves = 0, Counter(), Counter()
