@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 # Embedded PostgreSQL and Redis under .run/ unless DATABASE_URL / REDIS_URL point elsewhere.
 WITH_SERVICES := $(BIN)/python -m hitl_site.services run --
 
-.PHONY: install run test lint stop clean
+.PHONY: install run test lint stop clean bench
 
 $(INSTALLED): pyproject.toml hitl_client/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,3 +30,9 @@ stop:
 
 clean: stop
 	rm -rf .run
+
+# `make bench` (SCALE=small for a quick run, < 2 minutes): the figures of docs/performance.md,
+# on PostgreSQL and Redis of its own under .run/bench/, never the demo's data.
+SCALE ?= full
+bench: $(INSTALLED)
+	$(BIN)/python -m bench --scale $(SCALE) $(BENCH_ARGS)

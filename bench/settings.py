@@ -1,0 +1,11 @@
+"""Settings for `make bench` only: production settings plus the bare baseline endpoint.
+
+The baseline lives in its own URLconf so that production URLs stay clean; its table is created
+by the bench (`bench.stack`), not by a product migration.
+"""
+
+from hitl_site.settings import *  # noqa: F403
+
+ROOT_URLCONF = "bench.urls"
+# collectstatic fills it at the start of a run, as a deployment would, so WhiteNoise serves it.
+STATIC_ROOT = services.RUN_DIR / "static"  # noqa: F405

@@ -1,0 +1,164 @@
+"""The stack a bench run measures: PostgreSQL and Redis of its own, a fresh database, and
+gunicorn with the production worker settings.
+
+Nothing here touches the developer's data. The embedded servers live under `HITL_RUN_DIR`
+(`.run/bench/` by default, set by the runner before Django is imported), and the database is
+`countersign_bench`, dropped and migrated again at the start of every run. Gunicorn starts on
+first use, so a figure measured in process does not pay for it.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATABASE_NAME = "countersign_bench"
+# As in the Dockerfile and `make run`: what production runs.
+GUNICORN_ARGS = ["--worker-class", "gthread", "--workers", "2", "--threads", "16"]
+
+
+def database_url(server_url):
+    """`server_url` with its database replaced by the bench's own."""
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path="/" + DATABASE_NAME))
+
+
+def recreate_database(server_url):
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+
+
+class Stack:
+    """Started by `up()`; `web_url` starts gunicorn on first use; `down()` stops what it started."""
+
+    def __init__(self, scale):
+        self.scale = scale
+        self.run_dir = Path(os.environ["HITL_RUN_DIR"])
+        self._started_services = []
+        self._gunicorn = None
+        self._web_url = None
+        self.actors = None  # bench.volume.Actors, once the database is ready
+
+    def up(self):
+        """Start the servers, make a fresh database, migrate it and set Django up on it."""
+        from hitl_site import services  # reads HITL_RUN_DIR at import
+
+        self._started_services = services.up()
+        server_url = os.environ.get("DATABASE_URL") or services.postgres_url()
+        if not os.environ.get("REDIS_URL"):
+            os.environ["REDIS_URL"] = services.redis_url()
+        recreate_database(server_url)
+        os.environ["DATABASE_URL"] = database_url(server_url)
+        os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        call_command("migrate", verbosity=0, interactive=False)
+        call_command("collectstatic", verbosity=0, interactive=False)
+        self._create_baseline_table()
+
+        from bench import volume
+
+        self.actors = volume.prepare_actors()
+
+    def _create_baseline_table(self):
+        from django.db import connection
+
+        from bench.views import BASELINE_TABLE
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TABLE {BASELINE_TABLE} "
+                "(id bigserial PRIMARY KEY, body jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
+            )
+
+    @property
+    def web_url(self):
+        if self._gunicorn is None:
+            self._start_gunicorn()
+        return self._web_url
+
+    @property
+    def gunicorn_pid(self):
+        """The gunicorn master's pid (its workers are its children)."""
+        if self._gunicorn is None:
+            self._start_gunicorn()
+        return self._gunicorn.pid
+
+    def _start_gunicorn(self):
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "SITE_URL": url}
+        self._gunicorn_log = open(self.run_dir / "gunicorn.log", "ab")
+        self._gunicorn = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "hitl_site.wsgi", "--bind", f"127.0.0.1:{port}"]
+            + GUNICORN_ARGS,
+            cwd=BASE_DIR,
+            env=env,
+            stdout=self._gunicorn_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self._gunicorn.poll() is not None:
+                raise RuntimeError(f"gunicorn exited at start; see {self.run_dir / 'gunicorn.log'}")
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    self._web_url = url
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not answer at {url}; see {self.run_dir / 'gunicorn.log'}")
+
+    def reviewer_session(self, client, username):
+        """Log `client` (an httpx client on `web_url`) in through the real login form; returns
+        the CSRF token the dashboard's htmx requests send."""
+        from bench.volume import PASSWORD
+
+        client.get("/accounts/login/")
+        answer = client.post(
+            "/accounts/login/",
+            data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": client.cookies["csrftoken"]},
+        )
+        if answer.status_code != 302:
+            raise RuntimeError(f"logging in as {username} answered {answer.status_code}")
+        return client.cookies["csrftoken"]
+
+    def down(self):
+        if self._gunicorn is not None and self._gunicorn.poll() is None:
+            os.killpg(self._gunicorn.pid, signal.SIGTERM)
+            try:
+                self._gunicorn.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._gunicorn.pid, signal.SIGKILL)
+                self._gunicorn.wait()
+            self._gunicorn_log.close()
+        if "django" in sys.modules:
+            from django.db import connections
+
+            from approvals.waiting import listener
+
+            listener.stop()
+            connections.close_all()
+        from hitl_site import services
+
+        services.down(self._started_services)
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
