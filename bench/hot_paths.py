@@ -63,14 +63,15 @@ def profile_proposals(stack, count):
 
 
 def profile_inbox(stack):
+    from django.contrib.auth.models import User
     from django.test import Client
     from pyinstrument import Profiler
 
-    from bench.volume import PASSWORD, SUPERVISOR, seed_pending
+    from bench.volume import SUPERVISOR, seed_pending
 
     seed_pending(stack.scale.pending)
     client = Client()
-    client.login(username=SUPERVISOR, password=PASSWORD)
+    client.force_login(User.objects.get(username=SUPERVISOR))
     client.get("/")
     with Profiler(interval=0.001) as profiler:
         assert client.get("/").status_code == 200
