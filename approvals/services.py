@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from approvals.models import Action
 from audit.log import Actor, record
-from policies.models import Autonomy
-from policies.routing import action_type_for, route
+from policies.models import Autonomy, InvalidProposal
+from policies.routing import Proposal, Refusal, action_type_for, facts_for, route
 
 STATUS_FOR_LEVEL = {
     Autonomy.SUGGEST: Action.Status.SUGGESTED,
@@ -35,6 +35,38 @@ def action_propose(*, agent, proposal, idempotency_key=None):
     first request is still in its transaction raises InFlight.
     """
     digest = hashlib.sha256(json.dumps(proposal, sort_keys=True, default=str).encode()).hexdigest()
+    try:
+        return _propose(agent=agent, proposal=proposal, idempotency_key=idempotency_key, digest=digest)
+    except Refusal as refusal:
+        if refusal.code == "params_invalid":
+            # Kept after the refusal rolled back: nothing the agent sent is lost, and the repair
+            # loop counts it.
+            _keep_invalid(agent=agent, proposal=proposal, errors=refusal.details)
+        raise
+
+
+def _keep_invalid(*, agent, proposal, errors):
+    with transaction.atomic():
+        action_type = action_type_for(proposal["action"])
+        InvalidProposal.objects.create(
+            agent=agent,
+            action_type=action_type,
+            session_id=proposal.get("session_id") or "",
+            proposal=proposal,
+            errors=errors,
+        )
+        record(
+            kind="action.invalid",
+            actor=Actor.agent(agent),
+            agent=agent.name,
+            session_id=proposal.get("session_id") or "",
+            on_behalf_of=proposal.get("on_behalf_of") or "",
+            action_type=action_type.key,
+            data={"proposal": proposal, "errors": errors},
+        )
+
+
+def _propose(*, agent, proposal, idempotency_key, digest):
     with transaction.atomic():
         if idempotency_key is not None:
             if not _try_lock(agent.pk, idempotency_key):
@@ -45,7 +77,21 @@ def action_propose(*, agent, proposal, idempotency_key=None):
                     raise KeyReused()
                 return existing, False
         action_type = action_type_for(proposal["action"])
-        decided = route(action_type, proposal["params"])
+        facts_proposal = Proposal.from_request(proposal)
+        # First use counts what ran: executed actions and approved ones the agent may be running now.
+        executions = (
+            Action.objects.filter(
+                action_type=action_type, status__in=[Action.Status.EXECUTED, Action.Status.APPROVED]
+            )[: action_type.first_use_threshold].count()
+            if action_type.first_use_threshold
+            else 0
+        )
+        facts = facts_for(action_type, agent, facts_proposal, executions=executions)
+        decided = route(action_type, agent, facts_proposal, facts)
+        if decided.standing_approval is not None and not decided.standing_approval.use():
+            # Another proposal used it up meanwhile: route as if it were not there.
+            facts.standing_approvals = []
+            decided = route(action_type, agent, facts_proposal, facts)
         status = STATUS_FOR_LEVEL[decided.level]
         now = timezone.now()
         action = Action(
@@ -81,6 +127,10 @@ def action_propose(*, agent, proposal, idempotency_key=None):
             action=action,
             data={"level": decided.level, "status": status, "policy_version": action_type.version, **decided.as_json()},
         )
+        for checker in decided.checkers:
+            if checker["name"] != "schema" or checker["verdict"] != "pass":
+                checker_actor = Actor.system(f"checker:{checker['name']}")
+                record(kind="checker.verdict", actor=checker_actor, action=action, data=checker)
     return action, True
 
 
