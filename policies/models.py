@@ -183,6 +183,92 @@ class ActionType(models.Model):
 
         return render_summary(self, params)
 
+    def policy_snapshot(self, rules=None):
+        """The policy as plain data (durations as "HH:MM:SS"): what a change is diffed over and
+        what `policies export` writes. The checker's secret is never included."""
+        from django.utils.duration import duration_string
+        from guardian.shortcuts import get_groups_with_perms
+
+        snapshot = {}
+        for name in POLICY_FIELDS:
+            value = getattr(self, name)
+            snapshot[name] = duration_string(value) if isinstance(value, timedelta) else value
+        rules = rules if rules is not None else (list(self.rules.all()) if self.pk else [])
+        snapshot["rules"] = [
+            {"name": r.name, "expression": r.expression, "level": r.level, "order": r.order}
+            for r in sorted(rules, key=lambda r: (r.order, r.name))
+        ]
+        snapshot["reviewer_groups"] = (
+            sorted(
+                group.name
+                for group, perms in get_groups_with_perms(self, attach_perms=True).items()
+                if "review_actiontype" in perms
+            )
+            if self.pk
+            else []
+        )
+        return snapshot
+
+    def record_change(self, *, by, before, what="action type changed", secret_changed=False):
+        """After a save: bump the version, remember who changed it, and write the field-by-field
+        diff as a `policy.changed` event, in the caller's transaction. No diff, no event."""
+        from audit.log import Actor, record
+
+        diff = policy_diff(before, self.policy_snapshot())
+        if secret_changed:
+            diff["checker_secret"] = {"from": "(hidden)", "to": "(changed)"}
+        if not diff:
+            return None
+        ActionType.objects.filter(pk=self.pk).update(version=models.F("version") + 1, last_changed_by=by)
+        self.refresh_from_db(fields=["version", "last_changed_by"])
+        return record(
+            kind="policy.changed",
+            actor=Actor.user(by) if by is not None else Actor.system("policies import"),
+            action_type=self.key,
+            data={"what": what, "version": self.version, "diff": diff},
+        )
+
+    def change_history(self):
+        from audit.models import Event
+
+        return Event.objects.filter(kind="policy.changed", action_type=self.key).order_by("-seq")
+
+
+# What a policy is made of, in the order `policies export` writes it.
+POLICY_FIELDS = [
+    "name",
+    "description",
+    "status",
+    "autonomy",
+    "irreversible",
+    "allow_irreversible_unattended",
+    "blast_radius",
+    "confidence_threshold",
+    "first_use_threshold",
+    "rate_limit",
+    "rate_window",
+    "required_approvers",
+    "editable_params",
+    "redact_paths",
+    "sla",
+    "sampling_rate",
+    "checker_url",
+    "checker_timeout",
+    "pause",
+    "pause_reason",
+    "summary_template",
+    "params_schema",
+]
+
+
+def policy_diff(before, after):
+    """{"autonomy": {"from": "confirm", "to": "audit"}} for each field that differs."""
+    return {
+        name: {"from": before.get(name), "to": after.get(name)}
+        for name in [*after, *(n for n in before if n not in after)]
+        if before.get(name) != after.get(name)
+    }
+
 
 class Rule(models.Model):
     """A CEL expression over the proposal; when it is true, the proposal asks for `level`."""
@@ -224,6 +310,19 @@ class Agent(models.Model):
 
     def __str__(self):
         return self.name
+
+    def record_pause_change(self, *, by, before):
+        from audit.log import Actor, record
+
+        after = {"pause": self.pause, "pause_reason": self.pause_reason}
+        diff = policy_diff(before, after)
+        if diff:
+            record(
+                kind="policy.changed",
+                actor=Actor.user(by) if by is not None else Actor.system("policies import"),
+                agent=self.name,
+                data={"what": "agent kill switch", "diff": diff},
+            )
 
     def issue_token(self, label=""):
         """Create a token and return it in the clear: the only time it is ever seen."""

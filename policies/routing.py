@@ -131,15 +131,19 @@ def facts_for(action_type, agent, proposal, *, executions):
     )
 
 
-def route(action_type, agent, proposal, facts, *, ask_checker=None):
-    """The level and reasons for one proposal. Raises Refusal for a blocked or invalid one."""
+def route(action_type, agent, proposal, facts, *, rules=None, ask_checker=None):
+    """The level and reasons for one proposal. Raises Refusal for a blocked or invalid one.
+
+    `rules` defaults to the action type's saved rules; the dry run passes edited, unsaved ones.
+    """
     ask_checker = ask_checker or ask_external_checker
+    rules = list(action_type.rules.all()) if rules is None else rules
     asks = [policy_level(action_type)]
     asks += kill_switch(action_type, agent)
     schema_ask, schema_verdict = schema_check(action_type, proposal.params, facts.invalid_attempts)
     asks += schema_ask
     checkers = [schema_verdict]
-    asks += rule_asks(action_type, agent, proposal)
+    asks += rule_asks(rules, agent, proposal)
     disagreement = None
     if action_type.checker_url:
         verdict = ask_checker(action_type, agent, proposal)
@@ -212,8 +216,7 @@ def schema_check(action_type, params, invalid_attempts):
     return [Ask(Autonomy.CONFIRM, reason, False)], {"name": "schema", "verdict": "fail", "reason": reason}
 
 
-def rule_asks(action_type, agent, proposal):
-    rules = list(action_type.rules.all())
+def rule_asks(rules, agent, proposal):
     if not rules:
         return []
     variables = rule_variables(
