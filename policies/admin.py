@@ -31,6 +31,12 @@ class ActionTypeForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="Groups whose members may review actions of this type.",
     )
+    checker_url = forms.URLField(
+        label="external checker URL",
+        required=False,
+        assume_scheme="https",
+        help_text=ActionType._meta.get_field("checker_url").help_text,
+    )
     preview_params = forms.JSONField(
         label="sample parameters",
         required=False,
@@ -126,11 +132,6 @@ class ActionTypeAdmin(GuardedModelAdmin):
         ("External checker", {"fields": ["checker_url", "checker_secret", "checker_timeout"]}),
         ("Dry run", {"fields": ["dry_run_limit"]}),
     ]
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if db_field.name == "checker_url":
-            kwargs["assume_scheme"] = "https"
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
