@@ -14,13 +14,11 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
 from django.utils import timezone
 from guardian.admin import GuardedModelAdmin
-from guardian.shortcuts import assign_perm, get_groups_with_perms, remove_perm
 
 from audit.log import Actor, record
 from policies.dry_run import DEFAULT_LIMIT, dry_run
 from policies.models import POLICY_FIELDS, ActionType, Agent, AgentToken, Rule, StandingApproval
 
-REVIEW_PERMISSION = "policies.review_actiontype"
 TRYING = ("_preview", "_dryrun")
 
 
@@ -61,11 +59,7 @@ class ActionTypeForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["reviewer_groups"].initial = [
-                group.pk
-                for group, perms in get_groups_with_perms(self.instance, attach_perms=True).items()
-                if "review_actiontype" in perms
-            ]
+            self.fields["reviewer_groups"].initial = [group.pk for group in self.instance.reviewer_groups()]
 
     def clean(self):
         cleaned = super().clean()
@@ -181,16 +175,7 @@ class ActionTypeAdmin(GuardedModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         action_type = form.instance
-        chosen = set(form.cleaned_data.get("reviewer_groups") or [])
-        current = {
-            group
-            for group, perms in get_groups_with_perms(action_type, attach_perms=True).items()
-            if "review_actiontype" in perms
-        }
-        for group in chosen - current:
-            assign_perm(REVIEW_PERMISSION, group, action_type)
-        for group in current - chosen:
-            remove_perm(REVIEW_PERMISSION, group, action_type)
+        action_type.set_reviewer_groups(form.cleaned_data.get("reviewer_groups") or [])
         action_type.record_change(
             by=request.user,
             before=request.policy_before,

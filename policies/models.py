@@ -187,7 +187,6 @@ class ActionType(models.Model):
         """The policy as plain data (durations as "HH:MM:SS"): what a change is diffed over and
         what `policies export` writes. The checker's secret is never included."""
         from django.utils.duration import duration_string
-        from guardian.shortcuts import get_groups_with_perms
 
         snapshot = {}
         for name in POLICY_FIELDS:
@@ -198,16 +197,27 @@ class ActionType(models.Model):
             {"name": r.name, "expression": r.expression, "level": r.level, "order": r.order}
             for r in sorted(rules, key=lambda r: (r.order, r.name))
         ]
-        snapshot["reviewer_groups"] = (
-            sorted(
-                group.name
-                for group, perms in get_groups_with_perms(self, attach_perms=True).items()
-                if "review_actiontype" in perms
-            )
-            if self.pk
-            else []
-        )
+        snapshot["reviewer_groups"] = sorted(group.name for group in self.reviewer_groups()) if self.pk else []
         return snapshot
+
+    def reviewer_groups(self):
+        """The groups whose members may review actions of this type (a guardian object permission)."""
+        from guardian.shortcuts import get_groups_with_perms
+
+        return {
+            group
+            for group, perms in get_groups_with_perms(self, attach_perms=True).items()
+            if "review_actiontype" in perms
+        }
+
+    def set_reviewer_groups(self, groups):
+        from guardian.shortcuts import assign_perm, remove_perm
+
+        chosen, current = set(groups), self.reviewer_groups()
+        for group in chosen - current:
+            assign_perm("policies.review_actiontype", group, self)
+        for group in current - chosen:
+            remove_perm("policies.review_actiontype", group, self)
 
     def record_change(self, *, by, before, what="action type changed", secret_changed=False):
         """After a save: bump the version, remember who changed it, and write the field-by-field

@@ -28,9 +28,6 @@ from policies.models import (
 )
 from policies.rules import evaluate_rule, rule_variables
 
-# How many invalid proposals an agent may send in one session before the next goes to a person.
-REPAIR_ATTEMPTS = getattr(settings, "HITL_REPAIR_ATTEMPTS", 3)
-
 
 class Refusal(Exception):
     """The proposal cannot be accepted at all; the agent gets `status` with `code`."""
@@ -199,11 +196,11 @@ def kill_switch(action_type, agent):
 
 def schema_check(action_type, params, invalid_attempts):
     """The schema checker's verdict. Invalid parameters are refused so the agent can repair them,
-    until it has failed REPAIR_ATTEMPTS times in the session: then a person looks instead."""
+    until it has failed HITL_REPAIR_ATTEMPTS times in the session: then a person looks instead."""
     errors = action_type.params_errors(params)
     if not errors:
         return [], {"name": "schema", "verdict": "pass"}
-    if invalid_attempts < REPAIR_ATTEMPTS:
+    if invalid_attempts < settings.HITL_REPAIR_ATTEMPTS:
         raise Refusal(
             422,
             "params_invalid",
