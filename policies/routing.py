@@ -120,9 +120,13 @@ def facts_for(action_type, agent, proposal, *, executions):
     standing = []
     if not action_type.irreversible:
         standing = list(StandingApproval.objects.active().filter(action_type=action_type, agent=agent))
+    # Only an invalid proposal needs the repair loop's count: spare the query for valid ones.
+    invalid_attempts = 0
+    if action_type.params_errors(proposal.params):
+        invalid_attempts = InvalidProposal.objects.filter(agent=agent, session_id=proposal.session_id).count()
     return Facts(
         executions=executions,
-        invalid_attempts=InvalidProposal.objects.filter(agent=agent, session_id=proposal.session_id).count(),
+        invalid_attempts=invalid_attempts,
         rate_count=rate_count,
         standing_approvals=standing,
     )

@@ -257,3 +257,34 @@ def test_an_outsider_cannot_open_the_policy_admin(client, outsider, tag_type):
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_standing_approvals_are_listed_and_revoked_from_the_admin(admin_client, agent, tag_type, policy_admin):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from policies.models import StandingApproval
+
+    standing = StandingApproval.objects.create(
+        action_type=tag_type,
+        agent=agent,
+        constraints={"amount": {"max": 100}},
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+
+    listing = admin_client.get("/admin/policies/standingapproval/").content.decode()
+    response = admin_client.post(
+        "/admin/policies/standingapproval/", {"action": "revoke", "_selected_action": [standing.pk]}
+    )
+
+    assert "amount ≤ 100" in listing
+    assert response.status_code == 302
+    standing.refresh_from_db()
+    assert standing.revoked_at is not None
+    event = Event.objects.get(kind="policy.changed")
+    assert (event.actor_name, event.data["what"]) == ("pat", "standing approval revoked")
+    assert (
+        f"allow similar tickets.tag for billing-agent #{standing.pk}"
+        in admin_client.get(change_url(tag_type)).content.decode()
+    )
