@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from approvals.models import Action
 from audit.log import Actor, record
-from policies.models import Autonomy, InvalidProposal
+from policies.models import ActionType, Autonomy, InvalidProposal, RateCounter
 from policies.routing import Proposal, Refusal, action_type_for, facts_for, route
 
 STATUS_FOR_LEVEL = {
@@ -35,14 +35,31 @@ def action_propose(*, agent, proposal, idempotency_key=None):
     first request is still in its transaction raises InFlight.
     """
     digest = hashlib.sha256(json.dumps(proposal, sort_keys=True, default=str).encode()).hexdigest()
+    rate_count = _count_for_rate_breaker(agent=agent, key=proposal["action"], idempotency_key=idempotency_key)
     try:
-        return _propose(agent=agent, proposal=proposal, idempotency_key=idempotency_key, digest=digest)
+        return _propose(
+            agent=agent, proposal=proposal, idempotency_key=idempotency_key, digest=digest, rate_count=rate_count
+        )
     except Refusal as refusal:
         if refusal.code == "params_invalid":
             # Kept after the refusal rolled back: nothing the agent sent is lost, and the repair
             # loop counts it.
             _keep_invalid(agent=agent, proposal=proposal, errors=refusal.details)
         raise
+
+
+def _count_for_rate_breaker(*, agent, key, idempotency_key):
+    """Count this proposal for the rate breaker in its own short transaction, before routing, so
+    that concurrent proposals wait on the counter only for one upsert, never while an external
+    checker answers. A replay of an Idempotency-Key is not counted again."""
+    action_type = ActionType.objects.filter(key=key, rate_limit__isnull=False).first()
+    if action_type is None:
+        return 0
+    if idempotency_key and Action.objects.filter(agent=agent, idempotency_key=idempotency_key).exists():
+        return 0
+    with transaction.atomic():
+        count, _ = RateCounter.count_one(agent=agent, action_type=action_type)
+    return count
 
 
 def _keep_invalid(*, agent, proposal, errors):
@@ -66,7 +83,7 @@ def _keep_invalid(*, agent, proposal, errors):
         )
 
 
-def _propose(*, agent, proposal, idempotency_key, digest):
+def _propose(*, agent, proposal, idempotency_key, digest, rate_count):
     with transaction.atomic():
         if idempotency_key is not None:
             if not _try_lock(agent.pk, idempotency_key):
@@ -86,7 +103,7 @@ def _propose(*, agent, proposal, idempotency_key, digest):
             if action_type.first_use_threshold
             else 0
         )
-        facts = facts_for(action_type, agent, facts_proposal, executions=executions)
+        facts = facts_for(action_type, agent, facts_proposal, executions=executions, rate_count=rate_count)
         decided = route(action_type, agent, facts_proposal, facts)
         if decided.standing_approval is not None and not decided.standing_approval.use():
             # Another proposal used it up meanwhile: route as if it were not there.

@@ -3,8 +3,8 @@
 Run: .venv/bin/python -m hitl_site.services run -- .venv/bin/python -m bench.routing
 Measured in process, without the external checker. Two figures: `route()` alone (the pipeline
 over facts already gathered: kill switch, schema, 20 rules, risk gates, standing approvals) and
-`facts_for()` + `route()` (adding the PostgreSQL counts: repair loop, rate breaker, standing
-approvals). The data it creates is rolled back.
+`facts_for()` + `route()` (adding the PostgreSQL reads: standing approvals, and the repair
+loop's count for an invalid proposal). The data it creates is rolled back.
 """
 
 import os
@@ -85,7 +85,7 @@ def main():
         )
         transaction.set_rollback(True)
     print(f"routing pipeline, {RULES} rules, in process: p50 {pipeline[0]:.3f} ms, p95 {pipeline[1]:.3f} ms")
-    print(f"with PostgreSQL facts (counts, rate breaker): p50 {with_facts[0]:.3f} ms, p95 {with_facts[1]:.3f} ms")
+    print(f"with PostgreSQL facts (standing approvals): p50 {with_facts[0]:.3f} ms, p95 {with_facts[1]:.3f} ms")
 
 
 if __name__ == "__main__":

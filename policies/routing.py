@@ -22,7 +22,6 @@ from policies.models import (
     Autonomy,
     InvalidProposal,
     Pause,
-    RateCounter,
     StandingApproval,
     confidence_value,
 )
@@ -111,12 +110,8 @@ def action_type_for(key):
     return action_type
 
 
-def facts_for(action_type, agent, proposal, *, executions):
-    """Count what routing needs, in PostgreSQL so every process agrees. Counts this proposal
-    for the rate breaker, so call it once per proposal, inside the proposal's transaction."""
-    rate_count = 0
-    if action_type.rate_limit is not None:
-        rate_count, _ = RateCounter.count_one(agent=agent, action_type=action_type)
+def facts_for(action_type, agent, proposal, *, executions, rate_count=0):
+    """Gather what routing needs from PostgreSQL, so every process agrees."""
     standing = []
     if not action_type.irreversible:
         standing = list(StandingApproval.objects.active().filter(action_type=action_type, agent=agent))

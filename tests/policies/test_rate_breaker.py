@@ -59,3 +59,16 @@ def test_concurrent_proposals_trip_the_breaker_exactly_at_the_limit(agent, tag_t
     assert errors == []
     assert Action.objects.filter(status="approved").count() == 5
     assert Action.objects.filter(status="pending").count() == 7
+
+
+def test_a_replayed_idempotency_key_is_not_counted_again(api, tag_type):
+    ActionType.objects.filter(pk=tag_type.pk).update(rate_limit=1)
+    body = {"action": "tickets.tag", "params": TAG}
+
+    first = api.post("/actions", body, idempotency_key="k-1").json()
+    replay = api.post("/actions", body, idempotency_key="k-1").json()
+    second = api.propose("tickets.tag", TAG).json()
+
+    assert (first["status"], replay["id"]) == ("approved", first["id"])
+    assert second["status"] == "pending"
+    assert "rate breaker: 2 proposals" in second["route"]["reasons"][-1]
