@@ -186,3 +186,37 @@ class TestStandingApprovals:
     def test_bad_constraints_are_refused_with_the_reason(self, api, confirm_tag, supervisor):
         with pytest.raises(ValidationError, match="amount: min and max are numbers"):
             allow_similar(api, supervisor, constraints={"amount": {"max": "lots"}})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_approvers_make_exactly_one_decision(api, two_person_refund):
+    import threading
+
+    from django.db import connection
+
+    from approvals.models import Decision
+
+    action = proposed(api)
+    approvers = [make_user(name) for name in ("ann", "ben", "cat")]
+    start = threading.Barrier(len(approvers))
+    outcomes = []
+
+    def approve(user):
+        try:
+            start.wait()
+            mine = Action.objects.select_related("action_type").get(pk=action.pk)
+            outcomes.append("decided" if mine.approve(by=user) else "recorded")
+        except Conflict:
+            outcomes.append("conflict")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=approve, args=(user,)) for user in approvers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["conflict", "decided", "recorded"]
+    assert Decision.objects.filter(action_id=action.pk).count() == 1
+    assert Action.objects.get(pk=action.pk).status == "approved"
