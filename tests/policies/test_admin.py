@@ -288,3 +288,49 @@ def test_standing_approvals_are_listed_and_revoked_from_the_admin(admin_client, 
         f"allow similar tickets.tag for billing-agent #{standing.pk}"
         in admin_client.get(change_url(tag_type)).content.decode()
     )
+
+
+def test_every_policy_field_is_on_the_change_form(admin_client, tag_type):
+    page = admin_client.get(change_url(tag_type)).content.decode()
+
+    for name in [
+        "autonomy",
+        "irreversible",
+        "allow_irreversible_unattended",
+        "blast_radius",
+        "confidence_threshold",
+        "first_use_threshold",
+        "rate_limit",
+        "rate_window",
+        "required_approvers",
+        "editable_params",
+        "redact_paths",
+        "sla",
+        "sampling_rate",
+        "reviewer_groups",
+        "checker_url",
+        "checker_secret",
+        "checker_timeout",
+        "pause",
+        "pause_reason",
+        "params_schema",
+        "summary_template",
+        "rules-0-expression",
+    ]:
+        assert f'name="{name}"' in page, name
+
+
+def test_a_new_type_can_be_previewed_before_it_exists(admin_client, db):
+    blank = ActionType(key="files.delete", name="Delete files", first_use_threshold=5)
+    data = form_data(
+        blank,
+        rules=[],
+        summary_template="Delete {{ path }}",
+        preview_params='{"path": "/tmp/x"}',
+        _preview="Preview summary",
+    )
+
+    response = admin_client.post("/admin/policies/actiontype/add/", data)
+
+    assert "The reviewer would read: <strong>Delete /tmp/x</strong>" in response.content.decode()
+    assert not ActionType.objects.filter(key="files.delete").exists()
