@@ -72,7 +72,7 @@ def expected_level(policy, rule_specs, seen):
 
 
 @pytest.mark.django_db
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(policy=policies, rule_specs=rules, seen=circumstances)
 def test_the_effective_level_is_the_strictest_asked_for(policy, rule_specs, seen):
     with transaction.atomic():

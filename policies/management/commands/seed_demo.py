@@ -60,10 +60,15 @@ class Command(BaseCommand):
 
         supervisors = Group.objects.get(name="supervisors")
         for spec in ACTION_TYPES:
+            spec = dict(spec)
+            rules = spec.pop("rules", [])
             # The demo's types have a history: they start past the first-use gate.
-            action_type, _ = ActionType.objects.get_or_create(
+            action_type, created = ActionType.objects.get_or_create(
                 key=spec["key"], defaults={**spec, "first_use_threshold": 0}
             )
+            if created:
+                for order, rule in enumerate(rules):
+                    action_type.rules.create(order=order, **rule)
             assign_perm("policies.review_actiontype", supervisors, action_type)
 
         agent, _ = Agent.objects.get_or_create(
