@@ -40,6 +40,10 @@ class ActionQuerySet(models.QuerySet):
         )
         return self.filter(action_type__in=types)
 
+    def let_through(self):
+        """Actions that ran or may be running: approved or executed. The first-use gate counts them."""
+        return self.filter(status__in=[Action.Status.APPROVED, Action.Status.EXECUTED])
+
     def overdue(self, now=None):
         return self.filter(status=Action.Status.PENDING, due_at__lte=now or timezone.now())
 

@@ -95,14 +95,10 @@ def _propose(*, agent, proposal, idempotency_key, digest, rate_count):
                 return existing, False
         action_type = action_type_for(proposal["action"])
         facts_proposal = Proposal.from_request(proposal)
-        # First use counts what ran: executed actions and approved ones the agent may be running now.
-        executions = (
-            Action.objects.filter(
-                action_type=action_type, status__in=[Action.Status.EXECUTED, Action.Status.APPROVED]
-            )[: action_type.first_use_threshold].count()
-            if action_type.first_use_threshold
-            else 0
-        )
+        # Counted only up to the threshold: past it, the exact number does not matter.
+        threshold = action_type.first_use_threshold
+        ran = Action.objects.filter(action_type=action_type).let_through()
+        executions = ran[:threshold].count() if threshold else 0
         facts = facts_for(action_type, agent, facts_proposal, executions=executions, rate_count=rate_count)
         decided = route(action_type, agent, facts_proposal, facts)
         if decided.standing_approval is not None and not decided.standing_approval.use():

@@ -286,7 +286,7 @@ class Rule(models.Model):
     action_type = models.ForeignKey(ActionType, on_delete=models.CASCADE, related_name="rules")
     name = models.CharField(max_length=200)
     expression = models.TextField(
-        help_text='CEL over params, context, untrusted, confidence, agent and session, such as '
+        help_text="CEL over params, context, untrusted, confidence, agent and session, such as "
         'params.amount > 1000 && params.currency == "USD".'
     )
     level = models.CharField(max_length=16, choices=Autonomy, default=Autonomy.CONFIRM)
@@ -479,14 +479,18 @@ class StandingApproval(models.Model):
             raise ValidationError({"constraints": "; ".join(problems)})
 
     def describe(self):
+        """The scope in words: "amount ≤ 100, currency = 'USD'"."""
         parts = []
         for name, constraint in sorted(self.constraints.items()):
             if "equals" in constraint:
                 parts.append(f"{name} = {constraint['equals']!r}")
-            else:
-                bounds = [f"≥ {constraint['min']}" if "min" in constraint else "", f"≤ {constraint['max']}"
-                          if "max" in constraint else ""]
-                parts.append(f"{name} {' and '.join(b for b in bounds if b)}")
+                continue
+            bounds = []
+            if "min" in constraint:
+                bounds.append(f"≥ {constraint['min']}")
+            if "max" in constraint:
+                bounds.append(f"≤ {constraint['max']}")
+            parts.append(f"{name} {' and '.join(bounds)}")
         return ", ".join(parts) or "any parameters"
 
     def matches(self, params):
@@ -512,9 +516,7 @@ class StandingApproval(models.Model):
         from audit.log import Actor, record
 
         with transaction.atomic():
-            if StandingApproval.objects.filter(pk=self.pk, revoked_at__isnull=True).update(
-                revoked_at=timezone.now()
-            ):
+            if StandingApproval.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
                 record(
                     kind="policy.changed",
                     actor=Actor.user(by),
