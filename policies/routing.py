@@ -158,7 +158,8 @@ def route(action_type, agent, proposal, facts, *, rules=None, ask_checker=None):
             reasons=[
                 f"standing approval #{standing.pk} lets it through: {standing.describe()} "
                 f"(until {timezone.localtime(standing.expires_at):%Y-%m-%d %H:%M}, "
-                f"{standing.max_uses - standing.uses} uses left)"
+                f"{standing.max_uses - standing.uses} uses left)",
+                *(f"waived by it: {ask.reason}" for ask in asks if ask.level == level),
             ],
             checkers=checkers,
             standing_approval=standing,

@@ -131,6 +131,7 @@ class TestStandingApprovals:
         assert body["status"] == "approved"
         assert body["autonomy"] == "audit"
         assert body["route"]["reasons"][0].startswith(f"standing approval #{standing.pk} lets it through: amount ≤ 100")
+        assert "waived by it: policy for 'tickets.tag': Confirm before act" in body["route"]["reasons"]
         routed = Event.objects.get(kind="action.routed", action_id=body["id"])
         assert routed.data["standing_approval"] == standing.pk
         created = Event.objects.get(kind="policy.changed", data__what="standing approval created")
