@@ -41,10 +41,8 @@ def action_propose(*, agent, proposal, idempotency_key=None):
             agent=agent, proposal=proposal, idempotency_key=idempotency_key, digest=digest, rate_count=rate_count
         )
     except Refusal as refusal:
-        if refusal.code == "params_invalid":
-            # Kept after the refusal rolled back: nothing the agent sent is lost, and the repair
-            # loop counts it.
-            _keep_invalid(agent=agent, proposal=proposal, errors=refusal.details)
+        # Recorded after the refusal rolled back: nothing the agent sent is lost.
+        _record_refusal(agent=agent, proposal=proposal, refusal=refusal)
         raise
 
 
@@ -62,24 +60,29 @@ def _count_for_rate_breaker(*, agent, key, idempotency_key):
     return count
 
 
-def _keep_invalid(*, agent, proposal, errors):
+def _record_refusal(*, agent, proposal, refusal):
+    """An `action.refused` event for every refused proposal; an invalid one is also kept as an
+    InvalidProposal, which the repair loop counts."""
     with transaction.atomic():
-        action_type = action_type_for(proposal["action"])
-        InvalidProposal.objects.create(
-            agent=agent,
-            action_type=action_type,
-            session_id=proposal.get("session_id") or "",
-            proposal=proposal,
-            errors=errors,
-        )
+        session_id = proposal.get("session_id") or ""
+        if refusal.code == "params_invalid":
+            InvalidProposal.objects.create(
+                agent=agent,
+                action_type=ActionType.objects.get(key=proposal["action"]),
+                session_id=session_id,
+                proposal=proposal,
+                errors=refusal.details,
+            )
         record(
-            kind="action.invalid",
+            kind="action.refused",
             actor=Actor.agent(agent),
             agent=agent.name,
-            session_id=proposal.get("session_id") or "",
+            session_id=session_id,
             on_behalf_of=proposal.get("on_behalf_of") or "",
-            action_type=action_type.key,
-            data={"proposal": proposal, "errors": errors},
+            model=proposal.get("model") or "",
+            prompt_version=proposal.get("prompt_version") or "",
+            action_type=proposal["action"],
+            data={"proposal": proposal, "code": refusal.code, "message": refusal.message, "errors": refusal.details},
         )
 
 

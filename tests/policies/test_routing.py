@@ -169,6 +169,8 @@ def test_a_type_paused_with_block_is_refused_with_the_reason(api, tag_type):
     assert response.json()["error"]["code"] == "paused"
     assert "vendor outage" in response.json()["error"]["message"]
     assert not Action.objects.exists()
+    refused = Event.objects.get(kind="action.refused")
+    assert (refused.agent, refused.action_type, refused.data["code"]) == ("billing-agent", "tickets.tag", "paused")
 
 
 def test_a_paused_agent_is_blocked_or_held(api, agent, tag_type):
@@ -215,7 +217,7 @@ class TestRepairLoop:
         assert kept.proposal["params"] == {"ticket": 5}
         assert kept.session_id == "run-1"
         assert {e["path"] for e in kept.errors} == {"(root)", "ticket"}
-        assert Event.objects.filter(kind="action.invalid").count() == 1
+        assert Event.objects.filter(kind="action.refused", data__code="params_invalid").count() == 1
 
     def test_after_three_invalid_attempts_the_next_goes_to_a_person(self, api, tag_type):
         codes = [api.propose("tickets.tag", {"ticket": 5}, session_id="run-1").status_code for _ in range(3)]
