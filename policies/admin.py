@@ -83,7 +83,8 @@ class RuleInline(admin.TabularInline):
 class StandingApprovalInline(admin.TabularInline):
     model = StandingApproval
     fields = ["agent", "constraints", "expires_at", "max_uses", "uses", "created_by", "revoked_at"]
-    readonly_fields = ["agent", "constraints", "uses", "created_by"]
+    # Read-only here: a change made on its own page is audited as a standing approval change.
+    readonly_fields = fields
     extra = 0
     can_delete = False
     show_change_link = True
