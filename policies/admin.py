@@ -13,7 +13,6 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
 from django.utils import timezone
-from guardian.admin import GuardedModelAdmin
 
 from audit.log import Actor, record
 from policies.dry_run import DEFAULT_LIMIT, dry_run
@@ -95,7 +94,9 @@ class StandingApprovalInline(admin.TabularInline):
 
 
 @admin.register(ActionType)
-class ActionTypeAdmin(GuardedModelAdmin):
+class ActionTypeAdmin(admin.ModelAdmin):
+    # Not guardian's GuardedModelAdmin: its object-permission pages would change who reviews a
+    # type without an audit event. Reviewer groups are a field of this form instead.
     form = ActionTypeForm
     change_form_template = "admin/policies/actiontype/change_form.html"
     list_display = ["key", "name", "autonomy", "irreversible", "blast_radius", "pause", "status", "version"]
@@ -144,6 +145,8 @@ class ActionTypeAdmin(GuardedModelAdmin):
         saved = self.get_object(request, object_id) if object_id else None
         form = self.get_form(request, saved, change=saved is not None)(request.POST, instance=saved)
         form.is_valid()
+        # The admin's own way to bind the inlines to the posted data (a private method, stable
+        # since Django 1.x): the rules are read exactly as Save would read them.
         formsets, _ = self._create_formsets(request, form.instance, change=saved is not None)
         if any(name != NON_FIELD_ERRORS for name in form.errors) or not all(f.is_valid() for f in formsets):
             return {}
@@ -183,6 +186,25 @@ class ActionTypeAdmin(GuardedModelAdmin):
             what="action type changed" if change else "action type created",
             secret_changed=request.policy_secret_changed,
         )
+
+    def delete_model(self, request, obj):
+        record_deletion(request.user, obj)
+        super().delete_model(request, obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for action_type in queryset:
+            record_deletion(request.user, action_type)
+        super().delete_queryset(request, queryset)
+
+
+def record_deletion(user, action_type):
+    record(
+        kind="policy.changed",
+        actor=Actor.user(user),
+        action_type=action_type.key,
+        data={"what": "action type deleted", "version": action_type.version, "policy": action_type.policy_snapshot()},
+    )
 
 
 class AgentTokenInline(admin.TabularInline):

@@ -334,3 +334,27 @@ def test_a_new_type_can_be_previewed_before_it_exists(admin_client, db):
 
     assert "The reviewer would read: <strong>Delete /tmp/x</strong>" in response.content.decode()
     assert not ActionType.objects.filter(key="files.delete").exists()
+
+
+def test_deleting_an_action_type_is_audited_with_its_last_policy(admin_client, tag_type):
+    response = admin_client.post(f"/admin/policies/actiontype/{tag_type.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not ActionType.objects.filter(pk=tag_type.pk).exists()
+    event = Event.objects.get(kind="policy.changed")
+    assert event.data["what"] == "action type deleted"
+    assert event.data["policy"]["autonomy"] == "autonomous"
+
+
+def test_deleting_action_types_in_bulk_is_audited_one_by_one(admin_client, tag_type, refund_type):
+    response = admin_client.post(
+        "/admin/policies/actiontype/",
+        {"action": "delete_selected", "_selected_action": [tag_type.pk, refund_type.pk], "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert not ActionType.objects.exists()
+    assert sorted(Event.objects.filter(kind="policy.changed").values_list("action_type", flat=True)) == [
+        "payments.refund",
+        "tickets.tag",
+    ]
