@@ -12,6 +12,7 @@ import hmac
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 from django.conf import settings
@@ -26,6 +27,9 @@ from policies.models import (
     confidence_value,
 )
 from policies.rules import evaluate_rule, rule_variables
+
+# Without a session_id, invalid proposals of the last hour count as one session's.
+SESSIONLESS_REPAIR_WINDOW = timedelta(hours=1)
 
 
 class Refusal(Exception):
@@ -118,7 +122,12 @@ def facts_for(action_type, agent, proposal, *, executions, rate_count=0):
     # Only an invalid proposal needs the repair loop's count: spare the query for valid ones.
     invalid_attempts = 0
     if action_type.params_errors(proposal.params):
-        invalid_attempts = InvalidProposal.objects.filter(agent=agent, session_id=proposal.session_id).count()
+        attempts = InvalidProposal.objects.filter(agent=agent, session_id=proposal.session_id)
+        if not proposal.session_id:
+            # Without a session, the last hour stands in for one, so that an agent that never
+            # names sessions keeps its repair loop instead of losing it after three mistakes ever.
+            attempts = attempts.filter(at__gte=timezone.now() - SESSIONLESS_REPAIR_WINDOW)
+        invalid_attempts = attempts.count()
     return Facts(
         executions=executions,
         invalid_attempts=invalid_attempts,

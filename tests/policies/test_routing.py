@@ -255,3 +255,18 @@ class TestRepairLoop:
         body = api.propose("tickets.tag", TAG, session_id="run-1").json()
 
         assert body["status"] == "approved"
+
+
+def test_without_a_session_the_repair_loop_counts_the_last_hour(api, tag_type):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    for _ in range(3):
+        api.propose("tickets.tag", {"ticket": 5})
+    InvalidProposal.objects.update(at=timezone.now() - timedelta(hours=2))
+
+    assert api.propose("tickets.tag", {"ticket": 5}).status_code == 422
+    for _ in range(2):
+        api.propose("tickets.tag", {"ticket": 5})
+    assert api.propose("tickets.tag", {"ticket": 5}).status_code == 201
