@@ -161,7 +161,8 @@ class ActionType(models.Model):
             raise ValidationError({"editable_params": "A list of parameter names."})
         if not isinstance(self.redact_paths, list) or not all(isinstance(path, str) for path in self.redact_paths):
             raise ValidationError({"redact_paths": 'A list of paths, such as ["params.card_number"].'})
-        if self.confidence_threshold and not 0 <= (confidence_value(self.confidence_threshold) or -1) <= 1:
+        threshold = confidence_value(self.confidence_threshold) if self.confidence_threshold else 0
+        if threshold is None or not 0 <= threshold <= 1:
             raise ValidationError({"confidence_threshold": "A number from 0 to 1, or low, medium or high."})
         if not 0 <= self.sampling_rate <= 1:
             raise ValidationError({"sampling_rate": "A share from 0 to 1."})
