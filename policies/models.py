@@ -532,6 +532,8 @@ class StandingApproval(models.Model):
         """Create one from an approved action (the inbox's "approve and allow similar")."""
         from audit.log import Actor, record
 
+        if action.status not in ("approved", "executed", "failed"):
+            raise ValidationError(f"Only an approved action can allow similar ones; this one is {action.status}.")
         duration = duration or cls.DEFAULT_DURATION
         now = timezone.now()
         standing = cls(

@@ -175,9 +175,17 @@ class TestStandingApprovals:
     def test_it_never_applies_to_irreversible_types(self, api, refund_type, supervisor):
         ActionType.objects.filter(pk=refund_type.pk).update(autonomy="confirm")
         action = Action.objects.get(pk=api.propose().json()["id"])
+        action.approve(by=supervisor)
 
         with pytest.raises(ValidationError, match="irreversible"):
             StandingApproval.allow_similar(action=action, by=supervisor, constraints={})
+
+    def test_only_an_approved_action_can_allow_similar_ones(self, api, confirm_tag, supervisor):
+        pending = Action.objects.get(pk=api.propose("tickets.tag", TAG).json()["id"])
+
+        with pytest.raises(ValidationError, match="this one is pending"):
+            StandingApproval.allow_similar(action=pending, by=supervisor, constraints={})
+        assert not StandingApproval.objects.exists()
 
     def test_it_lasts_at_most_thirty_days(self, api, confirm_tag, supervisor):
         standing = allow_similar(api, supervisor, duration=timedelta(days=90))
