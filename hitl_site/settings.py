@@ -143,8 +143,6 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("HITL_MAX_BODY_BYTES", str(256 
 # What happens to a proposal for an action type nobody has defined: "register" creates a draft
 # type at `confirm`; "refuse" answers 422 unknown_action.
 HITL_UNKNOWN_ACTIONS = os.environ.get("HITL_UNKNOWN_ACTIONS", "register")
-# The repair loop: invalid proposals an agent may send in one session before the next goes to a person.
-HITL_REPAIR_ATTEMPTS = int(os.environ.get("HITL_REPAIR_ATTEMPTS", "3"))
 HITL_WAIT_MAX_SECONDS = 60
 
 CELERY_BROKER_URL = REDIS_URL
@@ -180,3 +178,6 @@ LOGGING = {
 # The demo (`manage.py seed_demo`): every demo user's password, and the demo agent's token.
 HITL_DEMO_PASSWORD = os.environ.get("HITL_DEMO_PASSWORD", "countersign")
 HITL_DEMO_AGENT_TOKEN = os.environ.get("HITL_DEMO_AGENT_TOKEN", "cs_demo_agent_token_for_local_use_only")
+
+# The repair loop: invalid proposals an agent may send in one session before the next goes to a person.
+HITL_REPAIR_ATTEMPTS = int(os.environ.get("HITL_REPAIR_ATTEMPTS", "3"))
