@@ -170,6 +170,15 @@ class ActionType(models.Model):
             raise ValidationError({"checker_secret": "The external checker needs a secret to sign requests with."})
         if self.pause and not self.pause_reason:
             raise ValidationError({"pause_reason": "Say why: agents and supervisors are shown the reason."})
+        if self.summary_template:
+            from django.template import TemplateSyntaxError
+
+            from policies.summary import compile_template
+
+            try:
+                compile_template(self.summary_template)
+            except TemplateSyntaxError as error:
+                raise ValidationError({"summary_template": f"Not a valid summary template: {error}"}) from None
 
     def params_errors(self, params):
         """Every way `params` fails the schema, as [{"path": "amount", "message": …}]."""

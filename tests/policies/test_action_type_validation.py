@@ -25,6 +25,8 @@ def test_any_other_confidence_threshold_is_refused(db, threshold):
         ({"checker_url": "https://checker.example.com/"}, "needs a secret"),
         ({"pause": "block"}, "Say why"),
         ({"params_schema": {"type": 5}}, "Not a valid JSON Schema"),
+        ({"summary_template": "Refund {{ amount|nosuchfilter }}"}, "Not a valid summary template"),
+        ({"summary_template": "{% load i18n %}{{ x }}"}, "Not a valid summary template"),
     ],
 )
 def test_an_incoherent_policy_is_refused_with_the_reason(db, changes, message):
