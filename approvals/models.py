@@ -20,6 +20,10 @@ class Conflict(Exception):
     """The action is no longer in a state that allows this; the message says why."""
 
 
+class NotAllowedToApprove(Conflict):
+    """Four eyes: this person may not approve this action; the message says why."""
+
+
 class InvalidEdit(Exception):
     def __init__(self, errors):
         super().__init__("; ".join(f"{e['path']}: {e['message']}" for e in errors))
@@ -35,6 +39,10 @@ class ActionQuerySet(models.QuerySet):
             user, "policies.review_actiontype", ActionType, accept_global_perms=True, with_superuser=True
         )
         return self.filter(action_type__in=types)
+
+    def let_through(self):
+        """Actions that ran or may be running: approved or executed. The first-use gate counts them."""
+        return self.filter(status__in=[Action.Status.APPROVED, Action.Status.EXECUTED])
 
     def overdue(self, now=None):
         return self.filter(status=Action.Status.PENDING, due_at__lte=now or timezone.now())
@@ -144,11 +152,18 @@ class Action(models.Model):
     # acting at once exactly one wins and the other gets a Conflict naming what happened.
 
     def approve(self, *, by, params=None, reason=""):
+        """Approve, or with four eyes record one approval and decide only when the action type's
+        required number of different people have approved the same parameters. Returns the
+        Decision once decided, else None. Raises NotAllowedToApprove for the exclusions."""
         final_params = self.params if params is None else params
         edited = final_params != self.params
         if edited:
             self._check_edit(final_params)
+        self._check_may_approve(by)
         with transaction.atomic():
+            required = self.action_type.required_approvers
+            if required > 1 and not self._enough_approvals(by=by, final_params=final_params, reason=reason):
+                return None
             self._claim(
                 from_status=self.Status.PENDING,
                 status=self.Status.APPROVED,
@@ -173,6 +188,54 @@ class Action(models.Model):
             )
             self._wake_waiting_agent()
         return decision
+
+    def _check_may_approve(self, user):
+        """Four eyes: nobody approves an action taken on their own behalf, and where two or more
+        approvers are required, the admin who last changed the policy that routed it cannot be one."""
+        names = {user.get_username().lower(), (user.email or "").lower()} - {""}
+        if self.on_behalf_of and self.on_behalf_of.lower() in names:
+            raise NotAllowedToApprove("You cannot approve an action taken on your own behalf.")
+        if self.action_type.required_approvers > 1 and str(user.pk) == self._policy_author_id():
+            raise NotAllowedToApprove(
+                f"You changed the policy that routed this action (version {self.policy_version}): "
+                "another person must approve it."
+            )
+
+    def _policy_author_id(self):
+        from audit.models import Event
+
+        change = (
+            Event.objects.filter(
+                kind="policy.changed", action_type=self.action_type.key, data__version=self.policy_version
+            )
+            .order_by("-seq")
+            .first()
+        )
+        if change is not None:
+            return change.actor_id if change.actor_kind == "user" else ""
+        author = self.action_type.last_changed_by_id
+        return str(author) if author else ""
+
+    def _enough_approvals(self, *, by, final_params, reason):
+        """Record `by`'s approval under a row lock; True once enough people approved these parameters."""
+        locked = Action.objects.select_for_update().filter(pk=self.pk, status=self.Status.PENDING).first()
+        if locked is None:
+            self.refresh_from_db()
+            raise Conflict(self.conflict_message())
+        approval, created = Approval.objects.get_or_create(
+            action=self, by=by, defaults={"by_name": by.get_username(), "final_params": final_params, "reason": reason}
+        )
+        if not created:
+            raise Conflict(f"You already approved this action at {timezone.localtime(approval.at):%H:%M:%S}.")
+        approvers = self.approvals.filter(final_params=final_params).count()
+        required = self.action_type.required_approvers
+        record(
+            kind="action.approval_recorded",
+            actor=Actor.user(by),
+            action=self,
+            data={"approvals": approvers, "required": required, "diff": params_diff(self.params, final_params)},
+        )
+        return approvers >= required
 
     def reject(self, *, by, reason):
         with transaction.atomic():
@@ -293,6 +356,24 @@ class Decision(models.Model):
             "at": self.at,
             "reason": self.reason,
         }
+
+
+class Approval(models.Model):
+    """One person's approval where an action needs several (four eyes), before the Decision."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="approvals")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    by_name = models.CharField(max_length=150)
+    final_params = models.JSONField()
+    reason = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at"]
+        constraints = [models.UniqueConstraint(fields=["action", "by"], name="one_approval_per_person")]
+
+    def __str__(self):
+        return f"approval by {self.by_name}"
 
 
 def params_diff(proposed, final):

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from approvals.models import Action
 from audit.log import Actor, record
-from policies.models import Autonomy
-from policies.routing import action_type_for, route
+from policies.models import ActionType, Autonomy, InvalidProposal, RateCounter
+from policies.routing import Proposal, Refusal, action_type_for, facts_for, route
 
 STATUS_FOR_LEVEL = {
     Autonomy.SUGGEST: Action.Status.SUGGESTED,
@@ -35,6 +35,58 @@ def action_propose(*, agent, proposal, idempotency_key=None):
     first request is still in its transaction raises InFlight.
     """
     digest = hashlib.sha256(json.dumps(proposal, sort_keys=True, default=str).encode()).hexdigest()
+    rate_count = _count_for_rate_breaker(agent=agent, key=proposal["action"], idempotency_key=idempotency_key)
+    try:
+        return _propose(
+            agent=agent, proposal=proposal, idempotency_key=idempotency_key, digest=digest, rate_count=rate_count
+        )
+    except Refusal as refusal:
+        # Recorded after the refusal rolled back: nothing the agent sent is lost.
+        _record_refusal(agent=agent, proposal=proposal, refusal=refusal)
+        raise
+
+
+def _count_for_rate_breaker(*, agent, key, idempotency_key):
+    """Count this proposal for the rate breaker in its own short transaction, before routing, so
+    that concurrent proposals wait on the counter only for one upsert, never while an external
+    checker answers. A replay of an Idempotency-Key is not counted again."""
+    action_type = ActionType.objects.filter(key=key, rate_limit__isnull=False).first()
+    if action_type is None:
+        return 0
+    if idempotency_key and Action.objects.filter(agent=agent, idempotency_key=idempotency_key).exists():
+        return 0
+    with transaction.atomic():
+        count, _ = RateCounter.count_one(agent=agent, action_type=action_type)
+    return count
+
+
+def _record_refusal(*, agent, proposal, refusal):
+    """An `action.refused` event for every refused proposal; an invalid one is also kept as an
+    InvalidProposal, which the repair loop counts."""
+    with transaction.atomic():
+        session_id = proposal.get("session_id") or ""
+        if refusal.code == "params_invalid":
+            InvalidProposal.objects.create(
+                agent=agent,
+                action_type=ActionType.objects.get(key=proposal["action"]),
+                session_id=session_id,
+                proposal=proposal,
+                errors=refusal.details,
+            )
+        record(
+            kind="action.refused",
+            actor=Actor.agent(agent),
+            agent=agent.name,
+            session_id=session_id,
+            on_behalf_of=proposal.get("on_behalf_of") or "",
+            model=proposal.get("model") or "",
+            prompt_version=proposal.get("prompt_version") or "",
+            action_type=proposal["action"],
+            data={"proposal": proposal, "code": refusal.code, "message": refusal.message, "errors": refusal.details},
+        )
+
+
+def _propose(*, agent, proposal, idempotency_key, digest, rate_count):
     with transaction.atomic():
         if idempotency_key is not None:
             if not _try_lock(agent.pk, idempotency_key):
@@ -45,7 +97,17 @@ def action_propose(*, agent, proposal, idempotency_key=None):
                     raise KeyReused()
                 return existing, False
         action_type = action_type_for(proposal["action"])
-        decided = route(action_type, proposal["params"])
+        facts_proposal = Proposal.from_request(proposal)
+        # Counted only up to the threshold: past it, the exact number does not matter.
+        threshold = action_type.first_use_threshold
+        ran = Action.objects.filter(action_type=action_type).let_through()
+        executions = ran[:threshold].count() if threshold else 0
+        facts = facts_for(action_type, agent, facts_proposal, executions=executions, rate_count=rate_count)
+        decided = route(action_type, agent, facts_proposal, facts)
+        if decided.standing_approval is not None and not decided.standing_approval.use():
+            # Another proposal used it up meanwhile: route as if it were not there.
+            facts.standing_approvals = []
+            decided = route(action_type, agent, facts_proposal, facts)
         status = STATUS_FOR_LEVEL[decided.level]
         now = timezone.now()
         action = Action(
@@ -81,6 +143,10 @@ def action_propose(*, agent, proposal, idempotency_key=None):
             action=action,
             data={"level": decided.level, "status": status, "policy_version": action_type.version, **decided.as_json()},
         )
+        for checker in decided.checkers:
+            if checker["name"] != "schema" or checker["verdict"] != "pass":
+                checker_actor = Actor.system(f"checker:{checker['name']}")
+                record(kind="checker.verdict", actor=checker_actor, action=action, data=checker)
     return action, True
 
 

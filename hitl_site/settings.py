@@ -195,3 +195,6 @@ LOGGING = {
 # The demo (`manage.py seed_demo`): every demo user's password, and the demo agent's token.
 HITL_DEMO_PASSWORD = os.environ.get("HITL_DEMO_PASSWORD", "countersign")
 HITL_DEMO_AGENT_TOKEN = os.environ.get("HITL_DEMO_AGENT_TOKEN", "cs_demo_agent_token_for_local_use_only")
+
+# The repair loop: invalid proposals an agent may send in one session before the next goes to a person.
+HITL_REPAIR_ATTEMPTS = int(os.environ.get("HITL_REPAIR_ATTEMPTS", "3"))

@@ -1,14 +1,210 @@
-from django.contrib import admin
-from guardian.admin import GuardedModelAdmin
+"""The policy admin: action types with their rules, agents, standing approvals.
 
-from policies.models import ActionType, Agent, AgentToken
+Every save of a policy writes a `policy.changed` event with a field-by-field diff. The change
+form also answers two questions before saving: what the summary of sample parameters would
+read ("Preview"), and how the last proposals would have been routed ("Dry run").
+"""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.models import Group
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.db import transaction
+from django.utils import timezone
+
+from audit.log import Actor, record
+from policies.dry_run import DEFAULT_LIMIT, dry_run
+from policies.models import POLICY_FIELDS, ActionType, Agent, AgentToken, Rule, StandingApproval
+
+TRYING = ("_preview", "_dryrun")
+
+
+class ActionTypeForm(forms.ModelForm):
+    reviewer_groups = forms.ModelMultipleChoiceField(
+        Group.objects.order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Groups whose members may review actions of this type.",
+    )
+    checker_url = forms.URLField(
+        label="external checker URL",
+        required=False,
+        assume_scheme="https",
+        help_text=ActionType._meta.get_field("checker_url").help_text,
+    )
+    preview_params = forms.JSONField(
+        label="sample parameters",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text='Parameters to preview the summary with, such as {"amount": 750, "currency": "USD"}. Not saved.',
+    )
+    dry_run_limit = forms.IntegerField(
+        label="dry run over the last",
+        initial=DEFAULT_LIMIT,
+        min_value=1,
+        max_value=100_000,
+        required=False,
+        help_text="proposals of this type.",
+    )
+
+    class Meta:
+        model = ActionType
+        # The admin's fieldsets decide what is shown; the form takes every policy field.
+        fields = ["key", *POLICY_FIELDS, "checker_secret"]
+        widgets = {"checker_secret": forms.PasswordInput(render_value=True)}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["reviewer_groups"].initial = [group.pk for group in self.instance.reviewer_groups()]
+
+    def clean(self):
+        cleaned = super().clean()
+        if any(name in self.data for name in TRYING):
+            # A preview or a dry run never saves: the page comes back with the edits kept.
+            raise forms.ValidationError("Not saved: this was a preview or a dry run. Save to keep these changes.")
+        return cleaned
+
+
+class RuleInline(admin.TabularInline):
+    model = Rule
+    fields = ["order", "name", "expression", "level"]
+    extra = 1
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "expression":
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 60})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class StandingApprovalInline(admin.TabularInline):
+    model = StandingApproval
+    fields = ["agent", "constraints", "expires_at", "max_uses", "uses", "created_by", "revoked_at"]
+    # Read-only here: a change made on its own page is audited as a standing approval change.
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "standing approvals (revoke or edit them from their own page)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ActionType)
-class ActionTypeAdmin(GuardedModelAdmin):
-    list_display = ["key", "name", "autonomy", "irreversible", "blast_radius", "status", "version"]
-    list_filter = ["autonomy", "status", "irreversible", "blast_radius"]
+class ActionTypeAdmin(admin.ModelAdmin):
+    # Not guardian's GuardedModelAdmin: its object-permission pages would change who reviews a
+    # type without an audit event. Reviewer groups are a field of this form instead.
+    form = ActionTypeForm
+    change_form_template = "admin/policies/actiontype/change_form.html"
+    list_display = ["key", "name", "autonomy", "irreversible", "blast_radius", "pause", "status", "version"]
+    list_filter = ["autonomy", "status", "irreversible", "blast_radius", "pause"]
     search_fields = ["key", "name"]
+    readonly_fields = ["version", "last_changed_by"]
+    inlines = [RuleInline, StandingApprovalInline]
+    fieldsets = [
+        (None, {"fields": ["key", "name", "description", "status", "version", "last_changed_by"]}),
+        (
+            "Autonomy and risk",
+            {
+                "fields": [
+                    "autonomy",
+                    "irreversible",
+                    "allow_irreversible_unattended",
+                    "blast_radius",
+                    "confidence_threshold",
+                    "first_use_threshold",
+                    ("rate_limit", "rate_window"),
+                    "required_approvers",
+                ]
+            },
+        ),
+        ("Kill switch", {"fields": ["pause", "pause_reason"]}),
+        ("Parameters", {"fields": ["params_schema", "editable_params", "redact_paths"]}),
+        ("What the reviewer reads", {"fields": ["summary_template", "preview_params"]}),
+        ("Review", {"fields": ["reviewer_groups", "sla", "sampling_rate"]}),
+        ("External checker", {"fields": ["checker_url", "checker_secret", "checker_timeout"]}),
+        ("Dry run", {"fields": ["dry_run_limit"]}),
+    ]
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        if request.method == "POST" and any(name in request.POST for name in TRYING):
+            extra_context.update(self._try_unsaved(request, object_id))
+        if object_id:
+            action_type = self.get_object(request, object_id)
+            if action_type is not None:
+                extra_context["history"] = action_type.change_history()[:50]
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _try_unsaved(self, request, object_id):
+        """The edited policy, built from the form and the rule inlines but never saved, previewed
+        or dry-run. Nothing is shown while a field has an error: the form shows the errors."""
+        saved = self.get_object(request, object_id) if object_id else None
+        form = self.get_form(request, saved, change=saved is not None)(request.POST, instance=saved)
+        form.is_valid()
+        # The admin's own way to bind the inlines to the posted data (a private method, stable
+        # since Django 1.x): the rules are read exactly as Save would read them.
+        formsets, _ = self._create_formsets(request, form.instance, change=saved is not None)
+        if any(name != NON_FIELD_ERRORS for name in form.errors) or not all(f.is_valid() for f in formsets):
+            return {}
+        edited = form.instance
+        rules = [
+            rule_form.instance
+            for formset in formsets
+            if formset.model is Rule
+            for rule_form in formset.forms
+            if not rule_form.cleaned_data.get("DELETE") and (rule_form.instance.pk or rule_form.has_changed())
+        ]
+        if "_preview" in request.POST:
+            params = form.cleaned_data.get("preview_params") or {}
+            return {
+                "preview": {
+                    "summary": edited.render_summary(params),
+                    "errors": edited.params_errors(params) if isinstance(params, dict) else [],
+                }
+            }
+        if saved is None:
+            return {"dry_run_error": "Save the action type first: a dry run replays its past proposals."}
+        limit = form.cleaned_data.get("dry_run_limit") or DEFAULT_LIMIT
+        return {"dry_run": dry_run(saved, edited, rules, limit=limit), "dry_run_limit": limit}
+
+    def save_model(self, request, obj, form, change):
+        request.policy_before = ActionType.objects.get(pk=obj.pk).policy_snapshot() if change else {}
+        request.policy_secret_changed = "checker_secret" in form.changed_data
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        action_type = form.instance
+        action_type.set_reviewer_groups(form.cleaned_data.get("reviewer_groups") or [])
+        action_type.record_change(
+            by=request.user,
+            before=request.policy_before,
+            what="action type changed" if change else "action type created",
+            secret_changed=request.policy_secret_changed,
+        )
+
+    def delete_model(self, request, obj):
+        record_deletion(request.user, obj)
+        super().delete_model(request, obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for action_type in queryset:
+            record_deletion(request.user, action_type)
+        super().delete_queryset(request, queryset)
+
+
+def record_deletion(user, action_type):
+    record(
+        kind="policy.changed",
+        actor=Actor.user(user),
+        action_type=action_type.key,
+        data={"what": "action type deleted", "version": action_type.version, "policy": action_type.policy_snapshot()},
+    )
 
 
 class AgentTokenInline(admin.TabularInline):
@@ -21,6 +217,69 @@ class AgentTokenInline(admin.TabularInline):
 
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
-    list_display = ["name", "created_at"]
+    list_display = ["name", "pause", "created_at"]
+    list_filter = ["pause"]
     search_fields = ["name"]
+    fields = ["name", "description", "pause", "pause_reason"]
     inlines = [AgentTokenInline]
+
+    def save_model(self, request, obj, form, change):
+        before = (
+            Agent.objects.filter(pk=obj.pk).values("pause", "pause_reason").first()
+            if change
+            else {"pause": "", "pause_reason": ""}
+        )
+        super().save_model(request, obj, form, change)
+        obj.record_pause_change(by=request.user, before=before)
+
+
+@admin.register(StandingApproval)
+class StandingApprovalAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "action_type", "agent", "describe", "expires_at", "uses", "max_uses", "revoked_at"]
+    list_filter = ["action_type", "agent"]
+    fields = [
+        "action_type",
+        "agent",
+        "constraints",
+        "expires_at",
+        "max_uses",
+        "uses",
+        "created_by",
+        "created_from_action",
+        "created_at",
+        "revoked_at",
+    ]
+    readonly_fields = ["uses", "created_by", "created_from_action", "created_at"]
+    actions = ["revoke"]
+
+    @admin.display(description="scope")
+    def describe(self, obj):
+        return obj.describe()
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        record(
+            kind="policy.changed",
+            actor=Actor.user(request.user),
+            action_type=obj.action_type.key,
+            agent=obj.agent.name,
+            data={
+                "what": "standing approval changed" if change else "standing approval created",
+                "standing_approval": obj.pk,
+                "diff": {
+                    name: {"to": json.loads(json.dumps(form.cleaned_data[name], default=str))}
+                    for name in form.changed_data
+                },
+            },
+        )
+
+    @admin.action(description="Revoke the selected standing approvals now")
+    def revoke(self, request, queryset):
+        with transaction.atomic():
+            revoked = 0
+            for standing in queryset.filter(revoked_at__isnull=True, expires_at__gt=timezone.now()):
+                standing.revoke(by=request.user)
+                revoked += 1
+        self.message_user(request, f"Revoked {revoked} standing approvals.", messages.SUCCESS)

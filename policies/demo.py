@@ -80,6 +80,10 @@ ACTION_TYPES = [
         "irreversible": True,
         "editable_params": ["amount"],
         "summary_template": "Refund {{ amount|money:currency }} to customer {{ customer }}",
+        "rules": [
+            {"name": "large refund", "expression": "params.amount > 500", "level": "confirm"},
+            {"name": "very large refund", "expression": "params.amount > 20000", "level": "suggest"},
+        ],
         "params_schema": {
             "type": "object",
             "required": ["customer", "amount", "currency"],
@@ -101,6 +105,13 @@ ACTION_TYPES = [
         "irreversible": False,
         "editable_params": ["tags"],
         "summary_template": "Tag ticket {{ ticket }} with {{ tags|listing:'tag' }}",
+        "rules": [
+            {
+                "name": "tags chosen from untrusted text",
+                "expression": "size(untrusted) > 0 && params.tags.exists(t, t == 'refund' || t == 'legal')",
+                "level": "confirm",
+            },
+        ],
         "params_schema": {
             "type": "object",
             "required": ["ticket", "tags"],

@@ -2,10 +2,11 @@
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models, transaction
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -29,6 +30,34 @@ class BlastRadius(models.TextChoices):
     LOW = "low", "Low"
     MEDIUM = "medium", "Medium"
     HIGH = "high", "High"
+
+
+class Pause(models.TextChoices):
+    """The kill switch: "block" refuses proposals with 403, "hold" sends each to a person."""
+
+    OFF = "", "Running"
+    BLOCK = "block", "Paused: refuse proposals (403)"
+    HOLD = "hold", "Paused: hold every proposal for a person"
+
+
+# Confidence is a hint the agent gives as a number 0–1 or a word; words compare as these numbers.
+CONFIDENCE_WORDS = {"low": 0.25, "medium": 0.5, "high": 0.75}
+
+
+def confidence_value(confidence):
+    """0.62 → 0.62, "medium" → 0.5, anything else → None."""
+    if isinstance(confidence, bool):
+        return None
+    if isinstance(confidence, int | float):
+        return float(confidence)
+    if isinstance(confidence, str):
+        if confidence in CONFIDENCE_WORDS:
+            return CONFIDENCE_WORDS[confidence]
+        try:
+            return float(confidence)
+        except ValueError:
+            return None
+    return None
 
 
 class ActionType(models.Model):
@@ -62,6 +91,54 @@ class ActionType(models.Model):
         default=list, blank=True, help_text="Names of the parameters a reviewer may edit."
     )
     sla = models.DurationField(default=timedelta(minutes=30), help_text="How long a person has to decide.")
+    allow_irreversible_unattended = models.BooleanField(
+        "let irreversible actions run without a person",
+        default=False,
+        help_text="Irreversible actions wait for a person unless this is ticked.",
+    )
+    confidence_threshold = models.CharField(
+        max_length=8,
+        blank=True,
+        help_text="A number 0–1 or low, medium, high. A proposal with a lower (or no) confidence waits for a "
+        "person. Blank: no threshold.",
+    )
+    first_use_threshold = models.PositiveIntegerField(
+        default=5, help_text="The first this many executions of this type wait for a person."
+    )
+    rate_limit = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Rate breaker: more than this many proposals from one agent within the window send the rest "
+        "of the window to a person. Blank: off.",
+    )
+    rate_window = models.DurationField(default=timedelta(minutes=1), help_text="The rate breaker's window.")
+    redact_paths = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Paths redacted in the audit log, such as ["params.card_number", "context.email_body"].',
+    )
+    sampling_rate = models.FloatField(
+        default=0.1, help_text="Share (0–1) of auto-approved actions drawn for review after the fact."
+    )
+    required_approvers = models.PositiveSmallIntegerField(
+        default=1, help_text="How many different people must approve (four eyes: 2)."
+    )
+    checker_url = models.URLField(
+        "external checker URL",
+        blank=True,
+        help_text="Optional. Receives each proposal as a signed POST and answers pass or fail.",
+    )
+    checker_secret = models.CharField(
+        "external checker secret", max_length=200, blank=True, help_text="Key of the HMAC-SHA256 signature."
+    )
+    checker_timeout = models.FloatField(
+        "external checker timeout (seconds)", default=2.0, help_text="No answer within this counts as fail."
+    )
+    pause = models.CharField("kill switch", max_length=8, choices=Pause, default=Pause.OFF, blank=True)
+    pause_reason = models.CharField(max_length=500, blank=True)
+    last_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -82,6 +159,26 @@ class ActionType(models.Model):
             isinstance(name, str) for name in self.editable_params
         ):
             raise ValidationError({"editable_params": "A list of parameter names."})
+        if not isinstance(self.redact_paths, list) or not all(isinstance(path, str) for path in self.redact_paths):
+            raise ValidationError({"redact_paths": 'A list of paths, such as ["params.card_number"].'})
+        threshold = confidence_value(self.confidence_threshold) if self.confidence_threshold else 0
+        if threshold is None or not 0 <= threshold <= 1:
+            raise ValidationError({"confidence_threshold": "A number from 0 to 1, or low, medium or high."})
+        if not 0 <= self.sampling_rate <= 1:
+            raise ValidationError({"sampling_rate": "A share from 0 to 1."})
+        if self.checker_url and not self.checker_secret:
+            raise ValidationError({"checker_secret": "The external checker needs a secret to sign requests with."})
+        if self.pause and not self.pause_reason:
+            raise ValidationError({"pause_reason": "Say why: agents and supervisors are shown the reason."})
+        if self.summary_template:
+            from django.template import TemplateSyntaxError
+
+            from policies.summary import compile_template
+
+            try:
+                compile_template(self.summary_template)
+            except TemplateSyntaxError as error:
+                raise ValidationError({"summary_template": f"Not a valid summary template: {error}"}) from None
 
     def params_errors(self, params):
         """Every way `params` fails the schema, as [{"path": "amount", "message": …}]."""
@@ -96,10 +193,136 @@ class ActionType(models.Model):
 
         return render_summary(self, params)
 
+    def policy_snapshot(self, rules=None):
+        """The policy as plain data (durations as "HH:MM:SS"): what a change is diffed over and
+        what `policies export` writes. The checker's secret is never included."""
+        from django.utils.duration import duration_string
+
+        snapshot = {}
+        for name in POLICY_FIELDS:
+            value = getattr(self, name)
+            snapshot[name] = duration_string(value) if isinstance(value, timedelta) else value
+        rules = rules if rules is not None else (list(self.rules.all()) if self.pk else [])
+        snapshot["rules"] = [
+            {"name": r.name, "expression": r.expression, "level": r.level, "order": r.order}
+            for r in sorted(rules, key=lambda r: (r.order, r.name))
+        ]
+        snapshot["reviewer_groups"] = sorted(group.name for group in self.reviewer_groups()) if self.pk else []
+        return snapshot
+
+    def reviewer_groups(self):
+        """The groups whose members may review actions of this type (a guardian object permission)."""
+        from guardian.shortcuts import get_groups_with_perms
+
+        return {
+            group
+            for group, perms in get_groups_with_perms(self, attach_perms=True).items()
+            if "review_actiontype" in perms
+        }
+
+    def set_reviewer_groups(self, groups):
+        from guardian.shortcuts import assign_perm, remove_perm
+
+        chosen, current = set(groups), self.reviewer_groups()
+        for group in chosen - current:
+            assign_perm("policies.review_actiontype", group, self)
+        for group in current - chosen:
+            remove_perm("policies.review_actiontype", group, self)
+
+    def record_change(self, *, by, before, what="action type changed", secret_changed=False):
+        """After a save: bump the version, remember who changed it, and write the field-by-field
+        diff as a `policy.changed` event, in the caller's transaction. No diff, no event."""
+        from audit.log import Actor, record
+
+        diff = policy_diff(before, self.policy_snapshot())
+        if secret_changed:
+            diff["checker_secret"] = {"from": "(hidden)", "to": "(changed)"}
+        if not diff:
+            return None
+        ActionType.objects.filter(pk=self.pk).update(version=models.F("version") + 1, last_changed_by=by)
+        self.refresh_from_db(fields=["version", "last_changed_by"])
+        return record(
+            kind="policy.changed",
+            actor=Actor.user(by) if by is not None else Actor.system("policies import"),
+            action_type=self.key,
+            data={"what": what, "version": self.version, "diff": diff},
+        )
+
+    def change_history(self):
+        from audit.models import Event
+
+        return Event.objects.filter(kind="policy.changed", action_type=self.key).order_by("-seq")
+
+
+# What a policy is made of, in the order `policies export` writes it.
+POLICY_FIELDS = [
+    "name",
+    "description",
+    "status",
+    "autonomy",
+    "irreversible",
+    "allow_irreversible_unattended",
+    "blast_radius",
+    "confidence_threshold",
+    "first_use_threshold",
+    "rate_limit",
+    "rate_window",
+    "required_approvers",
+    "editable_params",
+    "redact_paths",
+    "sla",
+    "sampling_rate",
+    "checker_url",
+    "checker_timeout",
+    "pause",
+    "pause_reason",
+    "summary_template",
+    "params_schema",
+]
+
+
+def policy_diff(before, after):
+    """{"autonomy": {"from": "confirm", "to": "audit"}} for each field that differs."""
+    return {
+        name: {"from": before.get(name), "to": after.get(name)}
+        for name in [*after, *(n for n in before if n not in after)]
+        if before.get(name) != after.get(name)
+    }
+
+
+class Rule(models.Model):
+    """A CEL expression over the proposal; when it is true, the proposal asks for `level`."""
+
+    action_type = models.ForeignKey(ActionType, on_delete=models.CASCADE, related_name="rules")
+    name = models.CharField(max_length=200)
+    expression = models.TextField(
+        help_text="CEL over params, context, untrusted, confidence, agent and session, such as "
+        'params.amount > 1000 && params.currency == "USD".'
+    )
+    level = models.CharField(max_length=16, choices=Autonomy, default=Autonomy.CONFIRM)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [models.UniqueConstraint(fields=["action_type", "name"], name="one_rule_name_per_type")]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        from policies.rules import compile_expression
+
+        try:
+            compile_expression(self.expression)
+        except ValueError as error:
+            raise ValidationError({"expression": f"Not a valid CEL expression: {error}"}) from None
+
 
 class Agent(models.Model):
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
+    pause = models.CharField("kill switch", max_length=8, choices=Pause, default=Pause.OFF, blank=True)
+    pause_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -107,6 +330,19 @@ class Agent(models.Model):
 
     def __str__(self):
         return self.name
+
+    def record_pause_change(self, *, by, before):
+        from audit.log import Actor, record
+
+        after = {"pause": self.pause, "pause_reason": self.pause_reason}
+        diff = policy_diff(before, after)
+        if diff:
+            record(
+                kind="policy.changed",
+                actor=Actor.user(by) if by is not None else Actor.system("policies import"),
+                agent=self.name,
+                data={"what": "agent kill switch", "diff": diff},
+            )
 
     def issue_token(self, label=""):
         """Create a token and return it in the clear: the only time it is ever seen."""
@@ -147,3 +383,209 @@ class AgentToken(models.Model):
     def revoke(self):
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
+
+
+class InvalidProposal(models.Model):
+    """A proposal whose parameters failed the schema: kept, so nothing the agent sent is lost, and
+    counted per agent and session for the repair loop."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="invalid_proposals")
+    action_type = models.ForeignKey(ActionType, on_delete=models.CASCADE, related_name="invalid_proposals")
+    session_id = models.CharField(max_length=200, blank=True)
+    proposal = models.JSONField()
+    errors = models.JSONField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["agent", "session_id"], name="invalid_proposal_session")]
+
+    def __str__(self):
+        return f"{self.action_type} by {self.agent} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class RateCounter(models.Model):
+    """Proposals of one type from one agent in one fixed window, for the rate breaker.
+
+    Counted in PostgreSQL with an atomic upsert so every web process and concurrent request
+    sees the same count.
+    """
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="+")
+    action_type = models.ForeignKey(ActionType, on_delete=models.CASCADE, related_name="+")
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "action_type", "window_start"], name="one_counter_per_window")
+        ]
+
+    def __str__(self):
+        return f"{self.count} from {self.window_start}"
+
+    @classmethod
+    def count_one(cls, *, agent, action_type, now=None):
+        """Count one proposal; returns (count in this window including it, window end)."""
+        now = now or timezone.now()
+        seconds = max(int(action_type.rate_window.total_seconds()), 1)
+        start = datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=UTC)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""INSERT INTO {cls._meta.db_table} (agent_id, action_type_id, window_start, count)
+                    VALUES (%s, %s, %s, 1)
+                    ON CONFLICT (agent_id, action_type_id, window_start)
+                    DO UPDATE SET count = {cls._meta.db_table}.count + 1
+                    RETURNING count""",
+                [agent.pk, action_type.pk, start],
+            )
+            return cursor.fetchone()[0], start + timedelta(seconds=seconds)
+
+
+class StandingApprovalQuerySet(models.QuerySet):
+    def active(self, now=None):
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now, uses__lt=models.F("max_uses"))
+
+
+class StandingApproval(models.Model):
+    """ "Approve and allow similar": this agent's proposals of this type whose parameters match
+    `constraints` are let through at `audit`, until it expires, is used up, or is revoked.
+
+    `constraints` maps a parameter name to {"equals": value} or {"min": n, "max": n}.
+    """
+
+    MAX_DURATION = timedelta(days=30)
+    DEFAULT_DURATION = timedelta(hours=1)
+
+    action_type = models.ForeignKey(ActionType, on_delete=models.CASCADE, related_name="standing_approvals")
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="standing_approvals")
+    constraints = models.JSONField(default=dict, blank=True)
+    expires_at = models.DateTimeField()
+    max_uses = models.PositiveIntegerField(default=10)
+    uses = models.PositiveIntegerField(default=0, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_from_action = models.UUIDField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StandingApprovalQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"allow similar {self.action_type} for {self.agent} #{self.pk}"
+
+    def clean(self):
+        if self.action_type_id and self.action_type.irreversible:
+            raise ValidationError("A standing approval never applies to an irreversible action type.")
+        if self.expires_at and self.expires_at > (self.created_at or timezone.now()) + self.MAX_DURATION:
+            raise ValidationError({"expires_at": "At most 30 days after it is created."})
+        problems = constraint_problems(self.constraints)
+        if problems:
+            raise ValidationError({"constraints": "; ".join(problems)})
+
+    def describe(self):
+        """The scope in words: "amount ≤ 100, currency = 'USD'"."""
+        parts = []
+        for name, constraint in sorted(self.constraints.items()):
+            if "equals" in constraint:
+                parts.append(f"{name} = {constraint['equals']!r}")
+                continue
+            bounds = []
+            if "min" in constraint:
+                bounds.append(f"≥ {constraint['min']}")
+            if "max" in constraint:
+                bounds.append(f"≤ {constraint['max']}")
+            parts.append(f"{name} {' and '.join(bounds)}")
+        return ", ".join(parts) or "any parameters"
+
+    def matches(self, params):
+        for name, constraint in self.constraints.items():
+            value = params.get(name)
+            if "equals" in constraint and value != constraint["equals"]:
+                return False
+            if "min" in constraint or "max" in constraint:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    return False
+                if "min" in constraint and value < constraint["min"]:
+                    return False
+                if "max" in constraint and value > constraint["max"]:
+                    return False
+        return True
+
+    def use(self):
+        """Count one use; False when another proposal took the last one meanwhile."""
+        used = StandingApproval.objects.active().filter(pk=self.pk).update(uses=models.F("uses") + 1)
+        return used == 1
+
+    def revoke(self, *, by):
+        from audit.log import Actor, record
+
+        with transaction.atomic():
+            if StandingApproval.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
+                record(
+                    kind="policy.changed",
+                    actor=Actor.user(by),
+                    action_type=self.action_type.key,
+                    agent=self.agent.name,
+                    data={"what": "standing approval revoked", "standing_approval": self.pk},
+                )
+        self.refresh_from_db()
+
+    @classmethod
+    def allow_similar(cls, *, action, by, constraints, duration=None, max_uses=10):
+        """Create one from an approved action (the inbox's "approve and allow similar")."""
+        from audit.log import Actor, record
+
+        if action.status not in ("approved", "executed", "failed"):
+            raise ValidationError(f"Only an approved action can allow similar ones; this one is {action.status}.")
+        duration = duration or cls.DEFAULT_DURATION
+        now = timezone.now()
+        standing = cls(
+            action_type=action.action_type,
+            agent=action.agent,
+            constraints=constraints,
+            expires_at=now + min(duration, cls.MAX_DURATION),
+            max_uses=max_uses,
+            created_by=by,
+            created_from_action=action.pk,
+            created_at=now,
+        )
+        standing.full_clean()
+        with transaction.atomic():
+            standing.save()
+            record(
+                kind="policy.changed",
+                actor=Actor.user(by),
+                action=action,
+                data={
+                    "what": "standing approval created",
+                    "standing_approval": standing.pk,
+                    "constraints": constraints,
+                    "expires_at": standing.expires_at.isoformat(),
+                    "max_uses": max_uses,
+                },
+            )
+        return standing
+
+
+def constraint_problems(constraints):
+    if not isinstance(constraints, dict):
+        return ['A mapping of parameter names to {"equals": value} or {"min": n, "max": n}.']
+    problems = []
+    for name, constraint in constraints.items():
+        if not isinstance(constraint, dict) or not constraint or set(constraint) - {"equals", "min", "max"}:
+            problems.append(f'{name}: use {{"equals": value}} or {{"min": n, "max": n}}')
+        elif "equals" in constraint and len(constraint) > 1:
+            problems.append(f"{name}: equals cannot be combined with a range")
+        elif any(
+            isinstance(constraint[k], bool) or not isinstance(constraint[k], int | float)
+            for k in ("min", "max")
+            if k in constraint
+        ):
+            problems.append(f"{name}: min and max are numbers")
+    return problems

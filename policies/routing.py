@@ -1,14 +1,35 @@
 """Routing: which autonomy level a proposal gets, and why.
 
-Plain functions over plain data, evaluated once per proposal on arrival. Each step may ask for
-a level with a reason a supervisor understands; the effective level is the strictest asked for.
+Evaluated once per proposal on arrival, in PRODUCT.md's order: kill switch, unknown action
+type, schema (with the repair loop), rules, external checker, risk gates, standing approvals.
+Each step may ask for a level with a reason a supervisor understands; the effective level is
+the strictest asked for. Facts that need the database (counts, standing approvals) are gathered
+first by `facts_for()`, so `route()` itself is plain functions over plain data.
 """
 
+import hashlib
+import hmac
+import json
+import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+import httpx
 from django.conf import settings
+from django.utils import timezone
 
-from policies.models import ActionType, Autonomy
+from policies.models import (
+    ActionType,
+    Autonomy,
+    InvalidProposal,
+    Pause,
+    StandingApproval,
+    confidence_value,
+)
+from policies.rules import evaluate_rule, rule_variables
+
+# Without a session_id, invalid proposals of the last hour count as one session's.
+SESSIONLESS_REPAIR_WINDOW = timedelta(hours=1)
 
 
 class Refusal(Exception):
@@ -26,6 +47,9 @@ class Refusal(Exception):
 class Ask:
     level: Autonomy
     reason: str
+    # A standing approval may lower what the policy, rules and risk profile ask for, but never
+    # a hold, a checker's disagreement, the repair loop or the rate breaker.
+    waivable: bool = True
 
 
 @dataclass
@@ -33,14 +57,52 @@ class Route:
     level: Autonomy
     reasons: list[str]
     checkers: list[dict] = field(default_factory=list)
+    disagreement: dict | None = None
+    standing_approval: StandingApproval | None = None
 
     def as_json(self):
-        return {"reasons": self.reasons, "checkers": self.checkers}
+        route = {"reasons": self.reasons, "checkers": self.checkers}
+        if self.disagreement:
+            route["disagreement"] = self.disagreement
+        if self.standing_approval:
+            route["standing_approval"] = self.standing_approval.pk
+        return route
+
+
+@dataclass
+class Proposal:
+    """What the agent sent, as plain data."""
+
+    params: dict
+    context: dict = field(default_factory=dict)
+    confidence: float | str | None = None
+    session_id: str = ""
+    on_behalf_of: str = ""
+
+    @classmethod
+    def from_request(cls, proposal):
+        return cls(
+            params=proposal["params"],
+            context=proposal.get("context") or {},
+            confidence=proposal.get("confidence"),
+            session_id=proposal.get("session_id") or "",
+            on_behalf_of=proposal.get("on_behalf_of") or "",
+        )
+
+
+@dataclass
+class Facts:
+    """What routing needs to know from the database about this proposal's circumstances."""
+
+    executions: int = 0  # of this action type so far
+    invalid_attempts: int = 0  # invalid proposals by this agent in this session so far
+    rate_count: int = 0  # proposals of this type by this agent in the current window, this one included
+    standing_approvals: list[StandingApproval] = field(default_factory=list)
 
 
 def action_type_for(key):
     """The action type agents call `key`; an unknown one is registered as a draft or refused."""
-    action_type = ActionType.objects.filter(key=key).first()
+    action_type = ActionType.objects.filter(key=key).prefetch_related("rules").first()
     if action_type is not None:
         return action_type
     if settings.HITL_UNKNOWN_ACTIONS == "refuse":
@@ -52,23 +114,75 @@ def action_type_for(key):
     return action_type
 
 
-def route(action_type, params):
-    """The level and reasons for one proposal of `action_type` with `params`."""
-    errors = action_type.params_errors(params)
-    if errors:
-        raise Refusal(
-            422,
-            "params_invalid",
-            f"The parameters do not match the schema of '{action_type.key}' ({len(errors)} errors).",
-            errors,
-        )
+def facts_for(action_type, agent, proposal, *, executions, rate_count=0):
+    """Gather what routing needs from PostgreSQL, so every process agrees."""
+    standing = []
+    if not action_type.irreversible:
+        standing = list(StandingApproval.objects.active().filter(action_type=action_type, agent=agent))
+    # Only an invalid proposal needs the repair loop's count: spare the query for valid ones.
+    invalid_attempts = 0
+    if action_type.params_errors(proposal.params):
+        attempts = InvalidProposal.objects.filter(agent=agent, session_id=proposal.session_id)
+        if not proposal.session_id:
+            # Without a session, the last hour stands in for one, so that an agent that never
+            # names sessions keeps its repair loop instead of losing it after three mistakes ever.
+            attempts = attempts.filter(at__gte=timezone.now() - SESSIONLESS_REPAIR_WINDOW)
+        invalid_attempts = attempts.count()
+    return Facts(
+        executions=executions,
+        invalid_attempts=invalid_attempts,
+        rate_count=rate_count,
+        standing_approvals=standing,
+    )
+
+
+def route(action_type, agent, proposal, facts, *, rules=None, ask_checker=None):
+    """The level and reasons for one proposal. Raises Refusal for a blocked or invalid one.
+
+    `rules` defaults to the action type's saved rules; the dry run passes edited, unsaved ones.
+    """
+    ask_checker = ask_checker or ask_external_checker
+    rules = list(action_type.rules.all()) if rules is None else rules
     asks = [policy_level(action_type)]
-    level = Autonomy.strictest(*(ask.level for ask in asks))
+    asks += kill_switch(action_type, agent)
+    schema_ask, schema_verdict = schema_check(action_type, proposal.params, facts.invalid_attempts)
+    asks += schema_ask
+    checkers = [schema_verdict]
+    asks += rule_asks(rules, agent, proposal)
+    disagreement = None
+    if action_type.checker_url:
+        verdict = ask_checker(action_type, agent, proposal)
+        checkers.append(verdict)
+        if verdict["verdict"] != "pass":
+            asks.append(Ask(Autonomy.CONFIRM, f"checker '{verdict['name']}' disagreed: {verdict['reason']}", False))
+            # A disagreement is when the checker would stop what the policy lets through.
+            if level_of(asks[:-1]) in (Autonomy.AUDIT, Autonomy.AUTONOMOUS):
+                disagreement = {"checker": verdict["name"], "reason": verdict["reason"]}
+    asks += risk_gates(action_type, agent, proposal, facts)
+    level = level_of(asks)
+    standing = standing_approval_for(action_type, proposal, facts, asks, level)
+    if standing is not None:
+        return Route(
+            level=Autonomy.AUDIT,
+            reasons=[
+                f"standing approval #{standing.pk} lets it through: {standing.describe()} "
+                f"(until {timezone.localtime(standing.expires_at):%Y-%m-%d %H:%M}, "
+                f"{standing.max_uses - standing.uses} uses left)",
+                *(f"waived by it: {ask.reason}" for ask in asks if ask.level == level),
+            ],
+            checkers=checkers,
+            standing_approval=standing,
+        )
     return Route(
         level=level,
         reasons=[ask.reason for ask in asks if ask.level == level],
-        checkers=[{"name": "schema", "verdict": "pass"}],
+        checkers=checkers,
+        disagreement=disagreement,
     )
+
+
+def level_of(asks):
+    return Autonomy.strictest(*(ask.level for ask in asks))
 
 
 def policy_level(action_type):
@@ -77,3 +191,154 @@ def policy_level(action_type):
     return Ask(
         Autonomy(action_type.autonomy), f"policy for '{action_type.key}': {Autonomy(action_type.autonomy).label}"
     )
+
+
+def kill_switch(action_type, agent):
+    asks = []
+    for what, paused in ((f"agent '{agent.name}'", agent), (f"'{action_type.key}'", action_type)):
+        if paused.pause == Pause.BLOCK:
+            raise Refusal(403, "paused", f"{what} is paused: {paused.pause_reason}")
+        if paused.pause == Pause.HOLD:
+            asks.append(Ask(Autonomy.CONFIRM, f"{what} is on hold: {paused.pause_reason}", False))
+    return asks
+
+
+def schema_check(action_type, params, invalid_attempts):
+    """The schema checker's verdict. Invalid parameters are refused so the agent can repair them,
+    until it has failed HITL_REPAIR_ATTEMPTS times in the session: then a person looks instead."""
+    errors = action_type.params_errors(params)
+    if not errors:
+        return [], {"name": "schema", "verdict": "pass"}
+    if invalid_attempts < settings.HITL_REPAIR_ATTEMPTS:
+        raise Refusal(
+            422,
+            "params_invalid",
+            f"The parameters do not match the schema of '{action_type.key}' ({len(errors)} errors).",
+            errors,
+        )
+    reason = f"parameters still invalid after {invalid_attempts} attempts in this session: " + "; ".join(
+        f"{e['path']}: {e['message']}" for e in errors[:3]
+    )
+    return [Ask(Autonomy.CONFIRM, reason, False)], {"name": "schema", "verdict": "fail", "reason": reason}
+
+
+def rule_asks(rules, agent, proposal):
+    if not rules:
+        return []
+    variables = rule_variables(
+        params=proposal.params,
+        context=proposal.context,
+        confidence=confidence_value(proposal.confidence),
+        agent_name=agent.name,
+        session_id=proposal.session_id,
+        on_behalf_of=proposal.on_behalf_of,
+    )
+    asks = []
+    for rule in rules:
+        try:
+            matched = evaluate_rule(rule.expression, variables)
+        except ValueError as error:
+            asks.append(Ask(Autonomy.CONFIRM, f"rule '{rule.name}' could not be evaluated: {error}", False))
+            continue
+        if matched:
+            asks.append(Ask(Autonomy(rule.level), f"rule '{rule.name}' matched: {rule.expression}"))
+    return asks
+
+
+def risk_gates(action_type, agent, proposal, facts):
+    asks = []
+    if action_type.irreversible and not action_type.allow_irreversible_unattended:
+        asks.append(Ask(Autonomy.CONFIRM, "irreversible: a person confirms before it runs"))
+    if action_type.blast_radius == "high":
+        asks.append(Ask(Autonomy.CONFIRM, "blast radius is high"))
+    threshold = confidence_value(action_type.confidence_threshold) if action_type.confidence_threshold else None
+    if threshold is not None:
+        confidence = confidence_value(proposal.confidence)
+        if confidence is None:
+            asks.append(
+                Ask(Autonomy.CONFIRM, f"the agent gave no confidence (threshold {action_type.confidence_threshold})")
+            )
+        elif confidence < threshold:
+            asks.append(
+                Ask(
+                    Autonomy.CONFIRM,
+                    f"the agent's confidence {proposal.confidence} is below {action_type.confidence_threshold}",
+                )
+            )
+    if facts.executions < action_type.first_use_threshold:
+        asks.append(
+            Ask(
+                Autonomy.CONFIRM,
+                f"one of the first {action_type.first_use_threshold} uses of '{action_type.key}' "
+                f"({facts.executions} executed so far)",
+            )
+        )
+    if action_type.rate_limit is not None and facts.rate_count > action_type.rate_limit:
+        asks.append(
+            Ask(
+                Autonomy.CONFIRM,
+                f"rate breaker: {facts.rate_count} proposals of '{action_type.key}' from '{agent.name}' within "
+                f"{action_type.rate_window} (limit {action_type.rate_limit})",
+                False,
+            )
+        )
+    return asks
+
+
+def standing_approval_for(action_type, proposal, facts, asks, level):
+    """The standing approval that lowers this proposal to `audit`, if one applies: only where a
+    person would otherwise confirm for reasons a standing approval may waive."""
+    if action_type.irreversible or level != Autonomy.CONFIRM:
+        return None
+    if not all(ask.waivable for ask in asks if ask.level == Autonomy.CONFIRM):
+        return None
+    return next((s for s in facts.standing_approvals if s.matches(proposal.params)), None)
+
+
+def ask_external_checker(action_type, agent, proposal):
+    """POST the proposal, signed, to the action type's checker; anything but a clear pass within
+    the timeout is a fail, with the reason the checker gave or what went wrong."""
+    name = "external"
+    body = json.dumps(
+        {
+            "action": action_type.key,
+            "params": proposal.params,
+            "context": proposal.context,
+            "confidence": proposal.confidence,
+            "agent": agent.name,
+            "session_id": proposal.session_id,
+            "on_behalf_of": proposal.on_behalf_of,
+        },
+        sort_keys=True,
+    ).encode()
+    timestamp = str(int(time.time()))
+    signature = hmac.new(
+        action_type.checker_secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256
+    ).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Countersign-Timestamp": timestamp,
+        "X-Countersign-Signature": f"sha256={signature}",
+    }
+    try:
+        response = httpx.post(
+            action_type.checker_url, content=body, headers=headers, timeout=action_type.checker_timeout
+        )
+    except httpx.TimeoutException:
+        return {"name": name, "verdict": "fail", "reason": f"no answer within {action_type.checker_timeout:g} s"}
+    except httpx.HTTPError as error:
+        return {"name": name, "verdict": "fail", "reason": f"could not be reached ({type(error).__name__})"}
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if response.status_code != 200 or not isinstance(answer, dict) or answer.get("verdict") not in ("pass", "fail"):
+        return {
+            "name": name,
+            "verdict": "fail",
+            "reason": f"answered HTTP {response.status_code} without a pass or fail verdict",
+        }
+    reason = str(answer.get("reason") or "")[:500]
+    if answer["verdict"] == "pass":
+        return {"name": name, "verdict": "pass", **({"reason": reason} if reason else {})}
+    return {"name": name, "verdict": "fail", "reason": reason or "no reason given"}

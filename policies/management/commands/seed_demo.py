@@ -18,6 +18,12 @@ ROLES = {
         "policies.change_agent",
         "policies.view_agenttoken",
         "policies.change_agenttoken",
+        "policies.view_rule",
+        "policies.add_rule",
+        "policies.change_rule",
+        "policies.delete_rule",
+        "policies.view_standingapproval",
+        "policies.change_standingapproval",
     ],
     "auditors": ["audit.view_event", "approvals.view_action"],
     "sample_reviewers": [],
@@ -54,7 +60,15 @@ class Command(BaseCommand):
 
         supervisors = Group.objects.get(name="supervisors")
         for spec in ACTION_TYPES:
-            action_type, _ = ActionType.objects.get_or_create(key=spec["key"], defaults=spec)
+            spec = dict(spec)
+            rules = spec.pop("rules", [])
+            # The demo's types have a history: they start past the first-use gate.
+            action_type, created = ActionType.objects.get_or_create(
+                key=spec["key"], defaults={**spec, "first_use_threshold": 0}
+            )
+            if created:
+                for order, rule in enumerate(rules):
+                    action_type.rules.create(order=order, **rule)
             assign_perm("policies.review_actiontype", supervisors, action_type)
 
         agent, _ = Agent.objects.get_or_create(

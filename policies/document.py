@@ -1,0 +1,208 @@
+"""Policies as code: every action type's policy, its rules and the agents' kill switches as one
+YAML document, exported and imported by `manage.py policies`.
+
+An import is validated as a whole before anything is applied, and applies in one transaction;
+applying the same document twice changes nothing the second time. Types and agents the
+document does not name are left alone. The external checker's secret is never exported; a
+document may name an environment variable to read it from (`checker_secret_env`).
+"""
+
+import os
+
+import yaml
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from policies.models import POLICY_FIELDS, ActionType, Agent, Autonomy, Rule
+
+DOCUMENT_VERSION = 1
+TYPE_KEYS = {*POLICY_FIELDS, "rules", "reviewer_groups", "checker_secret_env"}
+RULE_KEYS = {"name", "expression", "level", "order"}
+AGENT_KEYS = {"pause", "pause_reason"}
+
+
+class InvalidDocument(Exception):
+    def __init__(self, errors):
+        super().__init__(f"{len(errors)} errors")
+        self.errors = errors  # ["action_types.payments.refund.autonomy: …", …]
+
+
+def export_document():
+    document = {
+        "version": DOCUMENT_VERSION,
+        "action_types": {
+            action_type.key: action_type.policy_snapshot()
+            for action_type in ActionType.objects.prefetch_related("rules").order_by("key")
+        },
+        "agents": {
+            agent.name: {"pause": agent.pause, "pause_reason": agent.pause_reason}
+            for agent in Agent.objects.order_by("name")
+        },
+    }
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+
+
+def import_document(text, *, dry_run=False):
+    """Validate and apply a document; returns the changes as [(what, diff)]. Raises
+    InvalidDocument listing every error, with nothing applied."""
+    document = parse(text)
+    planned = validate(document)
+    changes = []
+    with transaction.atomic():
+        for action_type, rules, groups in planned["action_types"]:
+            before = ActionType.objects.get(pk=action_type.pk).policy_snapshot() if action_type.pk else {}
+            secret_changed = bool(action_type.pk) and (
+                ActionType.objects.get(pk=action_type.pk).checker_secret != action_type.checker_secret
+            )
+            action_type.save()
+            sync_rules(action_type, rules)
+            if groups is not None:
+                action_type.set_reviewer_groups(Group.objects.filter(name__in=groups))
+            event = action_type.record_change(
+                by=None,
+                before=before,
+                what="imported" if before else "created by import",
+                secret_changed=secret_changed,
+            )
+            if event is not None:
+                changes.append((f"action type {action_type.key}", event.data["diff"]))
+        for agent, before in planned["agents"]:
+            agent.save(update_fields=["pause", "pause_reason"])
+            agent.record_pause_change(by=None, before=before)
+            after = {"pause": agent.pause, "pause_reason": agent.pause_reason}
+            if after != before:
+                changes.append((f"agent {agent.name}", {k: {"from": before[k], "to": after[k]} for k in after}))
+        if dry_run:
+            transaction.set_rollback(True)
+    return changes
+
+
+def parse(text):
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise InvalidDocument([f"(document): not YAML: {error}"]) from None
+    if not isinstance(document, dict):
+        raise InvalidDocument(["(document): a mapping with version, action_types and agents"])
+    return document
+
+
+def validate(document):
+    """Every error in the document, or the unsaved objects it describes."""
+    errors = []
+    unknown = set(document) - {"version", "action_types", "agents"}
+    errors += [f"{key}: unknown key" for key in sorted(unknown)]
+    if document.get("version") != DOCUMENT_VERSION:
+        errors.append(f"version: must be {DOCUMENT_VERSION}")
+    planned = {"action_types": [], "agents": []}
+    types = document.get("action_types") or {}
+    if not isinstance(types, dict):
+        errors.append("action_types: a mapping of action type keys to policies")
+        types = {}
+    for key, spec in types.items():
+        errors += plan_action_type(f"action_types.{key}", key, spec, planned["action_types"])
+    agents = document.get("agents") or {}
+    if not isinstance(agents, dict):
+        errors.append("agents: a mapping of agent names to kill switches")
+        agents = {}
+    for name, spec in agents.items():
+        errors += plan_agent(f"agents.{name}", name, spec, planned["agents"])
+    if errors:
+        raise InvalidDocument(errors)
+    return planned
+
+
+def plan_action_type(path, key, spec, planned):
+    if not isinstance(spec, dict):
+        return [f"{path}: a mapping of policy fields"]
+    errors = [f"{path}.{name}: unknown field" for name in sorted(set(spec) - TYPE_KEYS)]
+    action_type = ActionType.objects.filter(key=key).first() or ActionType(key=key, name=key)
+    for name in POLICY_FIELDS:
+        if name in spec:
+            setattr(action_type, name, spec[name])
+    if "checker_secret_env" in spec:
+        secret = os.environ.get(str(spec["checker_secret_env"]))
+        if secret is None:
+            errors.append(f"{path}.checker_secret_env: the environment variable {spec['checker_secret_env']} is unset")
+        else:
+            action_type.checker_secret = secret
+    try:
+        action_type.full_clean(exclude=["key"] if action_type.pk else None, validate_unique=False)
+    except ValidationError as error:
+        errors += [f"{path}.{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()]
+    rules, rule_errors = plan_rules(f"{path}.rules", spec.get("rules", None))
+    errors += rule_errors
+    groups = spec.get("reviewer_groups")
+    if groups is not None:
+        if not isinstance(groups, list):
+            errors.append(f"{path}.reviewer_groups: a list of group names")
+            groups = []
+        else:
+            known = set(Group.objects.filter(name__in=groups).values_list("name", flat=True))
+            errors += [f"{path}.reviewer_groups: no group is called {name!r}" for name in groups if name not in known]
+    planned.append((action_type, rules, groups))
+    return errors
+
+
+def plan_rules(path, specs):
+    if specs is None:
+        return None, []
+    if not isinstance(specs, list):
+        return None, [f"{path}: a list of rules"]
+    errors, rules, names = [], [], set()
+    for index, spec in enumerate(specs):
+        here = f"{path}[{index}]"
+        if not isinstance(spec, dict):
+            errors.append(f"{here}: a mapping with name, expression, level and order")
+            continue
+        errors += [f"{here}.{name}: unknown field" for name in sorted(set(spec) - RULE_KEYS)]
+        rule = Rule(
+            name=spec.get("name", ""),
+            expression=spec.get("expression", ""),
+            level=spec.get("level", Autonomy.CONFIRM),
+            order=spec.get("order", index),
+        )
+        if rule.name in names:
+            errors.append(f"{here}.name: another rule of this type is called {rule.name!r}")
+        names.add(rule.name)
+        try:
+            rule.full_clean(exclude=["action_type"], validate_unique=False, validate_constraints=False)
+        except ValidationError as error:
+            errors += [f"{here}.{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()]
+        rules.append(rule)
+    return rules, errors
+
+
+def plan_agent(path, name, spec, planned):
+    if not isinstance(spec, dict):
+        return [f"{path}: a mapping with pause and pause_reason"]
+    errors = [f"{path}.{key}: unknown field" for key in sorted(set(spec) - AGENT_KEYS)]
+    agent = Agent.objects.filter(name=name).first()
+    if agent is None:
+        return [*errors, f"{path}: no agent is called {name!r}"]
+    before = {"pause": agent.pause, "pause_reason": agent.pause_reason}
+    agent.pause = spec.get("pause", agent.pause) or ""
+    agent.pause_reason = spec.get("pause_reason", agent.pause_reason) or ""
+    if agent.pause not in ("", "block", "hold"):
+        errors.append(f"{path}.pause: one of block, hold, or empty")
+    elif agent.pause and not agent.pause_reason:
+        errors.append(f"{path}.pause_reason: say why the agent is paused")
+    planned.append((agent, before))
+    return errors
+
+
+def sync_rules(action_type, rules):
+    """Make the type's rules exactly `rules` (None: leave them), touching only what differs."""
+    if rules is None:
+        return
+    existing = {rule.name: rule for rule in action_type.rules.all()}
+    for rule in rules:
+        current = existing.pop(rule.name, None)
+        if current is None:
+            rule.action_type = action_type
+            rule.save()
+        elif (current.expression, current.level, current.order) != (rule.expression, rule.level, rule.order):
+            current.expression, current.level, current.order = rule.expression, rule.level, rule.order
+            current.save()
+    Rule.objects.filter(pk__in=[rule.pk for rule in existing.values()]).delete()

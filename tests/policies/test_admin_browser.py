@@ -1,0 +1,51 @@
+"""A policy admin previews and dry-runs an edited policy in Chromium, then saves it."""
+
+import pytest
+from playwright.sync_api import expect
+
+from audit.models import Event
+from policies.models import ActionType
+from tests.conftest import PASSWORD
+from tests.policies.conftest import TAG
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_policy_admin_previews_dry_runs_and_saves(page, live_server, policy_admin, tag_type, api):
+    for amount in (10, 900):
+        api.propose("tickets.tag", {**TAG, "amount": amount})
+    console_errors = []
+    # The admin asks for a favicon the project does not serve; CSP violations and script errors count.
+    page.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and "favicon" not in message.text
+            and "Failed to load resource" not in message.text
+            and console_errors.append(message.text)
+        ),
+    )
+    page.goto(f"{live_server.url}/admin/login/")
+    page.get_by_label("Username").fill(policy_admin.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/admin/policies/actiontype/{tag_type.pk}/change/")
+
+    page.locator("#id_summary_template").fill("Tag {{ ticket }} as {{ tags|listing:'tag' }}")
+    page.locator("#id_preview_params").fill('{"ticket": "T-7", "tags": ["vip"]}')
+    page.get_by_role("button", name="Preview summary").click()
+    expect(page.locator("#policy-preview")).to_contain_text("The reviewer would read: Tag T-7 as 1 tag: vip")
+
+    page.locator("#id_rules-0-name").fill("large")
+    page.locator("#id_rules-0-expression").fill("has(params.amount) && params.amount > 500")
+    page.get_by_role("button", name="Dry run").click()
+    expect(page.locator("#policy-dry-run")).to_contain_text("this change would route 1 differently")
+    assert ActionType.objects.get(pk=tag_type.pk).rules.count() == 0
+
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    saved = ActionType.objects.get(pk=tag_type.pk)
+    assert saved.summary_template == "Tag {{ ticket }} as {{ tags|listing:'tag' }}"
+    assert [rule.name for rule in saved.rules.all()] == ["large"]
+    assert set(Event.objects.get(kind="policy.changed").data["diff"]) == {"summary_template", "rules"}
+    assert console_errors == []

@@ -1,0 +1,28 @@
+"""The demo's policies: seeded with rules that compile, past the first-use gate, safe to seed twice."""
+
+from django.conf import settings
+from django.core.management import call_command
+
+from policies.models import ActionType, Rule
+from tests.conftest import AgentApi
+
+
+def test_seeding_twice_gives_the_demo_types_their_rules_once(db):
+    call_command("seed_demo", stdout=None)
+    call_command("seed_demo", stdout=None)
+
+    refund = ActionType.objects.get(key="payments.refund")
+    assert [rule.name for rule in refund.rules.all()] == ["large refund", "very large refund"]
+    assert refund.first_use_threshold == 0
+    for rule in Rule.objects.all():
+        rule.full_clean()
+
+
+def test_a_demo_refund_over_500_names_its_rule(db, client):
+    call_command("seed_demo", stdout=None)
+    api = AgentApi(client, settings.HITL_DEMO_AGENT_TOKEN)
+
+    body = api.propose(params={"customer": "cus_1", "amount": 750, "currency": "USD"}).json()
+
+    assert body["status"] == "pending"
+    assert "rule 'large refund' matched: params.amount > 500" in body["route"]["reasons"]
