@@ -1,8 +1,11 @@
 """Schemathesis against /api/v1/openapi.json: generated requests, valid and not, never get a
 server error or an answer that breaks the documented schema."""
 
+from io import StringIO
+
 import pytest
 import schemathesis
+from django.core.management import call_command
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -13,8 +16,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from hitl_site.wsgi import application
-from policies.demo import ACTION_TYPES
-from policies.models import ActionType, Agent
+from policies.models import Agent
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 # Not `positive_data_acceptance`: a schema-valid body can still be refused for what JSON Schema
@@ -30,8 +32,7 @@ CHECKS = [
 
 @pytest.fixture
 def agent_headers(transactional_db):
-    for spec in ACTION_TYPES:
-        ActionType.objects.get_or_create(key=spec["key"], defaults=spec)
+    call_command("seed_demo", stdout=StringIO())
     token = Agent.objects.create(name="fuzzer").issue_token()
     return {"Authorization": f"Bearer {token}"}
 
