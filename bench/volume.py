@@ -14,7 +14,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from approvals.models import Action
-from policies.demo import ACTION_TYPES
+from policies.demo import install_action_types
 from policies.models import ActionType, Agent
 
 PASSWORD = "bench-password-not-secret"
@@ -34,9 +34,7 @@ class Actors:
 
 def prepare_actors():
     supervisors, _ = Group.objects.get_or_create(name="supervisors")
-    for spec in ACTION_TYPES:
-        action_type, _ = ActionType.objects.get_or_create(key=spec["key"], defaults=spec)
-        assign_perm("policies.review_actiontype", supervisors, action_type)
+    install_action_types(reviewers=supervisors)
     idle_group, _ = Group.objects.get_or_create(name="bench idle reviewers")
     idle_type, _ = ActionType.objects.get_or_create(key=IDLE_TYPE, defaults={"name": "Nothing", "autonomy": "confirm"})
     assign_perm("policies.review_actiontype", idle_group, idle_type)

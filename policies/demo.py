@@ -142,3 +142,26 @@ ACTION_TYPES = [
         },
     },
 ]
+
+
+def install_action_types(reviewers):
+    """Create the demo's action types (with their rules) that do not exist yet, and let the
+    `reviewers` group review each. Safe to run again."""
+    from guardian.shortcuts import assign_perm
+
+    from policies.models import ActionType
+
+    action_types = []
+    for spec in ACTION_TYPES:
+        spec = dict(spec)
+        rules = spec.pop("rules", [])
+        # The demo's types have a history: they start past the first-use gate.
+        action_type, created = ActionType.objects.get_or_create(
+            key=spec["key"], defaults={**spec, "first_use_threshold": 0}
+        )
+        if created:
+            for order, rule in enumerate(rules):
+                action_type.rules.create(order=order, **rule)
+        assign_perm("policies.review_actiontype", reviewers, action_type)
+        action_types.append(action_type)
+    return action_types

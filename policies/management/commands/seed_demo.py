@@ -2,10 +2,9 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from guardian.shortcuts import assign_perm
 
-from policies.demo import ACTION_TYPES
-from policies.models import ActionType, Agent, AgentToken
+from policies.demo import install_action_types
+from policies.models import Agent, AgentToken
 
 ROLES = {
     "supervisors": [],
@@ -59,17 +58,7 @@ class Command(BaseCommand):
             User.objects.create_superuser("admin", "admin@example.com", password)
 
         supervisors = Group.objects.get(name="supervisors")
-        for spec in ACTION_TYPES:
-            spec = dict(spec)
-            rules = spec.pop("rules", [])
-            # The demo's types have a history: they start past the first-use gate.
-            action_type, created = ActionType.objects.get_or_create(
-                key=spec["key"], defaults={**spec, "first_use_threshold": 0}
-            )
-            if created:
-                for order, rule in enumerate(rules):
-                    action_type.rules.create(order=order, **rule)
-            assign_perm("policies.review_actiontype", supervisors, action_type)
+        install_action_types(reviewers=supervisors)
 
         agent, _ = Agent.objects.get_or_create(
             name=DEMO_AGENT, defaults={"description": "The simulated agent of the demo."}
