@@ -66,7 +66,9 @@ CREATE FUNCTION audit_event_fill_search() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.search :=
         setweight(to_tsvector('english', NEW.summary), 'A')
-        || to_tsvector('english', concat_ws(' ', NEW.kind, NEW.action_type, NEW.agent, NEW.actor_name,
+        -- Dotted keys both whole ("payments.refund") and by word ("refund").
+        || to_tsvector('english', concat_ws(' ', NEW.kind, replace(NEW.kind, '.', ' '), NEW.action_type,
+                                            replace(NEW.action_type, '.', ' '), NEW.agent, NEW.actor_name,
                                             NEW.session_id, NEW.on_behalf_of))
         || jsonb_to_tsvector('english', NEW.data, '["string", "numeric"]');
     RETURN NEW;
@@ -80,7 +82,8 @@ CREATE TRIGGER audit_event_search BEFORE INSERT ON audit_event
 # Events written before this migration, filled once while UPDATE is still allowed.
 BACKFILL = r"""
 UPDATE audit_event SET search =
-    to_tsvector('english', concat_ws(' ', kind, action_type, agent, actor_name, session_id, on_behalf_of))
+    to_tsvector('english', concat_ws(' ', kind, replace(kind, '.', ' '), action_type, replace(action_type, '.', ' '),
+                                     agent, actor_name, session_id, on_behalf_of))
     || jsonb_to_tsvector('english', data, '["string", "numeric"]');
 """
 
