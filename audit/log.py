@@ -7,33 +7,12 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.models import ChainHead, Checkpoint, Event
+from audit.models import EVENT_COLUMNS, ChainHead, Checkpoint, Event
 from audit.redaction import redact, redact_text
 
 GENESIS_HASH = "0" * 64
 # Any constant works; it names the lock that serializes appends to the chain.
 CHAIN_LOCK_ID = 0x0A0D17
-
-# The columns COPY writes, in order (the `search` column is filled by its trigger).
-COPY_COLUMNS = [
-    "seq",
-    "at",
-    "kind",
-    "actor_kind",
-    "actor_id",
-    "actor_name",
-    "agent",
-    "session_id",
-    "on_behalf_of",
-    "model",
-    "prompt_version",
-    "action_id",
-    "action_type",
-    "summary",
-    "data",
-    "prev_hash",
-    "hash",
-]
 
 
 @dataclass(frozen=True)
@@ -106,12 +85,12 @@ def append_many(events):
     with transaction.atomic(), connection.cursor() as cursor:
         lock_chain()
         seq, prev_hash = _chain_end()
-        with cursor.copy(f"COPY audit_event ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY audit_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
             for event in events:
                 seq += 1
                 event.seq, event.prev_hash = seq, prev_hash
                 event.hash = prev_hash = event.compute_hash()
-                copy.write_row([_copy_value(event, column) for column in COPY_COLUMNS])
+                copy.write_row([_copy_value(event, column) for column in EVENT_COLUMNS])
                 written += 1
     return written
 

@@ -39,6 +39,26 @@ class EventQuerySet(models.QuerySet):
         return list(events[:size])
 
 
+# Every stored column but `search`, in table order: what COPY writes and what an export holds.
+EVENT_COLUMNS = [
+    "seq",
+    "at",
+    "kind",
+    "actor_kind",
+    "actor_id",
+    "actor_name",
+    "agent",
+    "session_id",
+    "on_behalf_of",
+    "model",
+    "prompt_version",
+    "action_id",
+    "action_type",
+    "summary",
+    "data",
+    "prev_hash",
+    "hash",
+]
 OUTCOME_KINDS = {"approved": ["action.approved", "action.edited"]}
 
 

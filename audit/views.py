@@ -13,28 +13,9 @@ from django.views.decorators.http import require_GET
 
 from audit.forms import KNOWN_KINDS, SearchForm
 from audit.log import Actor, record
-from audit.models import ChainHead
+from audit.models import EVENT_COLUMNS, ChainHead
 
 PAGE_SIZE = 50
-EXPORT_COLUMNS = [
-    "seq",
-    "at",
-    "kind",
-    "actor_kind",
-    "actor_id",
-    "actor_name",
-    "agent",
-    "session_id",
-    "on_behalf_of",
-    "model",
-    "prompt_version",
-    "action_id",
-    "action_type",
-    "summary",
-    "data",
-    "prev_hash",
-    "hash",
-]
 # Rows are written to the response in batches: one yield per row would cost more than the rows.
 EXPORT_BATCH = 500
 
@@ -89,7 +70,7 @@ def export(request):
             kind="audit.exported", actor=Actor.user(request.user), data={"format": fmt, "search": form.criteria()}
         )
     # The search as it stood when asked for: without this export's own event or any later one.
-    rows = form.events().filter(seq__lt=exported.seq).order_by("-seq").values_list(*EXPORT_COLUMNS)
+    rows = form.events().filter(seq__lt=exported.seq).order_by("-seq").values_list(*EVENT_COLUMNS)
     lines = _csv_lines(rows) if fmt == "csv" else _jsonl_lines(rows)
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response = StreamingHttpResponse(
@@ -122,9 +103,9 @@ class _Line:
 
 def _csv_lines(rows):
     writer = csv.writer(_Line())
-    yield writer.writerow(EXPORT_COLUMNS)
+    yield writer.writerow(EVENT_COLUMNS)
     for row in rows.iterator(chunk_size=2000):
-        yield writer.writerow([_csv_cell(column, value) for column, value in zip(EXPORT_COLUMNS, row)])
+        yield writer.writerow([_csv_cell(column, value) for column, value in zip(EVENT_COLUMNS, row)])
 
 
 def _csv_cell(column, value):
@@ -144,7 +125,7 @@ def _csv_cell(column, value):
 
 def _jsonl_lines(rows):
     for row in rows.iterator(chunk_size=2000):
-        event = dict(zip(EXPORT_COLUMNS, row))
+        event = dict(zip(EVENT_COLUMNS, row))
         event["at"] = event["at"].isoformat(timespec="microseconds")
         event["action_id"] = str(event["action_id"]) if event["action_id"] else None
         yield json.dumps(event, ensure_ascii=False) + "\n"
