@@ -47,12 +47,16 @@ def record(*, kind, actor, action=None, data=None, redact_paths=(), **context):
     it has one); `context` overrides or supplies those fields directly.
 
     `data` is redacted before it is written: the JSON paths in `redact_paths` (the action
-    type's, e.g. `params.card.number` or `$.proposal.params.password`) and every value that
-    looks like a secret. The caller's objects are not modified.
+    type's, e.g. `params.card.number` or `$.proposal.params.password`; by default those of
+    `action.action_type.redact_paths`, if it has them) and every value that looks like a
+    secret. The caller's objects are not modified.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("audit.record() must run inside the transaction of the change it records")
     fields = action.audit_context() if action is not None else {}
+    if action is not None and not redact_paths:
+        # The action type's own paths, when it declares them (policies' ActionType.redact_paths).
+        redact_paths = getattr(getattr(action, "action_type", None), "redact_paths", None) or ()
     if action is not None and "summary" not in fields:
         fields["summary"] = getattr(action, "summary", "") or ""
     fields.update(context)

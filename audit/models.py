@@ -31,12 +31,27 @@ class EventQuerySet(models.QuerySet):
         decided = Event.objects.filter(kind__in=kinds, action_id__isnull=False).values("action_id")
         return self.filter(action_id__in=decided)
 
-    def page(self, *, before=None, size=50):
-        """One keyset page, newest first: an index range scan whatever the depth."""
+    def page(self, *, before=None, size=50, widening=False):
+        """One keyset page, newest first: an index range scan whatever the depth.
+
+        `widening` is for full-text searches. PostgreSQL can either walk seq backwards testing
+        each row (fast for common words) or collect every match from the GIN index and sort
+        (fast for rare ones), and it misjudges which for words that always come together
+        ("GDPR erasure"). Searching a recent window of seq first, then ever wider ones, keeps
+        both kinds cheap: each step reads at most a window's worth of matches.
+        """
         events = self.order_by("-seq")
         if before is not None:
             events = events.filter(seq__lt=before)
-        return list(events[:size])
+        if not widening:
+            return list(events[:size])
+        upper = before if before is not None else (Event.objects.aggregate(top=models.Max("seq"))["top"] or 0) + 1
+        found, window = [], SEARCH_WINDOW
+        while len(found) < size and upper > 0:
+            lower = max(upper - window, 0)
+            found += events.filter(seq__gte=lower, seq__lt=upper)[: size - len(found)]
+            upper, window = lower, window * 8
+        return found
 
 
 # Every stored column but `search`, in table order: what COPY writes and what an export holds.
@@ -59,6 +74,8 @@ EVENT_COLUMNS = [
     "prev_hash",
     "hash",
 ]
+# The first window a full-text page searches (see EventQuerySet.page).
+SEARCH_WINDOW = 20_000
 OUTCOME_KINDS = {"approved": ["action.approved", "action.edited"]}
 
 

@@ -32,7 +32,9 @@ def search(request):
     form = SearchForm(request.GET)
     if not form.is_valid():
         return render(request, "audit/search.html", {"form": form, "kinds": KNOWN_KINDS}, status=400)
-    events = form.events().page(before=form.cleaned_data["before"], size=PAGE_SIZE)
+    events = form.events().page(
+        before=form.cleaned_data["before"], size=PAGE_SIZE, widening=bool(form.cleaned_data["q"])
+    )
     older = request.GET.copy()
     older["before"] = events[-1].seq if events else ""
     newest = request.GET.copy()

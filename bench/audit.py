@@ -27,7 +27,7 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client, RequestFactory  # noqa: E402
 
 from audit.forms import SearchForm  # noqa: E402
-from audit.models import Event  # noqa: E402
+from audit.models import SEARCH_WINDOW, Event  # noqa: E402
 
 RUNS = 40
 FILTERS = [
@@ -36,11 +36,13 @@ FILTERS = [
     {"action_type": "payments.refund"},
     {"actor": "sue"},
     {"session": "run-7"},
-    {"outcome": "failed"},
+    {"outcome": "rejected"},
+    {"outcome": "executed"},
     {"kind": "action.rejected", "agent": "ops-agent"},
     {"action_type": "email.send", "actor": "priya"},
 ]
-QUERIES = ["refund", "chargeback", "gdpr erasure", "deploy billing-api", "wrong customer", "cus_12345"]
+# Common words, words that always come together, rare names; a customer id is added at run time.
+QUERIES = ["refund", "chargeback", "gdpr erasure", "deploy billing-api", "wrong customer", "nothing-like-this"]
 
 
 def main():
@@ -53,9 +55,13 @@ def main():
     print(f"audit bench on {total:,} events")
     client = Client()
     client.force_login(_bench_auditor())
+    customer = _a_customer_id()
+    QUERIES.append(customer)
 
     timings = [_get(client, random.choice(FILTERS)) for _ in range(RUNS * 2)]
     _report("search with filters (page of 50)", timings)
+    for q in QUERIES:
+        _report(f"full-text q={q!r}", [_get(client, {"q": q}) for _ in range(RUNS // 4)])
     timings = [_get(client, {"q": random.choice(QUERIES)}) for _ in range(RUNS * 2)]
     _report("full-text search (page of 50)", timings)
     timings = [_get(client, {"q": random.choice(QUERIES), **random.choice(FILTERS[:4])}) for _ in range(RUNS)]
@@ -68,16 +74,26 @@ def main():
         _report(f"first page, {label}", first)
         _report(f"deep page before #{deep_before}, {label}", deep)
 
-    print("\nEXPLAIN of a full-text search page:")
-    form = SearchForm({"q": "chargeback"})
-    form.is_valid()
-    print(form.events().order_by("-seq")[:50].explain(analyze=True, buffers=True))
+    for q, explained in [(customer, "a rare word: the GIN index alone"), ("gdpr erasure", "common words: one window")]:
+        print(f"\nEXPLAIN of a full-text search for {q!r} ({explained}):")
+        form = SearchForm({"q": q})
+        form.is_valid()
+        events = form.events().order_by("-seq")
+        if "window" in explained:
+            top = Event.objects.order_by("-seq").values_list("seq", flat=True)[0]
+            events = events.filter(seq__gte=top - SEARCH_WINDOW)
+        print(events[:50].explain(analyze=True, buffers=True))
 
-    for fmt in ("csv", "jsonl"):
+    for fmt in ([] if "--no-export" in sys.argv else ["csv", "jsonl"]):
         out = subprocess.run(
             [sys.executable, "-m", "bench.audit", "export", fmt], capture_output=True, text=True, check=True
         )
         print(out.stdout.strip())
+
+
+def _a_customer_id():
+    proposal = Event.objects.filter(kind="action.proposed", action_type="payments.refund").order_by("seq").first()
+    return proposal.data["proposal"]["params"]["customer"] if proposal else "cus_12345"
 
 
 def _bench_auditor():

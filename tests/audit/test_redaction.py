@@ -105,3 +105,30 @@ def test_recording_leaves_the_callers_data_intact():
 def test_summaries_are_redacted_too():
     event = append(summary="Charge card 4111 1111 1111 1111")
     assert event.summary == "Charge card [redacted: card number]"
+
+
+class _Typed:
+    """An action as approvals.Action looks to the log: a context, a summary, an action type."""
+
+    def __init__(self, redact_paths):
+        self.summary = "Pay invoice"
+        self.action_type = type("ActionType", (), {"redact_paths": redact_paths})()
+
+    def audit_context(self):
+        return {"action_type": "payments.pay", "agent": "billing-agent"}
+
+
+def test_an_action_types_redact_paths_apply_by_default():
+    from django.db import transaction
+
+    from audit.log import Actor, record
+
+    with transaction.atomic():
+        event = record(
+            kind="action.proposed",
+            actor=Actor.system("tests"),
+            action=_Typed(["params.iban"]),
+            data={"proposal": {"params": {"iban": "DE89370400440532013000", "amount": 5}}},
+        )
+    assert event.data == {"proposal": {"params": {"iban": "[redacted: params.iban]", "amount": 5}}}
+    assert (event.summary, event.action_type) == ("Pay invoice", "payments.pay")

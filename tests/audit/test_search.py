@@ -168,3 +168,19 @@ def test_agent_text_is_escaped(client, auditor):
     response = client.get("/audit/")
     assert "<script>alert(1)</script>" not in response.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+
+
+def test_full_text_pages_widen_their_window_until_the_page_is_full(client, auditor, monkeypatch):
+    monkeypatch.setattr("audit.models.SEARCH_WINDOW", 7)
+    append_many(
+        Event(at=timezone.now(), kind="bulk.event" if i % 3 else "other.event", actor_kind="system", data={"i": i})
+        for i in range(200)
+    )
+    client.force_login(auditor)
+    expected = list(Event.objects.filter(kind="bulk.event").order_by("-seq").values_list("seq", flat=True))
+
+    first = client.get("/audit/?q=bulk")
+    second = client.get(f"/audit/?q=bulk&before={seqs(first)[-1]}")
+    third = client.get(f"/audit/?q=bulk&before={seqs(second)[-1]}")
+
+    assert seqs(first) + seqs(second) + seqs(third) == expected

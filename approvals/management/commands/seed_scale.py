@@ -36,31 +36,30 @@ class Command(BaseCommand):
         parser.add_argument("--actions", type=int, default=100_000)
         parser.add_argument("--events", type=int, default=1_000_000)
         parser.add_argument("--days", type=int, default=90, help="spread them over this many days back")
-        parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--seed", type=int, help="default: a new one each run (ids must not repeat)")
 
     def handle(self, actions, events, days, seed, **options):
         if events < actions * 6:
             self.stderr.write(f"note: {events} events is fewer than 6 per action; some actions get none")
-        rng = random.Random(seed)
+        seed = seed if seed is not None else random.SystemRandom().getrandbits(32)
         types = {spec["key"]: _action_type(spec) for spec in ACTION_TYPES}
         agents = [Agent.objects.get_or_create(name=name)[0] for name in AGENTS]
         start = timezone.now() - timedelta(days=days)
         step = timedelta(days=days) / max(actions, 1)
 
         began = time.monotonic()
-        proposed = []
         with transaction.atomic(), connection.cursor() as cursor:
             fields = [f for f in Action._meta.concrete_fields]
             columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
             with cursor.copy(f"COPY {Action._meta.db_table} ({columns}) FROM STDIN") as copy:
-                for i in range(actions):
-                    action, outcome = _action(rng, types, agents, start + step * i)
+                for action, _ in _actions(seed, actions, types, agents, start, step):
                     copy.write_row([f.get_db_prep_save(getattr(action, f.attname), connection) for f in fields])
-                    proposed.append((action, outcome))
         self.stdout.write(f"{actions} actions in {time.monotonic() - began:.1f}s")
 
+        # The same actions again, rebuilt from the same seed rather than kept: memory stays flat.
         began = time.monotonic()
-        written = append_many(_events(rng, proposed, events, start, timedelta(days=days)))
+        proposed = _actions(seed, actions, types, agents, start, step)
+        written = append_many(_events(random.Random(seed + 1), proposed, actions, events, start, timedelta(days=days)))
         self.stdout.write(f"{written} events in {time.monotonic() - began:.1f}s")
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE audit_event")
@@ -70,6 +69,12 @@ class Command(BaseCommand):
 def _action_type(spec):
     action_type, _ = ActionType.objects.get_or_create(key=spec["key"], defaults=spec)
     return action_type
+
+
+def _actions(seed, count, types, agents, start, step):
+    rng = random.Random(seed)
+    for i in range(count):
+        yield _action(rng, types, agents, start + step * i)
 
 
 def _action(rng, types, agents, created_at):
@@ -97,10 +102,10 @@ def _action(rng, types, agents, created_at):
     return action, outcome
 
 
-def _events(rng, proposed, total, start, span):
+def _events(rng, proposed, actions, total, start, span):
     """`total` events in time order: each action's story, with other events in between."""
     step = span / max(total, 1)
-    per_action = total / max(len(proposed), 1)
+    per_action = total / max(actions, 1)
     n = 0
     for i, (action, outcome) in enumerate(proposed):
         context = action.audit_context()
