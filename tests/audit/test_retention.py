@@ -73,3 +73,15 @@ def test_a_forged_checkpoint_fails_verification(history):
     with pytest.raises(CommandError, match="checkpoint at #7 has a bad signature"):
         call_command("audit_verify")
     assert Checkpoint.objects.count() == 2
+
+
+def test_heads_signed_before_a_purge_still_verify_after_it(history):
+    from audit.log import verify_chain
+
+    assert verify_chain().ok  # signs the head at #10
+    purge(older_than=timedelta(days=365))
+    assert verify_chain().ok and verify_chain(full=True).ok
+
+    purge(older_than=timedelta(days=190))  # now past the head's neighbours too
+    append("after both purges")
+    assert verify_chain().ok and verify_chain(full=True).ok
