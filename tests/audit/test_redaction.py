@@ -132,3 +132,18 @@ def test_an_action_types_redact_paths_apply_by_default():
         )
     assert event.data == {"proposal": {"params": {"iban": "[redacted: params.iban]", "amount": 5}}}
     assert (event.summary, event.action_type) == ("Pay invoice", "payments.pay")
+
+
+def test_a_proposal_is_logged_redacted_while_the_action_keeps_what_the_agent_sent(api, refund_type):
+    from approvals.models import Action
+    from audit.models import Event
+
+    rationale = "Customer pasted card 4242 4242 4242 4242 and key sk-live-abcdefghijklmnopqrstuvwx"
+    response = api.propose(rationale=rationale, context={"api_token": "t0ps3cret", "ticket": "T-1"})
+
+    action = Action.objects.get(pk=response.json()["id"])
+    assert action.rationale == rationale and action.context["api_token"] == "t0ps3cret"
+    proposal = Event.objects.get(kind="action.proposed").data["proposal"]
+    assert proposal["rationale"] == "Customer pasted card [redacted: card number] and key [redacted: API key]"
+    assert proposal["context"] == {"api_token": "[redacted: api_token]", "ticket": "T-1"}
+    assert proposal["params"] == {"customer": "cus_123", "amount": 750, "currency": "USD"}
