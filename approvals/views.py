@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from approvals.models import Action, Conflict
+from audit.models import Event
 
 
 def _get_action_for_reviewer(request, pk):
@@ -32,7 +33,8 @@ def inbox(request):
 @login_required
 def action_detail(request, pk):
     action = _get_action_for_reviewer(request, pk)
-    return render(request, "approvals/action.html", {"action": action})
+    events = Event.objects.for_action(action.pk).defer("search")
+    return render(request, "approvals/action.html", {"action": action, "events": events})
 
 
 def _decided(request, action, error=""):

@@ -1,6 +1,7 @@
 """Countersign settings. Every value that differs between deployments comes from the
 environment; the README lists each variable."""
 
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -180,7 +181,34 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.tasks.expire_overdue",
         "schedule": timedelta(seconds=30),
     },
+    # Incremental (only events since the last signed head), so cheap: five minutes bounds how
+    # long an alteration can go unnoticed without loading the database.
+    "audit-verify-chain": {
+        "task": "audit.tasks.verify_chain",
+        "schedule": timedelta(minutes=5),
+    },
+    # The incremental check trusts what it verified before; once a day the whole chain is walked
+    # again from the last checkpoint, which catches an edit to an old event that kept its hash.
+    "audit-verify-chain-fully": {
+        "task": "audit.tasks.verify_chain",
+        "schedule": timedelta(days=1),
+        "kwargs": {"full": True},
+    },
+    # Retention is counted in months; a daily purge keeps the log at most a day over it.
+    "audit-purge-expired": {
+        "task": "audit.tasks.purge_expired",
+        "schedule": timedelta(days=1),
+    },
 }
+
+# The audit log. Checkpoints and verified chain heads are signed with this key (HMAC-SHA256);
+# keep it out of the database's reach, so that whoever can rewrite the table cannot re-sign it.
+AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY") or hashlib.sha256(
+    f"countersign.audit.signing:{SECRET_KEY}".encode()
+).hexdigest()
+# Events older than this are purged (whole ranges, behind a signed checkpoint). The database
+# itself refuses to delete events younger than 180 days, whatever this says.
+AUDIT_RETENTION = timedelta(days=int(os.environ.get("AUDIT_RETENTION_DAYS", "400")))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "countersign@localhost")

@@ -10,5 +10,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("audit/", include("audit.urls")),
     path("", include("approvals.urls")),
 ]
