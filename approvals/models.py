@@ -1,6 +1,7 @@
 """Actions an agent proposed, and the decisions people made about them."""
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -38,6 +39,13 @@ class ActionQuerySet(models.QuerySet):
 
     def overdue(self, now=None):
         return self.filter(status=Action.Status.PENDING, due_at__lte=now or timezone.now())
+
+    def with_escalation_tiers(self):
+        """Prefetch what `Action.current_escalation_tier()` reads: two queries for a whole page."""
+        return self.prefetch_related("action_type__escalation_tiers__group")
+
+    def escalated(self):
+        return self.filter(status=Action.Status.PENDING, escalation_tier__gt=0)
 
 
 class Action(models.Model):
@@ -78,6 +86,11 @@ class Action(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     outcome = models.JSONField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # SLA escalation: 0 while the action is with its first reviewers, n once escalated to the
+    # action type's n-th tier; `due_at` is then that tier's deadline.
+    escalation_tier = models.PositiveSmallIntegerField(default=0)
+    tier_started_at = models.DateTimeField(null=True, blank=True)
+    warned_tier = models.SmallIntegerField(null=True, blank=True)  # the tier whose breach warning went out
 
     objects = ActionQuerySet.as_manager()
 
@@ -237,6 +250,13 @@ class Action(models.Model):
                 action._wake_waiting_agent()
         return expired
 
+    def current_escalation_tier(self):
+        """The EscalationTier that holds this action now, or None while its first reviewers do."""
+        if not self.escalation_tier:
+            return None
+        tiers = sorted(self.action_type.escalation_tiers.all(), key=lambda tier: tier.position)
+        return tiers[self.escalation_tier - 1] if self.escalation_tier <= len(tiers) else None
+
     def _claim(self, *, from_status, **changes):
         claimed = Action.objects.filter(pk=self.pk, status=from_status).update(**changes)
         if claimed != 1:
@@ -301,3 +321,203 @@ def params_diff(proposed, final):
     return {
         key: {"from": proposed.get(key), "to": final.get(key)} for key in keys if proposed.get(key) != final.get(key)
     }
+
+
+class NotificationQuerySet(models.QuerySet):
+    def due(self, now=None):
+        """Queued or stuck in sending past its lease: work whose task may have been lost."""
+        return self.filter(
+            status__in=[Notification.Status.QUEUED, Notification.Status.SENDING],
+            next_attempt_at__lte=now or timezone.now(),
+        )
+
+
+class Notification(models.Model):
+    """One message to one target, and what became of it. The row is written in the transaction
+    of the escalation that caused it; a task delivers it afterwards, so the database always
+    knows what is still owed."""
+
+    class Kind(models.TextChoices):
+        WARNING = "warning", "SLA warning"
+        ESCALATED = "escalated", "Escalated"
+        FALLBACK = "fallback", "Timeout fallback"
+        USER_ESCALATION = "user_escalation", "End user escalation"
+        DIGEST = "digest", "Digest"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed after retries"
+
+    action = models.ForeignKey(Action, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=Kind)
+    tier = models.PositiveSmallIntegerField(default=0)
+    channel = models.CharField(max_length=10, choices=Channel)
+    target = models.CharField(max_length=500)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    payload = models.JSONField(default=dict, blank=True)  # the webhook's JSON body
+    # One message per (what happened, to whom): a second escalation run cannot insert another.
+    dedup_key = models.CharField(max_length=700, unique=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When a task should next work on it; while sending, the end of the sender's lease.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_status_next")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.target}: {self.status}"
+
+    @classmethod
+    def recover_due(cls, now):
+        """Ids of notifications whose task was lost, marked so the next recovery waits again."""
+        grace = timedelta(seconds=settings.HITL_RECOVERY_GRACE_SECONDS)
+        with transaction.atomic():
+            ids = list(
+                cls.objects.due(now - grace)
+                .select_for_update(skip_locked=True)
+                .order_by("next_attempt_at")
+                .values_list("pk", flat=True)[:10_000]
+            )
+            cls.objects.filter(pk__in=ids).update(next_attempt_at=now)
+        return ids
+
+
+class NotificationPreference(models.Model):
+    """How a reviewer wants to hear about actions that wait for them."""
+
+    class Delivery(models.TextChoices):
+        EACH = "each", "One message each"
+        HOURLY = "hourly", "Hourly digest"
+        DAILY = "daily", "Daily digest"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    delivery = models.CharField(max_length=10, choices=Delivery, default=Delivery.EACH)
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.user}: {self.get_delivery_display()}"
+
+
+class UserEscalationQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(resolved_at__isnull=True)
+
+    def overdue(self, now=None):
+        return self.open().filter(due_at__lte=now or timezone.now(), breach_notified_at__isnull=True)
+
+
+class UserEscalation(models.Model):
+    """The end user's "This is wrong" or "Get a human", forwarded by the agent."""
+
+    class Kind(models.TextChoices):
+        WRONG = "wrong", "This is wrong"
+        HUMAN = "human", "Get a human"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="user_escalations")
+    kind = models.CharField(max_length=8, choices=Kind)
+    message = models.TextField(blank=True)
+    session_id = models.CharField(max_length=200, blank=True)
+    action = models.ForeignKey(
+        Action, null=True, blank=True, on_delete=models.SET_NULL, related_name="user_escalations"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    breach_notified_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = UserEscalationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.agent}, session {self.session_id or '-'})"
+
+    def session_actions(self):
+        """The actions of the same agent and session, the one it names first."""
+        actions = Action.objects.filter(agent=self.agent).select_related("action_type")
+        if self.session_id:
+            actions = actions.filter(Q(session_id=self.session_id) | Q(pk=self.action_id))
+        else:
+            actions = actions.filter(pk=self.action_id)
+        return actions.order_by("-created_at")
+
+    def audit_context(self):
+        return {"agent": self.agent.name, "session_id": self.session_id, "action_id": self.action_id}
+
+
+class Sample(models.Model):
+    """An auto-approved action drawn for grading; the one-to-one key means drawn at most once."""
+
+    class Grade(models.TextChoices):
+        CORRECT = "correct", "Correct"
+        INCORRECT = "incorrect", "Incorrect"
+        UNSURE = "unsure", "Unsure"
+
+    action = models.OneToOneField(Action, on_delete=models.CASCADE, primary_key=True, related_name="sample")
+    action_type = models.ForeignKey(ActionType, on_delete=models.CASCADE, related_name="samples")
+    drawn_at = models.DateTimeField(default=timezone.now)
+    grade = models.CharField(max_length=10, choices=Grade, blank=True)
+    note = models.TextField(blank=True)
+    graded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    graded_by_name = models.CharField(max_length=150, blank=True)
+    graded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["drawn_at"]
+        indexes = [models.Index(fields=["action_type", "grade"], name="sample_type_grade")]
+
+    def __str__(self):
+        return f"sample of {self.action_id}"
+
+    def grade_as(self, *, by, grade, note=""):
+        """Grade once; a second grader gets a Conflict naming the first."""
+        with transaction.atomic():
+            now = timezone.now()
+            claimed = Sample.objects.filter(pk=self.pk, grade="").update(
+                grade=grade, note=note, graded_by=by, graded_by_name=by.get_username(), graded_at=now
+            )
+            if claimed != 1:
+                self.refresh_from_db()
+                raise Conflict(f"Already graded {self.grade} by {self.graded_by_name}.")
+            self.grade, self.note, self.graded_by, self.graded_by_name, self.graded_at = (
+                grade, note, by, by.get_username(), now
+            )
+            record(
+                kind="sample.graded",
+                actor=Actor.user(by),
+                action=self.action,
+                data={"grade": grade, "note": note},
+            )
+
+
+class SamplingWatermark(models.Model):
+    """How far the sampling task has looked at each action type's auto-approved actions."""
+
+    action_type = models.OneToOneField(ActionType, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    through = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.action_type_id} sampled through {self.through}"

@@ -62,6 +62,43 @@ def record(*, kind, actor, action=None, data=None, **context):
     return event
 
 
+def record_many(entries):
+    """Append several events at once, in the caller's transaction, with a constant number of
+    queries: what a sweep over thousands of actions needs. `entries` are dicts with the
+    keyword arguments of `record()`. Returns the events in chain order."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit.record_many() must run inside the transaction of the change it records")
+    if not entries:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_ID])
+    last = Event.objects.order_by("-seq").values_list("seq", "hash").first()
+    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    now = timezone.now()
+    events = []
+    for entry in entries:
+        entry = dict(entry)
+        action, actor = entry.pop("action", None), entry.pop("actor")
+        fields = action.audit_context() if action is not None else {}
+        fields.update({k: v for k, v in entry.items() if k not in ("kind", "data")})
+        event = Event(
+            seq=seq,
+            at=now,
+            kind=entry["kind"],
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            data=entry.get("data") or {},
+            prev_hash=prev_hash,
+            **fields,
+        )
+        event.hash = event.compute_hash()
+        events.append(event)
+        seq, prev_hash = seq + 1, event.hash
+    Event.objects.bulk_create(events, batch_size=1000)
+    return events
+
+
 def verify(events):
     """The first event whose hash or link does not verify, or None."""
     prev_hash = None

@@ -158,12 +158,40 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    # SLAs are counted in minutes; a 30-second sweep keeps an expiry at most 30 s late.
-    "expire-overdue-actions": {
-        "task": "approvals.tasks.expire_overdue",
+    # SLAs are counted in minutes; a 30-second sweep keeps a warning, an escalation or the
+    # timeout fallback (which replaced the plain expiry) at most 30 s late.
+    "escalate-overdue-actions": {
+        "task": "approvals.tasks.escalate_overdue",
         "schedule": timedelta(seconds=30),
     },
+    # A lost notification is noticed after HITL_RECOVERY_GRACE_SECONDS; checking every minute
+    # adds at most a minute to that.
+    "recover-lost-work": {
+        "task": "approvals.tasks.recover_lost_work",
+        "schedule": timedelta(seconds=60),
+    },
 }
+
+# Notifications (SLA warnings, escalations, digests). Webhooks carry an HMAC-SHA256 signature
+# made with this secret; receivers verify it.
+HITL_WEBHOOK_SECRET = os.environ.get("HITL_WEBHOOK_SECRET") or "webhooks:" + SECRET_KEY
+HITL_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("HITL_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Attempts per notification before it is recorded as failed; the waits double from the base.
+HITL_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("HITL_NOTIFY_MAX_ATTEMPTS", "5"))
+HITL_NOTIFY_RETRY_BASE_SECONDS = int(os.environ.get("HITL_NOTIFY_RETRY_BASE_SECONDS", "30"))
+# Capped below the broker's visibility timeout: Redis would deliver a later-scheduled task twice.
+HITL_NOTIFY_RETRY_MAX_SECONDS = min(
+    int(os.environ.get("HITL_NOTIFY_RETRY_MAX_SECONDS", "900")),
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] // 2,
+)
+# How long a worker may hold a notification it is sending before it counts as lost.
+HITL_NOTIFY_LEASE_SECONDS = int(os.environ.get("HITL_NOTIFY_LEASE_SECONDS", "300"))
+# How late queued work may be before the recovery sweep assumes its task was lost.
+HITL_RECOVERY_GRACE_SECONDS = int(os.environ.get("HITL_RECOVERY_GRACE_SECONDS", "120"))
+# End users' "This is wrong" / "Get a human" have their own SLA.
+HITL_USER_ESCALATION_SLA = timedelta(minutes=int(os.environ.get("HITL_USER_ESCALATION_SLA_MINUTES", "15")))
+# Sampling draws are reproducible: the same seed and action id always give the same answer.
+HITL_SAMPLING_SEED = os.environ.get("HITL_SAMPLING_SEED", "countersign-sampling")
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "countersign@localhost")

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
-from policies.models import ActionType, Agent, AgentToken
+from policies.models import ActionType, Agent, AgentToken, EscalationTier
 
 
 @admin.register(ActionType)
@@ -24,3 +24,16 @@ class AgentAdmin(admin.ModelAdmin):
     list_display = ["name", "created_at"]
     search_fields = ["name"]
     inlines = [AgentTokenInline]
+
+
+class EscalationTierInline(admin.TabularInline):
+    """Escalation tiers, edited on their action type (attach with `inlines = [EscalationTierInline]`)."""
+
+    model = EscalationTier
+    fields = ["position", "group", "emails", "webhook_url", "duration"]
+    extra = 0
+    ordering = ["position"]
+
+
+# Self-contained so that it survives a rewrite of ActionTypeAdmin above.
+ActionTypeAdmin.inlines = [*ActionTypeAdmin.inlines, EscalationTierInline]

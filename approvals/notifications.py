@@ -1,0 +1,236 @@
+"""Notifications: who hears about an action, what the message says, and delivering it once.
+
+Rows are written in the transaction of what caused them (an escalation, a warning); a task
+then claims each row with a conditional UPDATE and delivers it by email or by a signed webhook
+whose JSON fits Slack's incoming webhooks. Transient failures are retried with backoff up to a
+limit, and every outcome stays on the row for the action page to show.
+"""
+
+import hashlib
+import hmac
+import json
+import re
+import smtplib
+import time
+from datetime import timedelta
+
+import httpx
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db.models import F, Q
+from django.utils import timezone
+from guardian.shortcuts import get_users_with_perms
+
+from approvals.models import Notification, NotificationPreference
+
+SIGNATURE_HEADER = "X-Countersign-Signature"
+TIMESTAMP_HEADER = "X-Countersign-Timestamp"
+
+
+class PermanentFailure(Exception):
+    """Retrying will not help (a 4xx answer, a malformed address)."""
+
+
+# Who is told.
+
+
+def _immediate_emails(users):
+    """Addresses of the users who want one message each, not a digest."""
+    digesting = set(
+        NotificationPreference.objects.filter(user__in=users)
+        .exclude(delivery=NotificationPreference.Delivery.EACH)
+        .values_list("user_id", flat=True)
+    )
+    return [u.email for u in users if u.email and u.pk not in digesting]
+
+
+def tier_targets(tier):
+    """[(channel, target)] for an escalation tier: its addresses, its group's members, its webhook."""
+    emails = list(tier.email_list())
+    if tier.group_id:
+        members = list(get_user_model().objects.filter(groups=tier.group_id, is_active=True))
+        emails += _immediate_emails(members)
+    targets = [(Notification.Channel.EMAIL, address) for address in dict.fromkeys(emails)]
+    if tier.webhook_url:
+        targets.append((Notification.Channel.WEBHOOK, tier.webhook_url))
+    return targets
+
+
+def reviewer_targets(action_type, ladder=()):
+    """[(channel, target)] for the people who review an action type before any escalation
+    (the escalation tiers' groups may review it too, but hear only once it reaches them)."""
+    users = list(
+        get_users_with_perms(
+            action_type, only_with_perms_in=["review_actiontype"], with_group_users=True, with_superusers=False
+        )
+        .filter(is_active=True)
+        .exclude(groups__in=[tier.group_id for tier in ladder if tier.group_id])
+    )
+    return [(Notification.Channel.EMAIL, address) for address in dict.fromkeys(_immediate_emails(users))]
+
+
+# What they are told.
+
+
+def one_line(text, limit=200):
+    """Email subjects and Slack headlines are one line; agent-supplied text may hold newlines."""
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def slack_escape(text):
+    # Slack's mrkdwn treats these three as control characters; everything else is literal.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+HEADLINES = {
+    Notification.Kind.WARNING: "Decide soon",
+    Notification.Kind.ESCALATED: "Escalated to you",
+    Notification.Kind.FALLBACK: "Timed out",
+    Notification.Kind.USER_ESCALATION: "An end user asks for a person",
+}
+
+
+def message_for_action(kind, action, detail):
+    """(subject, body, Slack payload) for a notification about one action."""
+    headline = HEADLINES[kind]
+    summary = one_line(action.summary)
+    subject = one_line(f"{headline}: {summary}")
+    body = (
+        f"{headline}: {action.summary}\n\n"
+        f"{detail}\n\n"
+        f"Action type: {action.action_type.key}\n"
+        f"Agent: {action.agent.name}\n"
+        f"Review it: {action.review_url}\n"
+    )
+    payload = {
+        "text": f"{headline}: {summary} ({action.review_url})",
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"*{headline}*: <{action.review_url}|{slack_escape(summary)}>\n{slack_escape(detail)}",
+                },
+            },
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": slack_escape(f"{action.action_type.key} · agent {action.agent.name}"),
+                    }
+                ],
+            },
+        ],
+    }
+    return subject, body, payload
+
+
+def build(*, kind, action, tier, channel, target, detail, now=None):
+    """An unsaved Notification about `action`; its dedup key makes a second one impossible."""
+    subject, body, payload = message_for_action(kind, action, detail)
+    return Notification(
+        action=action,
+        kind=kind,
+        tier=tier,
+        channel=channel,
+        target=target,
+        subject=subject,
+        body=body,
+        payload=payload if channel == Notification.Channel.WEBHOOK else {},
+        dedup_key=f"{action.pk}:{kind}:{tier}:{channel}:{target}"[:700],
+        created_at=now or timezone.now(),
+        next_attempt_at=now or timezone.now(),
+    )
+
+
+# Delivering.
+
+
+def webhook_secret():
+    return settings.HITL_WEBHOOK_SECRET.encode()
+
+
+def signature(body, timestamp):
+    """HMAC-SHA256 over "<timestamp>.<body>", so a receiver can reject replays of old bodies."""
+    return "sha256=" + hmac.new(webhook_secret(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def signed_post(url, payload):
+    """POST JSON with the signature headers; raises PermanentFailure on a 4xx, httpx errors
+    (which are worth retrying) on a network failure or a 5xx."""
+    body = json.dumps(payload, separators=(",", ":"), default=str).encode()
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: signature(body, timestamp),
+    }
+    response = httpx.post(url, content=body, headers=headers, timeout=settings.HITL_WEBHOOK_TIMEOUT_SECONDS)
+    if response.status_code in (408, 429) or response.status_code >= 500:
+        response.raise_for_status()
+    if response.status_code >= 400:
+        raise PermanentFailure(f"HTTP {response.status_code}: {one_line(response.text, 300)}")
+    return response
+
+
+def backoff_seconds(attempts):
+    """Exponential, and never past the broker's visibility timeout: a retry scheduled later
+    than that would be delivered twice by Redis."""
+    return min(settings.HITL_NOTIFY_RETRY_BASE_SECONDS * 2 ** (attempts - 1), settings.HITL_NOTIFY_RETRY_MAX_SECONDS)
+
+
+def claim(notification_id, now=None):
+    """Take the notification for sending; None if it is done or someone else holds it."""
+    now = now or timezone.now()
+    claimed = (
+        Notification.objects.filter(pk=notification_id)
+        .filter(Q(status=Notification.Status.QUEUED) | Q(status=Notification.Status.SENDING, next_attempt_at__lte=now))
+        .update(
+            status=Notification.Status.SENDING,
+            attempts=F("attempts") + 1,
+            next_attempt_at=now + timedelta(seconds=settings.HITL_NOTIFY_LEASE_SECONDS),
+        )
+    )
+    if claimed != 1:
+        return None
+    return Notification.objects.get(pk=notification_id)
+
+
+def deliver(notification_id):
+    """Send one notification. Returns the seconds after which to try again, or None when it
+    is done (sent, failed for good, or not ours to send)."""
+    notification = claim(notification_id)
+    if notification is None:
+        return None
+    try:
+        if notification.channel == Notification.Channel.WEBHOOK:
+            signed_post(notification.target, notification.payload)
+        else:
+            send_mail(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL, [notification.target])
+    except PermanentFailure as failure:
+        _finish(notification, Notification.Status.FAILED, error=str(failure))
+        return None
+    except (httpx.HTTPError, smtplib.SMTPException, OSError) as failure:
+        error = f"{type(failure).__name__}: {failure}"
+        if notification.attempts >= settings.HITL_NOTIFY_MAX_ATTEMPTS:
+            _finish(notification, Notification.Status.FAILED, error=error)
+            return None
+        countdown = backoff_seconds(notification.attempts)
+        Notification.objects.filter(pk=notification.pk, status=Notification.Status.SENDING).update(
+            status=Notification.Status.QUEUED,
+            last_error=error,
+            next_attempt_at=timezone.now() + timedelta(seconds=countdown),
+        )
+        return countdown
+    _finish(notification, Notification.Status.SENT)
+    return None
+
+
+def _finish(notification, status, error=""):
+    changes = {"status": status, "last_error": error}
+    if status == Notification.Status.SENT:
+        changes["sent_at"] = timezone.now()
+    Notification.objects.filter(pk=notification.pk, status=Notification.Status.SENDING).update(**changes)
