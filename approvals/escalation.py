@@ -9,11 +9,12 @@ decisions and audit events.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from approvals import notifications
 from approvals.models import DECIDED_CHANNEL, Action, Decision, Notification
@@ -30,13 +31,13 @@ class SweepResult:
     escalated: int = 0
     fell_back: int = 0
     warned: int = 0
-    notification_ids: list = field(default_factory=list)
+    notifications: int = 0
 
     def add(self, other):
         self.escalated += other.escalated
         self.fell_back += other.fell_back
         self.warned += other.warned
-        self.notification_ids += other.notification_ids
+        self.notifications += other.notifications
 
 
 def fallback_for(action_type):
@@ -166,10 +167,34 @@ def escalate_batch(now, limit):
             result.fell_back += len(actions)
             _wake_waiting_agents([a.pk for a in actions])
 
-        created = Notification.objects.bulk_create(pending_notifications, batch_size=1000)
-        result.notification_ids = [n.pk for n in created]
+        result.notifications = insert_notifications(pending_notifications)
         record_many(events)
     return result
+
+
+NOTIFICATION_COLUMNS = [field for field in Notification._meta.concrete_fields if not field.primary_key]
+
+
+def insert_notifications(rows):
+    """Insert unsaved Notifications with one COPY: ten thousand in a fraction of a second,
+    where an INSERT's parameters alone would take seconds to bind. Nobody needs their ids:
+    `Notification.dispatch_due()` finds them."""
+    if not rows:
+        return 0
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in NOTIFICATION_COLUMNS)
+    json_fields = {field.attname for field in NOTIFICATION_COLUMNS if field.get_internal_type() == "JSONField"}
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY {Notification._meta.db_table} ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(
+                [
+                    Jsonb(getattr(row, field.attname)) if field.attname in json_fields else getattr(row, field.attname)
+                    for field in NOTIFICATION_COLUMNS
+                ]
+            )
+    return len(rows)
 
 
 def _apply_fallback(fallback, actions, now):
@@ -282,7 +307,6 @@ def warn_batch(now, limit):
                         now=now,
                     )
                 )
-        created = Notification.objects.bulk_create(pending_notifications, batch_size=1000)
         result.warned = len(ids)
-        result.notification_ids = [n.pk for n in created]
+        result.notifications = insert_notifications(pending_notifications)
     return result

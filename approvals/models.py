@@ -325,7 +325,7 @@ def params_diff(proposed, final):
 
 class NotificationQuerySet(models.QuerySet):
     def due(self, now=None):
-        """Queued or stuck in sending past its lease: work whose task may have been lost."""
+        """Queued and due, or held by a sender past its lease."""
         return self.filter(
             status__in=[Notification.Status.QUEUED, Notification.Status.SENDING],
             next_attempt_at__lte=now or timezone.now(),
@@ -359,8 +359,9 @@ class Notification(models.Model):
     tier = models.PositiveSmallIntegerField(default=0)
     channel = models.CharField(max_length=10, choices=Channel)
     target = models.CharField(max_length=500)
-    subject = models.CharField(max_length=300)
-    body = models.TextField()
+    detail = models.TextField(blank=True)  # what happened, in a sentence; the message is written when sent
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
     payload = models.JSONField(default=dict, blank=True)  # the webhook's JSON body
     # One message per (what happened, to whom): a second escalation run cannot insert another.
     dedup_key = models.CharField(max_length=700, unique=True)
@@ -382,17 +383,21 @@ class Notification(models.Model):
         return f"{self.get_kind_display()} to {self.target}: {self.status}"
 
     @classmethod
-    def recover_due(cls, now):
-        """Ids of notifications whose task was lost, marked so the next recovery waits again."""
-        grace = timedelta(seconds=settings.HITL_RECOVERY_GRACE_SECONDS)
+    def dispatch_due(cls, now):
+        """Ids of the notifications a task should send now: new ones, ones whose retry is due,
+        and ones a dead sender held past its lease. Each is marked so that it comes round again
+        only if its task is lost too (after HITL_RECOVERY_GRACE_SECONDS)."""
         with transaction.atomic():
             ids = list(
-                cls.objects.due(now - grace)
+                cls.objects.due(now)
                 .select_for_update(skip_locked=True)
                 .order_by("next_attempt_at")
                 .values_list("pk", flat=True)[:10_000]
             )
-            cls.objects.filter(pk__in=ids).update(next_attempt_at=now)
+            cls.objects.filter(pk__in=ids).update(
+                status=cls.Status.QUEUED,
+                next_attempt_at=now + timedelta(seconds=settings.HITL_RECOVERY_GRACE_SECONDS),
+            )
         return ids
 
 

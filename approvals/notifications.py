@@ -18,7 +18,7 @@ import httpx
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from guardian.shortcuts import get_users_with_perms
 
@@ -96,22 +96,23 @@ def message_for_action(kind, action, detail):
     """(subject, body, Slack payload) for a notification about one action."""
     headline = HEADLINES[kind]
     summary = one_line(action.summary)
+    review_url = action.review_url
     subject = one_line(f"{headline}: {summary}")
     body = (
         f"{headline}: {action.summary}\n\n"
         f"{detail}\n\n"
         f"Action type: {action.action_type.key}\n"
         f"Agent: {action.agent.name}\n"
-        f"Review it: {action.review_url}\n"
+        f"Review it: {review_url}\n"
     )
     payload = {
-        "text": f"{headline}: {summary} ({action.review_url})",
+        "text": f"{headline}: {summary} ({review_url})",
         "blocks": [
             {
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"*{headline}*: <{action.review_url}|{slack_escape(summary)}>\n{slack_escape(detail)}",
+                    "text": f"*{headline}*: <{review_url}|{slack_escape(summary)}>\n{slack_escape(detail)}",
                 },
             },
             {
@@ -129,21 +130,31 @@ def message_for_action(kind, action, detail):
 
 
 def build(*, kind, action, tier, channel, target, detail, now=None):
-    """An unsaved Notification about `action`; its dedup key makes a second one impossible."""
-    subject, body, payload = message_for_action(kind, action, detail)
+    """An unsaved Notification about `action`; its dedup key makes a second one impossible.
+    The message itself is written when it is sent (`render()`), which keeps a sweep of
+    thousands to one bulk insert of short rows."""
+    now = now or timezone.now()
     return Notification(
         action=action,
         kind=kind,
         tier=tier,
         channel=channel,
         target=target,
-        subject=subject,
-        body=body,
-        payload=payload if channel == Notification.Channel.WEBHOOK else {},
+        detail=detail,
         dedup_key=f"{action.pk}:{kind}:{tier}:{channel}:{target}"[:700],
-        created_at=now or timezone.now(),
-        next_attempt_at=now or timezone.now(),
+        created_at=now,
+        next_attempt_at=now,
     )
+
+
+def render(notification):
+    """Fill in the subject, body and webhook payload of a notification about an action."""
+    if notification.subject or notification.action is None:
+        return
+    subject, body, payload = message_for_action(notification.kind, notification.action, notification.detail)
+    notification.subject, notification.body = subject, body
+    notification.payload = payload if notification.channel == Notification.Channel.WEBHOOK else {}
+    Notification.objects.filter(pk=notification.pk).update(subject=subject, body=body, payload=notification.payload)
 
 
 # Delivering.
@@ -186,8 +197,7 @@ def claim(notification_id, now=None):
     """Take the notification for sending; None if it is done or someone else holds it."""
     now = now or timezone.now()
     claimed = (
-        Notification.objects.filter(pk=notification_id)
-        .filter(Q(status=Notification.Status.QUEUED) | Q(status=Notification.Status.SENDING, next_attempt_at__lte=now))
+        Notification.objects.filter(pk=notification_id, status=Notification.Status.QUEUED)
         .update(
             status=Notification.Status.SENDING,
             attempts=F("attempts") + 1,
@@ -196,7 +206,7 @@ def claim(notification_id, now=None):
     )
     if claimed != 1:
         return None
-    return Notification.objects.get(pk=notification_id)
+    return Notification.objects.select_related("action__agent", "action__action_type").get(pk=notification_id)
 
 
 def deliver(notification_id):
@@ -205,6 +215,7 @@ def deliver(notification_id):
     notification = claim(notification_id)
     if notification is None:
         return None
+    render(notification)
     try:
         if notification.channel == Notification.Channel.WEBHOOK:
             signed_post(notification.target, notification.payload)
@@ -222,7 +233,8 @@ def deliver(notification_id):
         Notification.objects.filter(pk=notification.pk, status=Notification.Status.SENDING).update(
             status=Notification.Status.QUEUED,
             last_error=error,
-            next_attempt_at=timezone.now() + timedelta(seconds=countdown),
+            # The retry task comes first; the recovery sweep only if that task is lost.
+            next_attempt_at=timezone.now() + timedelta(seconds=countdown + settings.HITL_RECOVERY_GRACE_SECONDS),
         )
         return countdown
     _finish(notification, Notification.Status.SENT)

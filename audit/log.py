@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from audit.models import Event
 
@@ -95,8 +96,22 @@ def record_many(entries):
         event.hash = event.compute_hash()
         events.append(event)
         seq, prev_hash = seq + 1, event.hash
-    Event.objects.bulk_create(events, batch_size=1000)
+    _copy(events)
     return events
+
+
+def _copy(events):
+    # COPY rather than a bulk INSERT: binding ten thousand rows' parameters costs seconds.
+    fields = Event._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    with connection.cursor() as cursor, cursor.copy(f"COPY {Event._meta.db_table} ({columns}) FROM STDIN") as copy:
+        for event in events:
+            copy.write_row(
+                [
+                    Jsonb(event.data) if field.attname == "data" else getattr(event, field.attname)
+                    for field in fields
+                ]
+            )
 
 
 def verify(events):

@@ -166,8 +166,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # A lost notification is noticed after HITL_RECOVERY_GRACE_SECONDS; checking every minute
     # adds at most a minute to that.
-    "recover-lost-work": {
-        "task": "approvals.tasks.recover_lost_work",
+    "recover-lost-notifications": {
+        "task": "approvals.tasks.dispatch_notifications",
         "schedule": timedelta(seconds=60),
     },
 }

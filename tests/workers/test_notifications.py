@@ -145,8 +145,8 @@ def test_recovery_finds_notifications_whose_task_was_lost(api, slack_tier, recei
     # A sender killed mid-delivery: the row stays `sending` after its lease ran out.
     stuck.update(status="sending", attempts=1, next_attempt_at=timezone.now() - timedelta(minutes=2))
 
-    assert Notification.recover_due(timezone.now()) == [notification.pk]
-    assert Notification.recover_due(timezone.now()) == []  # marked: the next sweep waits again
+    assert Notification.dispatch_due(timezone.now()) == [notification.pk]
+    assert Notification.dispatch_due(timezone.now()) == []  # marked: the next sweep waits again
     notifications.deliver(notification.pk)
 
     assert stuck.get().status == "sent" and len(receiver.received) == 1

@@ -13,12 +13,11 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core import mail
 from django.db import connection
-from django.test import override_settings
 from django.utils import timezone
 
 from approvals import escalation
 from approvals.models import Action, Notification
-from approvals.tasks import deliver_notification, escalate_overdue, recover_lost_work
+from approvals.tasks import deliver_notification, dispatch_notifications, escalate_overdue
 from audit.models import Event
 from hitl_site.celery import app
 from policies.models import EscalationTier
@@ -129,13 +128,12 @@ def test_a_worker_killed_mid_delivery_is_made_good_by_the_recovery_sweep_exactly
     assert (stuck.status, stuck.attempts, receiver.received) == ("sending", 1, [])
     time.sleep(1.1)  # the dead worker's lease runs out
 
-    with override_settings(HITL_RECOVERY_GRACE_SECONDS=0):
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            recover_lost_work.delay()
-            wait_until(all_delivered, what="recovery")
-            recover_lost_work.delay()  # a second sweep finds nothing left to do
-            deliver_notification.delay(notification.pk)  # nor does a redelivered task
-            time.sleep(1)
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        dispatch_notifications.delay()
+        wait_until(all_delivered, what="recovery")
+        dispatch_notifications.delay()  # a second sweep finds nothing left to do
+        deliver_notification.delay(notification.pk)  # nor does a redelivered task
+        time.sleep(1)
 
     done = Notification.objects.get(pk=notification.pk)
     assert (done.status, done.attempts) == ("sent", 2)
