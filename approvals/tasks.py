@@ -8,7 +8,7 @@ late acknowledgement: a task lost with its worker is delivered again, or redone 
 from celery import shared_task
 from django.utils import timezone
 
-from approvals import escalation, notifications
+from approvals import escalation, notifications, sampling
 from approvals.models import Action, Notification
 
 
@@ -46,3 +46,9 @@ def deliver_notification(self, notification_id):
     countdown = notifications.deliver(notification_id)
     if countdown is not None:
         raise self.retry(countdown=countdown)
+
+
+@shared_task
+def draw_samples():
+    """Draw each action type's share of auto-approved actions into the sample queue."""
+    return sampling.draw()

@@ -8,4 +8,6 @@ urlpatterns = [
     path("actions/<uuid:pk>/", views.action_detail, name="action"),
     path("actions/<uuid:pk>/approve", views.approve, name="approve"),
     path("actions/<uuid:pk>/reject", views.reject, name="reject"),
+    path("samples/", views.samples, name="samples"),
+    path("samples/<uuid:pk>/grade", views.grade_sample, name="grade_sample"),
 ]

@@ -170,6 +170,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.tasks.dispatch_notifications",
         "schedule": timedelta(seconds=60),
     },
+    # Sampling has no deadline; every five minutes keeps the queue fresh without scanning often.
+    "draw-samples": {
+        "task": "approvals.tasks.draw_samples",
+        "schedule": timedelta(minutes=5),
+    },
 }
 
 # Notifications (SLA warnings, escalations, digests). Webhooks carry an HMAC-SHA256 signature
