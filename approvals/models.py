@@ -423,8 +423,12 @@ class UserEscalationQuerySet(models.QuerySet):
     def open(self):
         return self.filter(resolved_at__isnull=True)
 
-    def overdue(self, now=None):
-        return self.open().filter(due_at__lte=now or timezone.now(), breach_notified_at__isnull=True)
+    def visible_to(self, user):
+        """Those about an action type the user may review, or about no action at all."""
+        types = get_objects_for_user(
+            user, "policies.review_actiontype", ActionType, accept_global_perms=True, with_superuser=True
+        )
+        return self.filter(Q(action__isnull=True) | Q(action__action_type__in=types))
 
 
 class UserEscalation(models.Model):
@@ -444,7 +448,6 @@ class UserEscalation(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField()
-    breach_notified_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -468,7 +471,54 @@ class UserEscalation(models.Model):
         return actions.order_by("-created_at")
 
     def audit_context(self):
-        return {"agent": self.agent.name, "session_id": self.session_id, "action_id": self.action_id}
+        return {
+            "agent": self.agent.name,
+            "session_id": self.session_id,
+            "action_id": self.action_id,
+            "action_type": self.action.action_type.key if self.action_id else "",
+        }
+
+    @property
+    def overdue(self):
+        return self.resolved_at is None and self.due_at <= timezone.now()
+
+    @classmethod
+    def open_for(cls, *, agent, kind, message="", session_id="", action=None):
+        """Record the end user's request, due within the site's user-escalation SLA."""
+        now = timezone.now()
+        with transaction.atomic():
+            escalation = cls.objects.create(
+                agent=agent,
+                created_at=now,
+                kind=kind,
+                message=message,
+                session_id=session_id or (action.session_id if action else ""),
+                action=action,
+                due_at=now + settings.HITL_USER_ESCALATION_SLA,
+            )
+            record(
+                kind="escalation.opened",
+                actor=Actor.agent(agent),
+                data={"escalation_id": str(escalation.pk), "kind": kind, "message": message},
+                **escalation.audit_context(),
+            )
+        return escalation
+
+    def resolve(self, *, by):
+        with transaction.atomic():
+            now = timezone.now()
+            if UserEscalation.objects.filter(pk=self.pk, resolved_at__isnull=True).update(
+                resolved_at=now, resolved_by=by
+            ) != 1:
+                self.refresh_from_db()
+                raise Conflict("This escalation is already resolved.")
+            self.resolved_at, self.resolved_by = now, by
+            record(
+                kind="escalation.resolved",
+                actor=Actor.user(by),
+                data={"escalation_id": str(self.pk), "kind": self.kind},
+                **self.audit_context(),
+            )
 
 
 class Sample(models.Model):

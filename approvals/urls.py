@@ -10,4 +10,5 @@ urlpatterns = [
     path("actions/<uuid:pk>/reject", views.reject, name="reject"),
     path("samples/", views.samples, name="samples"),
     path("samples/<uuid:pk>/grade", views.grade_sample, name="grade_sample"),
+    path("escalations/<uuid:pk>/resolve", views.resolve_escalation, name="resolve_escalation"),
 ]

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from approvals.models import Action, Conflict, Sample
+from approvals.models import Action, Conflict, Sample, UserEscalation
 from approvals.sampling import error_rates
 
 
@@ -120,3 +120,23 @@ def grade_sample(request, pk):
     else:
         messages.success(request, f"Graded {sample.grade}: {sample.action.summary}")
     return redirect("approvals:samples")
+
+
+@require_POST
+@login_required
+def resolve_escalation(request, pk):
+    escalation = get_object_or_404(UserEscalation.objects.select_related("agent", "action__action_type"), pk=pk)
+    if not UserEscalation.objects.filter(pk=pk).visible_to(request.user).exists():
+        raise PermissionDenied("You may not review the actions this escalation is about.")
+    error = ""
+    try:
+        escalation.resolve(by=request.user)
+    except Conflict as conflict:
+        error = str(conflict)
+    if request.htmx:
+        return render(request, "approvals/user_escalations.html#escalation", {"escalation": escalation, "error": error})
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"{escalation.get_kind_display()} from {escalation.agent.name}: resolved.")
+    return redirect("approvals:inbox")
