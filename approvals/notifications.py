@@ -18,7 +18,7 @@ import httpx
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from guardian.shortcuts import get_users_with_perms
 
@@ -196,13 +196,10 @@ def backoff_seconds(attempts):
 def claim(notification_id, now=None):
     """Take the notification for sending; None if it is done or someone else holds it."""
     now = now or timezone.now()
-    claimed = (
-        Notification.objects.filter(pk=notification_id, status=Notification.Status.QUEUED)
-        .update(
-            status=Notification.Status.SENDING,
-            attempts=F("attempts") + 1,
-            next_attempt_at=now + timedelta(seconds=settings.HITL_NOTIFY_LEASE_SECONDS),
-        )
+    claimed = Notification.objects.filter(pk=notification_id, status=Notification.Status.QUEUED).update(
+        status=Notification.Status.SENDING,
+        attempts=F("attempts") + 1,
+        next_attempt_at=now + timedelta(seconds=settings.HITL_NOTIFY_LEASE_SECONDS),
     )
     if claimed != 1:
         return None
@@ -246,3 +243,61 @@ def _finish(notification, status, error=""):
     if status == Notification.Status.SENT:
         changes["sent_at"] = timezone.now()
     Notification.objects.filter(pk=notification.pk, status=Notification.Status.SENDING).update(**changes)
+
+
+# Digests: instead of one message each, what waits for a reviewer, hourly or daily.
+
+DIGEST_PERIODS = {
+    NotificationPreference.Delivery.HOURLY: timedelta(hours=1),
+    NotificationPreference.Delivery.DAILY: timedelta(days=1),
+}
+# The beat runs on the hour; a few minutes' slack keeps a run at 10:00:03 from skipping a
+# digest last sent at 09:00:05.
+DIGEST_SLACK = timedelta(minutes=5)
+
+
+def queue_digests(now=None):
+    """Write a digest notification for every reviewer whose period has passed; returns how many.
+    Each reviewer is claimed with a conditional UPDATE, so two runs send one digest."""
+    from approvals.models import Action
+
+    now = now or timezone.now()
+    queued = 0
+    for delivery, period in DIGEST_PERIODS.items():
+        due = NotificationPreference.objects.filter(delivery=delivery, user__is_active=True).exclude(user__email="")
+        due = due.filter(Q(last_digest_at__isnull=True) | Q(last_digest_at__lte=now - period + DIGEST_SLACK))
+        for preference in due.select_related("user"):
+            claimed = NotificationPreference.objects.filter(
+                pk=preference.pk, last_digest_at=preference.last_digest_at
+            ).update(last_digest_at=now)
+            if claimed != 1:
+                continue
+            waiting = list(
+                Action.objects.awaiting_review()
+                .reviewable_by(preference.user)
+                .select_related("action_type")
+                .order_by("due_at", "created_at")[:100]
+            )
+            if not waiting:
+                continue
+            Notification.objects.create(
+                kind=Notification.Kind.DIGEST,
+                channel=Notification.Channel.EMAIL,
+                target=preference.user.email,
+                subject=f"{len(waiting)} action{'s' if len(waiting) != 1 else ''} wait for you",
+                body=digest_body(waiting),
+                dedup_key=f"digest:{preference.user_id}:{now.isoformat()}",
+                created_at=now,
+                next_attempt_at=now,
+            )
+            queued += 1
+    return queued
+
+
+def digest_body(actions):
+    lines = ["These actions wait for a decision:", ""]
+    for action in actions:
+        due = f" (due {action.due_at:%Y-%m-%d %H:%M} UTC)" if action.due_at else ""
+        tier = f" [escalated, tier {action.escalation_tier}]" if action.escalation_tier else ""
+        lines.append(f"- {one_line(action.summary)}{due}{tier}\n  {action.review_url}")
+    return "\n".join(lines) + "\n"

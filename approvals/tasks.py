@@ -52,3 +52,12 @@ def deliver_notification(self, notification_id):
 def draw_samples():
     """Draw each action type's share of auto-approved actions into the sample queue."""
     return sampling.draw()
+
+
+@shared_task
+def send_digests():
+    """Hourly: queue the digests that are due, then deliver them like any notification."""
+    queued = notifications.queue_digests()
+    if queued:
+        dispatch_notifications.delay()
+    return queued

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from hitl_site import services
 
@@ -169,6 +170,11 @@ CELERY_BEAT_SCHEDULE = {
     "recover-lost-notifications": {
         "task": "approvals.tasks.dispatch_notifications",
         "schedule": timedelta(seconds=60),
+    },
+    # Digests are hourly or daily: an hourly run serves both (a daily one once a day has passed).
+    "send-digests": {
+        "task": "approvals.tasks.send_digests",
+        "schedule": crontab(minute=0),
     },
     # Sampling has no deadline; every five minutes keeps the queue fresh without scanning often.
     "draw-samples": {

@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from approvals import escalation, notifications
-from approvals.models import Action, Notification
+from approvals.models import Action, Notification, NotificationPreference
 from policies.models import EscalationTier
 from tests.workers.test_escalation import propose
 
@@ -162,3 +162,30 @@ def test_the_action_page_shows_who_was_notified(api, client, supervisor, slack_t
 
     assert "Escalated · tier 1" in page
     assert receiver.url("/slack") in page and "Failed after retries" in page and "HTTP 404" in page
+
+
+def test_a_reviewer_on_an_hourly_digest_gets_one_message_an_hour_listing_what_waits(api, supervisor):
+    NotificationPreference.objects.create(user=supervisor, delivery="hourly")
+    api.propose()
+    api.propose(params={"customer": "cus_9", "amount": 5, "currency": "EUR"})
+    now = timezone.now()
+
+    queued = [notifications.queue_digests(now), notifications.queue_digests(now + timedelta(minutes=30))]
+    for notification in Notification.objects.filter(kind="digest"):
+        notifications.deliver(notification.pk)
+    later = notifications.queue_digests(now + timedelta(minutes=58))
+
+    assert queued == [1, 0] and later == 1
+    [digest] = mail.outbox
+    assert digest.to == ["sue@example.com"] and digest.subject == "2 actions wait for you"
+    assert "Refund $750.00 to customer cus_123" in digest.body and "Refund €5.00 to customer cus_9" in digest.body
+
+
+def test_a_daily_digest_waits_a_day_and_an_empty_one_is_not_sent(supervisor):
+    NotificationPreference.objects.create(user=supervisor, delivery="daily")
+    now = timezone.now()
+
+    assert notifications.queue_digests(now) == 0  # nothing waits: no message
+    assert NotificationPreference.objects.get().last_digest_at == now
+    assert notifications.queue_digests(now + timedelta(hours=12)) == 0
+    assert not Notification.objects.exists()
