@@ -11,4 +11,5 @@ urlpatterns = [
     path("samples/", views.samples, name="samples"),
     path("samples/<uuid:pk>/grade", views.grade_sample, name="grade_sample"),
     path("escalations/<uuid:pk>/resolve", views.resolve_escalation, name="resolve_escalation"),
+    path("notifications/preferences", views.notification_preferences, name="notification_preferences"),
 ]

@@ -4,9 +4,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from approvals.models import Action, Conflict, Sample, UserEscalation
+from approvals.models import Action, Conflict, NotificationPreference, Sample, UserEscalation
 from approvals.sampling import error_rates
 
 
@@ -140,3 +140,24 @@ def resolve_escalation(request, pk):
     else:
         messages.success(request, f"{escalation.get_kind_display()} from {escalation.agent.name}: resolved.")
     return redirect("approvals:inbox")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_preferences(request):
+    """A reviewer chooses one message per action or an hourly or daily digest."""
+    preference, _ = NotificationPreference.objects.get_or_create(user=request.user)
+    if request.method == "POST":
+        delivery = request.POST.get("delivery", "")
+        if delivery not in NotificationPreference.Delivery.values:
+            messages.error(request, "Choose one message each, an hourly digest or a daily digest.")
+        else:
+            preference.delivery = delivery
+            preference.save(update_fields=["delivery"])
+            messages.success(request, f"Notifications: {preference.get_delivery_display().lower()}.")
+        return redirect("approvals:notification_preferences")
+    return render(
+        request,
+        "approvals/notification_preferences.html",
+        {"preference": preference, "choices": NotificationPreference.Delivery.choices},
+    )

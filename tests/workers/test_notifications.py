@@ -189,3 +189,17 @@ def test_a_daily_digest_waits_a_day_and_an_empty_one_is_not_sent(supervisor):
     assert NotificationPreference.objects.get().last_digest_at == now
     assert notifications.queue_digests(now + timedelta(hours=12)) == 0
     assert not Notification.objects.exists()
+
+
+def test_a_reviewer_opts_into_a_daily_digest(client, supervisor):
+    client.force_login(supervisor)
+
+    assert 'value="each" checked' in client.get("/notifications/preferences").content.decode()
+    assert client.post("/notifications/preferences", {"delivery": "daily"}).status_code == 302
+    bad = client.post("/notifications/preferences", {"delivery": "weekly"}, follow=True)
+
+    assert NotificationPreference.objects.get(user=supervisor).delivery == "daily"
+    assert "Choose one message each" in bad.content.decode()
+    assert client.delete("/notifications/preferences").status_code == 405
+    client.logout()
+    assert client.get("/notifications/preferences").status_code == 302
