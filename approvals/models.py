@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
@@ -250,6 +250,35 @@ class Action(models.Model):
                 action._wake_waiting_agent()
         return expired
 
+    def accept_suggestion(self, *, by):
+        """A person takes up a suggest-level action to have it executed: it becomes approved,
+        with their decision on record."""
+        with transaction.atomic():
+            self._claim(
+                from_status=self.Status.SUGGESTED,
+                status=self.Status.APPROVED,
+                final_params=self.params,
+                decided_at=timezone.now(),
+            )
+            Decision.objects.create(
+                action=self, verdict=Decision.Verdict.APPROVED, by=by, by_name=by.get_username(), reason="executed"
+            )
+            record(
+                kind="action.approved",
+                actor=Actor.user(by),
+                action=self,
+                data={"verdict": "approved", "edited": False, "suggestion": True},
+            )
+            self._wake_waiting_agent()
+
+    @property
+    def executable(self):
+        """A person may have the executor run it: a suggestion, or an approved action nobody ran yet."""
+        return bool(self.action_type.executor_url) and (
+            self.status == self.Status.SUGGESTED
+            or (self.status == self.Status.APPROVED and not Execution.objects.filter(action=self).exists())
+        )
+
     def current_escalation_tier(self):
         """The EscalationTier that holds this action now, or None while its first reviewers do."""
         if not self.escalation_tier:
@@ -323,13 +352,44 @@ def params_diff(proposed, final):
     }
 
 
-class NotificationQuerySet(models.QuerySet):
-    def due(self, now=None):
-        """Queued and due, or held by a sender past its lease."""
-        return self.filter(
-            status__in=[Notification.Status.QUEUED, Notification.Status.SENDING],
-            next_attempt_at__lte=now or timezone.now(),
+def claim_work(queryset, pk, now=None):
+    """Take one queued notification or execution for this worker, with a lease; the row, or
+    None when it is done or another worker holds it."""
+    now = now or timezone.now()
+    claimed = queryset.filter(pk=pk, status="queued").update(
+        status="sending",
+        attempts=F("attempts") + 1,
+        next_attempt_at=now + timedelta(seconds=settings.HITL_NOTIFY_LEASE_SECONDS),
+    )
+    return queryset.get(pk=pk) if claimed == 1 else None
+
+
+def retry_work_later(row, *, error, countdown):
+    """Hand a row back to the queue after a transient failure. The retry task comes first;
+    the recovery sweep only if that task is lost too."""
+    type(row).objects.filter(pk=row.pk, status="sending").update(
+        status="queued",
+        last_error=error,
+        next_attempt_at=timezone.now() + timedelta(seconds=countdown + settings.HITL_RECOVERY_GRACE_SECONDS),
+    )
+
+
+def claim_due_work(model, now, limit=10_000):
+    """Ids of `model` rows (notifications, executions) a task should work on now: queued and
+    due, or held by a worker past its lease. Each is marked so that it comes round again only
+    if its task is lost too (after HITL_RECOVERY_GRACE_SECONDS): the database, not the broker,
+    knows what is still owed."""
+    with transaction.atomic():
+        ids = list(
+            model.objects.filter(status__in=["queued", "sending"], next_attempt_at__lte=now)
+            .select_for_update(skip_locked=True)
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:limit]
         )
+        model.objects.filter(pk__in=ids).update(
+            status="queued", next_attempt_at=now + timedelta(seconds=settings.HITL_RECOVERY_GRACE_SECONDS)
+        )
+    return ids
 
 
 class Notification(models.Model):
@@ -373,8 +433,6 @@ class Notification(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 
-    objects = NotificationQuerySet.as_manager()
-
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_status_next")]
@@ -385,20 +443,8 @@ class Notification(models.Model):
     @classmethod
     def dispatch_due(cls, now):
         """Ids of the notifications a task should send now: new ones, ones whose retry is due,
-        and ones a dead sender held past its lease. Each is marked so that it comes round again
-        only if its task is lost too (after HITL_RECOVERY_GRACE_SECONDS)."""
-        with transaction.atomic():
-            ids = list(
-                cls.objects.due(now)
-                .select_for_update(skip_locked=True)
-                .order_by("next_attempt_at")
-                .values_list("pk", flat=True)[:10_000]
-            )
-            cls.objects.filter(pk__in=ids).update(
-                status=cls.Status.QUEUED,
-                next_attempt_at=now + timedelta(seconds=settings.HITL_RECOVERY_GRACE_SECONDS),
-            )
-        return ids
+        and ones a dead sender held past its lease."""
+        return claim_due_work(cls, now)
 
 
 class NotificationPreference(models.Model):
@@ -576,3 +622,49 @@ class SamplingWatermark(models.Model):
 
     def __str__(self):
         return f"{self.action_type_id} sampled through {self.through}"
+
+
+class Execution(models.Model):
+    """A person's request, from the dashboard, that the action type's executor webhook run an
+    action; one per action, so it is executed at most once however often someone clicks."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        DONE = "done", "Done"
+
+    action = models.OneToOneField(Action, on_delete=models.CASCADE, primary_key=True, related_name="execution")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by_name = models.CharField(max_length=150)
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"execution of {self.action_id}: {self.status}"
+
+    @classmethod
+    def dispatch_due(cls, now):
+        return claim_due_work(cls, now)
+
+    @classmethod
+    def request(cls, action, *, by):
+        """Queue the execution of a suggestion (approving it first) or of an approved action
+        whose type has an executor. Raises Conflict when it cannot run."""
+        if not action.action_type.executor_url:
+            raise Conflict(f"{action.action_type.key} has no executor webhook; run it yourself.")
+        with transaction.atomic():
+            if action.status == Action.Status.SUGGESTED:
+                action.accept_suggestion(by=by)
+            elif action.status != Action.Status.APPROVED:
+                raise Conflict(action.conflict_message())
+            execution, created = cls.objects.get_or_create(
+                action=action, defaults={"requested_by": by, "requested_by_name": by.get_username()}
+            )
+            if not created:
+                raise Conflict(f"Already sent to the executor by {execution.requested_by_name}.")
+        return execution

@@ -18,11 +18,11 @@ import httpx
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from guardian.shortcuts import get_users_with_perms
 
-from approvals.models import Notification, NotificationPreference
+from approvals.models import Notification, NotificationPreference, claim_work, retry_work_later
 
 SIGNATURE_HEADER = "X-Countersign-Signature"
 TIMESTAMP_HEADER = "X-Countersign-Timestamp"
@@ -169,7 +169,7 @@ def signature(body, timestamp):
     return "sha256=" + hmac.new(webhook_secret(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-def signed_post(url, payload):
+def signed_post(url, payload, headers=None):
     """POST JSON with the signature headers; raises PermanentFailure on a 4xx, httpx errors
     (which are worth retrying) on a network failure or a 5xx."""
     body = json.dumps(payload, separators=(",", ":"), default=str).encode()
@@ -178,6 +178,7 @@ def signed_post(url, payload):
         "Content-Type": "application/json",
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: signature(body, timestamp),
+        **(headers or {}),
     }
     response = httpx.post(url, content=body, headers=headers, timeout=settings.HITL_WEBHOOK_TIMEOUT_SECONDS)
     if response.status_code in (408, 429) or response.status_code >= 500:
@@ -193,23 +194,12 @@ def backoff_seconds(attempts):
     return min(settings.HITL_NOTIFY_RETRY_BASE_SECONDS * 2 ** (attempts - 1), settings.HITL_NOTIFY_RETRY_MAX_SECONDS)
 
 
-def claim(notification_id, now=None):
-    """Take the notification for sending; None if it is done or someone else holds it."""
-    now = now or timezone.now()
-    claimed = Notification.objects.filter(pk=notification_id, status=Notification.Status.QUEUED).update(
-        status=Notification.Status.SENDING,
-        attempts=F("attempts") + 1,
-        next_attempt_at=now + timedelta(seconds=settings.HITL_NOTIFY_LEASE_SECONDS),
-    )
-    if claimed != 1:
-        return None
-    return Notification.objects.select_related("action__agent", "action__action_type").get(pk=notification_id)
-
-
 def deliver(notification_id):
     """Send one notification. Returns the seconds after which to try again, or None when it
     is done (sent, failed for good, or not ours to send)."""
-    notification = claim(notification_id)
+    notification = claim_work(
+        Notification.objects.select_related("action__agent", "action__action_type"), notification_id
+    )
     if notification is None:
         return None
     render(notification)
@@ -227,12 +217,7 @@ def deliver(notification_id):
             _finish(notification, Notification.Status.FAILED, error=error)
             return None
         countdown = backoff_seconds(notification.attempts)
-        Notification.objects.filter(pk=notification.pk, status=Notification.Status.SENDING).update(
-            status=Notification.Status.QUEUED,
-            last_error=error,
-            # The retry task comes first; the recovery sweep only if that task is lost.
-            next_attempt_at=timezone.now() + timedelta(seconds=countdown + settings.HITL_RECOVERY_GRACE_SECONDS),
-        )
+        retry_work_later(notification, error=error, countdown=countdown)
         return countdown
     _finish(notification, Notification.Status.SENT)
     return None

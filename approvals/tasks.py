@@ -8,8 +8,8 @@ late acknowledgement: a task lost with its worker is delivered again, or redone 
 from celery import shared_task
 from django.utils import timezone
 
-from approvals import escalation, notifications, sampling
-from approvals.models import Action, Notification
+from approvals import escalation, execution, notifications, sampling
+from approvals.models import Action, Execution, Notification
 
 
 @shared_task
@@ -37,6 +37,26 @@ def dispatch_notifications():
     for notification_id in ids:
         deliver_notification.delay(notification_id)
     return len(ids)
+
+
+@shared_task
+def recover_lost_work():
+    """Every minute: start again what a lost task left undone (the notifications, as above,
+    and executions). Escalations need no recovery of their own: each sweep reads the overdue
+    actions from the database."""
+    sent = dispatch_notifications()
+    ids = Execution.dispatch_due(timezone.now())
+    for action_id in ids:
+        execute_action.delay(action_id)
+    return {"notifications": sent, "executions": len(ids)}
+
+
+@shared_task(bind=True, max_retries=None)
+def execute_action(self, action_id):
+    """Post an action to its executor webhook; transient failures retry with backoff."""
+    countdown = execution.execute(action_id)
+    if countdown is not None:
+        raise self.retry(countdown=countdown)
 
 
 @shared_task(bind=True, max_retries=None)

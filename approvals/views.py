@@ -6,8 +6,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from approvals.models import Action, Conflict, NotificationPreference, Sample, UserEscalation
+from approvals.models import Action, Conflict, Execution, NotificationPreference, Sample, UserEscalation
 from approvals.sampling import error_rates
+from approvals.tasks import execute_action
 
 
 def _get_action_for_reviewer(request, pk):
@@ -161,3 +162,18 @@ def notification_preferences(request):
         "approvals/notification_preferences.html",
         {"preference": preference, "choices": NotificationPreference.Delivery.choices},
     )
+
+
+@require_POST
+@login_required
+def execute(request, pk):
+    """Have the action type's executor run a suggestion or an approved action."""
+    action = _get_action_for_reviewer(request, pk)
+    try:
+        Execution.request(action, by=request.user)
+    except Conflict as conflict:
+        messages.error(request, str(conflict))
+    else:
+        execute_action.delay_on_commit(action.pk)
+        messages.success(request, f"{action.summary}: sent to the executor.")
+    return redirect(action)

@@ -165,10 +165,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.tasks.escalate_overdue",
         "schedule": timedelta(seconds=30),
     },
-    # A lost notification is noticed after HITL_RECOVERY_GRACE_SECONDS; checking every minute
+    # A lost notification or execution is noticed after HITL_RECOVERY_GRACE_SECONDS; checking every minute
     # adds at most a minute to that.
-    "recover-lost-notifications": {
-        "task": "approvals.tasks.dispatch_notifications",
+    "recover-lost-work": {
+        "task": "approvals.tasks.recover_lost_work",
         "schedule": timedelta(seconds=60),
     },
     # Digests are hourly or daily: an hourly run serves both (a daily one once a day has passed).
