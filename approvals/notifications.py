@@ -130,21 +130,21 @@ def message_for_action(kind, action, detail):
 
 
 def build(*, kind, action, tier, channel, target, detail, now=None):
-    """An unsaved Notification about `action`; its dedup key makes a second one impossible.
-    The message itself is written when it is sent (`render()`), which keeps a sweep of
-    thousands to one bulk insert of short rows."""
+    """A new notification about `action`, as the column values `escalation.insert_notifications`
+    writes; its dedup key makes a second one impossible. The message itself is written when
+    it is sent (`render()`), which keeps a sweep of thousands to one COPY of short rows."""
     now = now or timezone.now()
-    return Notification(
-        action=action,
-        kind=kind,
-        tier=tier,
-        channel=channel,
-        target=target,
-        detail=detail,
-        dedup_key=f"{action.pk}:{kind}:{tier}:{channel}:{target}"[:700],
-        created_at=now,
-        next_attempt_at=now,
-    )
+    return {
+        "action_id": action.pk,
+        "kind": kind,
+        "tier": tier,
+        "channel": channel,
+        "target": target,
+        "detail": detail,
+        "dedup_key": f"{action.pk}:{kind}:{tier}:{channel}:{target}"[:700],
+        "created_at": now,
+        "next_attempt_at": now,
+    }
 
 
 def render(notification):
