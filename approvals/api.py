@@ -5,11 +5,14 @@ from typing import Any, Literal
 from uuid import UUID
 
 from django.conf import settings
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
 from approvals.models import Action, Conflict, UserEscalation
+from approvals.notifications import notify_user_escalation
 from approvals.services import InFlight, KeyReused, action_propose
+from approvals.tasks import dispatch_notifications
 from approvals.waiting import wait_for_decision
 from policies.models import ActionType
 from policies.routing import Refusal
@@ -212,7 +215,10 @@ def escalate(request, body: UserEscalationIn):
     if not body.session_id and body.action_id is None:
         raise ApiError(400, "bad_request", "Send the session_id or the action_id the end user is talking about.")
     action = _get_own_action(request, body.action_id) if body.action_id is not None else None
-    escalation = UserEscalation.open_for(
-        agent=request.auth, kind=body.kind, message=body.message, session_id=body.session_id or "", action=action
-    )
+    with transaction.atomic():
+        escalation = UserEscalation.open_for(
+            agent=request.auth, kind=body.kind, message=body.message, session_id=body.session_id or "", action=action
+        )
+        if notify_user_escalation(escalation):
+            dispatch_notifications.delay_on_commit()
     return Status(201, escalation)

@@ -286,3 +286,32 @@ def digest_body(actions):
         tier = f" [escalated, tier {action.escalation_tier}]" if action.escalation_tier else ""
         lines.append(f"- {one_line(action.summary)}{due}{tier}\n  {action.review_url}")
     return "\n".join(lines) + "\n"
+
+
+def notify_user_escalation(escalation):
+    """Tell the people who review the action an end user complains about, and the first
+    escalation tier, at once: a person asked for a person. Returns how many were queued."""
+    action = escalation.action or escalation.session_actions().first()
+    if action is None:
+        return 0
+    ladder = list(action.action_type.escalation_tiers.select_related("group"))
+    targets = reviewer_targets(action.action_type, ladder) + (tier_targets(ladder[0]) if ladder else [])
+    detail = f"{escalation.get_kind_display()} (session {escalation.session_id or '-'}). "
+    detail += f"The end user says: {escalation.message}" if escalation.message else "No message."
+    now = timezone.now()
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                action=action,
+                kind=Notification.Kind.USER_ESCALATION,
+                channel=channel,
+                target=target,
+                detail=detail,
+                dedup_key=f"user-escalation:{escalation.pk}:{channel}:{target}",
+                created_at=now,
+                next_attempt_at=now,
+            )
+            for channel, target in dict.fromkeys(targets)
+        ]
+    )
+    return len(dict.fromkeys(targets))

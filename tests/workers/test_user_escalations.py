@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+from django.core import mail
 from django.template import RequestContext, Template
 from django.test import RequestFactory
 from django.utils import timezone
@@ -90,3 +91,19 @@ def test_an_overdue_escalation_says_so(api, supervisor):
     UserEscalation.objects.filter(pk=escalation_id).update(due_at=timezone.now())
 
     assert "Overdue since" in render_inbox_top(supervisor)
+
+
+def test_the_reviewers_and_the_first_tier_are_told_at_once(api, supervisor, two_tiers, receiver):
+    from approvals import notifications
+    from approvals.models import Notification
+
+    action_id = api.propose(session_id="run-7").json()["id"]
+    api.post("/escalations", {"kind": "wrong", "session_id": "run-7", "message": "Refund <the other> order"})
+
+    for notification in Notification.objects.filter(kind="user_escalation"):
+        assert notifications.deliver(notification.pk) is None
+
+    assert sorted(m.to[0] for m in mail.outbox) == ["mia@example.com", "oncall@example.com", "sue@example.com"]
+    assert "The end user says: Refund <the other> order" in mail.outbox[0].body
+    assert receiver.received == []  # the webhook belongs to the second tier
+    assert {n.action_id for n in Notification.objects.all()} == {uuid.UUID(action_id)}
