@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from guardian.admin import GuardedModelAdmin
 
 from policies.models import ActionType, Agent, AgentToken, EscalationTier
@@ -33,6 +34,8 @@ class EscalationTierInline(admin.TabularInline):
     fields = ["position", "group", "emails", "webhook_url", "duration"]
     extra = 0
     ordering = ["position"]
+    # A webhook URL typed without a scheme is https (Django 6's default, opted into now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 # Self-contained so that it survives a rewrite of ActionTypeAdmin above.

@@ -191,3 +191,24 @@ def test_two_sweeps_at_once_escalate_and_notify_each_action_once(api, two_tiers)
     from audit.log import verify
 
     assert verify(Event.objects.order_by("seq")) is None
+
+
+def test_the_tier_an_action_reached_can_decide_it_and_sees_it_on_its_card(api, client, two_tiers, managers):
+    action = propose(api)
+    escalation.sweep(now=action.due_at + timedelta(seconds=1))
+    client.force_login(managers)
+
+    inbox = client.get("/").content.decode()
+    response = client.post(f"/actions/{action.pk}/approve")
+
+    assert "Escalated · tier 1 (managers)" in inbox
+    assert response.status_code == 302
+    action.refresh_from_db()
+    assert action.status == "approved" and action.decision.by_name == "mia"
+
+
+def test_a_policy_admin_edits_escalation_tiers_inline_on_the_action_type(admin_client, refund_type):
+    page = admin_client.get(f"/admin/policies/actiontype/{refund_type.pk}/change/").content.decode()
+
+    assert "escalation_tiers-TOTAL_FORMS" in page
+    assert 'name="timeout_fallback"' in page and 'name="sla_warning_share"' in page
