@@ -5,12 +5,15 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from django.conf import settings
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from pydantic import Strict
 
-from approvals.models import Action, Conflict
+from approvals.models import Action, Conflict, UserEscalation
+from approvals.notifications import notify_user_escalation
 from approvals.services import InFlight, KeyReused, action_propose
+from approvals.tasks import dispatch_notifications
 from approvals.waiting import wait_for_decision
 from policies.models import ActionType
 from policies.routing import Refusal
@@ -182,3 +185,44 @@ class ActionTypeOut(Schema):
 def action_types(request):
     """The tools an agent may call, with their level and parameter schema."""
     return ActionType.objects.filter(status=ActionType.Status.ACTIVE)
+
+
+# The end user's "This is wrong" / "Get a human", forwarded by the agent.
+
+
+class UserEscalationIn(Schema):
+    kind: Literal["wrong", "human"]
+    message: str = Field("", max_length=20_000)
+    session_id: str | None = Field(None, max_length=200, examples=["run-42"])
+    action_id: UUID | None = None
+
+
+class UserEscalationOut(Schema):
+    id: UUID
+    kind: str
+    message: str
+    session_id: str
+    action_id: UUID | None
+    status: Literal["open", "resolved"]
+    due_at: datetime
+    created_at: datetime
+
+    @staticmethod
+    def resolve_status(escalation):
+        return "resolved" if escalation.resolved_at else "open"
+
+
+@router.post("/escalations", response={201: UserEscalationOut, **ERRORS}, tags=["escalations"])
+def escalate(request, body: UserEscalationIn):
+    """The end user says "This is wrong" or asks for a person; it reaches the supervisors'
+    inbox at the top, with its own SLA, linked to the session's actions."""
+    if not body.session_id and body.action_id is None:
+        raise ApiError(400, "bad_request", "Send the session_id or the action_id the end user is talking about.")
+    action = _get_own_action(request, body.action_id) if body.action_id is not None else None
+    with transaction.atomic():
+        escalation = UserEscalation.open_for(
+            agent=request.auth, kind=body.kind, message=body.message, session_id=body.session_id or "", action=action
+        )
+        if notify_user_escalation(escalation):
+            dispatch_notifications.delay_on_commit()
+    return Status(201, escalation)

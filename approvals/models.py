@@ -1,10 +1,11 @@
 """Actions an agent proposed, and the decisions people made about them."""
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
@@ -47,6 +48,13 @@ class ActionQuerySet(models.QuerySet):
     def overdue(self, now=None):
         return self.filter(status=Action.Status.PENDING, due_at__lte=now or timezone.now())
 
+    def with_escalation_tiers(self):
+        """Prefetch what `Action.current_escalation_tier()` reads: two queries for a whole page."""
+        return self.prefetch_related("action_type__escalation_tiers__group")
+
+    def escalated(self):
+        return self.filter(status=Action.Status.PENDING, escalation_tier__gt=0)
+
 
 class Action(models.Model):
     class Status(models.TextChoices):
@@ -86,6 +94,11 @@ class Action(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     outcome = models.JSONField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # SLA escalation: 0 while the action is with its first reviewers, n once escalated to the
+    # action type's n-th tier; `due_at` is then that tier's deadline.
+    escalation_tier = models.PositiveSmallIntegerField(default=0)
+    tier_started_at = models.DateTimeField(null=True, blank=True)
+    warned_tier = models.SmallIntegerField(null=True, blank=True)  # the tier whose breach warning went out
 
     objects = ActionQuerySet.as_manager()
 
@@ -300,6 +313,42 @@ class Action(models.Model):
                 action._wake_waiting_agent()
         return expired
 
+    def accept_suggestion(self, *, by):
+        """A person takes up a suggest-level action to have it executed: it becomes approved,
+        with their decision on record."""
+        with transaction.atomic():
+            self._claim(
+                from_status=self.Status.SUGGESTED,
+                status=self.Status.APPROVED,
+                final_params=self.params,
+                decided_at=timezone.now(),
+            )
+            Decision.objects.create(
+                action=self, verdict=Decision.Verdict.APPROVED, by=by, by_name=by.get_username(), reason="executed"
+            )
+            record(
+                kind="action.approved",
+                actor=Actor.user(by),
+                action=self,
+                data={"verdict": "approved", "edited": False, "suggestion": True},
+            )
+            self._wake_waiting_agent()
+
+    @property
+    def executable(self):
+        """A person may have the executor run it: a suggestion, or an approved action nobody ran yet."""
+        return bool(self.action_type.executor_url) and (
+            self.status == self.Status.SUGGESTED
+            or (self.status == self.Status.APPROVED and not Execution.objects.filter(action=self).exists())
+        )
+
+    def current_escalation_tier(self):
+        """The EscalationTier that holds this action now, or None while its first reviewers do."""
+        if not self.escalation_tier:
+            return None
+        tiers = sorted(self.action_type.escalation_tiers.all(), key=lambda tier: tier.position)
+        return tiers[self.escalation_tier - 1] if self.escalation_tier <= len(tiers) else None
+
     def _claim(self, *, from_status, **changes):
         claimed = Action.objects.filter(pk=self.pk, status=from_status).update(**changes)
         if claimed != 1:
@@ -382,3 +431,321 @@ def params_diff(proposed, final):
     return {
         key: {"from": proposed.get(key), "to": final.get(key)} for key in keys if proposed.get(key) != final.get(key)
     }
+
+
+def claim_work(queryset, pk, now=None):
+    """Take one queued notification or execution for this worker, with a lease; the row, or
+    None when it is done or another worker holds it."""
+    now = now or timezone.now()
+    claimed = queryset.filter(pk=pk, status="queued").update(
+        status="sending",
+        attempts=F("attempts") + 1,
+        next_attempt_at=now + timedelta(seconds=settings.HITL_NOTIFY_LEASE_SECONDS),
+    )
+    return queryset.get(pk=pk) if claimed == 1 else None
+
+
+def retry_work_later(row, *, error, countdown):
+    """Hand a row back to the queue after a transient failure. The retry task comes first;
+    the recovery sweep only if that task is lost too."""
+    type(row).objects.filter(pk=row.pk, status="sending").update(
+        status="queued",
+        last_error=error,
+        next_attempt_at=timezone.now() + timedelta(seconds=countdown + settings.HITL_RECOVERY_GRACE_SECONDS),
+    )
+
+
+def claim_due_work(model, now, limit=10_000):
+    """Ids of `model` rows (notifications, executions) a task should work on now: queued and
+    due, or held by a worker past its lease. Each is marked so that it comes round again only
+    if its task is lost too (after HITL_RECOVERY_GRACE_SECONDS): the database, not the broker,
+    knows what is still owed."""
+    with transaction.atomic():
+        ids = list(
+            model.objects.filter(status__in=["queued", "sending"], next_attempt_at__lte=now)
+            .select_for_update(skip_locked=True)
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        model.objects.filter(pk__in=ids).update(
+            status="queued", next_attempt_at=now + timedelta(seconds=settings.HITL_RECOVERY_GRACE_SECONDS)
+        )
+    return ids
+
+
+class Notification(models.Model):
+    """One message to one target, and what became of it. The row is written in the transaction
+    of the escalation that caused it; a task delivers it afterwards, so the database always
+    knows what is still owed."""
+
+    class Kind(models.TextChoices):
+        WARNING = "warning", "SLA warning"
+        ESCALATED = "escalated", "Escalated"
+        FALLBACK = "fallback", "Timeout fallback"
+        USER_ESCALATION = "user_escalation", "End user escalation"
+        DIGEST = "digest", "Digest"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed after retries"
+
+    action = models.ForeignKey(Action, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=Kind)
+    tier = models.PositiveSmallIntegerField(default=0)
+    channel = models.CharField(max_length=10, choices=Channel)
+    target = models.CharField(max_length=500)
+    detail = models.TextField(blank=True)  # what happened, in a sentence; the message is written when sent
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)  # the webhook's JSON body
+    # One message per (what happened, to whom): a second escalation run cannot insert another.
+    dedup_key = models.CharField(max_length=700, unique=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When a task should next work on it; while sending, the end of the sender's lease.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_status_next")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.target}: {self.status}"
+
+    @classmethod
+    def dispatch_due(cls, now):
+        """Ids of the notifications a task should send now: new ones, ones whose retry is due,
+        and ones a dead sender held past its lease."""
+        return claim_due_work(cls, now)
+
+
+class NotificationPreference(models.Model):
+    """How a reviewer wants to hear about actions that wait for them."""
+
+    class Delivery(models.TextChoices):
+        EACH = "each", "One message each"
+        HOURLY = "hourly", "Hourly digest"
+        DAILY = "daily", "Daily digest"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    delivery = models.CharField(max_length=10, choices=Delivery, default=Delivery.EACH)
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.user}: {self.get_delivery_display()}"
+
+
+class UserEscalationQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(resolved_at__isnull=True)
+
+    def visible_to(self, user):
+        """Those about an action type the user may review, or about no action at all."""
+        types = get_objects_for_user(
+            user, "policies.review_actiontype", ActionType, accept_global_perms=True, with_superuser=True
+        )
+        return self.filter(Q(action__isnull=True) | Q(action__action_type__in=types))
+
+
+class UserEscalation(models.Model):
+    """The end user's "This is wrong" or "Get a human", forwarded by the agent."""
+
+    class Kind(models.TextChoices):
+        WRONG = "wrong", "This is wrong"
+        HUMAN = "human", "Get a human"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="user_escalations")
+    kind = models.CharField(max_length=8, choices=Kind)
+    message = models.TextField(blank=True)
+    session_id = models.CharField(max_length=200, blank=True)
+    action = models.ForeignKey(
+        Action, null=True, blank=True, on_delete=models.SET_NULL, related_name="user_escalations"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = UserEscalationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.agent}, session {self.session_id or '-'})"
+
+    def session_actions(self):
+        """The actions of the same agent and session, the one it names first."""
+        actions = Action.objects.filter(agent=self.agent).select_related("action_type")
+        if self.session_id:
+            actions = actions.filter(Q(session_id=self.session_id) | Q(pk=self.action_id))
+        else:
+            actions = actions.filter(pk=self.action_id)
+        return actions.order_by("-created_at")
+
+    def audit_context(self):
+        return {
+            "agent": self.agent.name,
+            "session_id": self.session_id,
+            "action_id": self.action_id,
+            "action_type": self.action.action_type.key if self.action_id else "",
+        }
+
+    @property
+    def overdue(self):
+        return self.resolved_at is None and self.due_at <= timezone.now()
+
+    @classmethod
+    def open_for(cls, *, agent, kind, message="", session_id="", action=None):
+        """Record the end user's request, due within the site's user-escalation SLA."""
+        now = timezone.now()
+        with transaction.atomic():
+            escalation = cls.objects.create(
+                agent=agent,
+                created_at=now,
+                kind=kind,
+                message=message,
+                session_id=session_id or (action.session_id if action else ""),
+                action=action,
+                due_at=now + settings.HITL_USER_ESCALATION_SLA,
+            )
+            record(
+                kind="escalation.opened",
+                actor=Actor.agent(agent),
+                data={"escalation_id": str(escalation.pk), "kind": kind, "message": message},
+                **escalation.audit_context(),
+            )
+        return escalation
+
+    def resolve(self, *, by):
+        with transaction.atomic():
+            now = timezone.now()
+            if UserEscalation.objects.filter(pk=self.pk, resolved_at__isnull=True).update(
+                resolved_at=now, resolved_by=by
+            ) != 1:
+                self.refresh_from_db()
+                raise Conflict("This escalation is already resolved.")
+            self.resolved_at, self.resolved_by = now, by
+            record(
+                kind="escalation.resolved",
+                actor=Actor.user(by),
+                data={"escalation_id": str(self.pk), "kind": self.kind},
+                **self.audit_context(),
+            )
+
+
+class Sample(models.Model):
+    """An auto-approved action drawn for grading; the one-to-one key means drawn at most once."""
+
+    class Grade(models.TextChoices):
+        CORRECT = "correct", "Correct"
+        INCORRECT = "incorrect", "Incorrect"
+        UNSURE = "unsure", "Unsure"
+
+    action = models.OneToOneField(Action, on_delete=models.CASCADE, primary_key=True, related_name="sample")
+    action_type = models.ForeignKey(ActionType, on_delete=models.CASCADE, related_name="samples")
+    drawn_at = models.DateTimeField(default=timezone.now)
+    grade = models.CharField(max_length=10, choices=Grade, blank=True)
+    note = models.TextField(blank=True)
+    graded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    graded_by_name = models.CharField(max_length=150, blank=True)
+    graded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["drawn_at"]
+        indexes = [models.Index(fields=["action_type", "grade"], name="sample_type_grade")]
+
+    def __str__(self):
+        return f"sample of {self.action_id}"
+
+    def grade_as(self, *, by, grade, note=""):
+        """Grade once; a second grader gets a Conflict naming the first."""
+        with transaction.atomic():
+            now = timezone.now()
+            claimed = Sample.objects.filter(pk=self.pk, grade="").update(
+                grade=grade, note=note, graded_by=by, graded_by_name=by.get_username(), graded_at=now
+            )
+            if claimed != 1:
+                self.refresh_from_db()
+                raise Conflict(f"Already graded {self.grade} by {self.graded_by_name}.")
+            self.grade, self.note, self.graded_by, self.graded_by_name, self.graded_at = (
+                grade, note, by, by.get_username(), now
+            )
+            record(
+                kind="sample.graded",
+                actor=Actor.user(by),
+                action=self.action,
+                data={"grade": grade, "note": note},
+            )
+
+
+class SamplingWatermark(models.Model):
+    """How far the sampling task has looked at each action type's auto-approved actions."""
+
+    action_type = models.OneToOneField(ActionType, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    through = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.action_type_id} sampled through {self.through}"
+
+
+class Execution(models.Model):
+    """A person's request, from the dashboard, that the action type's executor webhook run an
+    action; one per action, so it is executed at most once however often someone clicks."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        DONE = "done", "Done"
+
+    action = models.OneToOneField(Action, on_delete=models.CASCADE, primary_key=True, related_name="execution")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by_name = models.CharField(max_length=150)
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"execution of {self.action_id}: {self.status}"
+
+    @classmethod
+    def dispatch_due(cls, now):
+        return claim_due_work(cls, now)
+
+    @classmethod
+    def request(cls, action, *, by):
+        """Queue the execution of a suggestion (approving it first) or of an approved action
+        whose type has an executor. Raises Conflict when it cannot run."""
+        if not action.action_type.executor_url:
+            raise Conflict(f"{action.action_type.key} has no executor webhook; run it yourself.")
+        with transaction.atomic():
+            if action.status == Action.Status.SUGGESTED:
+                action.accept_suggestion(by=by)
+            elif action.status != Action.Status.APPROVED:
+                raise Conflict(action.conflict_message())
+            execution, created = cls.objects.get_or_create(
+                action=action, defaults={"requested_by": by, "requested_by_name": by.get_username()}
+            )
+            if not created:
+                raise Conflict(f"Already sent to the executor by {execution.requested_by_name}.")
+        return execution

@@ -1,11 +1,83 @@
-"""Periodic work on actions; thin wrappers around model methods."""
+"""Periodic and background work on actions; thin wrappers around domain code.
+
+Every task here is idempotent (it claims its rows with a conditional UPDATE), so it runs with
+late acknowledgement: a task lost with its worker is delivered again, or redone by
+`dispatch_notifications` from what the database says is still owed.
+"""
 
 from celery import shared_task
+from django.utils import timezone
 
-from approvals.models import Action
+from approvals import escalation, execution, notifications, sampling
+from approvals.models import Action, Execution, Notification
 
 
 @shared_task
 def expire_overdue():
     """Expire pending actions past their SLA (the safe fallback: never auto-approve)."""
     return Action.expire_overdue()
+
+
+@shared_task
+def escalate_overdue():
+    """Warn before, escalate at, and apply the fallback after each pending action's deadline."""
+    result = escalation.sweep()
+    if result.notifications:
+        dispatch_notifications.delay()
+    return {"escalated": result.escalated, "fell_back": result.fell_back, "warned": result.warned}
+
+
+@shared_task
+def dispatch_notifications():
+    """Start a delivery task for each notification that is due. Run after each sweep, and on
+    a schedule as the recovery of lost work: the database says what is still owed (new rows,
+    retries whose task vanished with Redis, rows a killed worker held), so nothing is lost
+    with a message."""
+    ids = Notification.dispatch_due(timezone.now())
+    for notification_id in ids:
+        deliver_notification.delay(notification_id)
+    return len(ids)
+
+
+@shared_task
+def recover_lost_work():
+    """Every minute: start again what a lost task left undone (the notifications, as above,
+    and executions). Escalations need no recovery of their own: each sweep reads the overdue
+    actions from the database."""
+    sent = dispatch_notifications()
+    ids = Execution.dispatch_due(timezone.now())
+    for action_id in ids:
+        execute_action.delay(action_id)
+    return {"notifications": sent, "executions": len(ids)}
+
+
+@shared_task(bind=True, max_retries=None)
+def execute_action(self, action_id):
+    """Post an action to its executor webhook; transient failures retry with backoff."""
+    countdown = execution.execute(action_id)
+    if countdown is not None:
+        raise self.retry(countdown=countdown)
+
+
+@shared_task(bind=True, max_retries=None)
+def deliver_notification(self, notification_id):
+    """Send one notification; transient failures come back with backoff. The attempt limit is
+    counted on the row (not by Celery), so a redelivered or recovered task keeps counting."""
+    countdown = notifications.deliver(notification_id)
+    if countdown is not None:
+        raise self.retry(countdown=countdown)
+
+
+@shared_task
+def draw_samples():
+    """Draw each action type's share of auto-approved actions into the sample queue."""
+    return sampling.draw()
+
+
+@shared_task
+def send_digests():
+    """Hourly: queue the digests that are due, then deliver them like any notification."""
+    queued = notifications.queue_digests()
+    if queued:
+        dispatch_notifications.delay()
+    return queued

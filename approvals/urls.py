@@ -8,4 +8,9 @@ urlpatterns = [
     path("actions/<uuid:pk>/", views.action_detail, name="action"),
     path("actions/<uuid:pk>/approve", views.approve, name="approve"),
     path("actions/<uuid:pk>/reject", views.reject, name="reject"),
+    path("actions/<uuid:pk>/execute", views.execute, name="execute"),
+    path("samples/", views.samples, name="samples"),
+    path("samples/<uuid:pk>/grade", views.grade_sample, name="grade_sample"),
+    path("escalations/<uuid:pk>/resolve", views.resolve_escalation, name="resolve_escalation"),
+    path("notifications/preferences", views.notification_preferences, name="notification_preferences"),
 ]

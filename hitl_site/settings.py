@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from hitl_site import services
 
@@ -176,10 +177,27 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    # SLAs are counted in minutes; a 30-second sweep keeps an expiry at most 30 s late.
-    "expire-overdue-actions": {
-        "task": "approvals.tasks.expire_overdue",
+    # SLAs are counted in minutes; a 30-second sweep keeps a warning, an escalation or the
+    # timeout fallback (which replaced the plain expiry) at most 30 s late.
+    "escalate-overdue-actions": {
+        "task": "approvals.tasks.escalate_overdue",
         "schedule": timedelta(seconds=30),
+    },
+    # A lost notification or execution is noticed after HITL_RECOVERY_GRACE_SECONDS; checking every minute
+    # adds at most a minute to that.
+    "recover-lost-work": {
+        "task": "approvals.tasks.recover_lost_work",
+        "schedule": timedelta(seconds=60),
+    },
+    # Digests are hourly or daily: an hourly run serves both (a daily one once a day has passed).
+    "send-digests": {
+        "task": "approvals.tasks.send_digests",
+        "schedule": crontab(minute=0),
+    },
+    # Sampling has no deadline; every five minutes keeps the queue fresh without scanning often.
+    "draw-samples": {
+        "task": "approvals.tasks.draw_samples",
+        "schedule": timedelta(minutes=5),
     },
     # Incremental (only events since the last signed head), so cheap: five minutes bounds how
     # long an alteration can go unnoticed without loading the database.
@@ -209,6 +227,27 @@ AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY") or hashlib.sha256(
 # Events older than this are purged (whole ranges, behind a signed checkpoint). The database
 # itself refuses to delete events younger than 180 days, whatever this says.
 AUDIT_RETENTION = timedelta(days=int(os.environ.get("AUDIT_RETENTION_DAYS", "400")))
+
+# Notifications (SLA warnings, escalations, digests). Webhooks carry an HMAC-SHA256 signature
+# made with this secret; receivers verify it.
+HITL_WEBHOOK_SECRET = os.environ.get("HITL_WEBHOOK_SECRET") or "webhooks:" + SECRET_KEY
+HITL_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("HITL_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Attempts per notification before it is recorded as failed; the waits double from the base.
+HITL_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("HITL_NOTIFY_MAX_ATTEMPTS", "5"))
+HITL_NOTIFY_RETRY_BASE_SECONDS = int(os.environ.get("HITL_NOTIFY_RETRY_BASE_SECONDS", "30"))
+# Capped below the broker's visibility timeout: Redis would deliver a later-scheduled task twice.
+HITL_NOTIFY_RETRY_MAX_SECONDS = min(
+    int(os.environ.get("HITL_NOTIFY_RETRY_MAX_SECONDS", "900")),
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] // 2,
+)
+# How long a worker may hold a notification it is sending before it counts as lost.
+HITL_NOTIFY_LEASE_SECONDS = int(os.environ.get("HITL_NOTIFY_LEASE_SECONDS", "300"))
+# How late queued work may be before the recovery sweep assumes its task was lost.
+HITL_RECOVERY_GRACE_SECONDS = int(os.environ.get("HITL_RECOVERY_GRACE_SECONDS", "120"))
+# End users' "This is wrong" / "Get a human" have their own SLA.
+HITL_USER_ESCALATION_SLA = timedelta(minutes=int(os.environ.get("HITL_USER_ESCALATION_SLA_MINUTES", "15")))
+# Sampling draws are reproducible: the same seed and action id always give the same answer.
+HITL_SAMPLING_SEED = os.environ.get("HITL_SAMPLING_SEED", "countersign-sampling")
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "countersign@localhost")

@@ -11,12 +11,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from audit.log import Actor, record
 from policies.dry_run import DEFAULT_LIMIT, dry_run
-from policies.models import POLICY_FIELDS, ActionType, Agent, AgentToken, Rule, StandingApproval
+from policies.models import POLICY_FIELDS, ActionType, Agent, AgentToken, EscalationTier, Rule, StandingApproval
 
 TRYING = ("_preview", "_dryrun")
 
@@ -93,6 +93,17 @@ class StandingApprovalInline(admin.TabularInline):
         return False
 
 
+class EscalationTierInline(admin.TabularInline):
+    """Escalation tiers, edited on their action type."""
+
+    model = EscalationTier
+    fields = ["position", "group", "emails", "webhook_url", "duration"]
+    extra = 0
+    ordering = ["position"]
+    # A webhook URL typed without a scheme is https (Django 6's default, opted into now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
 @admin.register(ActionType)
 class ActionTypeAdmin(admin.ModelAdmin):
     # Not guardian's GuardedModelAdmin: its object-permission pages would change who reviews a
@@ -103,7 +114,7 @@ class ActionTypeAdmin(admin.ModelAdmin):
     list_filter = ["autonomy", "status", "irreversible", "blast_radius", "pause"]
     search_fields = ["key", "name"]
     readonly_fields = ["version", "last_changed_by"]
-    inlines = [RuleInline, StandingApprovalInline]
+    inlines = [RuleInline, EscalationTierInline, StandingApprovalInline]
     fieldsets = [
         (None, {"fields": ["key", "name", "description", "status", "version", "last_changed_by"]}),
         (

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, validate_email
 from django.db import connection, models, transaction
 from django.utils import timezone
 from jsonschema import Draft202012Validator
@@ -58,6 +59,10 @@ def confidence_value(confidence):
         except ValueError:
             return None
     return None
+class TimeoutFallback(models.TextChoices):
+    REJECT = "reject", "Reject"
+    EXPIRE = "expire", "Expire (the agent sees it as not approved)"
+    APPROVE = "approve", "Approve (never for irreversible action types)"
 
 
 class ActionType(models.Model):
@@ -117,9 +122,6 @@ class ActionType(models.Model):
         blank=True,
         help_text='Paths redacted in the audit log, such as ["params.card_number", "context.email_body"].',
     )
-    sampling_rate = models.FloatField(
-        default=0.1, help_text="Share (0–1) of auto-approved actions drawn for review after the fact."
-    )
     required_approvers = models.PositiveSmallIntegerField(
         default=1, help_text="How many different people must approve (four eyes: 2)."
     )
@@ -138,6 +140,34 @@ class ActionType(models.Model):
     pause_reason = models.CharField(max_length=500, blank=True)
     last_changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    sla_warning_share = models.FloatField(
+        "SLA warning at",
+        default=0.8,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of each deadline after which the current reviewers are warned (0.8 = at 80%).",
+    )
+    timeout_fallback = models.CharField(
+        max_length=16,
+        choices=TimeoutFallback,
+        default=TimeoutFallback.REJECT,
+        help_text="What happens when the last escalation tier lets the deadline pass. "
+        "An irreversible action is never approved this way.",
+    )
+    sampling_rate = models.FloatField(
+        default=0.1,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of auto-approved actions drawn into the sample queue for grading (0.1 = 10%).",
+    )
+    target_error_rate = models.FloatField(
+        default=0.02,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="The error rate you accept for actions of this type that run without review.",
+    )
+    executor_url = models.URLField(
+        blank=True,
+        help_text="Optional webhook that executes this action when a person runs it from the dashboard; "
+        "it receives the final parameters, signed.",
     )
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -179,6 +209,8 @@ class ActionType(models.Model):
                 compile_template(self.summary_template)
             except TemplateSyntaxError as error:
                 raise ValidationError({"summary_template": f"Not a valid summary template: {error}"}) from None
+        if self.irreversible and self.timeout_fallback == TimeoutFallback.APPROVE:
+            raise ValidationError({"timeout_fallback": "An irreversible action is never approved by a timeout."})
 
     def params_errors(self, params):
         """Every way `params` fails the schema, as [{"path": "amount", "message": …}]."""
@@ -271,7 +303,11 @@ POLICY_FIELDS = [
     "editable_params",
     "redact_paths",
     "sla",
+    "sla_warning_share",
+    "timeout_fallback",
     "sampling_rate",
+    "target_error_rate",
+    "executor_url",
     "checker_url",
     "checker_timeout",
     "pause",
@@ -589,3 +625,56 @@ def constraint_problems(constraints):
         ):
             problems.append(f"{name}: min and max are numbers")
     return problems
+class EscalationTier(models.Model):
+    """Who a pending action goes to when the people before them let its deadline pass.
+
+    Tiers are tried in `position` order; the action type's own SLA is the time its first
+    reviewers have, and each tier's `duration` the time that tier has after it is notified.
+    """
+
+    action_type = models.ForeignKey(ActionType, on_delete=models.CASCADE, related_name="escalation_tiers")
+    position = models.PositiveSmallIntegerField(default=1, help_text="1 is the first tier escalated to.")
+    group = models.ForeignKey(
+        "auth.Group",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="escalation_tiers",
+        help_text="Reviewers who may decide actions escalated to this tier; they are notified too.",
+    )
+    emails = models.TextField(blank=True, help_text="Addresses to notify, one per line.")
+    webhook_url = models.URLField(
+        blank=True, help_text="Notified with a Slack incoming-webhook payload, signed with an HMAC header."
+    )
+    duration = models.DurationField(
+        default=timedelta(minutes=30), help_text="How long this tier has before the next one (or the fallback)."
+    )
+
+    class Meta:
+        ordering = ["action_type", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["action_type", "position"], name="one_escalation_tier_per_position")
+        ]
+
+    def __str__(self):
+        return f"{self.action_type.key} tier {self.position}"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        if self.group_id:
+            # A tier's group must be able to decide what is escalated to it.
+            from guardian.shortcuts import assign_perm
+
+            assign_perm("policies.review_actiontype", self.group, self.action_type)
+
+    def email_list(self):
+        return [line.strip() for line in self.emails.replace(",", "\n").splitlines() if line.strip()]
+
+    def clean(self):
+        for address in self.email_list():
+            try:
+                validate_email(address)
+            except ValidationError:
+                raise ValidationError({"emails": f"Not an email address: {address}"}) from None
+        if self.duration is not None and self.duration <= timedelta(0):
+            raise ValidationError({"duration": "A tier needs some time to decide."})

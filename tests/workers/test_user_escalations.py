@@ -1,0 +1,109 @@
+"""The end user's "This is wrong" / "Get a human", forwarded by the agent to the inbox."""
+
+import uuid
+
+import pytest
+from django.core import mail
+from django.template import RequestContext, Template
+from django.test import RequestFactory
+from django.utils import timezone
+
+from approvals.models import UserEscalation
+from audit.models import Event
+from policies.models import Agent
+
+pytestmark = pytest.mark.django_db
+
+
+def render_inbox_top(user):
+    request = RequestFactory().get("/")
+    request.user = user
+    return Template("{% load escalations %}{% user_escalations %}").render(RequestContext(request))
+
+
+def test_get_a_human_reaches_the_supervisors_with_its_sla_and_the_sessions_actions(api, supervisor, settings):
+    first = api.propose(session_id="run-42").json()
+    api.propose(session_id="run-42", params={"customer": "cus_9", "amount": 5, "currency": "EUR"})
+    api.propose(session_id="other-run", params={"customer": "cus_7", "amount": 1, "currency": "USD"})
+
+    response = api.post(
+        "/escalations", {"kind": "human", "message": "<b>I never asked</b> for this", "action_id": first["id"]}
+    )
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["kind"], body["status"], body["session_id"]) == ("human", "open", "run-42")
+    escalation = UserEscalation.objects.get(pk=body["id"])
+    assert escalation.due_at - escalation.created_at == settings.HITL_USER_ESCALATION_SLA
+    assert [a.params["customer"] for a in escalation.session_actions()] == ["cus_9", "cus_123"]
+    assert Event.objects.get(kind="escalation.opened").data["kind"] == "human"
+
+    html = render_inbox_top(supervisor)
+    assert "Get a human" in html and "session run-42" in html
+    assert "&lt;b&gt;I never asked&lt;/b&gt;" in html and "<b>" not in html
+    assert "Refund €5.00 to customer cus_9" in html and "cus_7" not in html
+
+
+def test_an_escalation_needs_a_session_or_an_action_and_a_known_kind(api, refund_type):
+    assert api.post("/escalations", {"kind": "human"}).json()["error"]["code"] == "bad_request"
+    assert api.post("/escalations", {"kind": "angry", "session_id": "s"}).status_code == 400
+    assert api.post("/escalations", {"kind": "wrong", "action_id": str(uuid.uuid4())}).status_code == 404
+    assert not UserEscalation.objects.exists()
+
+
+def test_an_agent_cannot_escalate_another_agents_action(api, client, refund_type):
+    other = Agent.objects.create(name="other-agent")
+    foreign = api.propose().json()["id"]
+    from tests.conftest import AgentApi
+
+    other_api = AgentApi(client, other.issue_token())
+    assert other_api.post("/escalations", {"kind": "wrong", "action_id": foreign}).status_code == 404
+
+
+def test_a_supervisor_resolves_it_once(api, client, supervisor, second_supervisor):
+    escalation_id = api.post("/escalations", {"kind": "wrong", "session_id": "run-1"}).json()["id"]
+    client.force_login(supervisor)
+
+    first = client.post(f"/escalations/{escalation_id}/resolve")
+    client.force_login(second_supervisor)
+    second = client.post(f"/escalations/{escalation_id}/resolve", headers={"HX-Request": "true"})
+
+    assert first.status_code == 302
+    assert "already resolved" in second.content.decode()
+    assert Event.objects.filter(kind="escalation.resolved").count() == 1
+    assert "This is wrong" not in render_inbox_top(supervisor)
+
+
+def test_only_reviewers_of_the_actions_type_see_or_resolve_it(api, client, outsider):
+    action_id = api.propose(session_id="run-1").json()["id"]
+    escalation_id = api.post("/escalations", {"kind": "wrong", "action_id": action_id}).json()["id"]
+    client.force_login(outsider)
+
+    assert client.post(f"/escalations/{escalation_id}/resolve").status_code == 403
+    assert client.post(f"/escalations/{uuid.uuid4()}/resolve").status_code == 404
+    assert client.get(f"/escalations/{escalation_id}/resolve").status_code == 405
+    assert "This is wrong" not in render_inbox_top(outsider)
+    assert UserEscalation.objects.get().resolved_at is None
+
+
+def test_an_overdue_escalation_says_so(api, supervisor):
+    escalation_id = api.post("/escalations", {"kind": "human", "session_id": "run-1"}).json()["id"]
+    UserEscalation.objects.filter(pk=escalation_id).update(due_at=timezone.now())
+
+    assert "Overdue since" in render_inbox_top(supervisor)
+
+
+def test_the_reviewers_and_the_first_tier_are_told_at_once(api, supervisor, two_tiers, receiver):
+    from approvals import notifications
+    from approvals.models import Notification
+
+    action_id = api.propose(session_id="run-7").json()["id"]
+    api.post("/escalations", {"kind": "wrong", "session_id": "run-7", "message": "Refund <the other> order"})
+
+    for notification in Notification.objects.filter(kind="user_escalation"):
+        assert notifications.deliver(notification.pk) is None
+
+    assert sorted(m.to[0] for m in mail.outbox) == ["mia@example.com", "oncall@example.com", "sue@example.com"]
+    assert "The end user says: Refund <the other> order" in mail.outbox[0].body
+    assert receiver.received == []  # the webhook belongs to the second tier
+    assert {n.action_id for n in Notification.objects.all()} == {uuid.UUID(action_id)}
