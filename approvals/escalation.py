@@ -37,6 +37,9 @@ SWEEP_FIELDS = [
     "action_type__key",
     "action_type__irreversible",
     "action_type__timeout_fallback",
+    # What the audit events carry: the summary (searched) and the paths to redact.
+    "summary",
+    "action_type__redact_paths",
 ]
 
 

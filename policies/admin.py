@@ -135,8 +135,10 @@ class ActionTypeAdmin(admin.ModelAdmin):
         ("Kill switch", {"fields": ["pause", "pause_reason"]}),
         ("Parameters", {"fields": ["params_schema", "editable_params", "redact_paths"]}),
         ("What the reviewer reads", {"fields": ["summary_template", "preview_params"]}),
-        ("Review", {"fields": ["reviewer_groups", "sla", "sampling_rate"]}),
+        ("Review", {"fields": ["reviewer_groups", "sla", "sla_warning_share", "timeout_fallback"]}),
+        ("Sampling after the fact", {"fields": ["sampling_rate", "target_error_rate"]}),
         ("External checker", {"fields": ["checker_url", "checker_secret", "checker_timeout"]}),
+        ("Execution from the dashboard", {"fields": ["executor_url"]}),
         ("Dry run", {"fields": ["dry_run_limit"]}),
     ]
 

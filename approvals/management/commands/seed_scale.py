@@ -10,6 +10,7 @@ import time
 import uuid
 from datetime import timedelta
 
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.utils import timezone
@@ -18,8 +19,8 @@ from approvals.management.commands.simulate_agent import realistic_proposal
 from approvals.models import Action
 from audit.log import append_many
 from audit.models import Event
-from policies.demo import ACTION_TYPES
-from policies.models import ActionType, Agent
+from policies.demo import install_action_types
+from policies.models import Agent
 
 AGENTS = ["support-agent", "billing-agent", "ops-agent", "crm-agent", "docs-agent"]
 REVIEWERS = ["sue", "sam", "ada", "lin", "omar", "priya"]
@@ -42,7 +43,8 @@ class Command(BaseCommand):
         if events < actions * 6:
             self.stderr.write(f"note: {events} events is fewer than 6 per action; some actions get none")
         seed = seed if seed is not None else random.SystemRandom().getrandbits(32)
-        types = {spec["key"]: _action_type(spec) for spec in ACTION_TYPES}
+        supervisors, _ = Group.objects.get_or_create(name="supervisors")
+        types = {action_type.key: action_type for action_type in install_action_types(reviewers=supervisors)}
         agents = [Agent.objects.get_or_create(name=name)[0] for name in AGENTS]
         start = timezone.now() - timedelta(days=days)
         step = timedelta(days=days) / max(actions, 1)
@@ -64,11 +66,6 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE audit_event")
             cursor.execute(f"ANALYZE {Action._meta.db_table}")
-
-
-def _action_type(spec):
-    action_type, _ = ActionType.objects.get_or_create(key=spec["key"], defaults=spec)
-    return action_type
 
 
 def _actions(seed, count, types, agents, start, step):
