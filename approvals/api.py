@@ -64,6 +64,20 @@ class RouteOut(Schema):
     checkers: list[dict[str, Any]]
 
 
+class ReceiptOut(Schema):
+    """The server's HMAC-SHA256 signature over what was approved; see `hitl_client.verify_receipt()`."""
+
+    action_id: UUID
+    action: str = Field(examples=["payments.refund"])
+    params: dict[str, Any] = Field(description="The final parameters: exactly what may be executed.")
+    expires_at: int = Field(description="Unix time (seconds) after which the receipt is void.", examples=[1795539600])
+    alg: Literal["HMAC-SHA256"]
+    signature: str = Field(
+        description="Hex HMAC-SHA256, under the agent's receipt secret, of `countersign-receipt-v1\\n` followed by "
+        "the canonical JSON (sorted keys, no spaces) of action_id, action, params and expires_at."
+    )
+
+
 class ActionOut(Schema):
     id: UUID
     action: str
@@ -80,6 +94,7 @@ class ActionOut(Schema):
     due_at: datetime | None
     created_at: datetime
     review_url: str
+    receipt: ReceiptOut | None = Field(None, description="Present once the action is approved (or has run).")
 
 
 class ResultIn(Schema):

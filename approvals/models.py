@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
+from approvals.receipts import receipt_for
 from audit.log import Actor, record
 from policies.models import ActionType, Agent, Autonomy
 
@@ -79,6 +80,9 @@ class Action(models.Model):
     outcome = models.JSONField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    # Statuses whose final parameters a person or a policy approved: these carry a receipt.
+    APPROVED_STATUSES = (Status.APPROVED, Status.EXECUTED, Status.FAILED)
+
     objects = ActionQuerySet.as_manager()
 
     class Meta:
@@ -138,6 +142,7 @@ class Action(models.Model):
             "due_at": self.due_at,
             "created_at": self.created_at,
             "review_url": self.review_url,
+            "receipt": receipt_for(self),
         }
 
     # State changes. Each claims the row with a conditional UPDATE, so that of two people

@@ -144,6 +144,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("HITL_MAX_BODY_BYTES", str(256 
 # type at `confirm`; "refuse" answers 422 unknown_action.
 HITL_UNKNOWN_ACTIONS = os.environ.get("HITL_UNKNOWN_ACTIONS", "register")
 HITL_WAIT_MAX_SECONDS = 60
+# Approval receipts: each agent's HMAC secret is derived from this key (rotating it changes every
+# agent's secret), and a receipt is good for this long after the approval.
+HITL_RECEIPT_KEY = os.environ.get("HITL_RECEIPT_KEY") or SECRET_KEY
+HITL_RECEIPT_TTL_SECONDS = int(os.environ.get("HITL_RECEIPT_TTL_SECONDS", "3600"))
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None  # Tasks report through the database, never through results.
