@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from approvals.models import Action
 from approvals.receipts import agent_secret
@@ -72,7 +73,11 @@ def async_countersign(live_server, token, receipt_secret):
 def in_background():
     """Run a blocking agent call in a thread while the test plays the supervisor; `.result()` joins it."""
     with ThreadPoolExecutor(max_workers=2) as pool:
-        yield pool.submit
+        try:
+            yield pool.submit
+        finally:
+            # A test that failed midway must not leave an agent waiting forever for a person.
+            Action.expire_overdue(now=timezone.now() + timedelta(days=365))
 
 
 def pending_action(timeout=10.0):
