@@ -16,29 +16,7 @@ through `action_names` (default: the tool's own name). A suggest-only type or a 
 made in time is answered as a rejection, so the graph never runs what was not approved.
 """
 
-from hitl_client.errors import ActionEnded, StillPending
-
-
-def _propose(client, requests, key, *, action_names, fields):
-    return [
-        client.propose(action_names.get(name, name), args, idempotency_key=f"langgraph:{key}:{i}", **fields)
-        for i, (name, args) in enumerate(requests)
-    ]
-
-
-def _verdict(client, action, wait_timeout):
-    """(verdict, final_args, message) once Countersign has decided the proposed action."""
-    if action["status"] == "suggested":
-        return "reject", None, f"Suggest only: recorded for a person to run ({action['review_url']})."
-    try:
-        if action["status"] == "pending":
-            action = client.wait(action["id"], timeout=wait_timeout)
-    except StillPending:
-        raise  # no decision yet: leave the graph interrupted, to be resumed later
-    except ActionEnded as ended:
-        return "reject", None, str(ended)
-    edited = action["final_params"] != action["params"]
-    return ("edit" if edited else "approve"), action["final_params"], None
+from hitl_client.review import propose_tool_calls, verdict_for
 
 
 def _requests(value):
@@ -97,11 +75,11 @@ def decide_all(client, interrupts, *, action_names=None, wait_timeout=3600.0, **
     waited on, so reviewers see them all at once; proposals are keyed by the interrupt's id, so a
     second run after a crash finds the same actions instead of asking twice."""
     proposed = {
-        key: _propose(client, _requests(value), key, action_names=action_names or {}, fields=fields)
+        key: propose_tool_calls(client, _requests(value), f"langgraph:{key}", action_names, fields)
         for key, value in interrupts
     }
     return {
-        key: _resume_value(value, [_verdict(client, action, wait_timeout) for action in proposed[key]])
+        key: _resume_value(value, [verdict_for(client, action, wait_timeout) for action in proposed[key]])
         for key, value in interrupts
     }
 
