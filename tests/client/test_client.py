@@ -17,6 +17,7 @@ from hitl_client import (
     Client,
     Conflict,
     Expired,
+    Forbidden,
     InvalidParams,
     NotFound,
     Rejected,
@@ -225,7 +226,7 @@ def test_escalate_sends_the_end_users_request(token):
     assert body == {"kind": "human", "message": "Get me a person, please", "session_id": "run-42", "action_id": "3f0c"}
 
 
-def test_the_async_client_does_the_same(async_countersign, tagging_type, refund_type):
+def test_the_async_client_does_the_same(async_countersign, tagging_type, refund_type, in_background):
     async def agent():
         async with async_countersign() as client:
             proposed = await client.propose("tickets.tag", {"ticket": "T-2"})
@@ -238,7 +239,8 @@ def test_the_async_client_does_the_same(async_countersign, tagging_type, refund_
                 await client.propose("payments.refund", {})
             return reported, cancelled, await client.get(pending["id"])
 
-    reported, cancelled, fetched = asyncio.run(agent())
+    # In a thread of its own: the browser tests leave Playwright's event loop running in this one.
+    reported, cancelled, fetched = in_background(asyncio.run, agent()).result(timeout=30)
 
     assert reported["status"] == "failed" and reported["outcome"]["error"] == "ticket locked"
     assert cancelled["status"] == fetched["status"] == "cancelled"
@@ -250,3 +252,15 @@ def test_the_client_package_never_imports_django():
 
     code = "import sys, hitl_client, hitl_client.gate; assert not any(m.startswith('django') for m in sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_paused_agent_is_forbidden_with_the_reason(token):
+    # Pausing is the policy engine's (another part of the product); a stand-in gives its answer.
+    server = ScriptedServer(403, {"error": {"code": "agent_paused", "message": "billing-agent is paused: incident"}})
+    try:
+        with Client(server.url, token) as client, pytest.raises(Forbidden) as forbidden:
+            client.propose("payments.refund", REFUND)
+    finally:
+        server.shutdown()
+    assert forbidden.value.message == "billing-agent is paused: incident"
+    assert len(server.requests) == 1  # not retried
