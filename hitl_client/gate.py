@@ -28,9 +28,13 @@ class Suggested:
 
 
 def _arguments(signature, args, kwargs):
+    """(bound instance or None, the call's arguments by name); a method's `self`/`cls` is not a parameter."""
     bound = signature.bind(*args, **kwargs)
     bound.apply_defaults()
-    return dict(bound.arguments)
+    arguments = dict(bound.arguments)
+    first = next(iter(signature.parameters), None)
+    owner = arguments.pop(first) if first in ("self", "cls") else None
+    return owner, arguments
 
 
 def _output(result):
@@ -64,7 +68,9 @@ def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
 
         def prepare(args, kwargs):
             per_call = kwargs.pop("_countersign", None) or {}
-            return _arguments(signature, args, kwargs), {**fields, **per_call}
+            owner, params = _arguments(signature, args, kwargs)
+            bound = func if owner is None else functools.partial(func, owner)
+            return bound, params, {**fields, **per_call}
 
         def should_verify(connected):
             return bool(connected.receipt_secret) if verify is None else verify
@@ -73,7 +79,7 @@ def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
 
             @functools.wraps(func)
             async def async_gated(*args, **kwargs):
-                params, call_fields = prepare(args, kwargs)
+                call, params, call_fields = prepare(args, kwargs)
                 connected = client or async_gated.default_client()
                 proposed = await connected.propose(action, params, **call_fields)
                 if proposed["status"] == "suggested":
@@ -84,7 +90,7 @@ def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
                 if should_verify(connected):
                     connected.verify(approved)
                 try:
-                    result = await func(**approved["final_params"])
+                    result = await call(**approved["final_params"])
                 except Exception as exc:
                     await connected.report(approved["id"], succeeded=False, error=_error(exc))
                     raise
@@ -96,7 +102,7 @@ def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
 
         @functools.wraps(func)
         def gated(*args, **kwargs):
-            params, call_fields = prepare(args, kwargs)
+            call, params, call_fields = prepare(args, kwargs)
             connected = client or gated.default_client()
             proposed = connected.propose(action, params, **call_fields)
             if proposed["status"] == "suggested":
@@ -107,7 +113,7 @@ def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
             if should_verify(connected):
                 connected.verify(approved)
             try:
-                result = func(**approved["final_params"])
+                result = call(**approved["final_params"])
             except Exception as exc:
                 connected.report(approved["id"], succeeded=False, error=_error(exc))
                 raise

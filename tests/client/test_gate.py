@@ -143,3 +143,15 @@ def test_an_async_function_is_gated_the_same_way(async_countersign, email_type, 
     assert sending.result(timeout=20) == {"sent": True}
     assert outbox == ["Hello Bo"]
     assert Action.objects.get().status == "executed"
+
+
+def test_a_method_is_gated_without_its_instance_as_a_parameter(countersign, tagging_type):
+    class Helpdesk:
+        prefix = "HD"
+
+        @gate("tickets.tag", client=countersign)
+        def tag(self, ticket, tags):
+            return f"{self.prefix}-{ticket}: {', '.join(tags)}"
+
+    assert Helpdesk().tag("T-1", ["billing"]) == "HD-T-1: billing"
+    assert Action.objects.get().params == {"ticket": "T-1", "tags": ["billing"]}
