@@ -2,8 +2,8 @@
 
     .venv/bin/python -m hitl_site.services run -- .venv/bin/python -m bench.client [--calls 300]
 
-Serves the project in this process (Django's threaded WSGI server on a free port, over the
-database the services point at, migrated and seeded with the demo), then times calls of a
+Serves the project with gunicorn as `make run` does (on a free port, over the database the
+services point at, migrated and seeded with the demo), then times calls of a
 gated no-op on the demo's auto-approved `tickets.tag` type from a real HTTP client. Each call
 is two round trips — propose (answered `approved`) and report — which is all @gate adds to a
 tool call that policy lets through. Writes its actions under a `bench-agent`.
@@ -11,27 +11,50 @@ tool call that policy lets through. Writes its actions under a `bench-agent`.
 
 import argparse
 import os
+import socket
 import statistics
-import threading
+import subprocess
+import sys
 import time
 import warnings
 from io import StringIO
+from pathlib import Path
 
 import django
+import httpx
 
 
 def serve():
-    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-    from django.core.wsgi import get_wsgi_application
-
-    class QuietHandler(WSGIRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=True)
-    server.set_app(get_wsgi_application())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}"
+    """gunicorn as `make run` starts it (gthread, 2 workers × 16 threads) on a free port; (url, process)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen(
+        [
+            str(gunicorn),
+            "hitl_site.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            "2",
+            "--threads",
+            "16",
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url + "/api/v1/openapi.json", timeout=1)
+            return url, process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.terminate()
+    raise SystemExit("gunicorn did not start within 30 s")
 
 
 def percentile(samples, share):
@@ -57,9 +80,23 @@ def main():
     agent, _ = Agent.objects.get_or_create(name="bench-agent", defaults={"description": "bench/client.py"})
     token = agent.issue_token(label="bench")
 
+    url, server = serve()
+    try:
+        samples = measure(url, token, options)
+    finally:
+        server.terminate()
+        server.wait()
+    print(f"@gate overhead, auto-approved tickets.tag (propose + report), {options.calls} calls, one client:")
+    print(
+        f"  p50 {percentile(samples, 0.50):.1f} ms   p95 {percentile(samples, 0.95):.1f} ms   "
+        f"mean {statistics.fmean(samples):.1f} ms   max {max(samples):.1f} ms"
+    )
+
+
+def measure(url, token, options):
     from hitl_client import Client, gate
 
-    with Client(serve(), token) as client:
+    with Client(url, token) as client:
 
         @gate("tickets.tag", client=client)
         def tag(ticket, tags):
@@ -73,11 +110,7 @@ def main():
             tag(f"T-{i}", ["bench"])
             samples.append((time.perf_counter() - started) * 1000)
 
-    print(f"@gate overhead, auto-approved tickets.tag (propose + report), {options.calls} calls, one client:")
-    print(
-        f"  p50 {percentile(samples, 0.50):.1f} ms   p95 {percentile(samples, 0.95):.1f} ms   "
-        f"mean {statistics.fmean(samples):.1f} ms   max {max(samples):.1f} ms"
-    )
+    return samples
 
 
 if __name__ == "__main__":
