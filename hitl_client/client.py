@@ -53,9 +53,12 @@ class _Settings:
     @classmethod
     def from_env(cls, **options):
         """COUNTERSIGN_URL, COUNTERSIGN_TOKEN and (optional) COUNTERSIGN_RECEIPT_SECRET."""
+        token = os.environ.get("COUNTERSIGN_TOKEN")
+        if not token:
+            raise RuntimeError("Set COUNTERSIGN_TOKEN to the agent's token (or pass client= to @gate).")
         return cls(
             os.environ.get("COUNTERSIGN_URL", "http://127.0.0.1:8000"),
-            os.environ["COUNTERSIGN_TOKEN"],
+            token,
             receipt_secret=os.environ.get("COUNTERSIGN_RECEIPT_SECRET") or None,
             **options,
         )

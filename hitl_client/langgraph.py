@@ -16,6 +16,8 @@ through `action_names` (default: the tool's own name). A suggest-only type or a 
 made in time is answered as a rejection, so the graph never runs what was not approved.
 """
 
+import asyncio
+
 from hitl_client.review import propose_tool_calls, verdict_for
 
 
@@ -105,4 +107,13 @@ def run(client, graph, graph_input, config, **options):
     result = graph.invoke(graph_input, config)
     while pending := interrupts_of(result):
         result = graph.invoke(resume_command(client, pending, **options), config)
+    return result
+
+
+async def arun(client, graph, graph_input, config, **options):
+    """`run()` for graphs driven with `ainvoke`; the decisions are awaited in a thread with the sync `client`."""
+    result = await graph.ainvoke(graph_input, config)
+    while pending := interrupts_of(result):
+        command = await asyncio.to_thread(resume_command, client, pending, **options)
+        result = await graph.ainvoke(command, config)
     return result

@@ -1,6 +1,7 @@
 """The LangGraph adapter end to end: a real LangChain agent on a fake chat model, paused by its
 human-in-the-loop interrupts, decided in Countersign, resumed with the decisions."""
 
+import asyncio
 import time
 
 import pytest
@@ -14,7 +15,7 @@ from langgraph.prebuilt.interrupt import ActionRequest, HumanInterrupt, HumanInt
 from langgraph.types import interrupt
 
 from approvals.models import Action
-from hitl_client.langgraph import run
+from hitl_client.langgraph import arun, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -191,3 +192,27 @@ def test_a_legacy_rejection_reaches_the_tool_as_a_response(countersign, email_ty
     [answer] = [m.content for m in result["messages"] if isinstance(m, ToolMessage)]
     assert answer.startswith("response: ") and "Wrong customer" in answer
     assert Action.objects.get().status == "rejected"
+
+
+def test_an_async_graph_is_resumed_the_same_way(countersign, email_type, supervisor, tools, sent, in_background):
+    agent = create_agent(
+        script(("send_email", EMAIL)),
+        tools=tools,
+        middleware=[HumanInTheLoopMiddleware(interrupt_on={"send_email": True})],
+        checkpointer=InMemorySaver(),
+    )
+    graph_run = arun(
+        countersign,
+        agent,
+        {"messages": [{"role": "user", "content": "Email Ann"}]},
+        {"configurable": {"thread_id": "async"}},
+        action_names=ACTION_NAMES,
+        wait_timeout=20,
+    )
+    running = in_background(asyncio.run, graph_run)
+
+    [email] = pending_actions(1)
+    email.approve(by=supervisor)
+
+    assert running.result(timeout=30)["messages"][-1].content == "Done."
+    assert sent == [("send_email", "Your invioce")]
