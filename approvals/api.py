@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
-from pydantic import Strict
+from pydantic import ConfigDict, Strict
 
 from approvals.models import Action, Conflict, UserEscalation
 from approvals.notifications import notify_user_escalation
@@ -33,9 +33,13 @@ class ApiError(Exception):
 
 
 class ErrorBody(Schema):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     code: str = Field(examples=["params_invalid"])
+    """Machine-readable, stable: see the list of error codes in the API description."""
     message: str
     details: list[Any] = []
+    """For `params_invalid` and `bad_request`: every error, as `{"path": "amount", "message": "…"}`."""
 
 
 class ErrorOut(Schema):
@@ -43,65 +47,179 @@ class ErrorOut(Schema):
 
 
 class ProposalIn(Schema):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     action: str = Field(min_length=1, max_length=200, examples=["payments.refund"])
+    """The action type's key (`GET /action-types` lists them). An unknown key registers a draft type
+    at `confirm`, or is refused with `422 unknown_action`, by site setting."""
     params: dict[str, Any] = Field(examples=[{"customer": "cus_123", "amount": 750, "currency": "USD"}])
+    """The tool call's literal arguments, checked against the action type's JSON Schema."""
     session_id: str | None = Field(None, max_length=200, examples=["run-42"])
+    """The agent's run or conversation; groups actions on the inbox and in the audit log."""
     on_behalf_of: str | None = Field(None, max_length=200, examples=["alice@example.com"])
+    """The person the agent acts for; never allowed to approve their own action."""
     model: str | None = Field(None, max_length=200, examples=["gpt-5.1"])
+    """The model that proposed the call, for the audit log."""
     prompt_version: str | None = Field(None, max_length=200, examples=["billing-agent@v7"])
+    """The agent's prompt version, for the audit log."""
     # Strict: pydantic would otherwise read `false` as 0.0.
     confidence: Annotated[float, Strict(), Field(ge=0, le=1)] | Literal["low", "medium", "high"] | None = Field(
         None, examples=[0.62]
     )
+    """The agent's confidence, 0–1 or low/medium/high: a hint, not truth; below the type's threshold
+    it asks for a person."""
     rationale: str | None = Field(None, max_length=20_000)
+    """Why the agent wants this, in its own words; shown to the reviewer apart from the literal call, never as HTML."""
     context: dict[str, Any] | None = Field(None, examples=[{"ticket": "T-981", "untrusted": ["ticket.body"]}])
+    """Anything the reviewer or the rules should see; list keys that came from untrusted input under `untrusted`."""
     batch: str | None = Field(None, max_length=200, examples=["refunds-2026-11-24"])
+    """Groups related actions into one confirmation on the inbox."""
 
 
 class DecisionOut(Schema):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     verdict: Literal["approved", "rejected"]
+    """What the reviewer decided."""
     edited: bool
+    """True when the reviewer changed parameters before approving: run `final_params`."""
     by: str
+    """The reviewer's username."""
     at: datetime
+    """When the decision was made (UTC)."""
     reason: str
+    """The reviewer's reason (for a rejection: what to tell the agent or its user)."""
 
 
 class RouteOut(Schema):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     reasons: list[str]
+    """Each routing step that raised the level, in words: "rule 'large refund' matched: params.amount > 500"."""
     checkers: list[dict[str, Any]]
+    """Each maker-checker verdict: `{"name": "schema", "verdict": "pass"}`."""
+
+
+class ReceiptOut(Schema):
+    """The server's HMAC-SHA256 signature over what was approved; see `hitl_client.verify_receipt()`."""
+
+    action_id: UUID = Field(description="The approved action's id: a receipt is good for this action only, once.")
+    action: str = Field(description="The action type's key.", examples=["payments.refund"])
+    params: dict[str, Any] = Field(description="The final parameters: exactly what may be executed.")
+    expires_at: int = Field(description="Unix time (seconds) after which the receipt is void.", examples=[1795539600])
+    alg: Literal["HMAC-SHA256"] = Field(description="The signature's algorithm.")
+    signature: str = Field(
+        description="Hex HMAC-SHA256, under the agent's receipt secret, of `countersign-receipt-v1\\n` followed by "
+        "the canonical JSON (sorted keys, no spaces) of action_id, action, params and expires_at."
+    )
 
 
 class ActionOut(Schema):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     id: UUID
+    """The action's id, for `/actions/{id}`, `/wait`, `/result` and `/cancel`."""
     action: str
+    """The action type's key."""
     status: str
+    """suggested · pending · approved · rejected · expired · cancelled · executed · failed · dismissed.
+    Run the tool only when `approved`; never when `suggested`."""
     autonomy: str
+    """The level the policy routed it at: suggest, confirm, audit or autonomous."""
     summary: str
+    """Plain-language summary rendered by Countersign from the literal parameters."""
     params: dict[str, Any]
+    """The parameters as the agent proposed them."""
     final_params: dict[str, Any] | None
+    """What to execute once approved: the reviewer's edit where there was one, else `params`. Null until approved."""
     route: RouteOut
+    """Why the policy chose this level."""
     decision: DecisionOut | None
+    """The person's decision; null while pending, and for an action approved by policy."""
     outcome: dict[str, Any] | None
+    """What the agent reported: `{"status": "succeeded"|"failed", "output": {…}, "error": "…"}`."""
     session_id: str
+    """The proposal's `session_id` ("" when none)."""
     batch: str
+    """The proposal's `batch` key ("" when none)."""
     due_at: datetime | None
+    """When a pending action expires (its SLA); the fallback then rejects it."""
     created_at: datetime
+    """When the proposal arrived (UTC)."""
     review_url: str
+    """The action's page in the inbox, to show a user who is waiting."""
+    receipt: ReceiptOut | None = Field(None, description="Present once the action is approved (or has run).")
 
 
 class ResultIn(Schema):
-    status: Literal["succeeded", "failed"]
-    output: dict[str, Any] | None = None
-    error: str = Field("", max_length=20_000)
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
+    status: Literal["succeeded", "failed"]
+    """Whether the tool call worked."""
+    output: dict[str, Any] | None = None
+    """What the tool returned, as a JSON object."""
+    error: str = Field("", max_length=20_000)
+    """For a failure: the error, as text."""
+
+
+PROPOSE_OPENAPI = {
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "1–255 characters, scoped to the agent. Resending the same key and body returns the "
+            "stored action (`200`) instead of creating another; `hitl_client` sends one per proposal and keeps "
+            "it across retries.",
+            "schema": {"type": "string", "maxLength": 255},
+            "example": "refund-981",
+        }
+    ],
+    "responses": {
+        "422": {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "error": {
+                            "code": "params_invalid",
+                            "message": "The parameters do not match the schema of 'payments.refund' (2 errors).",
+                            "details": [
+                                {"path": "amount", "message": "-5 is less than or equal to the minimum of 0"},
+                                {"path": "", "message": "'currency' is a required property"},
+                            ],
+                        }
+                    }
+                }
+            }
+        }
+    },
+}
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut}
 
 
-@router.post("/actions", response={200: ActionOut, 201: ActionOut, **ERRORS})
+@router.post("/actions", response={200: ActionOut, 201: ActionOut, **ERRORS}, openapi_extra=PROPOSE_OPENAPI)
 def propose(request, proposal: ProposalIn):
     """Propose a tool call. The answer says whether to run it now (`approved`), wait
-    (`pending`), or not run it (`suggested`)."""
+    (`pending`), or not run it (`suggested`).
+
+    | status | code | when |
+    | --- | --- | --- |
+    | 201 | | created |
+    | 200 | | replay: same `Idempotency-Key`, same body |
+    | 400 | `malformed_json`, `bad_request` | not JSON; wrong or missing fields (every one in `details`) |
+    | 400 | `bad_idempotency_key` | an `Idempotency-Key` over 255 characters |
+    | 403 | (the refusal's code) | the agent or the action type is paused with "block"; the message says why |
+    | 409 | `idempotency_key_in_flight` | the same key while the first request is still in progress: retry it |
+    | 413 | `body_too_large` | body over the limit (256 KiB by default) |
+    | 422 | `params_invalid` | the parameters fail the type's JSON Schema; `details` lists every error |
+    | 422 | `unknown_action` | no such action type, when the site refuses unknown types |
+    | 422 | `idempotency_key_reused` | the same key with a different body |
+    | 429 | | the agent is over its request rate (where a rate limit is configured): retry later |
+
+    Every request: `Authorization: Bearer <agent token>` (else `401 unauthorized`). Every error:
+    `{"error": {"code", "message", "details"}}`; `503 database_unavailable` means try again shortly.
+    """
     key = request.headers.get("Idempotency-Key")
     if key is not None and (not 1 <= len(key) <= 255 or "\x00" in key):
         raise ApiError(400, "bad_idempotency_key", "Idempotency-Key must be 1 to 255 characters, without NUL.")
@@ -130,6 +248,11 @@ def _get_own_action(request, action_id):
 
 @router.get("/actions/{action_id}", response={200: ActionOut, **ERRORS})
 def get_action(request, action_id: UUID):
+    """The action as it is now. `404 not_found` for an unknown id or another agent's action.
+
+    Every request: `Authorization: Bearer <agent token>` (else `401 unauthorized`). Every error:
+    `{"error": {"code", "message", "details"}}`; `503 database_unavailable` means try again shortly.
+    """
     return _get_own_action(request, action_id).as_api()
 
 
@@ -139,7 +262,15 @@ WAITING = {Action.Status.PENDING, Action.Status.SUGGESTED}
 @router.get("/actions/{action_id}/wait", response={200: ActionOut, **ERRORS})
 def wait(request, action_id: UUID, timeout: float = 25):
     """Long-poll: answers as soon as the action leaves `pending` or `suggested`, or after
-    `timeout` seconds (at most 60) with its current state."""
+    `timeout` seconds (at most 60) with its current state.
+
+    The answer arrives within a fraction of a second of the reviewer's click (PostgreSQL
+    LISTEN/NOTIFY, no polling interval). Still `pending` at the timeout: call again.
+    `400 bad_timeout` for a timeout outside 0–60; `404 not_found` for another agent's action.
+
+    Every request: `Authorization: Bearer <agent token>` (else `401 unauthorized`). Every error:
+    `{"error": {"code", "message", "details"}}`; `503 database_unavailable` means try again shortly.
+    """
     if not 0 <= timeout <= settings.HITL_WAIT_MAX_SECONDS:
         raise ApiError(400, "bad_timeout", f"timeout must be between 0 and {settings.HITL_WAIT_MAX_SECONDS} seconds.")
     action = wait_for_decision(
@@ -150,7 +281,13 @@ def wait(request, action_id: UUID, timeout: float = 25):
 
 @router.post("/actions/{action_id}/result", response={200: ActionOut, **ERRORS})
 def report_result(request, action_id: UUID, result: ResultIn):
-    """Record what happened when the agent executed an approved action."""
+    """Record what happened when the agent executed an approved action: it becomes `executed` or
+    `failed`. Sending the same outcome again is harmless (`200`, unchanged); `409 conflict` for an
+    action that is not approved (pending, rejected, …) or already has another outcome.
+
+    Every request: `Authorization: Bearer <agent token>` (else `401 unauthorized`). Every error:
+    `{"error": {"code", "message", "details"}}`; `503 database_unavailable` means try again shortly.
+    """
     action = _get_own_action(request, action_id)
     try:
         action.record_outcome(succeeded=result.status == "succeeded", output=result.output, error=result.error)
@@ -161,7 +298,12 @@ def report_result(request, action_id: UUID, result: ResultIn):
 
 @router.post("/actions/{action_id}/cancel", response={200: ActionOut, **ERRORS})
 def cancel(request, action_id: UUID):
-    """Withdraw a pending action."""
+    """Withdraw a pending action: it becomes `cancelled` and leaves the inbox. `409 conflict` once
+    it is decided (the message says by whom and when).
+
+    Every request: `Authorization: Bearer <agent token>` (else `401 unauthorized`). Every error:
+    `{"error": {"code", "message", "details"}}`; `503 database_unavailable` means try again shortly.
+    """
     action = _get_own_action(request, action_id)
     try:
         action.cancel()
@@ -171,6 +313,8 @@ def cancel(request, action_id: UUID):
 
 
 class ActionTypeOut(Schema):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     key: str
     name: str
     description: str
@@ -178,12 +322,18 @@ class ActionTypeOut(Schema):
     irreversible: bool
     blast_radius: str
     params_schema: dict[str, Any]
+    """The JSON Schema the parameters must satisfy."""
     editable_params: list[str]
+    """The parameters a reviewer may change before approving."""
 
 
 @router.get("/action-types", response={200: list[ActionTypeOut], **ERRORS}, tags=["action types"])
 def action_types(request):
-    """The tools an agent may call, with their level and parameter schema."""
+    """The tools an agent may call (active action types), with their level and parameter schema.
+
+    Every request: `Authorization: Bearer <agent token>` (else `401 unauthorized`). Every error:
+    `{"error": {"code", "message", "details"}}`; `503 database_unavailable` means try again shortly.
+    """
     return ActionType.objects.filter(status=ActionType.Status.ACTIVE)
 
 

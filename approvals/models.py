@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
+from approvals.receipts import receipt_for
 from audit.log import Actor, record
 from policies.models import ActionType, Agent, Autonomy
 
@@ -100,6 +101,9 @@ class Action(models.Model):
     tier_started_at = models.DateTimeField(null=True, blank=True)
     warned_tier = models.SmallIntegerField(null=True, blank=True)  # the tier whose breach warning went out
 
+    # Statuses whose final parameters a person or a policy approved: these carry a receipt.
+    APPROVED_STATUSES = (Status.APPROVED, Status.EXECUTED, Status.FAILED)
+
     objects = ActionQuerySet.as_manager()
 
     class Meta:
@@ -159,6 +163,7 @@ class Action(models.Model):
             "due_at": self.due_at,
             "created_at": self.created_at,
             "review_url": self.review_url,
+            "receipt": receipt_for(self),
         }
 
     # State changes. Each claims the row with a conditional UPDATE, so that of two people

@@ -4,9 +4,49 @@
     action = client.propose("payments.refund", {"customer": "cus_1", "amount": 20, "currency": "USD"})
     action = client.wait(action["id"])
 
+    @gate("email.send", client=client)
+    def send_email(to, subject, body): ...
+
 No Django here: this package is installed into agents, which know nothing of the server.
 """
 
-from hitl_client.client import ApiError, Client
+from hitl_client.client import AsyncClient, Client
+from hitl_client.errors import (
+    ActionEnded,
+    ApiError,
+    Cancelled,
+    Conflict,
+    Expired,
+    Forbidden,
+    InvalidParams,
+    NotFound,
+    ReceiptInvalid,
+    Rejected,
+    ServerUnavailable,
+    StillPending,
+    Unauthorized,
+)
+from hitl_client.gate import Suggested, gate
+from hitl_client.receipts import UsedReceipts, verify_receipt
 
-__all__ = ["ApiError", "Client"]
+__all__ = [
+    "ActionEnded",
+    "ApiError",
+    "AsyncClient",
+    "Cancelled",
+    "Client",
+    "Conflict",
+    "Expired",
+    "Forbidden",
+    "InvalidParams",
+    "NotFound",
+    "ReceiptInvalid",
+    "Rejected",
+    "ServerUnavailable",
+    "StillPending",
+    "Suggested",
+    "Unauthorized",
+    "UsedReceipts",
+    "gate",
+    "verify_receipt",
+]

@@ -38,6 +38,7 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/", router)
+api.add_router("/humanlayer", "approvals.compat.router")  # the HumanLayer SDK's function_calls API
 
 
 def error_response(request, status, code, message, details=None):

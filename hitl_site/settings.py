@@ -163,6 +163,10 @@ HITL_AGENT_RATE_LIMIT = (
     int(os.environ.get("HITL_AGENT_RATE_LIMIT", "1200")),
     int(os.environ.get("HITL_AGENT_RATE_WINDOW", "60")),
 )
+# Approval receipts: each agent's HMAC secret is derived from this key (rotating it changes every
+# agent's secret), and a receipt is good for this long after the approval.
+HITL_RECEIPT_KEY = os.environ.get("HITL_RECEIPT_KEY") or SECRET_KEY
+HITL_RECEIPT_TTL_SECONDS = int(os.environ.get("HITL_RECEIPT_TTL_SECONDS", "3600"))
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None  # Tasks report through the database, never through results.

@@ -1,0 +1,117 @@
+"""Client-side overhead of an auto-approved call through @gate (propose + report), at p50 and p95.
+
+    .venv/bin/python -m hitl_site.services run -- .venv/bin/python -m bench.client [--calls 300]
+
+Serves the project with gunicorn as `make run` does (on a free port, over the database the
+services point at, migrated and seeded with the demo), then times calls of a
+gated no-op on the demo's auto-approved `tickets.tag` type from a real HTTP client. Each call
+is two round trips — propose (answered `approved`) and report — which is all @gate adds to a
+tool call that policy lets through. Writes its actions under a `bench-agent`.
+"""
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from io import StringIO
+from pathlib import Path
+
+import django
+import httpx
+
+
+def serve():
+    """gunicorn as `make run` starts it (gthread, 2 workers × 16 threads) on a free port; (url, process)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen(
+        [
+            str(gunicorn),
+            "hitl_site.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            "2",
+            "--threads",
+            "16",
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url + "/api/v1/openapi.json", timeout=1)
+            return url, process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.terminate()
+    raise SystemExit("gunicorn did not start within 30 s")
+
+
+def percentile(samples, share):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=30)
+    options = parser.parse_args()
+
+    warnings.filterwarnings("ignore", "No directory at")  # WhiteNoise, before collectstatic has run
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hitl_site.settings")
+    django.setup()
+    from django.core.management import call_command
+
+    from policies.models import Agent
+
+    call_command("migrate", verbosity=0)
+    call_command("seed_demo", stdout=StringIO())
+    agent, _ = Agent.objects.get_or_create(name="bench-agent", defaults={"description": "bench/client.py"})
+    token = agent.issue_token(label="bench")
+
+    url, server = serve()
+    try:
+        samples = measure(url, token, options)
+    finally:
+        server.terminate()
+        server.wait()
+    print(f"@gate overhead, auto-approved tickets.tag (propose + report), {options.calls} calls, one client:")
+    print(
+        f"  p50 {percentile(samples, 0.50):.1f} ms   p95 {percentile(samples, 0.95):.1f} ms   "
+        f"mean {statistics.fmean(samples):.1f} ms   max {max(samples):.1f} ms"
+    )
+
+
+def measure(url, token, options):
+    from hitl_client import Client, gate
+
+    with Client(url, token) as client:
+
+        @gate("tickets.tag", client=client)
+        def tag(ticket, tags):
+            return {"tagged": ticket}
+
+        for i in range(options.warmup):
+            tag(f"T-warm-{i}", ["bench"])
+        samples = []
+        for i in range(options.calls):
+            started = time.perf_counter()
+            tag(f"T-{i}", ["bench"])
+            samples.append((time.perf_counter() - started) * 1000)
+
+    return samples
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""`@gate("email.send")`: ask Countersign before a tool function runs, then run it as approved.
+
+    @gate("email.send", client=client)
+    def send_email(to, subject, body): ...
+
+The call proposes its arguments, waits for the decision, runs the function with the final
+(possibly edited) parameters, and reports the outcome — the exception too, if it raised.
+A rejection raises `Rejected`; a suggest-level type returns `Suggested` without running.
+"""
+
+import functools
+import inspect
+import json
+from dataclasses import dataclass
+
+from hitl_client.client import AsyncClient, Client
+
+
+@dataclass
+class Suggested:
+    """The action type is suggest-only: recorded for a person to execute or dismiss; the agent must not run it."""
+
+    action: dict
+
+    @property
+    def review_url(self):
+        return self.action["review_url"]
+
+
+def _arguments(signature, args, kwargs):
+    """(bound instance or None, the call's arguments by name); a method's `self`/`cls` is not a parameter."""
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    first = next(iter(signature.parameters), None)
+    owner = arguments.pop(first) if first in ("self", "cls") else None
+    return owner, arguments
+
+
+def _output(result):
+    """The function's return value as the JSON object the outcome report carries."""
+    output = result if isinstance(result, dict) else {"result": result}
+    try:
+        json.dumps(output)
+    except (TypeError, ValueError):
+        output = {"result": repr(result)}
+    return output
+
+
+def _error(exc):
+    return f"{type(exc).__name__}: {exc}"[:20_000]
+
+
+def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
+    """Gate a sync or async function behind the `action` type.
+
+    `client`: a `Client` for a sync function, an `AsyncClient` for an async one (default: built from
+    COUNTERSIGN_URL / COUNTERSIGN_TOKEN / COUNTERSIGN_RECEIPT_SECRET on first call). `wait_timeout`:
+    how long to wait for a person before `StillPending`. `verify`: check the approval receipt before
+    running (default: whenever the client has a receipt secret). `fields`: proposal fields sent with
+    every call (rationale, model, prompt_version…); a call may also pass `_countersign={...}` to add
+    per-call fields such as `session_id` or `confidence`.
+    """
+
+    def decorate(func):
+        signature = inspect.signature(func)
+        is_async = inspect.iscoroutinefunction(func)
+
+        def prepare(args, kwargs):
+            per_call = kwargs.pop("_countersign", None) or {}
+            owner, params = _arguments(signature, args, kwargs)
+            bound = func if owner is None else functools.partial(func, owner)
+            return bound, params, {**fields, **per_call}
+
+        def should_verify(connected):
+            return bool(connected.receipt_secret) if verify is None else verify
+
+        if is_async:
+
+            @functools.wraps(func)
+            async def async_gated(*args, **kwargs):
+                call, params, call_fields = prepare(args, kwargs)
+                connected = client or async_gated.default_client()
+                proposed = await connected.propose(action, params, **call_fields)
+                if proposed["status"] == "suggested":
+                    return Suggested(proposed)
+                approved = proposed
+                if proposed["status"] == "pending":
+                    approved = await connected.wait(proposed["id"], timeout=wait_timeout)
+                if should_verify(connected):
+                    connected.verify(approved)
+                try:
+                    result = await call(**approved["final_params"])
+                except Exception as exc:
+                    await connected.report(approved["id"], succeeded=False, error=_error(exc))
+                    raise
+                await connected.report(approved["id"], succeeded=True, output=_output(result))
+                return result
+
+            async_gated.default_client = functools.cache(AsyncClient.from_env)
+            return async_gated
+
+        @functools.wraps(func)
+        def gated(*args, **kwargs):
+            call, params, call_fields = prepare(args, kwargs)
+            connected = client or gated.default_client()
+            proposed = connected.propose(action, params, **call_fields)
+            if proposed["status"] == "suggested":
+                return Suggested(proposed)
+            approved = proposed
+            if proposed["status"] == "pending":
+                approved = connected.wait(proposed["id"], timeout=wait_timeout)
+            if should_verify(connected):
+                connected.verify(approved)
+            try:
+                result = call(**approved["final_params"])
+            except Exception as exc:
+                connected.report(approved["id"], succeeded=False, error=_error(exc))
+                raise
+            connected.report(approved["id"], succeeded=True, output=_output(result))
+            return result
+
+        gated.default_client = functools.cache(Client.from_env)
+        return gated
+
+    return decorate

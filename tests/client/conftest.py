@@ -1,0 +1,92 @@
+"""The agent side against a live server: real HTTP into Django's live_server, decisions made
+through the models the way a supervisor's click would make them."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from approvals.models import Action
+from approvals.receipts import agent_secret
+from hitl_client import AsyncClient, Client
+from policies.models import ActionType
+
+EMAIL_SCHEMA = {
+    "type": "object",
+    "required": ["to", "subject", "body"],
+    "properties": {
+        "to": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "subject": {"type": "string", "maxLength": 200},
+        "body": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
+
+@pytest.fixture
+def email_type(db):
+    return ActionType.objects.create(
+        key="email.send",
+        name="Send an email",
+        params_schema=EMAIL_SCHEMA,
+        summary_template="Email {{ to|listing:'recipient' }}: “{{ subject }}”",
+        autonomy="confirm",
+        editable_params=["subject", "body"],
+        sla=timedelta(minutes=30),
+    )
+
+
+@pytest.fixture
+def tagging_type(db):
+    """Auto-approved: runs at once, reviewed afterwards."""
+    return ActionType.objects.create(
+        key="tickets.tag", name="Tag a ticket", params_schema={"type": "object"}, autonomy="audit"
+    )
+
+
+@pytest.fixture
+def deploy_type(db):
+    return ActionType.objects.create(
+        key="deploy.production", name="Deploy", params_schema={"type": "object"}, autonomy="suggest"
+    )
+
+
+@pytest.fixture
+def receipt_secret(agent):
+    return agent_secret(agent)
+
+
+@pytest.fixture
+def countersign(live_server, token, receipt_secret):
+    with Client(live_server.url, token, backoff=0.01, receipt_secret=receipt_secret) as client:
+        yield client
+
+
+@pytest.fixture
+def async_countersign(live_server, token, receipt_secret):
+    return lambda: AsyncClient(live_server.url, token, backoff=0.01, receipt_secret=receipt_secret)
+
+
+@pytest.fixture
+def in_background():
+    """Run a blocking agent call in a thread while the test plays the supervisor; `.result()` joins it."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        try:
+            yield pool.submit
+        finally:
+            # A test that failed midway must not leave an agent waiting forever for a person.
+            Action.expire_overdue(now=timezone.now() + timedelta(days=365))
+
+
+def pending_action(timeout=10.0):
+    """The action the agent under test just proposed, once it is waiting for a person."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        action = Action.objects.filter(status=Action.Status.PENDING).select_related("action_type", "agent").first()
+        if action is not None:
+            return action
+        time.sleep(0.02)
+    raise AssertionError("The agent never proposed a pending action.")
+

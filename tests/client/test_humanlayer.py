@@ -1,0 +1,105 @@
+"""Code written for the `humanlayer` SDK works unchanged with its API base pointed at Countersign."""
+
+import time
+
+import pytest
+from humanlayer import HumanLayer
+from humanlayer.core.models import FunctionCallSpec, FunctionCallStatus
+from humanlayer.core.protocol import HumanLayerException
+
+from approvals.models import Action
+from tests.client.conftest import pending_action
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def hl(live_server, token):
+    # The only change an existing HumanLayer user makes: the API base (and their Countersign token).
+    return HumanLayer(
+        api_key=token,
+        api_base_url=live_server.url + "/api/v1/humanlayer",
+        run_id="billing-run-7",
+        sleep=lambda seconds: time.sleep(0.05),  # the SDK polls every 3 s; a test need not wait that long
+    )
+
+
+@pytest.fixture
+def outbox():
+    return []
+
+
+@pytest.fixture
+def send_email_type(email_type):
+    """The SDK names a call by its function, so the action type is keyed by the function's name."""
+    email_type.pk, email_type.key = None, "send_email"
+    email_type.save()
+    return email_type
+
+
+@pytest.fixture
+def send_email(hl, send_email_type, outbox):
+    @hl.require_approval()
+    def send_email(to: list, subject: str, body: str) -> str:
+        outbox.append(subject)
+        return "sent"
+
+    return send_email
+
+
+def email(send_email):
+    return send_email(to=["ann@example.com"], subject="Your invoice", body="Attached.")
+
+
+def test_require_approval_runs_the_function_once_a_person_approves(send_email, supervisor, outbox, in_background):
+    sending = in_background(email, send_email)
+
+    action = pending_action()
+    assert action.action_type.key == "send_email"
+    assert action.params == {"to": ["ann@example.com"], "subject": "Your invoice", "body": "Attached."}
+    assert action.session_id == "billing-run-7"
+    action.approve(by=supervisor)
+
+    assert sending.result(timeout=20) == "sent"
+    assert outbox == ["Your invoice"]
+
+
+def test_a_rejection_reaches_the_model_as_humanlayers_denial(send_email, supervisor, outbox, in_background):
+    sending = in_background(email, send_email)
+
+    pending_action().reject(by=supervisor, reason="Ann already has it")
+
+    assert sending.result(timeout=20) == "User denied send_email with message: Rejected by sue: Ann already has it"
+    assert outbox == []
+
+
+def test_an_edited_approval_is_not_run_with_the_old_arguments(send_email, supervisor, outbox, in_background):
+    sending = in_background(email, send_email)
+
+    action = pending_action()
+    action.approve(by=supervisor, params={**action.params, "subject": "Your March invoice"})
+
+    answer = sending.result(timeout=20)
+    assert outbox == []
+    assert "only with changes" in answer and "Your March invoice" in answer
+
+
+def test_the_agent_can_withdraw_its_call_but_never_approve_it(hl, email_type):
+    spec = FunctionCallSpec(fn="email.send", kwargs={"to": ["a@b.c"], "subject": "s", "body": ""})
+    call = hl.create_function_call(spec)
+    assert call.status.approved is None
+
+    with pytest.raises(HumanLayerException):
+        hl.respond_to_function_call(call.call_id, FunctionCallStatus(approved=True, comment="lgtm"))
+    assert Action.objects.get().status == "pending"
+
+    withdrawn = hl.respond_to_function_call(call.call_id, FunctionCallStatus(approved=False, comment="never mind"))
+    assert withdrawn.status.approved is False
+    assert Action.objects.get().status == "cancelled"
+
+
+def test_an_auto_approved_call_is_approved_at_once(hl, tagging_type):
+    call = hl.create_function_call(FunctionCallSpec(fn="tickets.tag", kwargs={"ticket": "T-1"}))
+
+    assert call.status.approved is True
+    assert hl.get_function_call(call.call_id).status.approved is True

@@ -1,0 +1,218 @@
+"""The LangGraph adapter end to end: a real LangChain agent on a fake chat model, paused by its
+human-in-the-loop interrupts, decided in Countersign, resumed with the decisions."""
+
+import asyncio
+import time
+
+import pytest
+from langchain.agents import create_agent
+from langchain.agents.middleware import HumanInTheLoopMiddleware
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.prebuilt.interrupt import ActionRequest, HumanInterrupt, HumanInterruptConfig
+from langgraph.types import interrupt
+
+from approvals.models import Action
+from hitl_client.langgraph import arun, run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ACTION_NAMES = {"send_email": "email.send", "delete_file": "files.delete"}
+
+
+class ScriptedChatModel(GenericFakeChatModel):
+    """langchain-core's fake model, taught to accept tools: it answers from its script regardless."""
+
+    def bind_tools(self, tools, **kwargs):
+        return self
+
+
+def script(*tool_calls):
+    return ScriptedChatModel(
+        messages=iter(
+            [
+                AIMessage(
+                    content="",
+                    tool_calls=[{"name": n, "args": a, "id": f"call_{i}"} for i, (n, a) in enumerate(tool_calls)],
+                ),
+                AIMessage(content="Done."),
+            ]
+        )
+    )
+
+
+def pending_actions(count, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        actions = list(
+            Action.objects.filter(status="pending").select_related("action_type").order_by("action_type__key")
+        )
+        if len(actions) == count:
+            return actions
+        time.sleep(0.02)
+    raise AssertionError(f"Expected {count} pending actions.")
+
+
+@pytest.fixture
+def files_type(email_type):
+    email_type.pk, email_type.key, email_type.params_schema = None, "files.delete", {"type": "object"}
+    email_type.save()
+    return email_type
+
+
+@pytest.fixture
+def sent():
+    return []
+
+
+@pytest.fixture
+def tools(sent):
+    @tool
+    def send_email(to: list[str], subject: str, body: str) -> str:
+        """Send an email."""
+        sent.append(("send_email", subject))
+        return "sent"
+
+    @tool
+    def delete_file(path: str) -> str:
+        """Delete a file."""
+        sent.append(("delete_file", path))
+        return "deleted"
+
+    return [send_email, delete_file]
+
+
+EMAIL = {"to": ["ann@example.com"], "subject": "Your invioce", "body": "Attached."}
+
+
+@pytest.mark.parametrize("mode", ["batched", "per_call"])
+def test_v1_interrupts_are_decided_in_countersign(
+    mode, countersign, email_type, files_type, supervisor, tools, sent, in_background
+):
+    agent = create_agent(
+        script(("send_email", EMAIL), ("delete_file", {"path": "/reports/q3.pdf"})),
+        tools=tools,
+        middleware=[
+            HumanInTheLoopMiddleware(interrupt_on={"send_email": True, "delete_file": True}, interrupt_mode=mode)
+        ],
+        checkpointer=InMemorySaver(),
+    )
+    config = {"configurable": {"thread_id": f"t-{mode}"}}
+    running = in_background(
+        run,
+        countersign,
+        agent,
+        {"messages": [{"role": "user", "content": "Email Ann, drop the report"}]},
+        config,
+        action_names=ACTION_NAMES,
+        wait_timeout=20,  # a failing test must not leave the agent waiting for an hour
+    )
+
+    email, delete = pending_actions(2)
+    assert (email.action_type.key, delete.action_type.key) == ("email.send", "files.delete")
+    email.approve(by=supervisor, params={**email.params, "subject": "Your invoice"})
+    delete.reject(by=supervisor, reason="Keep the report")
+
+    result = running.result(timeout=30)
+    assert sent == [("send_email", "Your invoice")]
+    tool_messages = [m for m in result["messages"] if isinstance(m, ToolMessage)]
+    assert any("Keep the report" in str(m.content) for m in tool_messages)
+    assert result["messages"][-1].content == "Done."
+
+
+def test_legacy_human_interrupts_are_decided_in_countersign(countersign, email_type, supervisor, sent, in_background):
+    @tool
+    def send_email(to: list[str], subject: str, body: str) -> str:
+        """Send an email, after a person reviewed it (the legacy HumanInterrupt pattern)."""
+        request = HumanInterrupt(
+            action_request=ActionRequest(action="send_email", args={"to": to, "subject": subject, "body": body}),
+            config=HumanInterruptConfig(allow_ignore=True, allow_respond=True, allow_edit=True, allow_accept=True),
+            description="Review the email",
+        )
+        response = interrupt([request])[0]
+        if response["type"] == "accept":
+            args = {"to": to, "subject": subject, "body": body}
+        elif response["type"] == "edit":
+            args = response["args"]["args"]
+        else:
+            return f"Not sent: {response['args']}"
+        sent.append(("send_email", args["subject"]))
+        return "sent"
+
+    agent = create_agent(script(("send_email", EMAIL)), tools=[send_email], checkpointer=InMemorySaver())
+    running = in_background(
+        run,
+        countersign,
+        agent,
+        {"messages": [{"role": "user", "content": "Email Ann"}]},
+        {"configurable": {"thread_id": "legacy"}},
+        action_names=ACTION_NAMES,
+        wait_timeout=20,  # a failing test must not leave the agent waiting for an hour
+    )
+
+    [email] = pending_actions(1)
+    email.approve(by=supervisor, params={**email.params, "subject": "Your invoice"})
+
+    running.result(timeout=30)
+    assert sent == [("send_email", "Your invoice")]
+
+
+def test_a_legacy_rejection_reaches_the_tool_as_a_response(countersign, email_type, supervisor, sent, in_background):
+    @tool
+    def send_email(to: list[str], subject: str, body: str) -> str:
+        """Send an email, after review."""
+        response = interrupt(
+            [
+                {
+                    "action_request": {"action": "send_email", "args": {"to": to, "subject": subject, "body": body}},
+                    "config": {"allow_ignore": True, "allow_respond": True, "allow_edit": True, "allow_accept": True},
+                    "description": None,
+                }
+            ]
+        )[0]
+        return f"{response['type']}: {response['args']}"
+
+    agent = create_agent(script(("send_email", EMAIL)), tools=[send_email], checkpointer=InMemorySaver())
+    running = in_background(
+        run,
+        countersign,
+        agent,
+        {"messages": [{"role": "user", "content": "Email Ann"}]},
+        {"configurable": {"thread_id": "legacy-reject"}},
+        action_names=ACTION_NAMES,
+        wait_timeout=20,  # a failing test must not leave the agent waiting for an hour
+    )
+
+    [email] = pending_actions(1)
+    email.reject(by=supervisor, reason="Wrong customer")
+
+    result = running.result(timeout=30)
+    [answer] = [m.content for m in result["messages"] if isinstance(m, ToolMessage)]
+    assert answer.startswith("response: ") and "Wrong customer" in answer
+    assert Action.objects.get().status == "rejected"
+
+
+def test_an_async_graph_is_resumed_the_same_way(countersign, email_type, supervisor, tools, sent, in_background):
+    agent = create_agent(
+        script(("send_email", EMAIL)),
+        tools=tools,
+        middleware=[HumanInTheLoopMiddleware(interrupt_on={"send_email": True})],
+        checkpointer=InMemorySaver(),
+    )
+    graph_run = arun(
+        countersign,
+        agent,
+        {"messages": [{"role": "user", "content": "Email Ann"}]},
+        {"configurable": {"thread_id": "async"}},
+        action_names=ACTION_NAMES,
+        wait_timeout=20,
+    )
+    running = in_background(asyncio.run, graph_run)
+
+    [email] = pending_actions(1)
+    email.approve(by=supervisor)
+
+    assert running.result(timeout=30)["messages"][-1].content == "Done."
+    assert sent == [("send_email", "Your invioce")]
