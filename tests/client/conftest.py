@@ -42,7 +42,11 @@ def email_type(db):
 def tagging_type(db):
     """Auto-approved: runs at once, reviewed afterwards."""
     return ActionType.objects.create(
-        key="tickets.tag", name="Tag a ticket", params_schema={"type": "object"}, autonomy="audit"
+        key="tickets.tag",
+        name="Tag a ticket",
+        params_schema={"type": "object"},
+        autonomy="audit",
+        first_use_threshold=0,  # past the first-use gate, as a type in production use would be
     )
 
 
