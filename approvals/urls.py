@@ -5,7 +5,12 @@ from approvals import views
 app_name = "approvals"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("inbox/changes", views.inbox_changes, name="inbox_changes"),
+    path("batch/approve", views.batch_approve, name="batch_approve"),
     path("actions/<uuid:pk>/", views.action_detail, name="action"),
+    path("actions/<uuid:pk>/edit", views.edit, name="edit"),
     path("actions/<uuid:pk>/approve", views.approve, name="approve"),
     path("actions/<uuid:pk>/reject", views.reject, name="reject"),
+    path("actions/<uuid:pk>/done", views.mark_done, name="done"),
+    path("actions/<uuid:pk>/dismiss", views.dismiss, name="dismiss"),
 ]
