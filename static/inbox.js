@@ -21,8 +21,11 @@
     return target;
   }
 
+  // Text entry only: a focused checkbox or button still takes the shortcuts.
   function typing(element) {
-    return element && (element.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(element.tagName));
+    if (!element) return false;
+    if (element.tagName === "INPUT") return !/^(checkbox|radio|button|submit|reset)$/.test(element.type);
+    return element.isContentEditable || /^(TEXTAREA|SELECT)$/.test(element.tagName);
   }
 
   document.addEventListener("keydown", function (event) {
