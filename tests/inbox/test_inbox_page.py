@@ -111,13 +111,13 @@ def test_the_poll_answers_no_content_until_something_arrives(client, supervisor,
 
 
 def test_only_the_most_urgent_page_is_rendered(client, supervisor, agent, refund_type):
-    pending_actions(agent, refund_type, 105)
+    pending_actions(agent, refund_type, 55)
     client.force_login(supervisor)
 
     page = client.get("/").content.decode()
 
-    assert len(cards_in_order(page)) == 100
-    assert "105 waiting, showing the 100 most urgent" in page
+    assert len(cards_in_order(page)) == 50
+    assert "55 waiting, showing the 50 most urgent" in page
     assert len(cards_in_order(client.get("/?page=2").content.decode())) == 5
 
 

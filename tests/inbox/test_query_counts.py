@@ -21,7 +21,7 @@ def test_the_inbox_query_count_does_not_grow_with_cards(client, supervisor, agen
     with django_assert_max_num_queries(INBOX_QUERIES):
         response = client.get("/")
 
-    assert response.content.decode().count('class="card status-pending"') == min(cards, 100)
+    assert response.content.decode().count('class="card status-pending"') == min(cards, 50)
 
 
 @pytest.mark.parametrize("cards", [10, 200])
