@@ -186,12 +186,16 @@ class Action(models.Model):
         return self.action_type.render_summary(self.final_params or self.params)
 
     def humanized_params(self, params=None):
-        """[(name, label, text, editable)] in schema order, then any the schema does not name."""
+        """[(name, label, text, editable)]: required parameters in the schema's order, then the rest.
+
+        The `required` list keeps the admin's order; jsonb does not keep the order of `properties`.
+        """
         from policies.summary import humanize, param_label
 
         params = self.params if params is None else params
         properties = self.action_type.params_schema.get("properties", {})
-        names = [name for name in properties if name in params] + [name for name in params if name not in properties]
+        required = [name for name in self.action_type.params_schema.get("required", []) if name in params]
+        names = required + sorted(name for name in params if name not in required)
         editable = set(self.action_type.editable_params)
         return [
             (
