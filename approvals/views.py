@@ -190,8 +190,6 @@ def dismiss(request, pk):
 def _get_actions_for_reviewer(request, ids):
     """The actions named by `ids`, in urgency order; 404 if one is unknown, 403 if one is not theirs."""
     ids = list(dict.fromkeys(ids))
-    if not ids:
-        raise Http404("Select at least one action.")
     if len(ids) > BATCH_MAX:
         raise PermissionDenied(f"At most {BATCH_MAX} actions at once.")
     try:
@@ -211,6 +209,9 @@ def _get_actions_for_reviewer(request, ids):
 def batch_approve(request):
     """Django admin's delete_selected, for approvals: a list of what will happen, then one POST."""
     ids = request.POST.getlist("ids") if request.method == "POST" else request.GET.getlist("ids")
+    if not ids:
+        messages.info(request, "Select the actions to approve first (x, or the boxes on the cards).")
+        return redirect("approvals:inbox")
     actions = _get_actions_for_reviewer(request, ids)
     pending = [action for action in actions if action.status == Action.Status.PENDING]
     conflicts = [(action, action.conflict_message()) for action in actions if action not in pending]

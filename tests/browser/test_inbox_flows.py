@@ -106,6 +106,25 @@ def test_a_supervisor_approves_by_keyboard(page, live_server, supervisor, api):
     expect(page.get_by_role("button", name="Approve 1…")).to_be_visible()
 
 
+UNLABELLED = """() => Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button'))
+    .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.textContent.trim())
+    .map(el => el.outerHTML)"""
+
+
+def test_every_control_has_a_label_and_tab_reaches_approve(page, live_server, supervisor, api):
+    action_id = api.propose().json()["id"]
+    log_in(page, live_server, supervisor)
+    card = page.locator(f"#action-{action_id}")
+    card.get_by_text("Reject…").click()
+    assert page.evaluate(UNLABELLED) == []
+    card.get_by_role("link", name="Edit…").click()
+    expect(card.get_by_label("Amount")).to_be_focused()  # the edit puts the keyboard in its first field
+
+    assert page.evaluate(UNLABELLED) == []
+    page.keyboard.press("Tab")
+    expect(card.get_by_role("button", name="Approve with changes")).to_be_focused()
+
+
 def test_a_supervisor_who_may_not_review_a_type_neither_sees_nor_decides_it(page, live_server, supervisor, api):
     ActionType.objects.create(key="crm.delete_contacts", name="Delete contacts", autonomy="confirm")
     hidden = api.propose(action="crm.delete_contacts", params={"contact_ids": ["c_1"]}).json()["id"]

@@ -48,7 +48,7 @@ def test_the_batch_view_answers_403_404_and_405(client, supervisor, outsider, pe
     client.force_login(supervisor)
     assert client.get("/batch/approve", {"ids": [UNKNOWN]}).status_code == 404
     assert client.get("/batch/approve", {"ids": ["not-a-uuid"]}).status_code == 404
-    assert client.get("/batch/approve").status_code == 404
+    assert client.get("/batch/approve")["Location"] == "/"  # nothing selected: back, with a hint
     assert client.put("/batch/approve").status_code == 405
     client.force_login(outsider)
     assert client.get("/batch/approve", {"ids": [pending.pk]}).status_code == 403
