@@ -27,14 +27,14 @@ class ParamsForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if self.errors:
-            return cleaned
+        failed = set(self.errors)
         try:
             self.action._check_edit(self.final_params())
         except InvalidEdit as invalid:
             for error in invalid.errors:
                 name = error["path"].split(".")[0]
-                self.add_error(name if name in self.fields else None, error["message"])
+                if name not in failed:  # a field that could not be read already says why
+                    self.add_error(name if name in self.fields else None, error["message"])
         return cleaned
 
     def final_params(self):
@@ -80,9 +80,7 @@ def field_for(schema, name):
             **common,
         )
     if kind == "array" and schema.get("items", {}).get("type") == "string":
-        return StringListField(
-            widget=forms.Textarea(attrs={"rows": 3}), help_text=help_text or "One per line.", **common
-        )
+        return StringListField(widget=forms.Textarea(attrs={"rows": 3}), **{**common, "help_text": "One per line."})
     return JsonValueField(widget=forms.Textarea(attrs={"rows": 4, "class": "json"}), **common)
 
 

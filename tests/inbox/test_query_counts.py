@@ -35,3 +35,18 @@ def test_a_batch_approval_query_count_does_not_grow_with_cards(client, superviso
 
     assert response.status_code == 302
     assert Action.objects.filter(status="approved").count() == cards
+
+
+@pytest.mark.parametrize("cards", [10, 200])
+def test_an_unchanged_poll_costs_one_aggregate_whatever_the_cards(client, supervisor, agent, refund_type, cards,
+                                                                  django_assert_max_num_queries):
+    import re
+
+    pending_actions(agent, refund_type, cards)
+    client.force_login(supervisor)
+    version = re.search(r"version=([^&\"]+)", client.get("/").content.decode()).group(1)
+
+    with django_assert_max_num_queries(5):  # session, user, two permission lookups, the aggregate
+        response = client.get(f"/inbox/changes?version={version}")
+
+    assert response.status_code == 204
