@@ -29,6 +29,11 @@
   }
 
   document.addEventListener("keydown", function (event) {
+    // Escape leaves an edit without deciding: the Cancel link reloads the inbox at this card.
+    if (event.key === "Escape" && event.target.closest && event.target.closest("article.card[data-editing]")) {
+      event.target.closest("article.card").querySelector(".edit a").click();
+      return;
+    }
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
     var card = current();
     switch (event.key) {
