@@ -1,17 +1,19 @@
 """Actions an agent proposed, and the decisions people made about them."""
 
+import json
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Max, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from guardian.shortcuts import get_objects_for_user
 
 from approvals.receipts import receipt_for
-from audit.log import Actor, record
+from audit.log import Actor, record, record_many
 from policies.models import ActionType, Agent, Autonomy
 
 # Waiting agents LISTEN on this PostgreSQL channel; the payload is the action id.
@@ -30,6 +32,14 @@ class InvalidEdit(Exception):
     def __init__(self, errors):
         super().__init__("; ".join(f"{e['path']}: {e['message']}" for e in errors))
         self.errors = errors
+
+
+class BatchConflict(Exception):
+    """Some actions of a batch were decided meanwhile, so none was approved."""
+
+    def __init__(self, conflicts):
+        super().__init__("; ".join(message for _, message in conflicts))
+        self.conflicts = conflicts  # [(action, "Already rejected by sam at 15:02:11.")]
 
 
 class ActionQuerySet(models.QuerySet):
@@ -55,6 +65,18 @@ class ActionQuerySet(models.QuerySet):
 
     def escalated(self):
         return self.filter(status=Action.Status.PENDING, escalation_tier__gt=0)
+    def by_urgency(self):
+        """Soonest deadline first; suggestions (no deadline) after, oldest first."""
+        return self.select_related("action_type", "agent").order_by(
+            F("due_at").asc(nulls_last=True), "created_at", "id"
+        )
+
+    def inbox_version(self):
+        """(count, token): the token changes when actions arrive or leave, so a poll can answer
+        'no change' with one aggregate query."""
+        state = self.aggregate(count=Count("id"), newest=Max("created_at"))
+        newest = state["newest"].timestamp() if state["newest"] else 0
+        return state["count"], f"{state['count']}-{newest:.6f}"
 
 
 class Action(models.Model):
@@ -118,6 +140,14 @@ class Action(models.Model):
         indexes = [
             models.Index(fields=["status", "due_at"], name="action_status_due"),
             models.Index(fields=["agent", "-created_at"], name="action_agent_recent"),
+            # The inbox's order, over only what awaits review: its first page reads 50 index rows.
+            models.Index(
+                F("due_at").asc(nulls_last=True),
+                "created_at",
+                "id",
+                condition=Q(status__in=["pending", "suggested"]),
+                name="action_awaiting_by_urgency",
+            ),
         ]
 
     def __str__(self):
@@ -165,6 +195,164 @@ class Action(models.Model):
             "review_url": self.review_url,
             "receipt": receipt_for(self),
         }
+
+    # What a reviewer reads on a card.
+
+    @property
+    def group_key(self):
+        """The batch a card belongs to: the agent's own key, else agent + session + type."""
+        if self.batch:
+            return f"batch:{self.agent_id}:{self.batch}"
+        return f"run:{self.agent_id}:{self.session_id}:{self.action_type_id}"
+
+    @cached_property
+    def current_summary(self):
+        """Rendered now, not at proposal time, so relative dates stay true."""
+        return self.action_type.render_summary(self.final_params or self.params)
+
+    def humanized_params(self, params=None):
+        """[(name, label, text, editable)]: required parameters in the schema's order, then the rest.
+
+        The `required` list keeps the admin's order; jsonb does not keep the order of `properties`.
+        """
+        from policies.summary import humanize, param_label
+
+        params = self.params if params is None else params
+        properties = self.action_type.params_schema.get("properties", {})
+        required = [name for name in self.action_type.params_schema.get("required", []) if name in params]
+        names = required + sorted(name for name in params if name not in required)
+        editable = set(self.action_type.editable_params)
+        return [
+            (
+                name,
+                param_label(name, properties.get(name, {})),
+                humanize(name, params[name], properties.get(name, {}), params),
+                name in editable,
+            )
+            for name in names
+        ]
+
+    @cached_property
+    def low_confidence(self):
+        if isinstance(self.confidence, str):
+            return self.confidence == "low"
+        return isinstance(self.confidence, (int, float)) and self.confidence < 0.5
+
+    @cached_property
+    def untrusted_context(self):
+        untrusted = self.context.get("untrusted") if isinstance(self.context, dict) else None
+        if isinstance(untrusted, str):
+            return [untrusted]
+        return [str(path) for path in untrusted] if isinstance(untrusted, list) else []
+
+    @cached_property
+    def disagreeing_checkers(self):
+        checkers = self.route.get("checkers", []) if isinstance(self.route, dict) else []
+        return [c for c in checkers if isinstance(c, dict) and c.get("verdict") not in ("pass", None)]
+
+    def raw_json(self):
+        raw = {
+            "action": self.action_type.key,
+            "params": self.params,
+            "final_params": self.final_params,
+            "confidence": self.confidence,
+            "context": self.context,
+            "route": self.route,
+            "batch": self.batch,
+            "session_id": self.session_id,
+        }
+        return json.dumps(raw, indent=2, ensure_ascii=False, sort_keys=False)
+
+    @classmethod
+    def approve_all(cls, actions, *, by):
+        """Approve every action or none: one conditional UPDATE claims them all, and if any was
+        decided meanwhile the transaction rolls back and BatchConflict names each one."""
+        refused = cls._not_batch_approvable(actions, by)
+        if refused:
+            raise BatchConflict(refused)
+        ids = [action.pk for action in actions]
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                claimed = cls.objects.filter(pk__in=ids, status=cls.Status.PENDING).update(
+                    status=cls.Status.APPROVED, final_params=F("params"), decided_at=now
+                )
+                if claimed != len(ids):
+                    raise BatchConflict([])
+                decisions = Decision.objects.bulk_create(
+                    Decision(
+                        action=action, verdict=Decision.Verdict.APPROVED, by=by, by_name=by.get_username(), at=now
+                    )
+                    for action in actions
+                )
+                record_many(
+                    {
+                        "kind": "action.approved",
+                        "actor": Actor.user(by),
+                        "action": action,
+                        "data": {"verdict": "approved", "edited": False, "diff": {}, "reason": "", "batch": len(ids)},
+                    }
+                    for action in actions
+                )
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_notify(%s, id) FROM unnest(%s::text[]) AS id",
+                        [DECIDED_CHANNEL, [str(pk) for pk in ids]],
+                    )
+        except BatchConflict:
+            taken = cls.objects.filter(pk__in=ids).exclude(status=cls.Status.PENDING)
+            by_id = {action.pk: action for action in actions}
+            conflicts = []
+            for action in taken:
+                by_id[action.pk].status = action.status
+                conflicts.append((by_id[action.pk], action.conflict_message()))
+            raise BatchConflict(conflicts) from None
+        for action in actions:
+            action.status, action.final_params, action.decided_at = cls.Status.APPROVED, action.params, now
+        return decisions
+
+    @staticmethod
+    def _not_batch_approvable(actions, by):
+        """[(action, why)] for the actions a batch may not approve: those that need more than one
+        approver (each is approved on its own card) and those four eyes keeps from `by`."""
+        refused = []
+        for action in actions:
+            required = action.action_type.required_approvers
+            if required > 1:
+                refused.append((action, f"Needs {required} approvers: approve it on its own card."))
+                continue
+            try:
+                action._check_may_approve(by)
+            except NotAllowedToApprove as refusal:
+                refused.append((action, str(refusal)))
+        return refused
+
+    def mark_done(self, *, by):
+        """A person carried out a suggestion themselves."""
+        now = timezone.now()
+        outcome = {"status": "succeeded", "output": None, "error": "", "by": by.get_username()}
+        with transaction.atomic():
+            self._claim(
+                from_status=self.Status.SUGGESTED,
+                status=self.Status.EXECUTED,
+                decided_at=now,
+                finished_at=now,
+                outcome=outcome,
+            )
+            record(kind="action.executed", actor=Actor.user(by), action=self, data=outcome)
+            self._wake_waiting_agent()
+
+    def dismiss(self, *, by, reason=""):
+        """Nobody will carry out this suggestion."""
+        with transaction.atomic():
+            self._claim(
+                from_status=self.Status.SUGGESTED,
+                status=self.Status.DISMISSED,
+                decided_at=timezone.now(),
+                outcome={"status": "dismissed", "by": by.get_username(), "reason": reason},
+            )
+            record(kind="action.dismissed", actor=Actor.user(by), action=self, data={"reason": reason})
+            self._wake_waiting_agent()
 
     # State changes. Each claims the row with a conditional UPDATE, so that of two people
     # acting at once exactly one wins and the other gets a Conflict naming what happened.

@@ -5,7 +5,10 @@ from approvals import views
 app_name = "approvals"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("inbox/changes", views.inbox_changes, name="inbox_changes"),
+    path("batch/approve", views.batch_approve, name="batch_approve"),
     path("actions/<uuid:pk>/", views.action_detail, name="action"),
+    path("actions/<uuid:pk>/edit", views.edit, name="edit"),
     path("actions/<uuid:pk>/approve", views.approve, name="approve"),
     path("actions/<uuid:pk>/reject", views.reject, name="reject"),
     path("actions/<uuid:pk>/execute", views.execute, name="execute"),
@@ -13,4 +16,6 @@ urlpatterns = [
     path("samples/<uuid:pk>/grade", views.grade_sample, name="grade_sample"),
     path("escalations/<uuid:pk>/resolve", views.resolve_escalation, name="resolve_escalation"),
     path("notifications/preferences", views.notification_preferences, name="notification_preferences"),
+    path("actions/<uuid:pk>/done", views.mark_done, name="done"),
+    path("actions/<uuid:pk>/dismiss", views.dismiss, name="dismiss"),
 ]

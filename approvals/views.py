@@ -1,15 +1,36 @@
-"""The reviewer's pages: the inbox, one action, and the decisions taken from them."""
+"""The reviewer's pages: the inbox, one action, and the decisions taken from them.
+
+Every decision is a real form POST (post/redirect/get without JavaScript); with htmx the same
+URL answers with the card alone, swapped in place.
+"""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from approvals.models import Action, Conflict, Execution, NotificationPreference, Sample, UserEscalation
+from approvals.forms import ParamsForm, RejectForm
+from approvals.models import (
+    Action,
+    BatchConflict,
+    Conflict,
+    Execution,
+    NotificationPreference,
+    Sample,
+    UserEscalation,
+    params_diff,
+)
 from approvals.sampling import error_rates
 from approvals.tasks import execute_action
 from audit.models import Event
+
+CARDS_PER_PAGE = 50  # the most urgent first: a screenful to work through, and fast to render
+BATCH_MAX = 500
 
 
 def _get_action_for_reviewer(request, pk):
@@ -19,60 +40,152 @@ def _get_action_for_reviewer(request, pk):
     return action
 
 
+def _get_action_for_reader(request, pk):
+    """Reviewers of its type, and auditors, who follow links from the audit log, may read it."""
+    if request.user.is_superuser or request.user.groups.filter(name="auditors").exists():
+        return get_object_or_404(Action.objects.select_related("action_type", "agent"), pk=pk)
+    return _get_action_for_reviewer(request, pk)
+
+
+def _queue(request):
+    """The inbox's context: this user's actions awaiting review, most urgent first, in groups."""
+    waiting = Action.objects.awaiting_review().reviewable_by(request.user)
+    count, version = waiting.inbox_version()
+    paginator = Paginator(waiting.by_urgency().with_escalation_tiers(), CARDS_PER_PAGE)
+    paginator.count = count  # a cached_property: spare the paginator its own COUNT(*)
+    page = paginator.get_page(request.GET.get("page"))
+    groups = {}
+    for action in page:
+        groups.setdefault(action.group_key, []).append(action)
+    return {
+        "groups": [_group(key, actions) for key, actions in groups.items()],
+        "page": page,
+        "version": version,
+        "reject_form": RejectForm(),
+    }
+
+
+def _group(key, actions):
+    first = actions[0]
+    if first.batch:
+        label = f"Batch “{first.batch}” from {first.agent.name}"
+    else:
+        session = f" · session {first.session_id}" if first.session_id else ""
+        label = f"{first.action_type.name or first.action_type.key} · {first.agent.name}{session}"
+    pending_ids = [str(action.pk) for action in actions if action.status == Action.Status.PENDING]
+    return {
+        "key": key,
+        "label": label,
+        "actions": actions,
+        "pending_ids": pending_ids,
+        "batch_url": reverse("approvals:batch_approve") + "?" + urlencode([("ids", pk) for pk in pending_ids]),
+    }
+
+
 @require_GET
 @login_required
 def inbox(request):
-    actions = (
-        Action.objects.awaiting_review()
-        .reviewable_by(request.user)
-        .select_related("action_type", "agent")
-        .order_by("due_at", "created_at")
-    )
-    return render(request, "approvals/inbox.html", {"actions": actions})
+    return render(request, "approvals/inbox.html", _queue(request))
+
+
+@require_GET
+@login_required
+def inbox_changes(request):
+    """Polled by the open inbox: 204 when nothing arrived or left, else the queue anew."""
+    waiting = Action.objects.awaiting_review().reviewable_by(request.user)
+    if request.GET.get("version") == waiting.inbox_version()[1]:
+        return HttpResponse(status=204)
+    return render(request, "approvals/inbox.html#queue", _queue(request))
 
 
 @require_GET
 @login_required
 def action_detail(request, pk):
-    action = _get_action_for_reviewer(request, pk)
-    events = Event.objects.for_action(action.pk).defer("search")
-    return render(request, "approvals/action.html", {"action": action, "events": events})
+    action = _get_action_for_reader(request, pk)
+    final = action.final_params if action.final_params is not None else action.params
+    return render(
+        request,
+        "approvals/action.html",
+        {
+            "action": action,
+            "decision": getattr(action, "decision", None) if action.decided_at else None,
+            "diff": params_diff(action.params, final),
+            "events": Event.objects.for_action(action.pk).defer("search"),
+        },
+    )
 
 
-def _decided(request, action, error=""):
-    """After a decision: the card again (htmx) or back to the inbox (a plain form post)."""
+def _card(request, action, *, status=200, error="", form=None, message=""):
+    """After a decision or an edit: the card again (htmx), or a page (a plain form post)."""
+    context = {"action": action, "error": error, "form": form, "reject_form": RejectForm()}
+    if form is not None and form.is_bound and form.is_valid():
+        context["preview"] = _preview(action, form)
     if request.htmx:
-        return render(request, "approvals/inbox.html#card", {"action": action, "error": error})
+        return render(request, "approvals/inbox.html#card", context)
+    if form is not None:
+        return render(request, "approvals/edit.html", context, status=status)
     if error:
         messages.error(request, error)
-    else:
-        messages.success(request, f"{action.summary}: {action.status}.")
+    elif message:
+        messages.success(request, message)
     return redirect("approvals:inbox")
+
+
+def _preview(action, form):
+    final = form.final_params()
+    return {
+        "summary": action.action_type.render_summary(final),
+        "diff": params_diff(action.params, final),
+        "params": action.humanized_params(final),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def edit(request, pk):
+    action = _get_action_for_reviewer(request, pk)
+    if action.status != Action.Status.PENDING:
+        return _card(request, action, error=action.conflict_message())
+    form = ParamsForm(action, request.POST if request.method == "POST" else None)
+    if form.is_bound:
+        form.is_valid()  # errors beside the fields, the preview when it is valid
+    return _card(request, action, form=form, status=200 if not form.errors else 422)
 
 
 @require_POST
 @login_required
 def approve(request, pk):
     action = _get_action_for_reviewer(request, pk)
+    params = None
+    if "edited" in request.POST:
+        form = ParamsForm(action, request.POST)
+        if not form.is_valid():
+            return _card(request, action, form=form, status=422)
+        params = form.final_params()
     try:
-        action.approve(by=request.user)
+        decision = action.approve(by=request.user, params=params)
     except Conflict as conflict:
-        return _decided(request, action, error=str(conflict))
-    return _decided(request, action)
+        return _card(request, action, error=str(conflict))
+    if decision is None:  # four eyes: more approvals are needed
+        count, required = action.approvals.count(), action.action_type.required_approvers
+        return _card(request, action, message=f"Your approval is recorded: {count} of {required}.")
+    action.decision = decision
+    return _card(request, action, message=f"Approved: {action.current_summary}.")
 
 
 @require_POST
 @login_required
 def reject(request, pk):
     action = _get_action_for_reviewer(request, pk)
-    reason = request.POST.get("reason", "").strip()
-    if not reason:
-        return _decided(request, action, error="Say why you reject it: the agent and the auditors read the reason.")
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        return _card(request, action, error=" ".join(form.non_field_errors()) or "Give a reason.")
     try:
-        action.reject(by=request.user, reason=reason)
+        decision = action.reject(by=request.user, reason=form.cleaned_data["text"])
     except Conflict as conflict:
-        return _decided(request, action, error=str(conflict))
-    return _decided(request, action)
+        return _card(request, action, error=str(conflict))
+    action.decision = decision
+    return _card(request, action, message=f"Rejected: {action.current_summary}.")
 
 
 # The sample queue: auto-approved actions drawn for grading, and what the grades say.
@@ -179,3 +292,73 @@ def execute(request, pk):
         execute_action.delay_on_commit(action.pk)
         messages.success(request, f"{action.summary}: sent to the executor.")
     return redirect(action)
+
+
+@require_POST
+@login_required
+def mark_done(request, pk):
+    action = _get_action_for_reviewer(request, pk)
+    try:
+        action.mark_done(by=request.user)
+    except Conflict as conflict:
+        return _card(request, action, error=str(conflict))
+    return _card(request, action, message=f"Marked as done: {action.current_summary}.")
+
+
+@require_POST
+@login_required
+def dismiss(request, pk):
+    action = _get_action_for_reviewer(request, pk)
+    try:
+        action.dismiss(by=request.user, reason=request.POST.get("reason", "").strip())
+    except Conflict as conflict:
+        return _card(request, action, error=str(conflict))
+    return _card(request, action, message=f"Dismissed: {action.current_summary}.")
+
+
+def _get_actions_for_reviewer(request, ids):
+    """The actions named by `ids`, in urgency order; 404 if one is unknown, 403 if one is not theirs."""
+    ids = list(dict.fromkeys(ids))
+    if len(ids) > BATCH_MAX:
+        raise PermissionDenied(f"At most {BATCH_MAX} actions at once.")
+    try:
+        actions = list(Action.objects.filter(pk__in=ids).by_urgency())
+    except ValidationError as error:  # a malformed UUID
+        raise Http404("No such action.") from error
+    if len(actions) != len(ids):
+        raise Http404("One of the selected actions does not exist.")
+    allowed = set(Action.objects.filter(pk__in=ids).reviewable_by(request.user).values_list("pk", flat=True))
+    if len(allowed) != len(ids):
+        raise PermissionDenied("You may not review some of the selected actions.")
+    return actions
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def batch_approve(request):
+    """Django admin's delete_selected, for approvals: a list of what will happen, then one POST."""
+    ids = request.POST.getlist("ids") if request.method == "POST" else request.GET.getlist("ids")
+    if not ids:
+        messages.info(request, "Select the actions to approve first (x, or the boxes on the cards).")
+        return redirect("approvals:inbox")
+    actions = _get_actions_for_reviewer(request, ids)
+    pending = [action for action in actions if action.status == Action.Status.PENDING]
+    conflicts = [(action, action.conflict_message()) for action in actions if action not in pending]
+    # Four eyes: what one person may not approve alone stays out of the batch, and says why.
+    left_out = Action._not_batch_approvable(pending, request.user)
+    pending = [action for action in pending if action not in {a for a, _ in left_out}]
+    if request.method == "POST" and not conflicts:
+        try:
+            Action.approve_all(pending, by=request.user)
+        except BatchConflict as conflict:
+            conflicts = conflict.conflicts
+            pending = [action for action in pending if action.status == Action.Status.PENDING]
+        else:
+            messages.success(request, f"Approved {len(pending)} action{'' if len(pending) == 1 else 's'}.")
+            return redirect("approvals:inbox")
+    return render(
+        request,
+        "approvals/batch.html",
+        {"actions": pending, "conflicts": conflicts, "left_out": left_out, "posted": request.method == "POST"},
+        status=409 if conflicts and request.method == "POST" else 200,
+    )

@@ -5,11 +5,14 @@ in the template's context, so template syntax inside them is never evaluated. Th
 plain text: pages escape it like any other string.
 """
 
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from django.template import Context, Engine, TemplateSyntaxError, VariableDoesNotExist
 from django.template.library import Library
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 register = Library()  # Engine builtins look for a module-level `register`.
 
@@ -46,6 +49,57 @@ def listing(items, noun="item"):
     return f"{count} {plural}: {', '.join(shown[:-1])} and {shown[-1]}"
 
 
+@register.filter
+def when(value, now=None):
+    """"2026-11-27" → "in 3 days (Fri 27 Nov 2026)"; a date-time also gets its UTC time.
+
+    Relative first because that is what a reviewer weighs; absolute so nobody has to compute it.
+    Text that is not an ISO date comes back unchanged.
+    """
+    moment = _as_datetime(value)
+    if moment is None:
+        return str(value)
+    now = now or timezone.now()
+    if isinstance(moment, datetime):
+        absolute = timezone.localtime(moment, UTC).strftime("%a %d %b %Y, %H:%M UTC")
+        seconds = (moment - now).total_seconds()
+    else:
+        absolute = moment.strftime("%a %d %b %Y")
+        days = (moment - timezone.localdate(now, UTC)).days
+        return f"{'today' if days == 0 else relative(days * 86400)} ({absolute})"
+    return f"{relative(seconds)} ({absolute})"
+
+
+def relative(seconds):
+    """A span of seconds as people say it: "in 3 hours", "2 days ago", "today"."""
+    past = seconds < 0
+    seconds = abs(seconds)
+    for unit, size in (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            text = f"{count} {unit}{'' if count == 1 else 's'}"
+            return f"{text} ago" if past else f"in {text}"
+    return "now"
+
+
+def _as_datetime(value):
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not value[:4].isdigit():
+        return None
+    try:
+        if len(value) == 10:
+            return parse_date(value)
+        moment = parse_datetime(value)
+    except ValueError:
+        return None
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)
+    return moment
+
+
 ENGINE = Engine(autoescape=False, builtins=["policies.summary"], string_if_invalid="")
 
 
@@ -67,11 +121,47 @@ def render_summary(action_type, params):
 
 
 def fallback_summary(action_type, params):
-    """Without a template: the type's name, then each parameter under its schema title."""
+    """Without a template: the type's name, then each parameter under its schema title,
+    humanized by what the schema says it is (money, a list, a date)."""
     properties = action_type.params_schema.get("properties", {}) if action_type.params_schema else {}
     parts = []
     for name, value in (params or {}).items():
-        title = properties.get(name, {}).get("title") or name.replace("_", " ")
-        parts.append(f"{title}: {value}")
+        schema = properties.get(name, {})
+        parts.append(f"{param_label(name, schema)}: {humanize(name, value, schema, params)}")
     head = action_type.name or action_type.key
     return f"{head} — {'; '.join(parts)}" if parts else head
+
+
+def param_label(name, schema):
+    """What a person calls a parameter: its schema title, else its description, else its name."""
+    return schema.get("title") or schema.get("description") or name.replace("_", " ").capitalize()
+
+
+MONEY_NAMES = ("amount", "price", "total", "cost", "fee")
+
+
+def humanize(name, value, schema, params):
+    """One parameter's value as a reviewer reads it; `params` lends a sibling currency to money."""
+    kind = schema.get("type")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)) and _is_money(name, schema, params):
+        return money(value, params.get("currency"))
+    if isinstance(value, list):
+        noun = (schema.get("title") or name.replace("_", " ")).lower().removesuffix("s") or "item"
+        if all(isinstance(item, (str, int, float)) for item in value):
+            return listing(value, noun)
+        return f"{len(value)} {noun}{'' if len(value) == 1 else 's'}"
+    if isinstance(value, str) and (schema.get("format") in ("date", "date-time") or kind is None):
+        return when(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {item}" for key, item in value.items()) or "nothing"
+    if value is None:
+        return "none"
+    return str(value)
+
+
+def _is_money(name, schema, params):
+    if schema.get("format") == "money" or schema.get("x-money"):
+        return True
+    return isinstance(params, dict) and "currency" in params and any(word in name.lower() for word in MONEY_NAMES)

@@ -1,0 +1,136 @@
+// The inbox's keyboard, live title, SLA countdowns and batch selection. No inline script:
+// the Content-Security-Policy allows only files from this origin.
+(function () {
+  "use strict";
+
+  function cards() { return Array.prototype.slice.call(document.querySelectorAll("article.card")); }
+  function current() { return document.activeElement && document.activeElement.closest ? document.activeElement.closest("article.card") : null; }
+
+  function move(step) {
+    var all = cards();
+    if (!all.length) return;
+    var index = all.indexOf(current());
+    var next = all[Math.max(0, Math.min(all.length - 1, index < 0 ? 0 : index + step))];
+    next.focus();
+    next.scrollIntoView({ block: "nearest" });
+  }
+
+  function press(card, selector) {
+    var target = card && card.querySelector(selector);
+    if (target) target.click();
+    return target;
+  }
+
+  // Text entry only: a focused checkbox or button still takes the shortcuts.
+  function typing(element) {
+    if (!element) return false;
+    if (element.tagName === "INPUT") return !/^(checkbox|radio|button|submit|reset)$/.test(element.type);
+    return element.isContentEditable || /^(TEXTAREA|SELECT)$/.test(element.tagName);
+  }
+
+  document.addEventListener("keydown", function (event) {
+    // Escape leaves an edit without deciding: the Cancel link reloads the inbox at this card.
+    if (event.key === "Escape" && event.target.closest && event.target.closest("article.card[data-editing]")) {
+      event.target.closest("article.card").querySelector(".edit a").click();
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    var card = current();
+    switch (event.key) {
+      case "j": move(1); break;
+      case "k": move(-1); break;
+      case "a": if (!press(card, "button[data-key=a]")) return; break;
+      case "e": if (!press(card, "[data-key=e]")) return; break;
+      case "r": {
+        var details = card && card.querySelector("details.reject");
+        if (!details) return;
+        details.open = true;
+        details.querySelector("select").focus();
+        break;
+      }
+      case "x": {
+        var box = card && card.querySelector("input.select");
+        if (!box) return;
+        box.checked = !box.checked;
+        box.dispatchEvent(new Event("change", { bubbles: true }));
+        break;
+      }
+      case "?": document.getElementById("keys").showModal(); break;
+      default: return;
+    }
+    event.preventDefault();
+  });
+
+  // After htmx swaps a card, keep the keyboard on it (the old element left the page).
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.matches("article.card")) return;
+    var card = document.getElementById(target.id);
+    if (!card || (document.activeElement !== document.body && document.contains(document.activeElement))) return;
+    (card.querySelector(".edit input:not([type=hidden]), .edit textarea, .edit select") || card).focus();
+  });
+
+  // The poll re-renders the queue; never while someone types or edits, and keep the selection.
+  var selected = [];
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!event.detail.elt.classList.contains("poll")) return;
+    if (document.querySelector("article.card[data-editing]") || typing(document.activeElement) ||
+        document.querySelector("details.reject[open]")) {
+      event.preventDefault();
+    }
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "queue") {
+      selected = Array.prototype.map.call(document.querySelectorAll("input.select:checked"), function (box) { return box.value; });
+    }
+  });
+
+  function refresh() {
+    var queue = document.getElementById("queue");
+    if (queue) {
+      var pending = queue.getAttribute("data-pending");
+      document.title = (pending === "0" ? "Inbox" : "Inbox (" + pending + ")") + " · Countersign";
+    }
+    selected.forEach(function (id) {
+      var box = document.querySelector("input.select[value='" + id + "']");
+      if (box) box.checked = true;
+    });
+    selected = [];
+    countSelected();
+    tick();
+  }
+
+  function countSelected() {
+    var button = document.getElementById("batch-approve");
+    if (!button) return;
+    var count = document.querySelectorAll("input.select:checked").length;
+    button.textContent = count ? "Approve " + count + "…" : "Approve selected…";
+    button.disabled = count === 0;
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches("input[data-group]") && target.closest(".group-head")) {
+      target.closest("section.group").querySelectorAll("input.select").forEach(function (box) { box.checked = target.checked; });
+    }
+    if (target.matches("input.select, input[data-group]")) countSelected();
+  });
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time.countdown").forEach(function (time) {
+      var minutes = Math.round((Date.parse(time.getAttribute("datetime")) - now) / 60000);
+      var span = Math.abs(minutes) >= 120 ? Math.round(Math.abs(minutes) / 60) + " h" : Math.abs(minutes) + " min";
+      time.textContent = minutes >= 0 ? "due in " + span : "overdue by " + span;
+      time.classList.toggle("soon", minutes < 5);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var button = document.getElementById("show-keys");
+    if (button) button.addEventListener("click", function () { document.getElementById("keys").showModal(); });
+    refresh();
+    setInterval(tick, 15000);
+  });
+  document.addEventListener("htmx:afterSettle", refresh);
+})();
