@@ -109,7 +109,7 @@ def append_many(events):
     Runs under the same lock as `record()`, so the result is one chain however they interleave.
     """
     written = 0
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         lock_chain()
         seq, prev_hash = _chain_end()
         with cursor.copy(f"COPY audit_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
