@@ -6,6 +6,7 @@ import json
 from django.db import connection, transaction
 from django.utils import timezone
 
+from approvals.metrics import ROUTING_SECONDS
 from approvals.models import Action
 from audit.log import Actor, record
 from policies.models import Autonomy
@@ -45,7 +46,8 @@ def action_propose(*, agent, proposal, idempotency_key=None):
                     raise KeyReused()
                 return existing, False
         action_type = action_type_for(proposal["action"])
-        decided = route(action_type, proposal["params"])
+        with ROUTING_SECONDS.time():
+            decided = route(action_type, proposal["params"])
         status = STATUS_FOR_LEVEL[decided.level]
         now = timezone.now()
         action = Action(
