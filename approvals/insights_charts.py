@@ -114,7 +114,7 @@ def ranges(labels, spans, texts, *, axis=str, targets=None, upper=None):
     `spans[i]` is (low, middle, high), written beside the row as `texts[i]`; `targets[i]`, if
     given, is drawn as a tick on that row; `axis` formats the scale's end.
     """
-    plot_w = WIDTH - LABEL_WIDTH - 90
+    plot_w = WIDTH - LABEL_WIDTH - 170  # the figures are written right of the plot
     highest = max([s[2] for s in spans] + list(targets or []), default=0)
     top_value = upper if upper is not None else nice_max(highest)
     svg = Svg(WIDTH, max(len(labels), 1) * ROW_HEIGHT + 24)
