@@ -6,13 +6,14 @@ so the two cannot disagree.
 """
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
@@ -53,6 +54,26 @@ class Window:
         if self.action_type is not None:
             actions = actions.filter(action_type=self.action_type)
         return actions
+
+    def action_sql(self, alias):
+        """The same filter as `actions()`, as a WHERE clause over `alias` and its parameters."""
+        where = [f"{alias}.created_at >= %s", f"{alias}.created_at < %s"]
+        params = [self.start, self.end]
+        if self.agent is not None:
+            where.append(f"{alias}.agent_id = %s")
+            params.append(self.agent.pk)
+        if self.action_type is not None:
+            where.append(f"{alias}.action_type_id = %s")
+            params.append(self.action_type.pk)
+        return " AND ".join(where), params
+
+    def decisions(self):
+        decisions = Decision.objects.filter(action__created_at__gte=self.start, action__created_at__lt=self.end)
+        if self.agent is not None:
+            decisions = decisions.filter(action__agent=self.agent)
+        if self.action_type is not None:
+            decisions = decisions.filter(action__action_type=self.action_type)
+        return decisions
 
     def events(self):
         events = Event.objects.filter(at__gte=self.start, at__lt=self.end)
@@ -133,44 +154,63 @@ class Insights:
     # The queries.
 
     @cached_property
-    def volume(self):
-        """[(bucket start, autonomy, count)], one GROUP BY."""
+    def counts(self):
+        """[(type id, type key, bucket start, autonomy, actions, breached)]: one hashed GROUP BY
+        over the actions, from which both the volume chart and the per-type totals are summed."""
+        breached = Q(due_at__isnull=False) & (
+            Q(decided_at__gt=F("due_at")) | Q(decided_at__isnull=True, due_at__lt=self.now)
+        )
         return list(
             self.window.actions()
             .annotate(bucket=Trunc("created_at", self.window.bucket))
-            .values_list("bucket", "autonomy")
-            .annotate(n=Count("pk"))
-            .order_by("bucket", "autonomy")
+            .values_list("action_type_id", "action_type__key", "bucket", "autonomy")
+            .annotate(n=Count("pk"), breached=Count("pk", filter=breached))
+            .order_by()
         )
 
     @cached_property
-    def per_type(self):
-        """One row per action type: counts, verdicts, SLA breaches and time to decision."""
-        actions = self.window.actions()
-        sql, params = actions.order_by().values("pk").query.sql_with_params()
+    def volume(self):
+        """[(bucket start, autonomy, count)]."""
+        volume = defaultdict(int)
+        for _, _, bucket, level, n, _ in self.counts:
+            volume[bucket, level] += n
+        return [(bucket, level, n) for (bucket, level), n in sorted(volume.items())]
+
+    @cached_property
+    def decided(self):
+        """{type id: (approved, edited, rejected, median seconds, p90 seconds)} over the decisions:
+        both percentiles from one sort, by `percentile_cont(ARRAY[…])`."""
+        where, params = self.window.action_sql("a")
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
-                SELECT t.id, t.key,
-                    count(*),
-                    count(*) FILTER (WHERE a.autonomy = ANY(%s)),
-                    count(d.action_id) FILTER (WHERE d.verdict = 'approved' AND NOT d.edited),
-                    count(d.action_id) FILTER (WHERE d.verdict = 'approved' AND d.edited),
-                    count(d.action_id) FILTER (WHERE d.verdict = 'rejected'),
-                    count(*) FILTER (WHERE a.due_at IS NOT NULL AND (
-                        a.decided_at > a.due_at OR (a.decided_at IS NULL AND a.due_at < %s))),
-                    percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.at - a.created_at)),
-                    percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM d.at - a.created_at))
-                FROM approvals_action a
-                JOIN policies_actiontype t ON t.id = a.action_type_id
-                LEFT JOIN approvals_decision d ON d.action_id = a.id
-                WHERE a.id IN ({sql})
-                GROUP BY t.id, t.key
-                ORDER BY t.key
+                SELECT a.action_type_id,
+                    count(*) FILTER (WHERE d.verdict = 'approved' AND NOT d.edited),
+                    count(*) FILTER (WHERE d.verdict = 'approved' AND d.edited),
+                    count(*) FILTER (WHERE d.verdict = 'rejected'),
+                    percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY extract(epoch FROM d.at - a.created_at))
+                FROM approvals_decision d JOIN approvals_action a ON a.id = d.action_id
+                WHERE {where}
+                GROUP BY 1
                 """,
-                [list(HUMAN_LEVELS), self.now, *params],
+                params,
             )
-            return [TypeFigures(*row[:8], median_seconds=row[8], p90_seconds=row[9]) for row in cursor.fetchall()]
+            return {type_id: (*verdicts, *waited) for type_id, *verdicts, waited in cursor.fetchall()}
+
+    @cached_property
+    def per_type(self):
+        """One TypeFigures per action type that had actions in the window, by key."""
+        totals = {}
+        for type_id, key, _, level, n, breached in self.counts:
+            total, to_person, late = totals.get((key, type_id), (0, 0, 0))
+            totals[key, type_id] = (total + n, to_person + (n if level in HUMAN_LEVELS else 0), late + breached)
+        figures = []
+        for (key, type_id), (total, to_person, breached) in sorted(totals.items()):
+            approved, edited, rejected, median, p90 = self.decided.get(type_id, (0, 0, 0, None, None))
+            figures.append(
+                TypeFigures(type_id, key, total, to_person, approved, edited, rejected, breached, median, p90)
+            )
+        return figures
 
     @cached_property
     def sla_events(self):
@@ -188,7 +228,7 @@ class Insights:
         """Per reviewer: decisions, how many were timed, how many faster than a person reads."""
         fast = settings.HITL_RUBBER_STAMP_SECONDS
         rows = (
-            Decision.objects.filter(action__in=self.window.actions())
+            self.window.decisions()
             .values("by_name")
             .annotate(
                 decisions=Count("pk"),
