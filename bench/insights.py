@@ -2,7 +2,8 @@
 
     .venv/bin/python -m hitl_site.services run -- .venv/bin/python -m bench.insights [--scale 0.1] [--runs 30]
 
-Loads the volume into a database of its own (created, then dropped unless --keep), spread over
+Loads the volume into a database of its own (created, then dropped unless --keep; --reuse
+measures a kept one again), spread over
 the last 90 days, then renders each page through Django's test client and prints p50 and p95.
 The events are not a valid hash chain: only their volume and their columns matter here.
 """
@@ -29,7 +30,7 @@ TYPES = [
 EVENT_KINDS = ["action.proposed", "action.routed", "checker.verdict", "action.approved", "action.executed"]
 
 
-def use_bench_database():
+def use_bench_database(reuse):
     """Point Django at a fresh database on the same server, so the bench never touches dev data."""
     import psycopg
 
@@ -37,10 +38,12 @@ def use_bench_database():
 
     url = urlparse(os.environ.get("DATABASE_URL") or services.postgres_url())
     admin = psycopg.connect(urlunparse(url._replace(path="/postgres")), autocommit=True)
-    admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
-    admin.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+    exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE]).fetchone()
+    if not (reuse and exists):
+        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
+        admin.execute(f"CREATE DATABASE {BENCH_DATABASE}")
     os.environ["DATABASE_URL"] = urlunparse(url._replace(path="/" + BENCH_DATABASE))
-    return admin
+    return admin, bool(reuse and exists)
 
 
 def load(actions_count, events_per_action):
@@ -152,10 +155,11 @@ def main():
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of 100,000 actions (events: 10 each)")
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="measure a database kept by --keep, without loading")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hitl_site.settings")
-    admin = use_bench_database()
+    admin, reused = use_bench_database(args.reuse)
     import django
 
     django.setup()
@@ -167,9 +171,18 @@ def main():
 
     settings.ALLOWED_HOSTS = ["testserver"]
     call_command("migrate", verbosity=0)
-    actions_count = int(100_000 * args.scale)
-    root, seconds = load(actions_count, 10)
-    print(f"loaded {actions_count:,} actions and {actions_count * 10:,} events in {seconds:.1f} s")
+    if reused:
+        from django.contrib.auth.models import User
+
+        from approvals.models import Action
+        from audit.models import Event
+
+        root = User.objects.get(username="bench")
+        print(f"reusing {Action.objects.count():,} actions and {Event.objects.count():,} events")
+    else:
+        actions_count = int(100_000 * args.scale)
+        root, seconds = load(actions_count, 10)
+        print(f"loaded {actions_count:,} actions and {actions_count * 10:,} events in {seconds:.1f} s")
 
     client = Client()
     client.force_login(root)
