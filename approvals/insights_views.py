@@ -191,7 +191,8 @@ def insights_csv(request, chart):
     _check_may_see_insights(request.user)
     form = InsightsForm(request.GET)
     if not form.is_valid():
-        return HttpResponse("; ".join(form.errors.get("__all__", []) or form.errors), status=400)
+        errors = [f"{name}: {error}" if name != "__all__" else error for name, e in form.errors.items() for error in e]
+        return HttpResponse("; ".join(errors), status=400, content_type="text/plain; charset=utf-8")
     table = TABLES[chart](Insights(form.window()))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="insights-{chart}.csv"'

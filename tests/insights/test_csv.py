@@ -45,6 +45,9 @@ def test_a_bad_range_is_refused_with_the_reason(client, supervisor):
     response = client.get("/insights/volume.csv", {"start": "2026-11-07", "end": "2026-11-01"})
     assert response.status_code == 400
     assert response.content.decode() == "The start date is after the end date."
+    response = client.get("/insights/volume.csv", {"agent": "nobody"})
+    assert response.status_code == 400
+    assert response.content.decode().startswith("agent: Select a valid choice.")
 
 
 def test_text_a_spreadsheet_would_run_is_written_inert(client, supervisor, agent, db):
