@@ -133,6 +133,15 @@ def _figures(report, query):
             stamps,
         ),
     }
+    fast = f"{settings.HITL_RUBBER_STAMP_SECONDS:g} s"
+    warnings = {
+        "rubber-stamps": [
+            f"{row[0]} decided {row[3]} of {row[2]} timed cards ({row[4]:.0%}) in under {fast}: "
+            "too fast to have read them."
+            for row in stamps.rows
+            if row[3]
+        ]
+    }
     return [
         {
             "name": name,
@@ -140,6 +149,7 @@ def _figures(report, query):
             "svg": svg,
             "legend": [(label, label.replace(" ", "-")) for label in legend],
             "table": table,
+            "warnings": warnings.get(name, []),
             "csv_url": reverse("insights_csv", args=[name]) + query,
         }
         for name, (title, svg, legend, table) in figures.items()

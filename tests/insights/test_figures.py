@@ -83,6 +83,12 @@ def test_rubber_stamping_counts_decisions_faster_than_reading_by_reviewer(page):
     ]
 
 
+def test_the_page_warns_about_reviewers_who_decide_faster_than_reading(page):
+    text = page().content.decode()
+    assert "sam decided 1 of 1 timed cards (100%) in under 2 s: too fast to have read them." in text
+    assert "sue decided 1 of 2 timed cards (50%) in under 2 s" in text
+
+
 def test_the_rubber_stamp_threshold_is_a_setting(page, settings):
     settings.HITL_RUBBER_STAMP_SECONDS = 6
     assert rows(page(), "rubber-stamps")[1] == ["sue", 2, 2, 2, 1.0]
