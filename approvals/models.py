@@ -586,6 +586,9 @@ class Decision(models.Model):
     reason = models.TextField(blank=True)
     diff = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(default=timezone.now)
+    # From the card being shown to the decision; NULL where the form did not say when it was
+    # shown. Insights counts decisions faster than a person can read as rubber-stamping.
+    seconds_to_decide = models.FloatField(null=True, blank=True)
 
     def __str__(self):
         return f"{self.verdict} by {self.by_name}"

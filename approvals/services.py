@@ -6,6 +6,7 @@ import json
 from django.db import connection, transaction
 from django.utils import timezone
 
+from approvals.metrics import ROUTING_SECONDS
 from approvals.models import Action
 from audit.log import Actor, record
 from policies.models import ActionType, Autonomy, InvalidProposal, RateCounter
@@ -98,16 +99,17 @@ def _propose(*, agent, proposal, idempotency_key, digest, rate_count):
                 return existing, False
         action_type = action_type_for(proposal["action"])
         facts_proposal = Proposal.from_request(proposal)
-        # Counted only up to the threshold: past it, the exact number does not matter.
-        threshold = action_type.first_use_threshold
-        ran = Action.objects.filter(action_type=action_type).let_through()
-        executions = ran[:threshold].count() if threshold else 0
-        facts = facts_for(action_type, agent, facts_proposal, executions=executions, rate_count=rate_count)
-        decided = route(action_type, agent, facts_proposal, facts)
-        if decided.standing_approval is not None and not decided.standing_approval.use():
-            # Another proposal used it up meanwhile: route as if it were not there.
-            facts.standing_approvals = []
+        with ROUTING_SECONDS.time():
+            # Counted only up to the threshold: past it, the exact number does not matter.
+            threshold = action_type.first_use_threshold
+            ran = Action.objects.filter(action_type=action_type).let_through()
+            executions = ran[:threshold].count() if threshold else 0
+            facts = facts_for(action_type, agent, facts_proposal, executions=executions, rate_count=rate_count)
             decided = route(action_type, agent, facts_proposal, facts)
+            if decided.standing_approval is not None and not decided.standing_approval.use():
+                # Another proposal used it up meanwhile: route as if it were not there.
+                facts.standing_approvals = []
+                decided = route(action_type, agent, facts_proposal, facts)
         status = STATUS_FOR_LEVEL[decided.level]
         now = timezone.now()
         action = Action(

@@ -157,6 +157,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("HITL_MAX_BODY_BYTES", str(256 
 # type at `confirm`; "refuse" answers 422 unknown_action.
 HITL_UNKNOWN_ACTIONS = os.environ.get("HITL_UNKNOWN_ACTIONS", "register")
 HITL_WAIT_MAX_SECONDS = 60
+# Insights counts a decision made sooner than this after its card was shown as rubber-stamping.
+HITL_RUBBER_STAMP_SECONDS = float(os.environ.get("HITL_RUBBER_STAMP_SECONDS", "2"))
+# /metrics asks for `Authorization: Bearer <this>` when set; unset, it answers only localhost.
+HITL_METRICS_TOKEN = os.environ.get("HITL_METRICS_TOKEN", "")
 HITL_MAX_JSON_DEPTH = int(os.environ.get("HITL_MAX_JSON_DEPTH", "32"))
 # Requests per window (seconds) each agent may make; 0 turns the limit off.
 HITL_AGENT_RATE_LIMIT = (

@@ -1,0 +1,382 @@
+"""Insights: where the human time goes, and where autonomy can safely grow.
+
+Every figure is aggregated in SQL over one window (time range, optionally one agent and one
+action type); each chart's numbers are a `Table`, which the page draws and the CSV exports,
+so the two cannot disagree.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, F, Q
+from django.db.models.functions import Trunc
+from django.utils import timezone
+
+from approvals.models import Action, Decision, Sample
+from approvals.sampling import Z_95
+from approvals.sampling import wilson_interval as wilson
+from audit.models import Event
+from policies.models import ActionType, Autonomy
+
+# Levels at which a proposal waits for a person.
+HUMAN_LEVELS = (Autonomy.SUGGEST, Autonomy.CONFIRM)
+
+# The audit kinds the SLA chart counts. `action.warned` and `action.escalated` are written by
+# the escalation workers; until they run, those columns stay at zero.
+SLA_EVENT_KINDS = {"action.warned": "warned", "action.escalated": "escalated", "action.expired": "expired"}
+
+# "Consider `audit` with sampling": approved as proposed this often, on at least this many decisions.
+HIGH_APPROVAL_RATE = 0.98
+HIGH_APPROVAL_MIN_DECISIONS = 100
+
+
+@dataclass(frozen=True)
+class Window:
+    """What the charts cover: actions proposed (events recorded) in [start, end)."""
+
+    start: datetime
+    end: datetime
+    agent: object = None  # an Agent, or None for all
+    action_type: object = None  # an ActionType, or None for all
+
+    @property
+    def bucket(self):
+        # Hours read well up to two days; beyond that a day per bar.
+        return "hour" if self.end - self.start <= timedelta(days=2) else "day"
+
+    def actions(self):
+        actions = Action.objects.filter(created_at__gte=self.start, created_at__lt=self.end)
+        if self.agent is not None:
+            actions = actions.filter(agent=self.agent)
+        if self.action_type is not None:
+            actions = actions.filter(action_type=self.action_type)
+        return actions
+
+    def action_sql(self, alias):
+        """The same filter as `actions()`, as a WHERE clause over `alias` and its parameters."""
+        where = [f"{alias}.created_at >= %s", f"{alias}.created_at < %s"]
+        params = [self.start, self.end]
+        if self.agent is not None:
+            where.append(f"{alias}.agent_id = %s")
+            params.append(self.agent.pk)
+        if self.action_type is not None:
+            where.append(f"{alias}.action_type_id = %s")
+            params.append(self.action_type.pk)
+        return " AND ".join(where), params
+
+    def decisions(self):
+        decisions = Decision.objects.filter(action__created_at__gte=self.start, action__created_at__lt=self.end)
+        if self.agent is not None:
+            decisions = decisions.filter(action__agent=self.agent)
+        if self.action_type is not None:
+            decisions = decisions.filter(action__action_type=self.action_type)
+        return decisions
+
+    def events(self):
+        events = Event.objects.filter(at__gte=self.start, at__lt=self.end)
+        if self.agent is not None:
+            events = events.filter(agent=self.agent.name)
+        if self.action_type is not None:
+            events = events.filter(action_type=self.action_type.key)
+        return events
+
+
+@dataclass
+class Table:
+    """A chart's numbers: a header row and data rows, as the CSV has them."""
+
+    header: list
+    rows: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    """Per action type, what the sample queue holds: the input of the error-rate chart."""
+
+    action_type: str
+    sampled: int
+    graded: int
+    incorrect: int
+    target: float  # the admin's target error rate, 0–1
+
+
+def wilson_interval(failures, n, z=Z_95):
+    """The Wilson score interval of `failures` out of `n` (the sample queue's own), or None when
+    nothing was graded."""
+    return wilson(failures, n, z) if n > 0 else None
+
+
+def sample_recommendation(interval, target):
+    """relax when the whole interval sits below the target error rate, tighten when above."""
+    if interval is None:
+        return "no samples"
+    low, high = interval
+    if high < target:
+        return "relax"
+    if low > target:
+        return "tighten"
+    return "keep"
+
+
+def sample_rows(window):
+    """Per action type, the samples drawn in `window`: graded counts only correct and incorrect
+    grades ("unsure" says nothing about the error rate), as on the sample page."""
+    samples = Sample.objects.filter(drawn_at__gte=window.start, drawn_at__lt=window.end)
+    if window.action_type is not None:
+        samples = samples.filter(action_type=window.action_type)
+    if window.agent is not None:
+        samples = samples.filter(action__agent=window.agent)
+    rows = (
+        samples.values("action_type__key", "action_type__target_error_rate")
+        .annotate(
+            sampled=Count("pk"),
+            graded=Count("pk", filter=Q(grade__in=[Sample.Grade.CORRECT, Sample.Grade.INCORRECT])),
+            incorrect=Count("pk", filter=Q(grade=Sample.Grade.INCORRECT)),
+        )
+        .order_by("action_type__key")
+    )
+    return [
+        SampleRow(
+            action_type=row["action_type__key"],
+            sampled=row["sampled"],
+            graded=row["graded"],
+            incorrect=row["incorrect"],
+            target=row["action_type__target_error_rate"],
+        )
+        for row in rows
+    ]
+
+
+def seconds(value):
+    return None if value is None else round(value, 1)
+
+
+class Insights:
+    """The figures for one window; each query runs at most once, however many charts use it."""
+
+    def __init__(self, window, now=None):
+        self.window = window
+        self.now = now or timezone.now()
+
+    # The queries.
+
+    @cached_property
+    def counts(self):
+        """[(type id, type key, bucket start, autonomy, actions, breached)]: one hashed GROUP BY
+        over the actions, from which both the volume chart and the per-type totals are summed."""
+        breached = Q(due_at__isnull=False) & (
+            Q(decided_at__gt=F("due_at")) | Q(decided_at__isnull=True, due_at__lt=self.now)
+        )
+        return list(
+            self.window.actions()
+            .annotate(bucket=Trunc("created_at", self.window.bucket))
+            .values_list("action_type_id", "action_type__key", "bucket", "autonomy")
+            .annotate(n=Count("pk"), breached=Count("pk", filter=breached))
+            .order_by()
+        )
+
+    @cached_property
+    def volume(self):
+        """[(bucket start, autonomy, count)]."""
+        volume = defaultdict(int)
+        for _, _, bucket, level, n, _ in self.counts:
+            volume[bucket, level] += n
+        return [(bucket, level, n) for (bucket, level), n in sorted(volume.items())]
+
+    @cached_property
+    def decided(self):
+        """{type id: (approved, edited, rejected, median seconds, p90 seconds)} over the decisions:
+        both percentiles from one sort, by `percentile_cont(ARRAY[…])`."""
+        where, params = self.window.action_sql("a")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                SELECT a.action_type_id,
+                    count(*) FILTER (WHERE d.verdict = 'approved' AND NOT d.edited),
+                    count(*) FILTER (WHERE d.verdict = 'approved' AND d.edited),
+                    count(*) FILTER (WHERE d.verdict = 'rejected'),
+                    percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY extract(epoch FROM d.at - a.created_at))
+                FROM approvals_decision d JOIN approvals_action a ON a.id = d.action_id
+                WHERE {where}
+                GROUP BY 1
+                """,
+                params,
+            )
+            return {type_id: (*verdicts, *waited) for type_id, *verdicts, waited in cursor.fetchall()}
+
+    @cached_property
+    def per_type(self):
+        """One TypeFigures per action type that had actions in the window, by key."""
+        totals = {}
+        for type_id, key, _, level, n, breached in self.counts:
+            total, to_person, late = totals.get((key, type_id), (0, 0, 0))
+            totals[key, type_id] = (total + n, to_person + (n if level in HUMAN_LEVELS else 0), late + breached)
+        figures = []
+        for (key, type_id), (total, to_person, breached) in sorted(totals.items()):
+            approved, edited, rejected, median, p90 = self.decided.get(type_id, (0, 0, 0, None, None))
+            figures.append(
+                TypeFigures(type_id, key, total, to_person, approved, edited, rejected, breached, median, p90)
+            )
+        return figures
+
+    @cached_property
+    def sla_events(self):
+        """{(action type key, kind): count} for the SLA event kinds recorded in the window."""
+        rows = (
+            self.window.events()
+            .filter(kind__in=SLA_EVENT_KINDS)
+            .values_list("action_type", "kind")
+            .annotate(n=Count("seq"))
+        )
+        return {(key, kind): n for key, kind, n in rows}
+
+    @cached_property
+    def reviewers(self):
+        """Per reviewer: decisions, how many were timed, how many faster than a person reads."""
+        fast = settings.HITL_RUBBER_STAMP_SECONDS
+        rows = (
+            self.window.decisions()
+            .values("by_name")
+            .annotate(
+                decisions=Count("pk"),
+                timed=Count("pk", filter=Q(seconds_to_decide__isnull=False)),
+                fast=Count("pk", filter=Q(seconds_to_decide__lt=fast)),
+            )
+            .order_by("by_name")
+        )
+        return list(rows)
+
+    # The charts' numbers.
+
+    def buckets(self):
+        """Every bucket start in the window, so that quiet hours show as empty bars."""
+        step = timedelta(hours=1) if self.window.bucket == "hour" else timedelta(days=1)
+        first = self.window.start.replace(minute=0, second=0, microsecond=0)
+        if self.window.bucket == "day":
+            first = first.replace(hour=0)
+        buckets = []
+        while first < self.window.end:
+            buckets.append(first)
+            first += step
+        return buckets
+
+    def volume_table(self):
+        levels = list(Autonomy.values)
+        counts = {(bucket, level): n for bucket, level, n in self.volume}
+        table = Table(["period", *levels, "total"])
+        for bucket in self.buckets():
+            row = [counts.get((bucket, level), 0) for level in levels]
+            table.rows.append([bucket.isoformat(), *row, sum(row)])
+        return table
+
+    def human_share(self):
+        """(actions that reached a person, all actions)."""
+        total = sum(n for _, _, n in self.volume)
+        human = sum(n for _, level, n in self.volume if level in HUMAN_LEVELS)
+        return human, total
+
+    def decision_time_table(self):
+        table = Table(["action_type", "decisions", "median_seconds", "p90_seconds"])
+        for t in self.per_type:
+            if t.decisions:
+                table.rows.append([t.key, t.decisions, seconds(t.median_seconds), seconds(t.p90_seconds)])
+        return table
+
+    def sla_table(self):
+        table = Table(["action_type", "warned", "escalated", "breached", "expired"])
+        breached = {t.key: t.breached for t in self.per_type}
+        keys = sorted(set(breached) | {key for key, _ in self.sla_events})
+        for key in keys:
+            count = {label: self.sla_events.get((key, kind), 0) for kind, label in SLA_EVENT_KINDS.items()}
+            table.rows.append([key, count["warned"], count["escalated"], breached.get(key, 0), count["expired"]])
+        return table
+
+    def verdict_table(self):
+        table = Table(
+            ["action_type", "approved", "edited", "rejected", "approved_share", "edited_share", "rejected_share"]
+        )
+        for t in self.per_type:
+            if t.decisions:
+                shares = [round(n / t.decisions, 4) for n in (t.approved, t.edited, t.rejected)]
+                table.rows.append([t.key, t.approved, t.edited, t.rejected, *shares])
+        return table
+
+    def sample_table(self):
+        table = Table(
+            ["action_type", "sampled", "graded", "incorrect", "error_rate", "low", "high", "target", "advice"]
+        )
+        for row in sample_rows(self.window):
+            interval = wilson_interval(row.incorrect, row.graded)
+            rate = round(row.incorrect / row.graded, 4) if row.graded else None
+            low, high = (round(interval[0], 4), round(interval[1], 4)) if interval else (None, None)
+            advice = sample_recommendation(interval, row.target)
+            table.rows.append(
+                [row.action_type, row.sampled, row.graded, row.incorrect, rate, low, high, row.target, advice]
+            )
+        return table
+
+    def rubber_stamp_table(self):
+        table = Table(["reviewer", "decisions", "timed", "faster_than_reading", "share_of_timed"])
+        for r in self.reviewers:
+            share = round(r["fast"] / r["timed"], 4) if r["timed"] else None
+            table.rows.append([r["by_name"], r["decisions"], r["timed"], r["fast"], share])
+        return table
+
+    def recommendation_table(self):
+        """What to change, per action type: from the samples' intervals and from approval rates."""
+        table = Table(["action_type", "advice", "why"])
+        for row in self.sample_table().rows:
+            key, advice, low, high, target = row[0], row[8], row[5], row[6], row[7]
+            if advice == "relax":
+                why = f"error rate interval {low:.1%}–{high:.1%} is below the target {target:.1%}"
+                table.rows.append([key, "relax: lower the sampling rate or raise autonomy", why])
+            elif advice == "tighten":
+                why = f"error rate interval {low:.1%}–{high:.1%} is above the target {target:.1%}"
+                table.rows.append([key, "tighten: raise the sampling rate or lower autonomy", why])
+        for t in self.per_type:
+            if t.decisions >= HIGH_APPROVAL_MIN_DECISIONS and t.approved / t.decisions > HIGH_APPROVAL_RATE:
+                why = f"{t.approved} of {t.decisions} decisions approved as proposed"
+                table.rows.append([t.key, "consider `audit` with sampling", why])
+        return table
+
+    def action_type_ids(self, keys):
+        """{key: pk} for linking recommendations to the action type's admin page."""
+        known = {t.key: t.id for t in self.per_type}
+        missing = set(keys) - set(known)
+        if missing:
+            known.update(ActionType.objects.filter(key__in=missing).values_list("key", "pk"))
+        return known
+
+
+@dataclass(frozen=True)
+class TypeFigures:
+    id: int
+    key: str
+    total: int
+    to_person: int
+    approved: int  # as proposed
+    edited: int  # approved after an edit
+    rejected: int
+    breached: int  # decided after its due time, or still pending past it
+    median_seconds: float = None
+    p90_seconds: float = None
+
+    @property
+    def decisions(self):
+        return self.approved + self.edited + self.rejected
+
+
+# The CSV downloads: URL name → the Insights method that makes its table.
+TABLES = {
+    "volume": Insights.volume_table,
+    "decision-time": Insights.decision_time_table,
+    "sla": Insights.sla_table,
+    "verdicts": Insights.verdict_table,
+    "samples": Insights.sample_table,
+    "rubber-stamps": Insights.rubber_stamp_table,
+    "recommendations": Insights.recommendation_table,
+}

@@ -1,0 +1,226 @@
+"""Insights for supervisors, policy admins and auditors; /metrics for operators."""
+
+import csv
+import hmac
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from approvals import insights_charts as charts
+from approvals.insights import TABLES, Insights, Window
+from approvals.metrics import exposition
+from policies.models import ActionType, Agent, Autonomy
+
+INSIGHTS_GROUPS = ("supervisors", "policy_admins", "auditors")
+LONGEST_RANGE = timedelta(days=366)
+LOCALHOST = ("127.0.0.1", "::1")
+
+
+class InsightsForm(forms.Form):
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="inclusive")
+    agent = forms.ModelChoiceField(Agent.objects.all(), to_field_name="name", required=False, empty_label="All agents")
+    action_type = forms.ModelChoiceField(
+        ActionType.objects.all(), to_field_name="key", required=False, empty_label="All action types"
+    )
+
+    def clean(self):
+        data = super().clean()
+        end = data.get("end") or timezone.now().date()
+        start = data.get("start") or end - timedelta(days=6)
+        if start > end:
+            raise forms.ValidationError("The start date is after the end date.")
+        if end - start >= LONGEST_RANGE:
+            raise forms.ValidationError("Choose at most a year.")
+        data["start"], data["end"] = start, end
+        return data
+
+    def window(self):
+        data = self.cleaned_data
+        start = datetime.combine(data["start"], time.min, tzinfo=timezone.get_current_timezone())
+        end = datetime.combine(data["end"] + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone())
+        return Window(start=start, end=end, agent=data["agent"], action_type=data["action_type"])
+
+
+def _check_may_see_insights(user):
+    if not (user.is_superuser or user.groups.filter(name__in=INSIGHTS_GROUPS).exists()):
+        raise PermissionDenied("Insights are for supervisors, policy admins and auditors.")
+
+
+def _duration(value):
+    if value is None:
+        return "–"
+    if value < 120:
+        return f"{value:.0f} s"
+    if value < 7200:
+        return f"{value / 60:.1f} min"
+    return f"{value / 3600:.1f} h"
+
+
+def _figures(report, query):
+    """Each chart: its title, its SVG, its numbers and where to download them."""
+    levels = list(Autonomy.values)
+    volume = report.volume_table()
+    short = "%H:%M" if report.window.bucket == "hour" else "%b %d"
+    periods = [datetime.fromisoformat(row[0]).strftime(short) for row in volume.rows]
+    decision_time = report.decision_time_table()
+    sla = report.sla_table()
+    verdicts = report.verdict_table()
+    samples = report.sample_table()
+    stamps = report.rubber_stamp_table()
+    figures = {
+        "volume": (
+            "Volume by autonomy level",
+            charts.stacked_columns(periods, levels, [row[1:-1] for row in volume.rows]),
+            levels,
+            volume,
+        ),
+        "decision-time": (
+            "Time to decision: median to 90th percentile",
+            charts.ranges(
+                [row[0] for row in decision_time.rows],
+                [(row[2], row[2], row[3]) for row in decision_time.rows],
+                [f"{_duration(row[2])} – {_duration(row[3])}" for row in decision_time.rows],
+                axis=_duration,
+            ),
+            [],
+            decision_time,
+        ),
+        "sla": (
+            "SLA warnings, escalations, breaches and expiries",
+            charts.horizontal_stacks([row[0] for row in sla.rows], sla.header[1:], [row[1:] for row in sla.rows]),
+            sla.header[1:],
+            sla,
+        ),
+        "verdicts": (
+            "Approve, edit, reject",
+            charts.horizontal_stacks(
+                [row[0] for row in verdicts.rows], verdicts.header[1:4], [row[1:4] for row in verdicts.rows], share=True
+            ),
+            verdicts.header[1:4],
+            verdicts,
+        ),
+        "samples": (
+            "Sample error rates, 95% interval, against the target",
+            charts.ranges(
+                [row[0] for row in samples.rows if row[2]],
+                [(row[5], row[4], row[6]) for row in samples.rows if row[2]],
+                [f"{row[4]:.1%} ({row[5]:.1%}–{row[6]:.1%}), target {row[7]:.1%}" for row in samples.rows if row[2]],
+                axis=lambda v: f"{v:.0%}",
+                targets=[row[7] for row in samples.rows if row[2]],
+                upper=1,
+            ),
+            ["interval", "target"],
+            samples,
+        ),
+        "rubber-stamps": (
+            f"Decided in under {settings.HITL_RUBBER_STAMP_SECONDS:g} s of the card being shown",
+            charts.horizontal_stacks(
+                [row[0] for row in stamps.rows],
+                ["too fast", "read"],
+                [(row[3], row[2] - row[3]) for row in stamps.rows],
+                share=True,
+            ),
+            ["too fast", "read"],
+            stamps,
+        ),
+    }
+    fast = f"{settings.HITL_RUBBER_STAMP_SECONDS:g} s"
+    warnings = {
+        "rubber-stamps": [
+            f"{row[0]} decided {row[3]} of {row[2]} timed cards ({row[4]:.0%}) in under {fast}: "
+            "too fast to have read them."
+            for row in stamps.rows
+            if row[3]
+        ]
+    }
+    return [
+        {
+            "name": name,
+            "title": title,
+            "svg": svg,
+            "legend": [(label, label.replace(" ", "-")) for label in legend],
+            "table": table,
+            "warnings": warnings.get(name, []),
+            "csv_url": reverse("insights_csv", args=[name]) + query,
+        }
+        for name, (title, svg, legend, table) in figures.items()
+    ]
+
+
+@require_GET
+@login_required
+def insights(request):
+    _check_may_see_insights(request.user)
+    form = InsightsForm(request.GET)
+    if not form.is_valid():
+        return render(request, "insights/insights.html", {"form": form}, status=400)
+    report = Insights(form.window())
+    human, total = report.human_share()
+    recommendations = report.recommendation_table().rows
+    type_ids = report.action_type_ids([row[0] for row in recommendations]) if recommendations else {}
+    return render(
+        request,
+        "insights/insights.html",
+        {
+            "form": form,
+            "report": report,
+            "figures": _figures(report, "?" + request.GET.urlencode() if request.GET else ""),
+            "human": human,
+            "total": total,
+            "human_share": f"{human / total:.0%}" if total else "–",
+            "recommendations": [
+                (key, advice, why, reverse("admin:policies_actiontype_change", args=[type_ids[key]]))
+                for key, advice, why in recommendations
+            ],
+        },
+    )
+
+
+def _csv_cell(value):
+    # Spreadsheets run a cell that starts with one of these as a formula; action type keys can
+    # come from agents, so such text is written with a leading apostrophe.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+@require_GET
+@login_required
+def insights_csv(request, chart):
+    if chart not in TABLES:
+        raise Http404("No such chart.")
+    _check_may_see_insights(request.user)
+    form = InsightsForm(request.GET)
+    if not form.is_valid():
+        errors = [f"{name}: {error}" if name != "__all__" else error for name, e in form.errors.items() for error in e]
+        return HttpResponse("; ".join(errors), status=400, content_type="text/plain; charset=utf-8")
+    table = TABLES[chart](Insights(form.window()))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="insights-{chart}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(table.header)
+    writer.writerows([_csv_cell(value) for value in row] for row in table.rows)
+    return response
+
+
+@require_GET
+def metrics(request):
+    """Prometheus text format. With HITL_METRICS_TOKEN set, only `Authorization: Bearer <token>`
+    may read it; without, only a scraper on this machine (a token keeps it usable behind a proxy)."""
+    token = settings.HITL_METRICS_TOKEN
+    if token:
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(sent.encode(), token.encode()):
+            return HttpResponse("A valid metrics token is required.\n", status=401, content_type="text/plain")
+    elif request.META.get("REMOTE_ADDR") not in LOCALHOST:
+        return HttpResponse("Set HITL_METRICS_TOKEN to scrape from elsewhere.\n", status=403, content_type="text/plain")
+    return HttpResponse(exposition(), content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,193 @@
+"""The figures on /insights/ from a known week: exact values, and a bounded number of queries."""
+
+from datetime import timedelta
+
+import pytest
+
+from approvals import insights
+from approvals.insights import SampleRow, sample_recommendation, wilson_interval
+from approvals.models import Action, Decision, Sample
+from tests.insights.conftest import WEEK, at, make_action
+
+pytestmark = pytest.mark.django_db
+
+
+def figure(response, name):
+    return next(f for f in response.context["figures"] if f["name"] == name)
+
+
+def rows(response, name):
+    return figure(response, name)["table"].rows
+
+
+@pytest.fixture
+def page(client, supervisor, week):
+    client.force_login(supervisor)
+
+    def get(**params):
+        return client.get("/insights/", {**WEEK, **params})
+
+    return get
+
+
+def test_volume_is_counted_per_day_and_autonomy_level(page):
+    response = page()
+    assert response.status_code == 200
+    table = figure(response, "volume")["table"]
+    assert table.header == ["period", "suggest", "confirm", "audit", "autonomous", "total"]
+    assert [row[1:] for row in table.rows] == [
+        [0, 0, 0, 0, 0],  # Nov 1
+        [0, 2, 1, 0, 3],
+        [0, 2, 0, 0, 2],
+        [0, 1, 0, 0, 1],
+        [0, 0, 2, 0, 2],
+        [0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0],  # Nov 7, the end date counts
+    ]
+    assert table.rows[0][0] == "2026-11-01T00:00:00+00:00"
+
+
+def test_a_single_day_is_drawn_by_the_hour(page):
+    table = figure(page(start="2026-11-02", end="2026-11-02"), "volume")["table"]
+    assert len(table.rows) == 24
+    assert table.rows[10][1:] == [0, 1, 1, 0, 2]
+    assert table.rows[11][1:] == [0, 1, 0, 0, 1]
+
+
+def test_the_share_that_reached_a_person(page):
+    response = page()
+    assert (response.context["human"], response.context["total"]) == (5, 8)
+    assert "<strong>62%</strong> reached a person" in response.content.decode()  # 5 of 8 = 62.5%
+
+
+def test_time_to_decision_is_the_median_and_90th_percentile(page):
+    # 60, 120 and 300 seconds: percentile_cont interpolates 120 + 0.8 × 180 for the 90th.
+    assert rows(page(), "decision-time") == [["payments.refund", 3, 120.0, 264.0]]
+
+
+def test_sla_warnings_escalations_breaches_and_expiries(page):
+    assert rows(page(), "sla") == [
+        ["email.send", 0, 0, 0, 0],
+        ["payments.refund", 1, 1, 2, 1],  # breached: the expired one and the one still waiting
+    ]
+
+
+def test_approve_edit_reject_rates(page):
+    assert rows(page(), "verdicts") == [["payments.refund", 1, 1, 1, 0.3333, 0.3333, 0.3333]]
+
+
+def test_rubber_stamping_counts_decisions_faster_than_reading_by_reviewer(page):
+    assert rows(page(), "rubber-stamps") == [
+        ["sam", 1, 1, 1, 1.0],  # 0.5 s
+        ["sue", 2, 2, 1, 0.5],  # 1 s and 5 s
+    ]
+
+
+def test_the_page_warns_about_reviewers_who_decide_faster_than_reading(page):
+    text = page().content.decode()
+    assert "sam decided 1 of 1 timed cards (100%) in under 2 s: too fast to have read them." in text
+    assert "sue decided 1 of 2 timed cards (50%) in under 2 s" in text
+
+
+def test_the_rubber_stamp_threshold_is_a_setting(page, settings):
+    settings.HITL_RUBBER_STAMP_SECONDS = 6
+    assert rows(page(), "rubber-stamps")[1] == ["sue", 2, 2, 2, 1.0]
+
+
+def test_filtering_by_agent_and_action_type(page, agent, email_type):
+    response = page(action_type="email.send", agent=agent.name)
+    assert (response.context["human"], response.context["total"]) == (0, 3)
+    assert rows(response, "decision-time") == []
+
+
+def test_an_unknown_agent_or_a_backwards_range_is_a_clear_error(page):
+    response = page(agent="nobody")
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    response = page(start="2026-11-07", end="2026-11-01")
+    assert response.status_code == 400
+    assert "The start date is after the end date." in response.content.decode()
+
+
+def test_sample_error_rates_say_no_samples_yet_until_samples_are_wired(page):
+    response = page()
+    assert rows(response, "samples") == []
+    assert "No samples yet." in response.content.decode()
+
+
+def test_sample_error_rates_read_the_samples_drawn_in_the_window(page, refund_type, agent):
+    drawn = [make_action(refund_type, agent, at(6, 8) + timedelta(seconds=i), autonomy="audit") for i in range(5)]
+    for action, grade in zip(drawn, ["correct", "correct", "incorrect", "unsure", ""], strict=True):
+        Sample.objects.create(action=action, action_type=refund_type, drawn_at=at(6, 9), grade=grade)
+    Sample.objects.create(
+        action=make_action(refund_type, agent, at(1, 8), autonomy="audit"), action_type=refund_type, drawn_at=at(1, 9)
+    )
+
+    row = rows(page(), "samples")[0]
+
+    # Five drawn in the week (one outside it); "unsure" and ungraded say nothing about the rate.
+    assert row[:5] == ["payments.refund", 5, 3, 1, 0.3333]
+    assert row[-1] == "keep"
+
+
+def test_sample_error_rates_show_the_wilson_interval_against_the_target(page, monkeypatch):
+    monkeypatch.setattr(
+        insights,
+        "sample_rows",
+        lambda window: [
+            SampleRow("email.send", sampled=120, graded=100, incorrect=0, target=0.05),
+            SampleRow("payments.refund", sampled=40, graded=40, incorrect=10, target=0.05),
+            SampleRow("crm.update", sampled=3, graded=0, incorrect=0, target=0.05),
+        ],
+    )
+    response = page()
+    assert rows(response, "samples") == [
+        ["email.send", 120, 100, 0, 0.0, 0.0, 0.037, 0.05, "relax"],
+        ["payments.refund", 40, 40, 10, 0.25, 0.1419, 0.4019, 0.05, "tighten"],
+        ["crm.update", 3, 0, 0, None, None, None, 0.05, "no samples"],
+    ]
+    advice = response.context["recommendations"]
+    assert [(key, text.split(":")[0]) for key, text, _, _ in advice] == [
+        ("email.send", "relax"),
+        ("payments.refund", "tighten"),
+    ]
+    assert advice[1][3].startswith("/admin/policies/actiontype/")
+    assert "0.0%–3.7% is below the target 5.0%" in response.content.decode()
+
+
+def test_a_type_approved_as_proposed_almost_always_is_recommended_for_audit(page, refund_type, agent, supervisor):
+    many = [make_action(refund_type, agent, at(6, 8) + timedelta(seconds=i)) for i in range(100)]
+    Decision.objects.bulk_create(
+        Decision(action=a, verdict="approved", by=supervisor, by_name="sue", at=at(6, 9)) for a in many
+    )
+    Action.objects.filter(pk__in=[a.pk for a in many]).update(status="approved")
+    # 101 approved as proposed of 103 decisions (one edit, one rejection) = 98.06%.
+    advice = page().context["recommendations"]
+    assert [(key, text) for key, text, _, _ in advice] == [("payments.refund", "consider `audit` with sampling")]
+    assert advice[0][2] == "101 of 103 decisions approved as proposed"
+
+
+def test_below_a_hundred_decisions_nothing_is_recommended(page):
+    assert page().context["recommendations"] == []
+
+
+@pytest.mark.parametrize("params", [{"start": "2026-11-02", "end": "2026-11-02"}, {"start": "2025-11-08"}])
+def test_the_page_runs_a_bounded_number_of_queries_whatever_the_range(page, params, django_assert_max_num_queries):
+    # Session, user, groups; the agent and type choices; actions, decisions, events, reviewers.
+    with django_assert_max_num_queries(9):
+        assert page(**params).status_code == 200
+
+
+def test_wilson_interval():
+    assert wilson_interval(0, 0) is None
+    low, high = wilson_interval(0, 10)
+    assert (low, round(high, 4)) == (0.0, 0.2775)
+    assert tuple(round(v, 4) for v in wilson_interval(5, 100)) == (0.0215, 0.1118)
+    assert tuple(round(v, 4) for v in wilson_interval(10, 10)) == (0.7225, 1.0)
+
+
+def test_sample_recommendation():
+    assert sample_recommendation((0.0, 0.03), 0.05) == "relax"
+    assert sample_recommendation((0.06, 0.2), 0.05) == "tighten"
+    assert sample_recommendation((0.01, 0.09), 0.05) == "keep"
+    assert sample_recommendation(None, 0.05) == "no samples"
