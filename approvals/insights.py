@@ -305,11 +305,15 @@ class Insights:
                 table.rows.append([t.key, t.approved, t.edited, t.rejected, *shares])
         return table
 
+    @cached_property
+    def samples(self):
+        return sample_rows(self.window)
+
     def sample_table(self):
         table = Table(
             ["action_type", "sampled", "graded", "incorrect", "error_rate", "low", "high", "target", "advice"]
         )
-        for row in sample_rows(self.window):
+        for row in self.samples:
             interval = wilson_interval(row.incorrect, row.graded)
             rate = round(row.incorrect / row.graded, 4) if row.graded else None
             low, high = (round(interval[0], 4), round(interval[1], 4)) if interval else (None, None)
