@@ -357,10 +357,11 @@ class Action(models.Model):
     # State changes. Each claims the row with a conditional UPDATE, so that of two people
     # acting at once exactly one wins and the other gets a Conflict naming what happened.
 
-    def approve(self, *, by, params=None, reason=""):
+    def approve(self, *, by, params=None, reason="", seconds_to_decide=None):
         """Approve, or with four eyes record one approval and decide only when the action type's
         required number of different people have approved the same parameters. Returns the
-        Decision once decided, else None. Raises NotAllowedToApprove for the exclusions."""
+        Decision once decided, else None. Raises NotAllowedToApprove for the exclusions.
+        `seconds_to_decide`: how long the card was in front of the reviewer, where known."""
         final_params = self.params if params is None else params
         edited = final_params != self.params
         if edited:
@@ -385,6 +386,7 @@ class Action(models.Model):
                 by_name=by.get_username(),
                 reason=reason,
                 diff=diff,
+                seconds_to_decide=seconds_to_decide,
             )
             record(
                 kind="action.edited" if edited else "action.approved",
@@ -443,11 +445,16 @@ class Action(models.Model):
         )
         return approvers >= required
 
-    def reject(self, *, by, reason):
+    def reject(self, *, by, reason, seconds_to_decide=None):
         with transaction.atomic():
             self._claim(from_status=self.Status.PENDING, status=self.Status.REJECTED, decided_at=timezone.now())
             decision = Decision.objects.create(
-                action=self, verdict=Decision.Verdict.REJECTED, by=by, by_name=by.get_username(), reason=reason
+                action=self,
+                verdict=Decision.Verdict.REJECTED,
+                by=by,
+                by_name=by.get_username(),
+                reason=reason,
+                seconds_to_decide=seconds_to_decide,
             )
             record(
                 kind="action.rejected",

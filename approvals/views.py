@@ -4,6 +4,8 @@ Every decision is a real form POST (post/redirect/get without JavaScript); with 
 URL answers with the card alone, swapped in place.
 """
 
+import time
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -38,6 +40,16 @@ def _get_action_for_reviewer(request, pk):
     if not Action.objects.filter(pk=pk).reviewable_by(request.user).exists():
         raise PermissionDenied("You may not review actions of this type.")
     return action
+
+
+def _seconds_shown(request):
+    """How long the card was in front of the reviewer: from its rendering (the form's `shown_at`,
+    written by the server) to this decision. None when unknown or implausible."""
+    try:
+        seconds = time.time() - float(request.POST.get("shown_at", ""))
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds <= 24 * 3600 else None
 
 
 def _get_action_for_reader(request, pk):
@@ -163,7 +175,7 @@ def approve(request, pk):
             return _card(request, action, form=form, status=422)
         params = form.final_params()
     try:
-        decision = action.approve(by=request.user, params=params)
+        decision = action.approve(by=request.user, params=params, seconds_to_decide=_seconds_shown(request))
     except Conflict as conflict:
         return _card(request, action, error=str(conflict))
     if decision is None:  # four eyes: more approvals are needed
@@ -181,7 +193,9 @@ def reject(request, pk):
     if not form.is_valid():
         return _card(request, action, error=" ".join(form.non_field_errors()) or "Give a reason.")
     try:
-        decision = action.reject(by=request.user, reason=form.cleaned_data["text"])
+        decision = action.reject(
+            by=request.user, reason=form.cleaned_data["text"], seconds_to_decide=_seconds_shown(request)
+        )
     except Conflict as conflict:
         return _card(request, action, error=str(conflict))
     action.decision = decision
