@@ -17,7 +17,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from approvals import notifications
-from approvals.models import DECIDED_CHANNEL, Action, Decision, Notification
+from approvals.models import DECIDED_CHANNEL, Action, Conflict, Decision, Notification
 from audit.log import Actor, record_many
 from policies.models import EscalationTier, TimeoutFallback
 
@@ -97,12 +97,34 @@ def sweep(now=None, batch_size=BATCH_SIZE):
     return result
 
 
-def escalate_batch(now, limit):
+def escalate_now(action, *, by):
+    """A reviewer sends a pending card to its next tier at once, as if its deadline had passed.
+    Never past the last tier: that would apply the timeout fallback, which is the SLA's to apply."""
+    ladder = tiers_by_type({action.action_type_id})[action.action_type_id]
+    if action.escalation_tier >= len(ladder):
+        raise Conflict("There is no further tier to escalate this action to.")
+    now = timezone.now()
+    with transaction.atomic():
+        # The tier it had when checked: a sweep that moved it meanwhile makes this a conflict.
+        current = Action.objects.filter(
+            pk=action.pk, status=Action.Status.PENDING, escalation_tier=action.escalation_tier
+        )
+        if not current.update(due_at=now):
+            action.refresh_from_db()
+            raise Conflict(action.conflict_message())
+        result = escalate_batch(now, 1, only=[action.pk], actor=Actor.user(by))
+    if result.escalated != 1:
+        raise Conflict("Someone else escalated or decided it meanwhile.")
+    action.refresh_from_db()
+    return action
+
+
+def escalate_batch(now, limit, *, only=None, actor=SLA_ACTOR):
     result = SweepResult()
     with transaction.atomic():
+        overdue = Action.objects.overdue(now) if only is None else Action.objects.overdue(now).filter(pk__in=only)
         overdue = list(
-            Action.objects.overdue(now)
-            .select_related("agent", "action_type")
+            overdue.select_related("agent", "action_type")
             # What the sweep and the audit events read; the parameters stay in the database.
             .only(*SWEEP_FIELDS)
             .select_for_update(skip_locked=True, of=("self",))
@@ -150,7 +172,7 @@ def escalate_batch(now, limit):
                 events.append(
                     {
                         "kind": "action.escalated",
-                        "actor": SLA_ACTOR,
+                        "actor": actor,
                         "action": action,
                         "data": {
                             "from_tier": from_tier,

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from approvals import escalation
 from approvals.forms import ParamsForm, RejectForm
 from approvals.models import (
     Action,
@@ -129,7 +130,7 @@ def action_detail(request, pk):
 
 def _card(request, action, *, status=200, error="", form=None, message=""):
     """After a decision or an edit: the card again (htmx), or a page (a plain form post)."""
-    context = {"action": action, "error": error, "form": form, "reject_form": RejectForm()}
+    context = {"action": action, "error": error, "message": message, "form": form, "reject_form": RejectForm()}
     if form is not None and form.is_bound and form.is_valid():
         context["preview"] = _preview(action, form)
     if request.htmx:
@@ -306,6 +307,20 @@ def execute(request, pk):
         execute_action.delay_on_commit(action.pk)
         messages.success(request, f"{action.summary}: sent to the executor.")
     return redirect(action)
+
+
+@require_POST
+@login_required
+def escalate(request, pk):
+    """Send the card to the next escalation tier now."""
+    action = _get_action_for_reviewer(request, pk)
+    try:
+        escalation.escalate_now(action, by=request.user)
+    except Conflict as conflict:
+        return _card(request, action, error=str(conflict))
+    tier = action.current_escalation_tier()
+    who = tier.group.name if tier and tier.group else "the next tier"
+    return _card(request, action, message=f"Escalated to tier {action.escalation_tier} ({who}).")
 
 
 @require_POST
