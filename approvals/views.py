@@ -64,7 +64,9 @@ def _queue(request):
     """The inbox's context: this user's actions awaiting review, most urgent first, in groups."""
     waiting = Action.objects.awaiting_review().reviewable_by(request.user)
     count, version = waiting.inbox_version()
-    paginator = Paginator(waiting.by_urgency().with_escalation_tiers(), CARDS_PER_PAGE)
+    paginator = Paginator(
+        waiting.by_urgency().with_escalation_tiers().prefetch_related("approvals"), CARDS_PER_PAGE
+    )
     paginator.count = count  # a cached_property: spare the paginator its own COUNT(*)
     page = paginator.get_page(request.GET.get("page"))
     groups = {}

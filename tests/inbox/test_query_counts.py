@@ -7,7 +7,7 @@ from tests.inbox.conftest import pending_actions
 
 pytestmark = pytest.mark.django_db
 
-INBOX_QUERIES = 10  # with the end users' open escalations and the cards' escalation tiers
+INBOX_QUERIES = 11  # with the end users' open escalations, the cards' escalation tiers and approvals
 BATCH_QUERIES = 14
 
 
