@@ -147,3 +147,35 @@ class RejectForm(forms.Form):
         if not cleaned["text"]:
             raise forms.ValidationError("Say why you reject it: the agent and the auditors read the reason.")
         return cleaned
+
+
+class AllowSimilarForm(forms.Form):
+    """The scope of a standing approval made from an approved action: per parameter, any value,
+    this exact value, or (for numbers) at most this value; for how long; how many times."""
+
+    MATCH_CHOICES = [("equals", "exactly this value"), ("any", "any value")]
+    NUMBER_CHOICES = [("equals", "exactly this value"), ("max", "at most this value"), ("any", "any value")]
+
+    hours = forms.IntegerField(
+        label="For how many hours", min_value=1, max_value=30 * 24, initial=1, help_text="At most 30 days."
+    )
+    max_uses = forms.IntegerField(label="At most how many actions", min_value=1, max_value=1000, initial=10)
+
+    def __init__(self, action, *args, **kwargs):
+        self.action = action
+        super().__init__(*args, auto_id=f"similar-{action.pk}-%s", **kwargs)
+        self.params = action.final_params or action.params
+        for name, value in self.params.items():
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            self.fields[f"match_{name}"] = forms.ChoiceField(
+                label=name, choices=self.NUMBER_CHOICES if number else self.MATCH_CHOICES, initial="equals"
+            )
+
+    def constraints(self):
+        """{"amount": {"max": 500}, "currency": {"equals": "USD"}} from the choices made."""
+        chosen = {}
+        for name, value in self.params.items():
+            how = self.cleaned_data.get(f"match_{name}")
+            if how in ("equals", "max"):
+                chosen[name] = {how: value}
+        return chosen

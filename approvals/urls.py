@@ -17,6 +17,7 @@ urlpatterns = [
     path("escalations/<uuid:pk>/resolve", views.resolve_escalation, name="resolve_escalation"),
     path("notifications/preferences", views.notification_preferences, name="notification_preferences"),
     path("actions/<uuid:pk>/escalate", views.escalate, name="escalate"),
+    path("actions/<uuid:pk>/allow-similar", views.allow_similar, name="allow_similar"),
     path("actions/<uuid:pk>/done", views.mark_done, name="done"),
     path("actions/<uuid:pk>/dismiss", views.dismiss, name="dismiss"),
 ]

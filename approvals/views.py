@@ -5,6 +5,7 @@ URL answers with the card alone, swapped in place.
 """
 
 import time
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,7 +18,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from approvals import escalation
-from approvals.forms import ParamsForm, RejectForm
+from approvals.forms import AllowSimilarForm, ParamsForm, RejectForm
 from approvals.models import (
     Action,
     BatchConflict,
@@ -31,6 +32,7 @@ from approvals.models import (
 from approvals.sampling import error_rates
 from approvals.tasks import execute_action
 from audit.models import Event
+from policies.models import StandingApproval
 
 CARDS_PER_PAGE = 50  # the most urgent first: a screenful to work through, and fast to render
 BATCH_MAX = 500
@@ -309,6 +311,40 @@ def execute(request, pk):
         execute_action.delay_on_commit(action.pk)
         messages.success(request, f"{action.summary}: sent to the executor.")
     return redirect(action)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def allow_similar(request, pk):
+    """"Approve and allow similar": after approving, let this agent's matching proposals of this
+    type through at `audit`, within a scope, a time and a count the reviewer chooses."""
+    action = _get_action_for_reviewer(request, pk)
+    form = AllowSimilarForm(action, request.POST or None)
+    standing = None
+    if request.method == "POST" and form.is_valid():
+        standing = StandingApproval(
+            action_type=action.action_type, agent=action.agent, constraints=form.constraints()
+        )
+        if "create" in request.POST:
+            try:
+                standing = StandingApproval.allow_similar(
+                    action=action,
+                    by=request.user,
+                    constraints=form.constraints(),
+                    duration=timedelta(hours=form.cleaned_data["hours"]),
+                    max_uses=form.cleaned_data["max_uses"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(
+                    request,
+                    f"Allowing similar {action.action_type.key} from {action.agent.name} "
+                    f"({standing.describe()}) for {form.cleaned_data['hours']} h, at most "
+                    f"{form.cleaned_data['max_uses']} times. Revoke it on the action type in the admin.",
+                )
+                return redirect("approvals:inbox")
+    return render(request, "approvals/allow_similar.html", {"action": action, "form": form, "standing": standing})
 
 
 @require_POST
