@@ -25,7 +25,8 @@ def test_the_preview_says_in_words_what_it_lets_through(client, supervisor, appr
 
     page = client.post(f"/actions/{approved.pk}/allow-similar", {**CHOICES, "preview": "1"}).content.decode()
 
-    assert "This will let through: payments.refund from billing-agent where amount ≤ 750, currency = &#x27;USD&#x27;" in page
+    words = "This will let through: payments.refund from billing-agent where amount ≤ 750, currency = &#x27;USD&#x27;"
+    assert words in page
     assert not StandingApproval.objects.exists()
 
 
