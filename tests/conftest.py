@@ -1,5 +1,6 @@
 """Named actors and a few action types, shared by every test."""
 
+import copy
 import json
 import os
 from datetime import timedelta
@@ -77,7 +78,7 @@ def refund_type(db):
     return ActionType.objects.create(
         key="payments.refund",
         name="Refund a payment",
-        params_schema=REFUND_SCHEMA,
+        params_schema=copy.deepcopy(REFUND_SCHEMA),  # a test may change its own copy
         summary_template="Refund {{ amount|money:currency }} to customer {{ customer }}",
         autonomy="confirm",
         irreversible=True,

@@ -40,13 +40,19 @@ def form_data(action_type, rules=None, **changes):
         "summary_template": action_type.summary_template,
         "preview_params": "",
         "sla": duration_string(action_type.sla),
+        "sla_warning_share": action_type.sla_warning_share,
+        "timeout_fallback": action_type.timeout_fallback,
         "sampling_rate": action_type.sampling_rate,
+        "target_error_rate": action_type.target_error_rate,
+        "executor_url": action_type.executor_url,
         "checker_url": action_type.checker_url,
         "checker_secret": action_type.checker_secret,
         "checker_timeout": action_type.checker_timeout,
         "dry_run_limit": "1000",
         "standing_approvals-TOTAL_FORMS": "0",
         "standing_approvals-INITIAL_FORMS": "0",
+        "escalation_tiers-TOTAL_FORMS": "0",
+        "escalation_tiers-INITIAL_FORMS": "0",
     }
     for flag in ("irreversible", "allow_irreversible_unattended"):
         if getattr(action_type, flag):
