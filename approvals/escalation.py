@@ -346,4 +346,13 @@ def warn_batch(now, limit):
                 )
         result.warned = len(ids)
         result.notifications = insert_notifications(pending_notifications)
+        record_many(
+            {
+                "kind": "action.warned",
+                "actor": SLA_ACTOR,
+                "action": action,
+                "data": {"tier": action.escalation_tier, "due_at": action.due_at.isoformat()},
+            }
+            for action in actions
+        )
     return result

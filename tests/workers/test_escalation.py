@@ -133,6 +133,7 @@ def test_reviewers_are_warned_once_at_eighty_percent_of_the_sla(api, supervisor,
 
     assert (early.warned, on_time.warned, again.warned) == (0, 1, 0)
     assert targets(action, "warning") == ["sue@example.com"]
+    assert Event.objects.filter(kind="action.warned", action_id=action.pk).count() == 1  # insights counts these
 
     # After escalating, the tier that now holds it is warned before its own deadline.
     escalation.sweep(now=action.due_at + timedelta(seconds=1))
