@@ -64,7 +64,7 @@ MATRIX = [
     ("GET", "/actions/{action}/edit", None, page(allowed=REVIEWERS_OF_REFUNDS)),
     ("POST", "/actions/{fresh}/edit", {"amount": "5"}, page(allowed=REVIEWERS_OF_REFUNDS)),
     ("POST", "/actions/{fresh}/approve", {}, page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302)),
-    ("POST", "/actions/{fresh}/reject", {"text": "no"}, page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302)),
+    ("POST", "/actions/{fresh}/reject", {"reason": "no"}, page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302)),
     ("POST", "/actions/{fresh}/execute", {}, page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302)),
     ("POST", "/actions/{fresh}/done", {}, page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302)),
     ("POST", "/actions/{fresh}/dismiss", {}, page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302)),
