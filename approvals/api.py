@@ -13,7 +13,7 @@ from pydantic import ConfigDict, Strict
 from approvals.models import Action, Conflict, UserEscalation
 from approvals.notifications import notify_user_escalation
 from approvals.services import InFlight, KeyReused, action_propose
-from approvals.tasks import dispatch_notifications
+from approvals.tasks import dispatch_notifications, enqueue_on_commit
 from approvals.waiting import wait_for_decision
 from policies.models import ActionType
 from policies.routing import Refusal
@@ -374,5 +374,5 @@ def escalate(request, body: UserEscalationIn):
             agent=request.auth, kind=body.kind, message=body.message, session_id=body.session_id or "", action=action
         )
         if notify_user_escalation(escalation):
-            dispatch_notifications.delay_on_commit()
+            enqueue_on_commit(dispatch_notifications)
     return Status(201, escalation)

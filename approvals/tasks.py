@@ -5,11 +5,30 @@ late acknowledgement: a task lost with its worker is delivered again, or redone 
 `dispatch_notifications` from what the database says is still owed.
 """
 
+import logging
+from functools import partial
+
 from celery import shared_task
+from django.db import transaction
 from django.utils import timezone
 
 from approvals import escalation, execution, notifications, sampling
 from approvals.models import Action, Execution, Notification
+
+log = logging.getLogger(__name__)
+
+
+def enqueue_on_commit(task, *args):
+    """Hand `task` to the broker once the transaction commits. With Redis down the request still
+    succeeds: the committed rows are the work, and `recover_lost_work` dispatches it again."""
+    transaction.on_commit(partial(_enqueue, task, *args))
+
+
+def _enqueue(task, *args):
+    try:
+        task.delay(*args)
+    except Exception as error:  # kombu's connection errors have no common base with redis-py's
+        log.warning("could not enqueue %s (the recovery sweep will): %s", task.name, error)
 
 
 @shared_task

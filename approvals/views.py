@@ -30,7 +30,7 @@ from approvals.models import (
     params_diff,
 )
 from approvals.sampling import error_rates
-from approvals.tasks import execute_action
+from approvals.tasks import enqueue_on_commit, execute_action
 from audit.models import Event
 from policies.models import StandingApproval
 
@@ -308,7 +308,7 @@ def execute(request, pk):
     except Conflict as conflict:
         messages.error(request, str(conflict))
     else:
-        execute_action.delay_on_commit(action.pk)
+        enqueue_on_commit(execute_action, action.pk)
         messages.success(request, f"{action.summary}: sent to the executor.")
     return redirect(action)
 
