@@ -7,6 +7,9 @@ services point at, migrated and seeded with the demo), then times calls of a
 gated no-op on the demo's auto-approved `tickets.tag` type from a real HTTP client. Each call
 is two round trips — propose (answered `approved`) and report — which is all @gate adds to a
 tool call that policy lets through. Writes its actions under a `bench-agent`.
+
+`make bench` calls `measure(stack)`: the same calls against the bench's gunicorn, with one of
+its agents' tokens, fewer of them at the smaller scales.
 """
 
 import argparse
@@ -22,6 +25,10 @@ from pathlib import Path
 
 import django
 import httpx
+
+from bench.harness import Reading
+
+CALLS_AT = {"tiny": 20, "small": 100, "full": 300}
 
 
 def serve():
@@ -82,7 +89,7 @@ def main():
 
     url, server = serve()
     try:
-        samples = measure(url, token, options)
+        samples = time_calls(url, token, options.calls, options.warmup)
     finally:
         server.terminate()
         server.wait()
@@ -93,7 +100,8 @@ def main():
     )
 
 
-def measure(url, token, options):
+def time_calls(url, token, calls, warmup):
+    """Milliseconds of each of `calls` gated calls (after `warmup` untimed ones)."""
     from hitl_client import Client, gate
 
     with Client(url, token) as client:
@@ -102,15 +110,22 @@ def measure(url, token, options):
         def tag(ticket, tags):
             return {"tagged": ticket}
 
-        for i in range(options.warmup):
+        for i in range(warmup):
             tag(f"T-warm-{i}", ["bench"])
         samples = []
-        for i in range(options.calls):
+        for i in range(calls):
             started = time.perf_counter()
             tag(f"T-{i}", ["bench"])
             samples.append((time.perf_counter() - started) * 1000)
 
     return samples
+
+
+def measure(stack):
+    calls = CALLS_AT[stack.scale.name]
+    samples = time_calls(stack.web_url, stack.actors.tokens[0], calls, warmup=max(5, calls // 10))
+    note = f"{calls} calls, one client: p50 {percentile(samples, 0.50):.1f} ms, max {max(samples):.1f} ms"
+    return {"client overhead p95": Reading(percentile(samples, 0.95), note=note)}
 
 
 if __name__ == "__main__":

@@ -163,6 +163,22 @@ FIGURES = [
         "routing p95, 20 rules", "routing", "the pipeline in process, no external checker", "", "ms", Target("<", 2)
     ),
     Figure("client overhead p95", "client", "hitl_client propose + report of an auto-approved call", "", "ms", None),
+    Figure(
+        "insights page p95",
+        "insights",
+        "GET /insights/ (last 7 days) over 100,000 actions and 1,000,000 events, in process",
+        "",
+        "ms",
+        Target("<", 300),
+    ),
+    Figure(
+        "insights page p95, 90 days",
+        "insights",
+        "GET /insights/?start=90 days ago, same volume",
+        "",
+        "ms",
+        Target("<", 300),
+    ),
 ]
 
 

@@ -6,6 +6,9 @@ Loads the volume into a database of its own (created, then dropped unless --keep
 measures a kept one again), spread over
 the last 90 days, then renders each page through Django's test client and prints p50 and p95.
 The events are not a valid hash chain: only their volume and their columns matter here.
+
+`make bench` calls `measure(stack)`: the same volume (a tenth of it at small scale) loaded into
+a throwaway database beside the bench's, the default page and the 90-day page timed, dropped.
 """
 
 import argparse
@@ -27,6 +30,8 @@ TYPES = [
     ("calendar.invite", (0.10, 0.20, 0.40, 0.30)),
     ("tickets.close", (0.0, 0.40, 0.60, 0.0)),
 ]
+# Fraction of the volume and timed requests per page, at each of the harness's scales.
+SCALES = {"tiny": (0.01, 3), "small": (0.1, 10), "full": (1.0, 30)}
 EVENT_KINDS = ["action.proposed", "action.routed", "checker.verdict", "action.approved", "action.executed"]
 
 
@@ -118,13 +123,13 @@ def load(actions_count, events_per_action):
         cursor.execute(
             """
             INSERT INTO audit_event (seq, at, kind, actor_kind, actor_id, actor_name, agent, session_id,
-                on_behalf_of, model, prompt_version, action_id, action_type, data, prev_hash, hash)
+                on_behalf_of, model, prompt_version, action_id, action_type, summary, data, prev_hash, hash)
             SELECT row_number() OVER (ORDER BY a.created_at, g.i), a.created_at + g.i * interval '1 second',
                 CASE WHEN a.status = 'expired' AND g.i = %(last)s THEN 'action.expired'
                      WHEN a.autonomy = 'confirm' AND g.i = %(last)s - 1 AND hashtext(a.id::text) %% 10 = 0
                          THEN 'action.escalated'
                      ELSE (%(kinds)s::text[])[g.i %% %(kind_count)s + 1] END,
-                'system', '', 'bench', ag.name, '', '', '', '', a.id, t.key, '{}', '',
+                'system', '', 'bench', ag.name, '', '', '', '', a.id, t.key, '', '{}', '',
                 md5(a.id::text || g.i) || md5(g.i || a.id::text)
             FROM approvals_action a
             JOIN policies_agent ag ON ag.id = a.agent_id
@@ -137,7 +142,43 @@ def load(actions_count, events_per_action):
     return root, time.perf_counter() - started
 
 
-def measure(client, path, runs):
+def pages(today):
+    """(label, path) of what is timed; the first two are the bench's figures."""
+    start = today - timedelta(days=90)
+    return [
+        ("insights, last 7 days", "/insights/"),
+        ("insights, 90 days", f"/insights/?start={start}"),
+        ("insights, 90 days, one type", f"/insights/?start={start}&action_type=payments.refund"),
+        ("insights, last day (by hour)", f"/insights/?start={today}"),
+        ("insights CSV, 90 days", f"/insights/decision-time.csv?start={start}"),
+        ("metrics", "/metrics"),
+    ]
+
+
+def measure(stack):
+    from django.test import Client
+    from django.utils import timezone
+
+    from bench.harness import Reading
+    from bench.stack import own_database
+
+    fraction, runs = SCALES[stack.scale.name]
+    actions_count = int(100_000 * fraction)
+    with own_database(BENCH_DATABASE):
+        root, seconds = load(actions_count, 10)
+        client = Client()
+        client.force_login(root)
+        (_, week), (_, quarter) = pages(timezone.now().date())[:2]
+        week_p50, week_p95 = time_page(client, week, runs)
+        quarter_p50, quarter_p95 = time_page(client, quarter, runs)
+    volume = f"{actions_count:,} actions, {actions_count * 10:,} events (loaded in {seconds:.0f} s), {runs} requests"
+    return {
+        "insights page p95": Reading(week_p95, note=f"/insights/ (last 7 days), {volume}; p50 {week_p50:.1f} ms"),
+        "insights page p95, 90 days": Reading(quarter_p95, note=f"p50 {quarter_p50:.1f} ms"),
+    }
+
+
+def time_page(client, path, runs):
     client.get(path)  # warm: templates compiled, connection open
     timings = []
     for _ in range(runs):
@@ -186,17 +227,9 @@ def main():
 
     client = Client()
     client.force_login(root)
-    start = (timezone.now() - timedelta(days=90)).date()
     try:
-        for label, path in [
-            ("insights, last 7 days", "/insights/"),
-            ("insights, 90 days", f"/insights/?start={start}"),
-            ("insights, 90 days, one type", f"/insights/?start={start}&action_type=payments.refund"),
-            ("insights, last day (by hour)", f"/insights/?start={timezone.now().date()}"),
-            ("insights CSV, 90 days", f"/insights/decision-time.csv?start={start}"),
-            ("metrics", "/metrics"),
-        ]:
-            p50, p95 = measure(client, path, args.runs)
+        for label, path in pages(timezone.now().date()):
+            p50, p95 = time_page(client, path, args.runs)
             print(f"{label:32} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   ({args.runs} runs)")
     finally:
         connections.close_all()

@@ -5,6 +5,9 @@ Measured in process, without the external checker. Two figures: `route()` alone 
 over facts already gathered: kill switch, schema, 20 rules, risk gates, standing approvals) and
 `facts_for()` + `route()` (adding the PostgreSQL reads: standing approvals, and the repair
 loop's count for an invalid proposal). The data it creates is rolled back.
+
+`make bench` calls `measure(stack)`: the same pipeline in the bench's database, fewer runs at
+the smaller scales.
 """
 
 import os
@@ -19,11 +22,13 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 
+from bench.harness import Reading  # noqa: E402
 from policies.models import ActionType, Agent, Rule  # noqa: E402
 from policies.routing import Proposal, action_type_for, facts_for, route  # noqa: E402
 
 RUNS = 2000
 RULES = 20
+RUNS_AT = {"tiny": 200, "small": 1000, "full": RUNS}
 
 
 def percentile(samples, share):
@@ -31,19 +36,20 @@ def percentile(samples, share):
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
-def measure(step):
+def time_step(step, runs=RUNS):
     for _ in range(100):  # warm up: the CEL programs are compiled on first use
         step()
     samples = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         start = time.perf_counter()
         step()
         samples.append((time.perf_counter() - start) * 1000)
     return statistics.median(samples), percentile(samples, 0.95)
 
 
-def main():
-    call_command("migrate", verbosity=0)
+def route_with_rules(runs=RUNS):
+    """(p50, p95) of `route()` alone and of `facts_for()` + `route()`, over a type with RULES
+    rules, in a transaction rolled back afterwards."""
     with transaction.atomic():
         agent = Agent.objects.create(name="bench-routing-agent")
         action_type = ActionType.objects.create(
@@ -79,11 +85,27 @@ def main():
             session_id="run-42",
         )
         facts = facts_for(action_type, agent, proposal, executions=0)
-        pipeline = measure(lambda: route(action_type, agent, proposal, facts))
-        with_facts = measure(
-            lambda: route(action_type, agent, proposal, facts_for(action_type, agent, proposal, executions=0))
+        pipeline = time_step(lambda: route(action_type, agent, proposal, facts), runs)
+        with_facts = time_step(
+            lambda: route(action_type, agent, proposal, facts_for(action_type, agent, proposal, executions=0)), runs
         )
         transaction.set_rollback(True)
+    return pipeline, with_facts
+
+
+def measure(stack):
+    runs = RUNS_AT[stack.scale.name]
+    pipeline, with_facts = route_with_rules(runs)
+    note = (
+        f"{runs} runs: p50 {pipeline[0]:.3f} ms; with PostgreSQL facts p50 {with_facts[0]:.3f} ms, "
+        f"p95 {with_facts[1]:.3f} ms"
+    )
+    return {"routing p95, 20 rules": Reading(pipeline[1], note=note)}
+
+
+def main():
+    call_command("migrate", verbosity=0)
+    pipeline, with_facts = route_with_rules()
     print(f"routing pipeline, {RULES} rules, in process: p50 {pipeline[0]:.3f} ms, p95 {pipeline[1]:.3f} ms")
     print(f"with PostgreSQL facts (standing approvals): p50 {with_facts[0]:.3f} ms, p95 {with_facts[1]:.3f} ms")
 

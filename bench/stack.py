@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -35,6 +36,23 @@ def recreate_database(server_url):
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+
+
+@contextmanager
+def own_database(name):
+    """Point Django at a fresh, migrated database `name` on the same server while the block
+    runs, then drop it and point back: for a figure whose volume must not mix with the others'
+    (and for a script run alone, so that it never touches the developer's data)."""
+    from django.db import connection
+
+    original = connection.settings_dict["NAME"]  # create_test_db returns the new one's
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = name
+    # Not setup_test_environment(): it instruments template rendering, which some figures time.
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        yield
+    finally:
+        connection.creation.destroy_test_db(original, verbosity=0)
 
 
 class Stack:

@@ -2,6 +2,9 @@
 
 Runs on a throwaway database (created and dropped here), so it never touches the dev data:
     .venv/bin/python -m hitl_site.services run -- .venv/bin/python -m bench.sweep [COUNT]
+
+`make bench` calls `measure(stack)`: the same sweep in a throwaway database beside the bench's
+(the sweep takes every overdue action in the database, so the count must be its own).
 """
 
 import os
@@ -18,7 +21,12 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.harness import Reading  # noqa: E402
+from bench.stack import own_database  # noqa: E402
+
 BENCH_DATABASE = "bench_sweep"
+# Overdue actions per scale: the figure is defined at 10,000, and one sweep of them is quick.
+COUNTS = {"tiny": 200, "small": 10_000, "full": 10_000}
 
 
 def populate(count):
@@ -50,7 +58,9 @@ def populate(count):
     )
 
 
-def main(count):
+def sweep_overdue(count):
+    """Populate `count` overdue actions, sweep them once, then dispatch the notifications; checks
+    that every one was escalated. (result, seconds of the sweep, its queries, dispatched, seconds)"""
     from approvals import escalation
     from approvals.models import Notification
     from audit.models import Event
@@ -64,10 +74,26 @@ def main(count):
     dispatched = Notification.dispatch_due(timezone.now())
     dispatching = time.perf_counter() - started
 
-    assert result.escalated == count, result
-    assert Event.objects.filter(kind="action.escalated").count() == count
-    assert result.notifications == Notification.objects.count(), (result, Notification.objects.count())
-    print(f"escalation sweep: {count} overdue actions escalated in {swept:.2f} s with {len(queries)} queries")
+    if result.escalated != count or Event.objects.filter(kind="action.escalated").count() != count:
+        raise RuntimeError(f"the sweep escalated {result.escalated} of {count} overdue actions")
+    if result.notifications != Notification.objects.count():
+        raise RuntimeError(f"{result} but {Notification.objects.count()} notifications written")
+    return result, swept, len(queries), dispatched, dispatching
+
+
+def measure(stack):
+    count = COUNTS[stack.scale.name]
+    with own_database(BENCH_DATABASE):
+        result, swept, queries, _, _ = sweep_overdue(count)
+    note = f"{count:,} overdue actions, {queries} queries, {result.notifications:,} notifications"
+    return {"SLA sweep of 10,000": Reading(swept * 1000, note=note)}
+
+
+def main(count):
+    from approvals import escalation
+
+    result, swept, queries, dispatched, dispatching = sweep_overdue(count)
+    print(f"escalation sweep: {count} overdue actions escalated in {swept:.2f} s with {queries} queries")
     print(
         f"  (batches of {escalation.BATCH_SIZE}; {result.notifications} notifications and {count} audit events written)"
     )
@@ -75,10 +101,5 @@ def main(count):
 
 
 if __name__ == "__main__":
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DATABASE
-    original = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        main(count)
-    finally:
-        connection.creation.destroy_test_db(original, verbosity=0)
+    with own_database(BENCH_DATABASE):
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)

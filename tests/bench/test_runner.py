@@ -77,3 +77,15 @@ def test_the_bench_refuses_an_unknown_figure_before_starting_anything(tmp_path):
     assert finished.returncode == 2
     assert "no figure or module called nonsense" in finished.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_a_figure_measured_in_a_database_of_its_own_leaves_the_next_one_on_the_benchs(tmp_path):
+    """The sweep runs in a throwaway database; routing, after it, must find the bench's again."""
+    finished = run_bench(tmp_path, "--only", "sweep", "--only", "routing")
+    results = json.loads((tmp_path / "results.json").read_text())
+
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    figures = {f["figure"]: f for f in results["figures"]}
+    assert figures["SLA sweep of 10,000"]["note"].startswith("200 overdue actions")
+    assert figures["routing p95, 20 rules"]["value"] > 0
+    assert "error" not in figures["routing p95, 20 rules"]["note"]
