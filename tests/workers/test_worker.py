@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from urllib.parse import quote
@@ -12,15 +13,15 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core import mail
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
-from approvals import escalation
-from approvals.models import Action, Notification
-from approvals.tasks import deliver_notification, dispatch_notifications, escalate_overdue
+from approvals import escalation, sampling
+from approvals.models import Action, Notification, Sample, SamplingWatermark
+from approvals.tasks import deliver_notification, dispatch_notifications, draw_samples, escalate_overdue
 from audit.models import Event
 from hitl_site.celery import app
-from policies.models import EscalationTier
+from policies.models import ActionType, EscalationTier
 from tests.workers.conftest import copies
 from tests.workers.test_escalation import propose
 
@@ -138,3 +139,124 @@ def test_a_worker_killed_mid_delivery_is_made_good_by_the_recovery_sweep_exactly
     done = Notification.objects.get(pk=notification.pk)
     assert (done.status, done.attempts) == ("sent", 2)
     assert len(receiver.received) == 1
+
+
+def copies_of(action, count):
+    """`count` pending actions like `action`, all overdue, made in one statement."""
+    Action.objects.bulk_create(
+        Action(
+            agent=action.agent,
+            action_type=action.action_type,
+            policy_version=action.policy_version,
+            status="pending",
+            autonomy=action.autonomy,
+            params=action.params,
+            summary=action.summary,
+            due_at=timezone.now() - timedelta(minutes=1),
+        )
+        for _ in range(count)
+    )
+
+
+def test_a_worker_killed_mid_escalation_leaves_each_action_escalated_exactly_once_after_the_next_sweep(
+    api, refund_type
+):
+    EscalationTier.objects.create(
+        action_type=refund_type, position=1, emails="oncall@example.com", duration=timedelta(minutes=10)
+    )
+    first = propose(api)
+    copies_of(first, 6 * escalation.BATCH_SIZE - 1)
+    total = Action.objects.filter(status="pending").count()
+    Action.objects.filter(pk=first.pk).update(due_at=timezone.now() - timedelta(minutes=1))
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "hitl_site", "worker", "--pool", "solo", "--loglevel", "WARNING"],
+        env=subprocess_worker_env(),
+        cwd=settings.BASE_DIR,
+    )
+    try:
+        escalate_overdue.delay()
+        # Kill it once some of its batches are committed and before the last one is.
+        wait_until(lambda: Event.objects.filter(kind="action.escalated").exists(), timeout=60, what="the sweep")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+    escalated_when_killed = Action.objects.filter(escalation_tier=1).count()
+    assert 0 < escalated_when_killed < total, "the worker was not killed in the middle of the sweep"
+
+    escalate_overdue()  # the next beat run: the database says what is left
+    escalate_overdue()  # and one more finds nothing to do
+
+    assert Action.objects.filter(escalation_tier=1).count() == total
+    assert Event.objects.filter(kind="action.escalated").count() == total
+    assert Notification.objects.filter(kind="escalated").count() == total  # one for oncall@ per action
+    assert Notification.objects.filter(kind="escalated").values("action").distinct().count() == total
+
+
+def test_a_worker_killed_mid_sampling_run_draws_each_sample_exactly_once_after_the_next_run(agent):
+    """The run is stopped deterministically in its middle: the second type's watermark row is
+    locked by the test, so the worker commits the first type's draw and then waits there."""
+    types = [
+        ActionType.objects.create(key=key, name=key, autonomy="audit", sampling_rate=0.3, first_use_threshold=0)
+        for key in ("a.tag", "b.search")
+    ]
+    made = timezone.now() - timedelta(minutes=5)
+    Action.objects.bulk_create(
+        Action(
+            agent=agent,
+            action_type=action_type,
+            policy_version=1,
+            status="approved",
+            autonomy="audit",
+            params={},
+            summary="",
+            created_at=made,
+        )
+        for action_type in types
+        for _ in range(400)
+    )
+    SamplingWatermark.objects.create(action_type=types[1], through=sampling.BEGINNING)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_second_watermark():
+        try:
+            with transaction.atomic():
+                SamplingWatermark.objects.select_for_update().get(action_type=types[1])
+                holding.set()
+                release.wait(60)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_second_watermark)
+    holder.start()
+    holding.wait(10)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "hitl_site", "worker", "--pool", "solo", "--loglevel", "WARNING"],
+        env=subprocess_worker_env(),
+        cwd=settings.BASE_DIR,
+    )
+    try:
+        draw_samples.delay()
+        wait_until(lambda: Sample.objects.filter(action_type=types[0]).exists(), timeout=60, what="the first draw")
+        time.sleep(0.5)  # now it waits on the second type's lock
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+        release.set()
+        holder.join()
+    assert not Sample.objects.filter(action_type=types[1]).exists(), "the worker was not killed mid-run"
+
+    draw_samples()  # the next beat run
+    draw_samples()  # and one more finds nothing new
+
+    expected = {a.pk for a in Action.objects.select_related("action_type") if sampling.is_drawn(a.pk, a.action_type)}
+    drawn = list(Sample.objects.values_list("action_id", flat=True))
+    assert len(drawn) == len(set(drawn)) == len(expected)
+    assert set(drawn) == expected
+    assert all(Sample.objects.filter(action_type=t).exists() for t in types)
