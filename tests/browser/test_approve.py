@@ -15,6 +15,10 @@ def log_in(page, live_server, user):
     page.get_by_label("User name").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    # The next page's scripts (deferred) attach their key handlers by "load"; under a loaded
+    # machine a key pressed before that would be lost.
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    page.wait_for_load_state("load")
 
 
 def test_a_supervisor_approves_and_the_agent_sees_it(page, live_server, supervisor, api):
