@@ -21,15 +21,8 @@ from policies.routing import Refusal
 router = Router(tags=["actions"])
 
 
-class ApiError(Exception):
-    """Answered as {"error": {"code", "message", "details"}} with `status`."""
-
-    def __init__(self, status, code, message, details=None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details or []
+class ApiError(Refusal):
+    """Answered as {"error": {"code", "message", "details"}} with `status`, as routing's refusals are."""
 
 
 class ErrorBody(Schema):
@@ -227,8 +220,6 @@ def propose(request, proposal: ProposalIn):
         action, created = action_propose(
             agent=request.auth, proposal=proposal.dict(exclude_none=True), idempotency_key=key
         )
-    except Refusal as refusal:
-        raise ApiError(refusal.status, refusal.code, refusal.message, refusal.details) from None
     except InFlight:
         raise ApiError(
             409, "idempotency_key_in_flight", "A request with this Idempotency-Key is still in progress."

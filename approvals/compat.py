@@ -26,7 +26,6 @@ from approvals.api import ERRORS, ApiError
 from approvals.models import Action, Conflict
 from approvals.services import InFlight, KeyReused, action_propose
 from policies.models import Autonomy
-from policies.routing import Refusal
 
 router = Router(tags=["HumanLayer compatibility"])
 
@@ -123,8 +122,6 @@ def create_function_call(request, call: FunctionCallIn):
         action, created = action_propose(
             agent=request.auth, proposal=proposal, idempotency_key=KEY_PREFIX + call.call_id
         )
-    except Refusal as refusal:
-        raise ApiError(refusal.status, refusal.code, refusal.message, refusal.details) from None
     except InFlight:
         raise ApiError(409, "idempotency_key_in_flight", "This call_id is still being created.") from None
     except KeyReused:

@@ -10,9 +10,10 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
-from approvals.api import ApiError, router
+from approvals.api import router
 from hitl_site.limits import AgentJsonParser, Unacceptable, over_rate
 from policies.models import AgentToken
+from policies.routing import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,8 @@ def error_response(request, status, code, message, details=None):
     )
 
 
-@api.exception_handler(ApiError)
-def on_api_error(request, exc):
+@api.exception_handler(Refusal)  # and ApiError, its subclass
+def on_refusal(request, exc):
     return error_response(request, exc.status, exc.code, exc.message, exc.details)
 
 
