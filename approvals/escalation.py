@@ -27,6 +27,7 @@ FALLBACK_REASON = "No decision within the SLA and its escalation tiers."
 SWEEP_FIELDS = [
     "id",
     "status",
+    "created_at",  # copied onto a timeout fallback's decision
     "due_at",
     "escalation_tier",
     "session_id",
@@ -252,7 +253,7 @@ def _apply_fallback(fallback, actions, now):
     if verdict is not None:
         Decision.objects.bulk_create(
             [
-                Decision(action=a, verdict=verdict, by=None, by_name="sla-timeout", reason=FALLBACK_REASON, at=now)
+                Decision.of(a, verdict=verdict, by=None, by_name="sla-timeout", reason=FALLBACK_REASON, at=now)
                 for a in actions
             ],
             batch_size=1000,

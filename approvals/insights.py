@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from functools import cached_property
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Count, F, Q
-from django.db.models.functions import Trunc
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, Q
+from django.db.models.functions import Extract, Trunc
 from django.utils import timezone
 
 from approvals.models import Action, Decision, Sample
@@ -56,24 +56,13 @@ class Window:
             actions = actions.filter(action_type=self.action_type)
         return actions
 
-    def action_sql(self, alias):
-        """The same filter as `actions()`, as a WHERE clause over `alias` and its parameters."""
-        where = [f"{alias}.created_at >= %s", f"{alias}.created_at < %s"]
-        params = [self.start, self.end]
-        if self.agent is not None:
-            where.append(f"{alias}.agent_id = %s")
-            params.append(self.agent.pk)
-        if self.action_type is not None:
-            where.append(f"{alias}.action_type_id = %s")
-            params.append(self.action_type.pk)
-        return " AND ".join(where), params
-
     def decisions(self):
-        decisions = Decision.objects.filter(action__created_at__gte=self.start, action__created_at__lt=self.end)
+        """The decisions on the window's actions, read from the copies each decision keeps."""
+        decisions = Decision.objects.filter(proposed_at__gte=self.start, proposed_at__lt=self.end)
         if self.agent is not None:
-            decisions = decisions.filter(action__agent=self.agent)
+            decisions = decisions.filter(agent=self.agent)
         if self.action_type is not None:
-            decisions = decisions.filter(action__action_type=self.action_type)
+            decisions = decisions.filter(action_type=self.action_type)
         return decisions
 
     def events(self):
@@ -83,6 +72,20 @@ class Window:
         if self.action_type is not None:
             events = events.filter(action_type=self.action_type.key)
         return events
+
+
+class PercentilesOf(Aggregate):
+    """`percentile_cont(ARRAY[…]) WITHIN GROUP (ORDER BY expression)`: several percentiles
+    from one sort, as a list of floats (None for an empty group)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fractions)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    allow_distinct = False
+    output_field = ArrayField(FloatField())
+
+    def __init__(self, expression, fractions, **extra):
+        fractions = "ARRAY[" + ", ".join(str(float(f)) for f in fractions) + "]::float8[]"
+        super().__init__(expression, fractions=fractions, **extra)
 
 
 @dataclass
@@ -165,16 +168,21 @@ class Insights:
     # The queries.
 
     @cached_property
+    def type_keys(self):
+        """{action type id: key}, for every type: a handful of rows, so the aggregates need not join."""
+        return dict(ActionType.objects.values_list("pk", "key"))
+
+    @cached_property
     def counts(self):
-        """[(type id, type key, bucket start, autonomy, actions, breached)]: one hashed GROUP BY
-        over the actions, from which both the volume chart and the per-type totals are summed."""
+        """[(type id, bucket start, autonomy, actions, breached)]: one hashed GROUP BY over the
+        actions, from which both the volume chart and the per-type totals are summed."""
         breached = Q(due_at__isnull=False) & (
             Q(decided_at__gt=F("due_at")) | Q(decided_at__isnull=True, due_at__lt=self.now)
         )
         return list(
             self.window.actions()
             .annotate(bucket=Trunc("created_at", self.window.bucket))
-            .values_list("action_type_id", "action_type__key", "bucket", "autonomy")
+            .values_list("action_type_id", "bucket", "autonomy")
             .annotate(n=Count("pk"), breached=Count("pk", filter=breached))
             .order_by()
         )
@@ -183,7 +191,7 @@ class Insights:
     def volume(self):
         """[(bucket start, autonomy, count)]."""
         volume = defaultdict(int)
-        for _, _, bucket, level, n, _ in self.counts:
+        for _, bucket, level, n, _ in self.counts:
             volume[bucket, level] += n
         return [(bucket, level, n) for (bucket, level), n in sorted(volume.items())]
 
@@ -191,37 +199,35 @@ class Insights:
     def decided(self):
         """{type id: (approved, edited, rejected, median seconds, p90 seconds)} over the decisions:
         both percentiles from one sort, by `percentile_cont(ARRAY[…])`."""
-        where, params = self.window.action_sql("a")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                SELECT a.action_type_id,
-                    count(*) FILTER (WHERE d.verdict = 'approved' AND NOT d.edited),
-                    count(*) FILTER (WHERE d.verdict = 'approved' AND d.edited),
-                    count(*) FILTER (WHERE d.verdict = 'rejected'),
-                    percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY extract(epoch FROM d.at - a.created_at))
-                FROM approvals_decision d JOIN approvals_action a ON a.id = d.action_id
-                WHERE {where}
-                GROUP BY 1
-                """,
-                params,
+        waited = Extract(ExpressionWrapper(F("at") - F("proposed_at"), output_field=DurationField()), "epoch")
+        rows = (
+            self.window.decisions()
+            .values_list("action_type_id")
+            .annotate(
+                approved=Count("pk", filter=Q(verdict=Decision.Verdict.APPROVED, edited=False)),
+                edited=Count("pk", filter=Q(verdict=Decision.Verdict.APPROVED, edited=True)),
+                rejected=Count("pk", filter=Q(verdict=Decision.Verdict.REJECTED)),
+                waited=PercentilesOf(waited, [0.5, 0.9]),
             )
-            return {type_id: (*verdicts, *waited) for type_id, *verdicts, waited in cursor.fetchall()}
+            .order_by()
+        )
+        return {type_id: (*verdicts, *waited) for type_id, *verdicts, waited in rows}
 
     @cached_property
     def per_type(self):
         """One TypeFigures per action type that had actions in the window, by key."""
-        totals = {}
-        for type_id, key, _, level, n, breached in self.counts:
-            total, to_person, late = totals.get((key, type_id), (0, 0, 0))
-            totals[key, type_id] = (total + n, to_person + (n if level in HUMAN_LEVELS else 0), late + breached)
+        totals = defaultdict(lambda: (0, 0, 0))
+        for type_id, _, level, n, breached in self.counts:
+            total, to_person, late = totals[type_id]
+            totals[type_id] = (total + n, to_person + (n if level in HUMAN_LEVELS else 0), late + breached)
         figures = []
-        for (key, type_id), (total, to_person, breached) in sorted(totals.items()):
+        for type_id, (total, to_person, breached) in totals.items():
             approved, edited, rejected, median, p90 = self.decided.get(type_id, (0, 0, 0, None, None))
+            key = self.type_keys[type_id]
             figures.append(
                 TypeFigures(type_id, key, total, to_person, approved, edited, rejected, breached, median, p90)
             )
-        return figures
+        return sorted(figures, key=lambda t: (t.key, t.id))
 
     @cached_property
     def sla_events(self):
@@ -347,13 +353,9 @@ class Insights:
                 table.rows.append([t.key, "consider `audit` with sampling", why])
         return table
 
-    def action_type_ids(self, keys):
+    def action_type_ids(self):
         """{key: pk} for linking recommendations to the action type's admin page."""
-        known = {t.key: t.id for t in self.per_type}
-        missing = set(keys) - set(known)
-        if missing:
-            known.update(ActionType.objects.filter(key__in=missing).values_list("key", "pk"))
-        return known
+        return {key: pk for pk, key in self.type_keys.items()}
 
 
 @dataclass(frozen=True)

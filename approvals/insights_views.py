@@ -166,7 +166,7 @@ def insights(request):
     report = Insights(form.window())
     human, total = report.human_share()
     recommendations = report.recommendation_table().rows
-    type_ids = report.action_type_ids([row[0] for row in recommendations]) if recommendations else {}
+    type_ids = report.action_type_ids() if recommendations else {}
     return render(
         request,
         "insights/insights.html",

@@ -280,9 +280,7 @@ class Action(models.Model):
                 if claimed != len(ids):
                     raise BatchConflict([])
                 decisions = Decision.objects.bulk_create(
-                    Decision(
-                        action=action, verdict=Decision.Verdict.APPROVED, by=by, by_name=by.get_username(), at=now
-                    )
+                    Decision.of(action, verdict=Decision.Verdict.APPROVED, by=by, by_name=by.get_username(), at=now)
                     for action in actions
                 )
                 record_many(
@@ -378,8 +376,8 @@ class Action(models.Model):
                 decided_at=timezone.now(),
             )
             diff = params_diff(self.params, final_params)
-            decision = Decision.objects.create(
-                action=self,
+            decision = Decision.of(
+                self,
                 verdict=Decision.Verdict.APPROVED,
                 edited=edited,
                 by=by,
@@ -388,6 +386,7 @@ class Action(models.Model):
                 diff=diff,
                 seconds_to_decide=seconds_to_decide,
             )
+            decision.save(force_insert=True)
             record(
                 kind="action.edited" if edited else "action.approved",
                 actor=Actor.user(by),
@@ -448,14 +447,15 @@ class Action(models.Model):
     def reject(self, *, by, reason, seconds_to_decide=None):
         with transaction.atomic():
             self._claim(from_status=self.Status.PENDING, status=self.Status.REJECTED, decided_at=timezone.now())
-            decision = Decision.objects.create(
-                action=self,
+            decision = Decision.of(
+                self,
                 verdict=Decision.Verdict.REJECTED,
                 by=by,
                 by_name=by.get_username(),
                 reason=reason,
                 seconds_to_decide=seconds_to_decide,
             )
+            decision.save(force_insert=True)
             record(
                 kind="action.rejected",
                 actor=Actor.user(by),
@@ -523,9 +523,9 @@ class Action(models.Model):
                 final_params=self.params,
                 decided_at=timezone.now(),
             )
-            Decision.objects.create(
-                action=self, verdict=Decision.Verdict.APPROVED, by=by, by_name=by.get_username(), reason="executed"
-            )
+            Decision.of(
+                self, verdict=Decision.Verdict.APPROVED, by=by, by_name=by.get_username(), reason="executed"
+            ).save(force_insert=True)
             record(
                 kind="action.approved",
                 actor=Actor.user(by),
@@ -586,6 +586,11 @@ class Decision(models.Model):
         REJECTED = "rejected"
 
     action = models.OneToOneField(Action, on_delete=models.CASCADE, primary_key=True, related_name="decision")
+    # Copies of the action's, written with the decision (`Decision.of`), so that Insights
+    # aggregates decisions over a time range, agent and type without reading every action.
+    action_type = models.ForeignKey(ActionType, on_delete=models.PROTECT, related_name="+")
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField()
     verdict = models.CharField(max_length=16, choices=Verdict)
     edited = models.BooleanField(default=False)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -597,8 +602,22 @@ class Decision(models.Model):
     # shown. Insights counts decisions faster than a person can read as rubber-stamping.
     seconds_to_decide = models.FloatField(null=True, blank=True)
 
+    class Meta:
+        indexes = [models.Index(fields=["proposed_at"], name="decision_proposed_at")]
+
     def __str__(self):
         return f"{self.verdict} by {self.by_name}"
+
+    @classmethod
+    def of(cls, action, **fields):
+        """An unsaved decision on `action`, with the copies of its type, agent and proposal time."""
+        return cls(
+            action=action,
+            action_type_id=action.action_type_id,
+            agent_id=action.agent_id,
+            proposed_at=action.created_at,
+            **fields,
+        )
 
     def as_api(self):
         return {

@@ -104,8 +104,8 @@ def load(actions_count, events_per_action):
         Action.objects.bulk_create(actions, batch_size=2000)
         Decision.objects.bulk_create(
             [
-                Decision(
-                    action=action,
+                Decision.of(
+                    action,
                     verdict=action.status,
                     edited=rng.random() < 0.1,
                     by=reviewer,

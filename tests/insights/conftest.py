@@ -51,8 +51,8 @@ def make_action(action_type, agent, created, *, autonomy="confirm", status="pend
 def decide(action, by, *, after, verdict="approved", edited=False, seconds_to_decide=None):
     decided = action.created_at + timedelta(seconds=after)
     Action.objects.filter(pk=action.pk).update(status=verdict, decided_at=decided)
-    return Decision.objects.create(
-        action=action,
+    decision = Decision.of(
+        action,
         verdict=verdict,
         edited=edited,
         by=by,
@@ -60,6 +60,8 @@ def decide(action, by, *, after, verdict="approved", edited=False, seconds_to_de
         at=decided,
         seconds_to_decide=seconds_to_decide,
     )
+    decision.save(force_insert=True)
+    return decision
 
 
 def append_event(kind, when, action):
