@@ -4,7 +4,10 @@ YAML document, exported and imported by `manage.py policies`.
 An import is validated as a whole before anything is applied, and applies in one transaction;
 applying the same document twice changes nothing the second time. Types and agents the
 document does not name are left alone. The external checker's secret is never exported; a
-document may name an environment variable to read it from (`checker_secret_env`).
+document may name an environment variable to read it from (`checker_secret_env`). Nor is an
+escalation tier's webhook URL (a Slack incoming webhook's path is its credential): the export
+shows its host and a fingerprint, an import keeps the current URL when the fingerprint still
+matches, and reads a new one from the environment variable `webhook_url_env` names.
 """
 
 import os
@@ -13,12 +16,15 @@ import yaml
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.dateparse import parse_duration
 
-from policies.models import POLICY_FIELDS, ActionType, Agent, Autonomy, Rule
+from policies.models import POLICY_FIELDS, ActionType, Agent, Autonomy, EscalationTier, Rule, webhook_fingerprint
 
 DOCUMENT_VERSION = 1
-TYPE_KEYS = {*POLICY_FIELDS, "rules", "reviewer_groups", "checker_secret_env"}
+TYPE_KEYS = {*POLICY_FIELDS, "rules", "reviewer_groups", "escalation_tiers", "checker_secret_env"}
 RULE_KEYS = {"name", "expression", "level", "order"}
+TIER_KEYS = {"position", "group", "emails", "duration", "webhook", "webhook_url_env"}
+TIER_FIELDS = ["group_id", "emails", "duration", "webhook_url"]
 AGENT_KEYS = {"pause", "pause_reason"}
 
 
@@ -33,7 +39,7 @@ def export_document():
         "version": DOCUMENT_VERSION,
         "action_types": {
             action_type.key: action_type.policy_snapshot()
-            for action_type in ActionType.objects.prefetch_related("rules").order_by("key")
+            for action_type in ActionType.objects.prefetch_related("rules", "escalation_tiers__group").order_by("key")
         },
         "agents": {
             agent.name: {"pause": agent.pause, "pause_reason": agent.pause_reason}
@@ -50,13 +56,14 @@ def import_document(text, *, dry_run=False):
     planned = validate(document)
     changes = []
     with transaction.atomic():
-        for action_type, rules, groups in planned["action_types"]:
+        for action_type, rules, tiers, groups in planned["action_types"]:
             before = ActionType.objects.get(pk=action_type.pk).policy_snapshot() if action_type.pk else {}
             secret_changed = bool(action_type.pk) and (
                 ActionType.objects.get(pk=action_type.pk).checker_secret != action_type.checker_secret
             )
             action_type.save()
-            sync_rules(action_type, rules)
+            sync(action_type.rules, rules, key="name", fields=["expression", "level", "order"])
+            sync(action_type.escalation_tiers, tiers, key="position", fields=TIER_FIELDS)
             if groups is not None:
                 action_type.set_reviewer_groups(Group.objects.filter(name__in=groups))
             event = action_type.record_change(
@@ -141,7 +148,9 @@ def plan_action_type(path, key, spec, planned):
         else:
             known = set(Group.objects.filter(name__in=groups).values_list("name", flat=True))
             errors += [f"{path}.reviewer_groups: no group is called {name!r}" for name in groups if name not in known]
-    planned.append((action_type, rules, groups))
+    tiers, tier_errors = plan_tiers(f"{path}.escalation_tiers", spec.get("escalation_tiers", None), action_type)
+    errors += tier_errors
+    planned.append((action_type, rules, tiers, groups))
     return errors
 
 
@@ -174,6 +183,67 @@ def plan_rules(path, specs):
     return rules, errors
 
 
+def plan_tiers(path, specs, action_type):
+    """The unsaved tiers `specs` describes (None: leave the type's tiers alone), and the errors."""
+    if specs is None:
+        return None, []
+    if not isinstance(specs, list):
+        return None, [f"{path}: a list of escalation tiers"]
+    current = {tier.position: tier for tier in action_type.escalation_tiers.all()} if action_type.pk else {}
+    errors, tiers, positions = [], [], set()
+    for index, spec in enumerate(specs):
+        here = f"{path}[{index}]"
+        if not isinstance(spec, dict):
+            errors.append(f"{here}: a mapping with position, group, emails, duration and webhook")
+            continue
+        errors += [f"{here}.{name}: unknown field" for name in sorted(set(spec) - TIER_KEYS)]
+        tier = EscalationTier(position=spec.get("position", index + 1))
+        if tier.position in positions:
+            errors.append(f"{here}.position: another tier has position {tier.position}")
+        positions.add(tier.position)
+        group = spec.get("group")
+        if group is not None:
+            tier.group = Group.objects.filter(name=group).first()
+            if tier.group is None:
+                errors.append(f"{here}.group: no group is called {group!r}")
+        emails = spec.get("emails", [])
+        if not isinstance(emails, list) or not all(isinstance(address, str) for address in emails):
+            errors.append(f"{here}.emails: a list of addresses")
+        else:
+            tier.emails = "\n".join(emails)
+        tier.duration = parse_duration(str(spec.get("duration", "00:30:00")))
+        if tier.duration is None:
+            errors.append(f"{here}.duration: a duration such as 00:30:00, got {spec.get('duration')!r}")
+        errors += plan_webhook(here, spec, tier, current.get(tier.position))
+        try:
+            tier.full_clean(exclude=["action_type", "duration"], validate_unique=False, validate_constraints=False)
+        except ValidationError as error:
+            errors += [f"{here}.{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()]
+        tiers.append(tier)
+    return tiers, errors
+
+
+def plan_webhook(path, spec, tier, current):
+    """Set `tier.webhook_url` from the environment variable `webhook_url_env` names, or keep the
+    current tier's URL while the document's fingerprint matches it."""
+    if "webhook_url_env" in spec:
+        url = os.environ.get(str(spec["webhook_url_env"]))
+        if url is None:
+            return [f"{path}.webhook_url_env: the environment variable {spec['webhook_url_env']} is unset"]
+        tier.webhook_url = url
+        return []
+    shown = spec.get("webhook") or ""
+    if not shown:
+        return []
+    if current is not None and webhook_fingerprint(current.webhook_url) == shown:
+        tier.webhook_url = current.webhook_url
+        return []
+    return [
+        f"{path}.webhook: not this tier's current webhook; a webhook URL is a credential and is never "
+        "exported, so name an environment variable that holds it with webhook_url_env"
+    ]
+
+
 def plan_agent(path, name, spec, planned):
     if not isinstance(spec, dict):
         return [f"{path}: a mapping with pause and pause_reason"]
@@ -192,17 +262,19 @@ def plan_agent(path, name, spec, planned):
     return errors
 
 
-def sync_rules(action_type, rules):
-    """Make the type's rules exactly `rules` (None: leave them), touching only what differs."""
-    if rules is None:
+def sync(related, wanted, *, key, fields):
+    """Make `related` (a type's rules or escalation tiers) exactly `wanted` (None: leave them),
+    matched by `key`, saving only those whose `fields` differ."""
+    if wanted is None:
         return
-    existing = {rule.name: rule for rule in action_type.rules.all()}
-    for rule in rules:
-        current = existing.pop(rule.name, None)
+    existing = {getattr(obj, key): obj for obj in related.all()}
+    for obj in wanted:
+        current = existing.pop(getattr(obj, key), None)
         if current is None:
-            rule.action_type = action_type
-            rule.save()
-        elif (current.expression, current.level, current.order) != (rule.expression, rule.level, rule.order):
-            current.expression, current.level, current.order = rule.expression, rule.level, rule.order
+            obj.action_type = related.instance
+            obj.save()
+        elif any(getattr(current, name) != getattr(obj, name) for name in fields):
+            for name in fields:
+                setattr(current, name, getattr(obj, name))
             current.save()
-    Rule.objects.filter(pk__in=[rule.pk for rule in existing.values()]).delete()
+    related.filter(pk__in=[obj.pk for obj in existing.values()]).delete()

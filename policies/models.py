@@ -240,6 +240,8 @@ class ActionType(models.Model):
             for r in sorted(rules, key=lambda r: (r.order, r.name))
         ]
         snapshot["reviewer_groups"] = sorted(group.name for group in self.reviewer_groups()) if self.pk else []
+        tiers = list(self.escalation_tiers.all()) if self.pk else []
+        snapshot["escalation_tiers"] = [tier.as_policy() for tier in sorted(tiers, key=lambda t: t.position)]
         return snapshot
 
     def reviewer_groups(self):
@@ -253,9 +255,12 @@ class ActionType(models.Model):
         }
 
     def set_reviewer_groups(self, groups):
+        """Make `groups` the reviewers, keeping the escalation tiers' groups: a tier's group must
+        be able to decide what is escalated to it."""
         from guardian.shortcuts import assign_perm, remove_perm
 
-        chosen, current = set(groups), self.reviewer_groups()
+        tier_groups = {tier.group for tier in self.escalation_tiers.select_related("group") if tier.group_id}
+        chosen, current = set(groups) | tier_groups, self.reviewer_groups()
         for group in chosen - current:
             assign_perm("policies.review_actiontype", group, self)
         for group in current - chosen:
@@ -625,6 +630,17 @@ def constraint_problems(constraints):
         ):
             problems.append(f"{name}: min and max are numbers")
     return problems
+def webhook_fingerprint(url):
+    """A webhook URL as policies show it: a Slack incoming webhook's path is its credential, so
+    only the scheme and host appear, with a hash that changes when the URL does."""
+    if not url:
+        return ""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}/… (sha256 {hashlib.sha256(url.encode()).hexdigest()[:12]})"
+
+
 class EscalationTier(models.Model):
     """Who a pending action goes to when the people before them let its deadline pass.
 
@@ -669,6 +685,18 @@ class EscalationTier(models.Model):
 
     def email_list(self):
         return [line.strip() for line in self.emails.replace(",", "\n").splitlines() if line.strip()]
+
+    def as_policy(self):
+        """The tier as `ActionType.policy_snapshot()` has it, for diffs and `policies export`."""
+        from django.utils.duration import duration_string
+
+        return {
+            "position": self.position,
+            "group": self.group.name if self.group_id else None,
+            "emails": self.email_list(),
+            "duration": duration_string(self.duration),
+            "webhook": webhook_fingerprint(self.webhook_url),
+        }
 
     def clean(self):
         for address in self.email_list():
