@@ -71,7 +71,7 @@ class DatabaseCollector:
             labels=["action_type", "verdict"],
         )
         for key, verdict, edited, n in (
-            Decision.objects.values_list("action__action_type__key", "verdict", "edited")
+            Decision.objects.values_list("action_type__key", "verdict", "edited")
             .annotate(n=Count("pk"))
             .order_by()
         ):
