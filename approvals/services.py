@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from approvals.metrics import ROUTING_SECONDS
 from approvals.models import Action
-from audit.log import Actor, record
+from audit.log import Actor, record, record_many
 from policies.models import ActionType, Autonomy, InvalidProposal, RateCounter
 from policies.routing import Proposal, Refusal, action_type_for, facts_for, route
 
@@ -137,18 +137,29 @@ def _propose(*, agent, proposal, idempotency_key, digest, rate_count):
             decided_at=now if status == Action.Status.APPROVED else None,
         )
         action.save(force_insert=True)
-        actor = Actor.agent(agent)
-        record(kind="action.proposed", actor=actor, action=action, data={"proposal": proposal})
-        record(
-            kind="action.routed",
-            actor=Actor.system("policy"),
-            action=action,
-            data={"level": decided.level, "status": status, "policy_version": action_type.version, **decided.as_json()},
+        # One append for the proposal's events: the audit chain's lock is taken once, last.
+        routed = {"level": decided.level, "status": status, "policy_version": action_type.version, **decided.as_json()}
+        record_many(
+            [
+                {
+                    "kind": "action.proposed",
+                    "actor": Actor.agent(agent),
+                    "action": action,
+                    "data": {"proposal": proposal},
+                },
+                {"kind": "action.routed", "actor": Actor.system("policy"), "action": action, "data": routed},
+                *(
+                    {
+                        "kind": "checker.verdict",
+                        "actor": Actor.system(f"checker:{checker['name']}"),
+                        "action": action,
+                        "data": checker,
+                    }
+                    for checker in decided.checkers
+                    if checker["name"] != "schema" or checker["verdict"] != "pass"
+                ),
+            ]
         )
-        for checker in decided.checkers:
-            if checker["name"] != "schema" or checker["verdict"] != "pass":
-                checker_actor = Actor.system(f"checker:{checker['name']}")
-                record(kind="checker.verdict", actor=checker_actor, action=action, data=checker)
     return action, True
 
 

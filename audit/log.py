@@ -2,12 +2,14 @@
 it, from the last retention checkpoint, against the chain heads signed by earlier runs."""
 
 import json
+import secrets
 from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
-from audit.models import EVENT_COLUMNS, ChainHead, Checkpoint, Event
+from audit.models import EVENT_COLUMNS, ChainHead, Checkpoint, Event, canonical_json
 from audit.redaction import redact, redact_text
 
 GENESIS_HASH = "0" * 64
@@ -56,11 +58,7 @@ def record(*, kind, actor, action=None, data=None, redact_paths=(), **context):
     event = _unchained_event(
         kind=kind, actor=actor, action=action, data=data, redact_paths=redact_paths, context=context
     )
-    lock_chain()
-    seq, prev_hash = _chain_end()
-    event.seq, event.prev_hash = seq + 1, prev_hash
-    event.hash = event.compute_hash()
-    event.save(force_insert=True)
+    _append([event])
     return event
 
 
@@ -71,8 +69,43 @@ def record_many(entries):
     if not connection.in_atomic_block:
         raise RuntimeError("audit.record_many() must run inside the transaction of the change it records")
     events = [_unchained_event(**_split_entry(entry)) for entry in entries]
-    append_many(events)
+    if events:
+        _append(events)
     return events
+
+
+def _append(events):
+    """Chain and insert `events` in one statement, `audit_append()` (migration audit.0004), so
+    that the chain's lock is held for that statement and the commit, not for a round trip per
+    step. Python sends each event's canonical JSON with a token where its sequence number and
+    its previous hash go; SQL fills them in and hashes, so the hash is `compute_hash()`'s."""
+    seq_token, prev_hash_token = f"seq-{secrets.token_hex(16)}", f"prev-{secrets.token_hex(16)}"
+    payload = []
+    for event in events:
+        event.seq, event.prev_hash = seq_token, prev_hash_token
+        payload.append(
+            {
+                "canonical": canonical_json(event.hashed_fields()),
+                "seq_token": json.dumps(seq_token),
+                "prev_hash_token": json.dumps(prev_hash_token),
+                "row": {
+                    **{column: getattr(event, column) for column in APPENDED_COLUMNS},
+                    "at": event.at.isoformat(),
+                    "action_id": str(event.action_id) if event.action_id else None,
+                },
+            }
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq, prev_hash, hash FROM audit_append(%s, %s) ORDER BY seq", [Jsonb(payload), CHAIN_LOCK_ID]
+        )
+        for event, (seq, prev_hash, hash_) in zip(events, cursor.fetchall(), strict=True):
+            event.seq, event.prev_hash, event.hash = seq, prev_hash, hash_
+            event._state.adding, event._state.db = False, connection.alias
+
+
+# What `_append` sends of each event; `audit_append()` adds the chain's columns.
+APPENDED_COLUMNS = [column for column in EVENT_COLUMNS if column not in ("seq", "prev_hash", "hash")]
 
 
 def _split_entry(entry):

@@ -149,3 +149,18 @@ def test_fifty_concurrent_appends_form_one_linear_chain():
 def test_numbers_hash_the_same_however_jsonb_returns_them():
     assert canonical_json({"a": 1e20, "b": 1.0}) == canonical_json({"b": 1, "a": 100000000000000000000})
     assert canonical_json({"a": 0.1}) != canonical_json({"a": 0.10000001})
+
+
+def test_the_hash_postgresql_computes_is_the_one_python_verifies():
+    awkward = {
+        "text": 'quotes " and \\ backslashes, «ünïcode», emoji 🚀, a tab\tand a newline\n',
+        "numbers": [0.1, 1e20, -3, 2.50],
+        "lookalikes": ['"seq":"seq-0"', '{"$num":"1"}', "prev-0" * 3],
+        "nested": {"z": None, "a": [True, False, {"k": "v"}]},
+    }
+    written = append("awkward.data", data=awkward, summary="Ünïcode summary 🚀")
+    stored = Event.objects.get(seq=written.seq)
+    assert (stored.seq, stored.prev_hash, stored.hash) == (written.seq, written.prev_hash, written.hash)
+    assert stored.compute_hash() == stored.hash
+    assert written.compute_hash() == written.hash
+    call_command("audit_verify")
