@@ -779,6 +779,12 @@ class UserEscalationQuerySet(models.QuerySet):
         )
         return self.filter(Q(action__isnull=True) | Q(action__action_type__in=types))
 
+    def for_inbox(self, user):
+        """The open escalations `user` sees at the top of the inbox, soonest due first."""
+        return list(
+            self.open().visible_to(user).select_related("agent", "action__action_type").order_by("due_at")[:50]
+        )
+
 
 class UserEscalation(models.Model):
     """The end user's "This is wrong" or "Get a human", forwarded by the agent."""

@@ -4,6 +4,7 @@ Every decision is a real form POST (post/redirect/get without JavaScript); with 
 URL answers with the card alone, swapped in place.
 """
 
+import hashlib
 import time
 from datetime import timedelta
 
@@ -62,10 +63,19 @@ def _get_action_for_reader(request, pk):
     return _get_action_for_reviewer(request, pk)
 
 
+def _inbox_version(waiting, escalations):
+    """(count of `waiting`, token): the token changes when an action or an end user's
+    escalation arrives or leaves, so that a poll answers 204 only when the queue is as shown."""
+    count, actions = waiting.inbox_version()
+    shown = ",".join(str(escalation.pk) for escalation in escalations)
+    return count, f"{actions}/{hashlib.sha256(shown.encode()).hexdigest()[:16]}"
+
+
 def _queue(request):
     """The inbox's context: this user's actions awaiting review, most urgent first, in groups."""
     waiting = Action.objects.awaiting_review().reviewable_by(request.user)
-    count, version = waiting.inbox_version()
+    escalations = UserEscalation.objects.for_inbox(request.user)
+    count, version = _inbox_version(waiting, escalations)
     paginator = Paginator(
         waiting.by_urgency().with_escalation_tiers().prefetch_related("approvals"), CARDS_PER_PAGE
     )
@@ -78,6 +88,7 @@ def _queue(request):
         "groups": [_group(key, actions) for key, actions in groups.items()],
         "page": page,
         "version": version,
+        "user_escalations": escalations,
         "reject_form": RejectForm(),
     }
 
@@ -110,7 +121,8 @@ def inbox(request):
 def inbox_changes(request):
     """Polled by the open inbox: 204 when nothing arrived or left, else the queue anew."""
     waiting = Action.objects.awaiting_review().reviewable_by(request.user)
-    if request.GET.get("version") == waiting.inbox_version()[1]:
+    escalations = UserEscalation.objects.for_inbox(request.user)
+    if request.GET.get("version") == _inbox_version(waiting, escalations)[1]:
         return HttpResponse(status=204)
     return render(request, "approvals/inbox.html#queue", _queue(request))
 

@@ -39,7 +39,7 @@ def _reviewer_cookies(stack):
 async def decide(stack, reviewer):
     csrf, cookies = reviewer
     rng = random.Random(7)
-    agent_headers = {"Authorization": f"Bearer {stack.actors.tokens[0]}"}
+    agent_headers = {"Authorization": f"Bearer {stack.actors.quiet_token}"}
     reviewer_headers = {"X-CSRFToken": csrf, "HX-Request": "true"}
     intervals_ms, floor_ms = [], []
     async with (

@@ -10,10 +10,8 @@ register = template.Library()
 @register.inclusion_tag("approvals/user_escalations.html", takes_context=True)
 def user_escalations(context):
     request = context["request"]
-    escalations = (
-        UserEscalation.objects.open()
-        .visible_to(request.user)
-        .select_related("agent", "action__action_type")
-        .order_by("due_at")[:50]
-    )
+    # The inbox's view reads them once for both the page and its poll token.
+    escalations = context.get("user_escalations")
+    if escalations is None:
+        escalations = UserEscalation.objects.for_inbox(request.user)
     return {"escalations": escalations, "request": request, "csrf_token": context.get("csrf_token")}

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from approvals.models import Action
+from approvals.models import Action, UserEscalation
 from policies.models import ActionType
 from tests.inbox.conftest import pending_actions
 
@@ -108,6 +108,22 @@ def test_the_poll_answers_no_content_until_something_arrives(client, supervisor,
     assert changed.status_code == 200
     assert changed.content.decode().lstrip().startswith('<div id="queue" data-pending="2">')
     assert f"action-{newcomer}" in changed.content.decode()
+
+
+def test_the_poll_shows_an_end_users_escalation_that_arrives_alone(client, supervisor, api, pending):
+    client.force_login(supervisor)
+    version = re.search(r"version=([^&\"]+)", client.get("/").content.decode()).group(1)
+
+    api.post("/escalations", {"kind": "human", "message": "Please call me", "session_id": "run-7"})
+    changed = client.get(f"/inbox/changes?version={version}", headers={"HX-Request": "true"})
+    assert changed.status_code == 200
+    assert "Please call me" in changed.content.decode()
+
+    version = re.search(r"version=([^&\"]+)", changed.content.decode()).group(1)
+    UserEscalation.objects.get().resolve(by=supervisor)
+    resolved = client.get(f"/inbox/changes?version={version}", headers={"HX-Request": "true"})
+    assert resolved.status_code == 200
+    assert "Please call me" not in resolved.content.decode()
 
 
 def test_only_the_most_urgent_page_is_rendered(client, supervisor, agent, refund_type):
