@@ -80,7 +80,7 @@ def profile_inbox(stack):
 
 # Frames of the proposal path, as py-spy names them ("function (file:line)"), by what they do.
 PROPOSAL_STEPS = {
-    "audit.record(), all of it": "record (audit/log.py",
+    "audit.log (record, record_many), all of it": "(audit/log.py",
     "token authentication": "agent_for (policies/models.py",
     "Idempotency-Key lock": "_try_lock (approvals/services.py",
     "action type lookup": "action_type_for (policies/routing.py",
@@ -96,7 +96,8 @@ def spy_on_proposals_under_load(stack, seconds=8):
     from bench.proposals import load
     from bench.volume import proposal
 
-    lock_wait = {"  waiting for the audit chain's advisory lock": f"record (audit/log.py:{_chain_lock_line()})"}
+    # audit_append() takes the chain's lock, appends and returns: one call, lock wait included.
+    lock_wait = {"  audit_append(): the chain's lock and the append": "_append (audit/log.py"}
     first, *rest = PROPOSAL_STEPS.items()
     steps = dict([first, *lock_wait.items(), *rest])
     rng = random.Random(3)
@@ -130,14 +131,6 @@ def spy_on_proposals_under_load(stack, seconds=8):
     print("where the threads were, innermost frame:")
     for leaf, count in leaves.most_common(5):
         print(f"{count / total:6.1%}  {leaf}")
-
-
-def _chain_lock_line():
-    """The line of audit/log.py that takes the chain's advisory lock, as py-spy will name it."""
-    import audit.log
-
-    lines = Path(audit.log.__file__).read_text().splitlines()
-    return next(number for number, line in enumerate(lines, 1) if "pg_advisory_xact_lock" in line)
 
 
 def _report(stack, profiler, title, name):
