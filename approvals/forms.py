@@ -1,6 +1,8 @@
 """The edit-before-approve form: one field per editable parameter, built from the JSON Schema."""
 
 from django import forms
+from django.utils.functional import cached_property
+from django.utils.html import format_html_join
 
 from approvals.models import InvalidEdit
 
@@ -139,6 +141,11 @@ class RejectForm(forms.Form):
         label="Reason", required=False, choices=[("", "Choose a reason…")] + [(r, r) for r in COMMON_REASONS]
     )
     reason = forms.CharField(label="Details", required=False, max_length=2000)
+
+    @cached_property
+    def common_options(self):
+        """The common reasons as <option>s, rendered once for every card of a page."""
+        return format_html_join("", '<option value="{}">{}</option>', self.fields["common"].choices)
 
     def clean(self):
         cleaned = super().clean()
