@@ -402,26 +402,43 @@ class Action(models.Model):
         names = {user.get_username().lower(), (user.email or "").lower()} - {""}
         if self.on_behalf_of and self.on_behalf_of.lower() in names:
             raise NotAllowedToApprove("You cannot approve an action taken on your own behalf.")
-        if self.action_type.required_approvers > 1 and str(user.pk) == self._policy_author_id():
+        if self.action_type.required_approvers > 1 and str(user.pk) == self.policy_author_id:
             raise NotAllowedToApprove(
                 f"You changed the policy that routed this action (version {self.policy_version}): "
                 "another person must approve it."
             )
 
-    def _policy_author_id(self):
+    @cached_property
+    def policy_author_id(self):
+        """The user id (text) of who made the policy version that routed this action, or ""."""
+        Action.with_policy_authors([self])
+        return self.__dict__["policy_author_id"]
+
+    @staticmethod
+    def with_policy_authors(actions):
+        """Fill `policy_author_id` for each of `actions` with one query, however many there are:
+        the latest `policy.changed` event of its type and version, else the type's last editor."""
         from audit.models import Event
 
-        change = (
-            Event.objects.filter(
-                kind="policy.changed", action_type=self.action_type.key, data__version=self.policy_version
-            )
-            .order_by("-seq")
-            .first()
+        versions = {(action.action_type.key, action.policy_version) for action in actions}
+        if not versions:
+            return actions
+        which = Q()
+        for key, version in versions:
+            which |= Q(action_type=key, data__version=version)
+        authors = {}
+        changes = (
+            Event.objects.filter(which, kind="policy.changed")
+            .order_by("seq")
+            .values_list("action_type", "data__version", "actor_kind", "actor_id")
         )
-        if change is not None:
-            return change.actor_id if change.actor_kind == "user" else ""
-        author = self.action_type.last_changed_by_id
-        return str(author) if author else ""
+        for key, version, kind, actor_id in changes:
+            authors[key, version] = actor_id if kind == "user" else ""  # the latest wins
+        for action in actions:
+            fallback = action.action_type.last_changed_by_id
+            default = str(fallback) if fallback else ""
+            action.__dict__["policy_author_id"] = authors.get((action.action_type.key, action.policy_version), default)
+        return actions
 
     def _enough_approvals(self, *, by, final_params, reason):
         """Record `by`'s approval under a row lock; True once enough people approved these parameters."""

@@ -42,14 +42,14 @@ def suggestion(api, deploy_type):
     )
 
 
-def pending_actions(agent, action_type, count, *, batch="", session_id="", minutes=30, **fields):
+def pending_actions(agent, action_type, count, *, batch="", session_id="", minutes=30, policy_version=1, **fields):
     """`count` pending refunds stored directly: volume for query counts and benchmarks."""
     now = timezone.now()
     return Action.objects.bulk_create(
         Action(
             agent=agent,
             action_type=action_type,
-            policy_version=1,
+            policy_version=policy_version,
             status=Action.Status.PENDING,
             autonomy="confirm",
             params={"customer": f"cus_{n}", "amount": 10 + n, "currency": "USD"},

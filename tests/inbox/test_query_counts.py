@@ -1,14 +1,19 @@
 """The inbox and a batch approval cost the same number of queries for 10 cards as for 200."""
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 
 from approvals.models import Action
+from audit.log import Actor, record
+from policies.models import ActionType
 from tests.inbox.conftest import pending_actions
 
 pytestmark = pytest.mark.django_db
 
 INBOX_QUERIES = 11  # with the end users' open escalations, the cards' escalation tiers and approvals
 BATCH_QUERIES = 14
+FOUR_EYES_QUERIES = INBOX_QUERIES + 1  # who made each card's policy version, for the whole page
 
 
 @pytest.mark.parametrize("cards", [10, 200])
@@ -51,3 +56,21 @@ def test_an_unchanged_poll_costs_the_same_queries_whatever_the_cards(client, sup
         response = client.get(f"/inbox/changes?version={version}")
 
     assert response.status_code == 204
+
+
+@pytest.mark.parametrize("cards", [10, 200])
+def test_four_eyes_cards_ask_who_made_their_policy_once_a_page(client, supervisor, agent, refund_type, cards,
+                                                              django_assert_num_queries):
+    ActionType.objects.filter(pk=refund_type.pk).update(required_approvers=2)
+    pending_actions(agent, refund_type, cards // 2)
+    pending_actions(agent, refund_type, cards - cards // 2, policy_version=2)
+    with transaction.atomic():
+        record(kind="policy.changed", actor=Actor.user(supervisor), action_type=refund_type.key, data={"version": 2})
+    client.force_login(supervisor)
+    ContentType.objects.clear_cache()  # as a fresh process has it, like the inbox test above
+
+    with django_assert_num_queries(FOUR_EYES_QUERIES):
+        page = client.get("/").content.decode()
+
+    # Half the cards shown were routed by the version sue made: she may not approve those.
+    assert page.count("You changed the policy that routed this action (version 2)") == min(cards, 50) // 2
