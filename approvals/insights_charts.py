@@ -4,6 +4,7 @@ Plain coordinates and class names: the CSP forbids inline style, so colours come
 static/insights.css by class, and light and dark follow the page's own variables.
 """
 
+import math
 from dataclasses import dataclass, field
 
 WIDTH = 720
@@ -36,16 +37,15 @@ class Svg:
 
 
 def nice_max(value):
-    """The smallest 1, 2 or 5 × 10ⁿ at or above `value`, so the axis reads as a round number."""
+    """The smallest 1, 2 or 5 × 10ⁿ at or above `value` (n may be negative: 0.05 for shares up
+    to 5%), so the axis reads as a round number."""
     if value <= 0:
         return 1
-    scale = 1
-    while scale * 10 <= value:
-        scale *= 10
+    scale = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 5, 10):
-        if step * scale >= value:
-            return step * scale
-    return 10 * scale
+        if step * scale >= value * (1 - 1e-9):
+            return round(step * scale, 12)
+    return round(10 * scale, 12)
 
 
 def stacked_columns(periods, series, values, *, height=200):
@@ -108,13 +108,14 @@ def horizontal_stacks(labels, series, values, *, share=False):
     return svg
 
 
-def ranges(labels, spans, texts, *, axis=str, targets=None, upper=None):
+def ranges(labels, spans, texts, *, axis=str, targets=None, upper=None, text_width=170):
     """One row per label: a line from low to high with a dot at the middle value.
 
-    `spans[i]` is (low, middle, high), written beside the row as `texts[i]`; `targets[i]`, if
-    given, is drawn as a tick on that row; `axis` formats the scale's end.
+    `spans[i]` is (low, middle, high), written beside the row as `texts[i]` (in `text_width`
+    pixels right of the plot); `targets[i]`, if given, is drawn as a tick on that row; `axis`
+    formats the scale's end.
     """
-    plot_w = WIDTH - LABEL_WIDTH - 170  # the figures are written right of the plot
+    plot_w = WIDTH - LABEL_WIDTH - text_width
     highest = max([s[2] for s in spans] + list(targets or []), default=0)
     top_value = upper if upper is not None else nice_max(highest)
     svg = Svg(WIDTH, max(len(labels), 1) * ROW_HEIGHT + 24)

@@ -108,3 +108,28 @@ def week(supervisor, second_supervisor, agent, refund_type, email_type):
     decide(before, sue, after=10, seconds_to_decide=0.1)
     append_event("action.escalated", at(1, 0) - timedelta(days=10), before)
     return {"approved": approved, "waiting": waiting}
+
+
+def draw_samples(action_type, agent, grades, *, day=6):
+    """One audited action of `action_type` per grade ("" for not graded yet), each drawn as a
+    sample on `day` of the week."""
+    from approvals.models import Sample
+
+    actions = Action.objects.bulk_create(
+        Action(
+            agent=agent,
+            action_type=action_type,
+            policy_version=1,
+            status="approved",
+            autonomy="audit",
+            params={},
+            summary=f"{action_type.key} sampled",
+            created_at=at(day, 8) + timedelta(seconds=n),
+            decided_at=at(day, 8) + timedelta(seconds=n),
+        )
+        for n in range(len(grades))
+    )
+    return Sample.objects.bulk_create(
+        Sample(action=action, action_type=action_type, drawn_at=at(day, 9), grade=grade)
+        for action, grade in zip(actions, grades, strict=True)
+    )

@@ -4,11 +4,10 @@ from datetime import timedelta
 
 import pytest
 
-from approvals import insights
-from approvals.insights import SampleRow, sample_recommendation, wilson_interval
+from approvals.insights import sample_recommendation, wilson_interval
 from approvals.models import Action, Decision, Sample
-from policies.models import Agent
-from tests.insights.conftest import WEEK, at, decide, make_action
+from policies.models import ActionType, Agent
+from tests.insights.conftest import WEEK, at, decide, draw_samples, make_action
 
 pytestmark = pytest.mark.django_db
 
@@ -141,21 +140,19 @@ def test_sample_error_rates_read_the_samples_drawn_in_the_window(page, refund_ty
     assert row[-1] == "tighten"  # 1 of 3: the interval sits above the default 2% target
 
 
-def test_sample_error_rates_show_the_wilson_interval_against_the_target(page, monkeypatch):
-    monkeypatch.setattr(
-        insights,
-        "sample_rows",
-        lambda window: [
-            SampleRow("email.send", sampled=120, graded=100, incorrect=0, target=0.05),
-            SampleRow("payments.refund", sampled=40, graded=40, incorrect=10, target=0.05),
-            SampleRow("crm.update", sampled=3, graded=0, incorrect=0, target=0.05),
-        ],
-    )
+def test_sample_error_rates_show_the_wilson_interval_against_the_target(page, agent, refund_type, email_type):
+    crm_type = ActionType.objects.create(key="crm.update", name="Update a CRM record", autonomy="audit")
+    ActionType.objects.update(target_error_rate=0.05)
+    draw_samples(email_type, agent, ["correct"] * 100 + [""] * 20)
+    draw_samples(refund_type, agent, ["correct"] * 30 + ["incorrect"] * 10)
+    draw_samples(crm_type, agent, ["", "", "unsure"])
+
     response = page()
+
     assert rows(response, "samples") == [
+        ["crm.update", 3, 0, 0, None, None, None, 0.05, "no samples"],
         ["email.send", 120, 100, 0, 0.0, 0.0, 0.037, 0.05, "relax"],
         ["payments.refund", 40, 40, 10, 0.25, 0.1419, 0.4019, 0.05, "tighten"],
-        ["crm.update", 3, 0, 0, None, None, None, 0.05, "no samples"],
     ]
     advice = response.context["recommendations"]
     assert [(key, text.split(":")[0]) for key, text, _, _ in advice] == [
