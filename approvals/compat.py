@@ -21,6 +21,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
+from pydantic import BaseModel, StrictBool, field_validator
 
 from approvals.api import ERRORS, ApiError
 from approvals.models import Action, Conflict
@@ -32,7 +33,9 @@ router = Router(tags=["HumanLayer compatibility"])
 KEY_PREFIX = "humanlayer:"
 
 
-class FunctionCallSpec(Schema):
+# Nested parts are plain pydantic models: a ninja Schema reads attributes off anything, so a
+# list where an object belongs would pass as an empty status.
+class FunctionCallSpec(BaseModel):
     fn: str = Field(min_length=1, max_length=200, description="The function's name: the action type's key.")
     kwargs: dict[str, Any] = Field(description="The function's arguments: the action's parameters.")
     channel: dict[str, Any] | None = None
@@ -40,12 +43,20 @@ class FunctionCallSpec(Schema):
     state: dict[str, Any] | None = None
 
 
-class FunctionCallStatus(Schema):
+class FunctionCallStatus(BaseModel):
     requested_at: datetime | None = None
     responded_at: datetime | None = None
-    approved: bool | None = None
+    approved: StrictBool | None = None  # true, false or null: never "no" or 0 taken for false
     comment: str | None = None
     reject_option_name: str | None = None
+
+    @field_validator("requested_at", "responded_at", mode="before")
+    @classmethod
+    def written_as_text(cls, value):
+        """ISO 8601 text, as the SDK sends: a bare number is not taken for a Unix time."""
+        if value is not None and not isinstance(value, str | datetime):
+            raise ValueError("an ISO 8601 date and time, such as 2026-11-24T09:30:00Z")
+        return value
 
 
 class FunctionCallIn(Schema):

@@ -43,7 +43,4 @@ def agent_headers(transactional_db):
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_holds_its_contract(case, agent_headers):
-    # The HumanLayer compatibility routes accept what the humanlayer SDK sends, which is looser
-    # than their documented shape: no server error and a conforming answer still hold there.
-    checks = [c for c in CHECKS if c is not negative_data_rejection] if "/humanlayer/" in case.path else CHECKS
-    case.call_and_validate(headers=agent_headers, checks=checks)
+    case.call_and_validate(headers=agent_headers, checks=CHECKS)
