@@ -171,6 +171,11 @@ class Action(models.Model):
             "prompt_version": self.prompt_version,
         }
 
+    def has_no_decision_yet(self):
+        """For an action just stored: remember that it has no decision, so that `as_api()` does
+        not ask the database."""
+        Action.decision.related.set_cached_value(self, None)
+
     def as_api(self):
         """The action as every API endpoint returns it (PRODUCT.md's shape)."""
         try:

@@ -36,10 +36,16 @@ def action_propose(*, agent, proposal, idempotency_key=None):
     first request is still in its transaction raises InFlight.
     """
     digest = hashlib.sha256(json.dumps(proposal, sort_keys=True, default=str).encode()).hexdigest()
-    rate_count = _count_for_rate_breaker(agent=agent, key=proposal["action"], idempotency_key=idempotency_key)
     try:
+        action_type = action_type_for(proposal["action"])
+        rate_count = _count_for_rate_breaker(agent=agent, action_type=action_type, idempotency_key=idempotency_key)
         return _propose(
-            agent=agent, proposal=proposal, idempotency_key=idempotency_key, digest=digest, rate_count=rate_count
+            agent=agent,
+            action_type=action_type,
+            proposal=proposal,
+            idempotency_key=idempotency_key,
+            digest=digest,
+            rate_count=rate_count,
         )
     except Refusal as refusal:
         # Recorded after the refusal rolled back: nothing the agent sent is lost.
@@ -47,12 +53,11 @@ def action_propose(*, agent, proposal, idempotency_key=None):
         raise
 
 
-def _count_for_rate_breaker(*, agent, key, idempotency_key):
+def _count_for_rate_breaker(*, agent, action_type, idempotency_key):
     """Count this proposal for the rate breaker in its own short transaction, before routing, so
     that concurrent proposals wait on the counter only for one upsert, never while an external
     checker answers. A replay of an Idempotency-Key is not counted again."""
-    action_type = ActionType.objects.filter(key=key, rate_limit__isnull=False).first()
-    if action_type is None:
+    if action_type.rate_limit is None:
         return 0
     if idempotency_key and Action.objects.filter(agent=agent, idempotency_key=idempotency_key).exists():
         return 0
@@ -87,7 +92,7 @@ def _record_refusal(*, agent, proposal, refusal):
         )
 
 
-def _propose(*, agent, proposal, idempotency_key, digest, rate_count):
+def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_count):
     with transaction.atomic():
         if idempotency_key is not None:
             if not _try_lock(agent.pk, idempotency_key):
@@ -97,7 +102,6 @@ def _propose(*, agent, proposal, idempotency_key, digest, rate_count):
                 if existing.request_digest != digest:
                     raise KeyReused()
                 return existing, False
-        action_type = action_type_for(proposal["action"])
         facts_proposal = Proposal.from_request(proposal)
         with ROUTING_SECONDS.time():
             # Counted only up to the threshold: past it, the exact number does not matter.
@@ -137,6 +141,7 @@ def _propose(*, agent, proposal, idempotency_key, digest, rate_count):
             decided_at=now if status == Action.Status.APPROVED else None,
         )
         action.save(force_insert=True)
+        action.has_no_decision_yet()
         # One append for the proposal's events: the audit chain's lock is taken once, last.
         routed = {"level": decided.level, "status": status, "policy_version": action_type.version, **decided.as_json()}
         record_many(
