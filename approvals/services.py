@@ -71,6 +71,8 @@ def _record_refusal(*, agent, proposal, refusal):
     InvalidProposal, which the repair loop counts."""
     with transaction.atomic():
         session_id = proposal.get("session_id") or ""
+        # The type's redaction applies to what it refused as much as to what it let in.
+        redact_paths = ActionType.objects.filter(key=proposal["action"]).values_list("redact_paths", flat=True).first()
         if refusal.code == "params_invalid":
             InvalidProposal.objects.create(
                 agent=agent,
@@ -89,6 +91,7 @@ def _record_refusal(*, agent, proposal, refusal):
             prompt_version=proposal.get("prompt_version") or "",
             action_type=proposal["action"],
             data={"proposal": proposal, "code": refusal.code, "message": refusal.message, "errors": refusal.details},
+            redact_paths=redact_paths or (),
         )
 
 

@@ -173,6 +173,19 @@ def test_a_type_paused_with_block_is_refused_with_the_reason(api, tag_type):
     assert (refused.agent, refused.action_type, refused.data["code"]) == ("billing-agent", "tickets.tag", "paused")
 
 
+def test_a_refused_proposal_is_redacted_by_its_types_paths(api, tag_type):
+    ActionType.objects.filter(pk=tag_type.pk).update(
+        pause="block", pause_reason="vendor outage", redact_paths=["params.ticket"]
+    )
+
+    assert api.propose("tickets.tag", TAG).status_code == 403
+
+    refused = Event.objects.get(kind="action.refused")
+    assert refused.data["proposal"]["params"]["ticket"] != "T-1"
+    assert refused.data["proposal"]["params"]["tags"] == ["billing"]
+    assert "T-1" not in str(refused.data)
+
+
 def test_a_paused_agent_is_blocked_or_held(api, agent, tag_type):
     Agent.objects.filter(pk=agent.pk).update(pause="block", pause_reason="runaway loop")
     blocked = api.propose("tickets.tag", TAG)
