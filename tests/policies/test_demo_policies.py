@@ -26,3 +26,18 @@ def test_a_demo_refund_over_500_names_its_rule(db, client):
 
     assert body["status"] == "pending"
     assert "rule 'large refund' matched: params.amount > 500" in body["route"]["reasons"]
+
+
+def test_the_demo_policy_admin_edits_rules_and_escalation_tiers_without_being_a_superuser(db, client):
+    from django.contrib.auth.models import User
+
+    call_command("seed_demo", stdout=None)
+    policy_admin = User.objects.get(username="policyadmin")
+    assert not policy_admin.is_superuser
+    client.force_login(policy_admin)
+
+    page = client.get(f"/admin/policies/actiontype/{ActionType.objects.get(key='payments.refund').pk}/change/")
+
+    assert page.status_code == 200
+    assert 'name="rules-TOTAL_FORMS"' in page.content.decode()
+    assert 'name="escalation_tiers-TOTAL_FORMS"' in page.content.decode()
