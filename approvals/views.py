@@ -142,6 +142,10 @@ def action_detail(request, pk):
             "decision": getattr(action, "decision", None) if action.decided_at else None,
             "diff": params_diff(action.params, final),
             "events": Event.objects.for_action(action.pk).defer("search"),
+            # "Allow similar…" for a reviewer of its type, once a person or a policy approved it.
+            "may_allow_similar": action.status == Action.Status.APPROVED
+            and not action.action_type.irreversible
+            and Action.objects.filter(pk=action.pk).reviewable_by(request.user).exists(),
         },
     )
 

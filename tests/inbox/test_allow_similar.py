@@ -63,3 +63,27 @@ def test_only_for_an_approved_action_and_a_reviewer(client, supervisor, outsider
     assert "Only an approved action can allow similar ones" in page
     client.force_login(outsider)
     assert client.get(f"/actions/{pending}/allow-similar").status_code == 403
+
+
+def test_the_action_page_offers_allow_similar_to_its_reviewers_only(client, supervisor, approved):
+    from tests.conftest import make_user
+
+    link = f'href="/actions/{approved.pk}/allow-similar"'
+    client.force_login(supervisor)
+    assert link in client.get(f"/actions/{approved.pk}/").content.decode()
+
+    client.force_login(make_user("aud", "auditors"))
+    page = client.get(f"/actions/{approved.pk}/")
+    assert page.status_code == 200
+    assert link not in page.content.decode()
+
+
+def test_the_action_page_shows_the_context_the_agent_sent(client, supervisor, api, refund_type):
+    body = api.propose(context={"ticket": "T-9", "email_body": "<b>please</b>"}).json()
+    client.force_login(supervisor)
+
+    page = client.get(f"/actions/{body['id']}/").content.decode()
+
+    assert "Context the agent sent" in page
+    assert "T-9" in page
+    assert "&lt;b&gt;please&lt;/b&gt;" in page and "<b>please</b>" not in page
