@@ -18,7 +18,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from approvals.models import Action, Sample, SamplingWatermark
-from policies.models import ActionType, Autonomy
+from policies.models import ActionType, Autonomy, StandingApproval
 
 AUTO_APPROVED = [Autonomy.AUDIT, Autonomy.AUTONOMOUS]
 # Proposals commit a moment after their created_at; looking only this far back from now
@@ -28,6 +28,20 @@ Z_95 = 1.959963984540054
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)  # the first draw of a type looks at all its history
 
 
+# Actions a standing approval let through are sampled at a higher rate: twice the type's, and
+# at least a quarter of them, whatever the type's own rate (even 0).
+STANDING_APPROVAL_FACTOR = 2
+STANDING_APPROVAL_FLOOR = 0.25
+
+
+def sampling_rate(action_type, standing_approval=False):
+    """The share of `action_type`'s auto-approved actions drawn: higher for those a standing
+    approval let through."""
+    if standing_approval:
+        return min(1.0, max(STANDING_APPROVAL_FACTOR * action_type.sampling_rate, STANDING_APPROVAL_FLOOR))
+    return action_type.sampling_rate
+
+
 def draw_value(action_id, action_type_key, seed=None):
     """A number in [0, 1) fixed by the seed, the type and the action id."""
     salt = f"{seed if seed is not None else settings.HITL_SAMPLING_SEED}:{action_type_key}"
@@ -35,8 +49,8 @@ def draw_value(action_id, action_type_key, seed=None):
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def is_drawn(action_id, action_type, seed=None):
-    return draw_value(action_id, action_type.key, seed) < action_type.sampling_rate
+def is_drawn(action_id, action_type, seed=None, standing_approval=False):
+    return draw_value(action_id, action_type.key, seed) < sampling_rate(action_type, standing_approval)
 
 
 def draw(now=None):
@@ -44,7 +58,8 @@ def draw(now=None):
     Returns how many samples were added."""
     until = (now or timezone.now()) - SETTLE
     added = 0
-    for action_type in ActionType.objects.filter(sampling_rate__gt=0):
+    sampled = Q(sampling_rate__gt=0) | Q(pk__in=StandingApproval.objects.values("action_type"))
+    for action_type in ActionType.objects.filter(sampled):
         with transaction.atomic():
             watermark, _ = SamplingWatermark.objects.select_for_update().get_or_create(
                 action_type=action_type, defaults={"through": BEGINNING}
@@ -57,11 +72,11 @@ def draw(now=None):
                 created_at__gt=watermark.through,
                 created_at__lte=until,
                 sample__isnull=True,
-            ).values_list("pk", flat=True)
+            ).values_list("pk", "route__standing_approval")
             drawn = [
                 Sample(action_id=pk, action_type=action_type, drawn_at=until + SETTLE)
-                for pk in candidates
-                if is_drawn(pk, action_type)
+                for pk, standing in candidates
+                if is_drawn(pk, action_type, standing_approval=standing is not None)
             ]
             added += len(Sample.objects.bulk_create(drawn, ignore_conflicts=True, batch_size=1000))
             watermark.through = until

@@ -13,7 +13,7 @@ from approvals import sampling
 from approvals.models import Action, Sample
 from approvals.tasks import draw_samples
 from audit.models import Event
-from policies.models import ActionType
+from policies.models import ActionType, StandingApproval
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +44,7 @@ def auto_approved(action_type, agent, count, seed=42, **fields):
                 policy_version=1,
                 status="approved",
                 autonomy=fields.get("autonomy", "audit"),
+                route=fields.get("route", {}),
                 params={"to": f"user{n}@example.com"},
                 final_params={"to": f"user{n}@example.com"},
                 summary=f"Email user{n}@example.com",
@@ -62,6 +63,29 @@ def test_a_draw_takes_the_types_share_within_its_statistical_bounds(email_type, 
     # 10% of 4,000: mean 400, sd 19; four standard deviations either side.
     assert 400 - 4 * 19 <= drawn <= 400 + 4 * 19
     assert Sample.objects.filter(action_type=email_type).count() == drawn
+
+
+def test_what_a_standing_approval_let_through_is_sampled_at_a_higher_rate(email_type, agent):
+    zero_rate = ActionType.objects.create(key="crm.note", name="Add a CRM note", autonomy="audit", sampling_rate=0)
+    later = timezone.now() + timedelta(days=1)
+    email_standing, note_standing = (
+        StandingApproval.objects.create(action_type=action_type, agent=agent, expires_at=later, max_uses=5000)
+        for action_type in (email_type, zero_rate)
+    )
+    regular = auto_approved(email_type, agent, 2000, seed=1)
+    allowed = auto_approved(email_type, agent, 2000, seed=2, route={"standing_approval": email_standing.pk})
+    allowed_unsampled_type = auto_approved(zero_rate, agent, 400, seed=3, route={"standing_approval": note_standing.pk})
+    auto_approved(zero_rate, agent, 400, seed=4)  # a rate of 0: never drawn
+
+    sampling.draw()
+
+    def drawn_below(actions, rate):
+        return {a.pk for a in actions if sampling.draw_value(a.pk, a.action_type.key) < rate}
+
+    drawn = set(Sample.objects.values_list("action_id", flat=True))
+    # 10% of the type's own, max(2 × 10%, 25%) of those let through, 25% where the type's rate is 0.
+    assert drawn == drawn_below(regular, 0.1) | drawn_below(allowed, 0.25) | drawn_below(allowed_unsampled_type, 0.25)
+    assert 500 - 4 * 20 <= len(drawn_below(allowed, 0.25)) <= 500 + 4 * 20
 
 
 def test_the_draw_is_reproducible_and_never_draws_an_action_twice(email_type, agent):
