@@ -157,6 +157,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("HITL_MAX_BODY_BYTES", str(256 
 # What happens to a proposal for an action type nobody has defined: "register" creates a draft
 # type at `confirm`; "refuse" answers 422 unknown_action.
 HITL_UNKNOWN_ACTIONS = os.environ.get("HITL_UNKNOWN_ACTIONS", "register")
+# Who reviews a type registered on first use, until an admin chooses: comma-separated groups.
+HITL_DRAFT_REVIEWER_GROUPS = [
+    name.strip() for name in os.environ.get("HITL_DRAFT_REVIEWER_GROUPS", "supervisors").split(",") if name.strip()
+]
 HITL_WAIT_MAX_SECONDS = 60
 # Insights counts a decision made sooner than this after its card was shown as rubber-stamping.
 HITL_RUBBER_STAMP_SECONDS = float(os.environ.get("HITL_RUBBER_STAMP_SECONDS", "2"))

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import httpx
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from policies.models import (
@@ -107,10 +108,28 @@ def action_type_for(key):
         return action_type
     if settings.HITL_UNKNOWN_ACTIONS == "refuse":
         raise Refusal(422, "unknown_action", f"No action type is called '{key}'.")
-    action_type, _ = ActionType.objects.get_or_create(
-        key=key,
-        defaults={"name": key, "status": ActionType.Status.DRAFT, "autonomy": Autonomy.CONFIRM},
-    )
+    from django.contrib.auth.models import Group
+
+    from audit.log import Actor, record
+
+    with transaction.atomic():
+        action_type, created = ActionType.objects.get_or_create(
+            key=key,
+            defaults={"name": key, "status": ActionType.Status.DRAFT, "autonomy": Autonomy.CONFIRM},
+        )
+        if created:
+            # A draft waits for a person: somebody must be able to see it, and the log says who.
+            action_type.set_reviewer_groups(Group.objects.filter(name__in=settings.HITL_DRAFT_REVIEWER_GROUPS))
+            record(
+                kind="policy.changed",
+                actor=Actor.system("first use"),
+                action_type=key,
+                data={
+                    "what": "registered on first use",
+                    "version": action_type.version,
+                    "policy": action_type.policy_snapshot(),
+                },
+            )
     return action_type
 
 

@@ -60,6 +60,24 @@ def test_an_unknown_action_type_is_registered_as_a_draft_at_confirm(api, db):
     assert "first use" in body["route"]["reasons"][0]
 
 
+def test_a_draft_reaches_the_supervisors_inbox_and_its_registration_is_logged(api, client, db):
+    from django.contrib.auth.models import Group
+
+    from audit.models import Event
+    from tests.conftest import make_user
+
+    Group.objects.get_or_create(name="supervisors")
+    supervisor = make_user("sue", "supervisors")
+    body = api.propose(action="files.shred", params={"path": "/tmp/x"}).json()
+    api.propose(action="files.shred", params={"path": "/tmp/y"})
+
+    client.force_login(supervisor)
+    assert f'id="action-{body["id"]}"' in client.get("/").content.decode()
+    registered = Event.objects.get(kind="policy.changed", action_type="files.shred")
+    assert (registered.actor_name, registered.data["what"]) == ("first use", "registered on first use")
+    assert registered.data["policy"]["reviewer_groups"] == ["supervisors"]
+
+
 def test_an_unknown_action_type_is_refused_when_the_site_says_so(api, db, settings):
     settings.HITL_UNKNOWN_ACTIONS = "refuse"
 
