@@ -275,26 +275,34 @@ class Action(models.Model):
         refused = cls._not_batch_approvable(actions, by)
         if refused:
             raise BatchConflict(refused)
+        return cls._decide_all(actions, by=by, verdict=Decision.Verdict.APPROVED, reason="")
+
+    @classmethod
+    def reject_all(cls, actions, *, by, reason):
+        """Reject every action or none, for one reason, as `approve_all` approves."""
+        return cls._decide_all(actions, by=by, verdict=Decision.Verdict.REJECTED, reason=reason)
+
+    @classmethod
+    def _decide_all(cls, actions, *, by, verdict, reason):
+        approved = verdict == Decision.Verdict.APPROVED
+        status = cls.Status.APPROVED if approved else cls.Status.REJECTED
         ids = [action.pk for action in actions]
         now = timezone.now()
+        changes = {"status": status, "decided_at": now, **({"final_params": F("params")} if approved else {})}
+        data = {"verdict": verdict, "reason": reason, "batch": len(ids)}
+        if approved:
+            data.update(edited=False, diff={})
         try:
             with transaction.atomic():
-                claimed = cls.objects.filter(pk__in=ids, status=cls.Status.PENDING).update(
-                    status=cls.Status.APPROVED, final_params=F("params"), decided_at=now
-                )
+                claimed = cls.objects.filter(pk__in=ids, status=cls.Status.PENDING).update(**changes)
                 if claimed != len(ids):
                     raise BatchConflict([])
                 decisions = Decision.objects.bulk_create(
-                    Decision.of(action, verdict=Decision.Verdict.APPROVED, by=by, by_name=by.get_username(), at=now)
+                    Decision.of(action, verdict=verdict, by=by, by_name=by.get_username(), reason=reason, at=now)
                     for action in actions
                 )
                 record_many(
-                    {
-                        "kind": "action.approved",
-                        "actor": Actor.user(by),
-                        "action": action,
-                        "data": {"verdict": "approved", "edited": False, "diff": {}, "reason": "", "batch": len(ids)},
-                    }
+                    {"kind": f"action.{verdict}", "actor": Actor.user(by), "action": action, "data": data}
                     for action in actions
                 )
                 with connection.cursor() as cursor:
@@ -311,7 +319,9 @@ class Action(models.Model):
                 conflicts.append((by_id[action.pk], action.conflict_message()))
             raise BatchConflict(conflicts) from None
         for action in actions:
-            action.status, action.final_params, action.decided_at = cls.Status.APPROVED, action.params, now
+            action.status, action.decided_at = status, now
+            if approved:
+                action.final_params = action.params
         return decisions
 
     @staticmethod

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("inbox/changes", views.inbox_changes, name="inbox_changes"),
     path("batch/approve", views.batch_approve, name="batch_approve"),
+    path("batch/reject", views.batch_reject, name="batch_reject"),
     path("actions/<uuid:pk>/", views.action_detail, name="action"),
     path("actions/<uuid:pk>/edit", views.edit, name="edit"),
     path("actions/<uuid:pk>/approve", views.approve, name="approve"),

@@ -422,28 +422,54 @@ def _get_actions_for_reviewer(request, ids):
 @login_required
 def batch_approve(request):
     """Django admin's delete_selected, for approvals: a list of what will happen, then one POST."""
+    return _batch(request, "approve")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def batch_reject(request):
+    """The same list, with one reason for all, then one POST that rejects them all or none."""
+    return _batch(request, "reject")
+
+
+def _batch(request, verb):
     ids = request.POST.getlist("ids") if request.method == "POST" else request.GET.getlist("ids")
     if not ids:
-        messages.info(request, "Select the actions to approve first (x, or the boxes on the cards).")
+        messages.info(request, f"Select the actions to {verb} first (x, or the boxes on the cards).")
         return redirect("approvals:inbox")
     actions = _get_actions_for_reviewer(request, ids)
     pending = [action for action in actions if action.status == Action.Status.PENDING]
     conflicts = [(action, action.conflict_message()) for action in actions if action not in pending]
-    # Four eyes: what one person may not approve alone stays out of the batch, and says why.
-    left_out = Action._not_batch_approvable(pending, request.user)
-    pending = [action for action in pending if action not in {a for a, _ in left_out}]
-    if request.method == "POST" and not conflicts:
+    left_out = []
+    if verb == "approve":
+        # Four eyes: what one person may not approve alone stays out of the batch, and says why.
+        left_out = Action._not_batch_approvable(pending, request.user)
+        pending = [action for action in pending if action not in {a for a, _ in left_out}]
+    form = RejectForm(request.POST if request.method == "POST" else None) if verb == "reject" else None
+    if request.method == "POST" and not conflicts and (form is None or form.is_valid()):
         try:
-            Action.approve_all(pending, by=request.user)
+            if verb == "approve":
+                Action.approve_all(pending, by=request.user)
+            else:
+                Action.reject_all(pending, by=request.user, reason=form.cleaned_data["text"])
         except BatchConflict as conflict:
             conflicts = conflict.conflicts
             pending = [action for action in pending if action.status == Action.Status.PENDING]
         else:
-            messages.success(request, f"Approved {len(pending)} action{'' if len(pending) == 1 else 's'}.")
+            done = "approved" if verb == "approve" else "rejected"
+            messages.success(request, f"{done.capitalize()} {len(pending)} action{'' if len(pending) == 1 else 's'}.")
             return redirect("approvals:inbox")
     return render(
         request,
         "approvals/batch.html",
-        {"actions": pending, "conflicts": conflicts, "left_out": left_out, "posted": request.method == "POST"},
-        status=409 if conflicts and request.method == "POST" else 200,
+        {
+            "verb": verb,
+            "verb_done": "approved" if verb == "approve" else "rejected",
+            "actions": pending,
+            "conflicts": conflicts,
+            "left_out": left_out,
+            "form": form,
+            "posted": request.method == "POST",
+        },
+        status=409 if conflicts and request.method == "POST" else 400 if form is not None and form.errors else 200,
     )

@@ -102,10 +102,15 @@
 
   function countSelected() {
     var button = document.getElementById("batch-approve");
+    var reject = document.getElementById("batch-reject");
     if (!button) return;
     var count = document.querySelectorAll("input.select:checked").length;
     button.textContent = count ? "Approve " + count + "…" : "Approve selected…";
     button.disabled = count === 0;
+    if (reject) {
+      reject.textContent = count ? "Reject " + count + "…" : "Reject selected…";
+      reject.disabled = count === 0;
+    }
   }
 
   document.addEventListener("change", function (event) {

@@ -71,6 +71,13 @@ MATRIX = [
     ("GET", "/actions/{action}/approve", None, everyone(405)),  # the method is checked before the login
     ("GET", "/batch/approve?ids={action}", None, page(allowed=REVIEWERS_OF_REFUNDS)),
     ("POST", "/batch/approve", {"ids": "{fresh}"}, page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302)),
+    ("GET", "/batch/reject?ids={action}", None, page(allowed=REVIEWERS_OF_REFUNDS)),
+    (
+        "POST",
+        "/batch/reject",
+        {"ids": "{fresh}", "reason": "no"},
+        page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302),
+    ),
     ("GET", "/samples/", None, page(allowed=("sandy", "root"))),
     ("POST", "/samples/{sample}/grade", {"grade": "correct"}, page(allowed=("sandy", "root"), allowed_answer=302)),
     (
