@@ -25,8 +25,11 @@ def agent_secret(agent):
 
 
 def receipt_for(action):
-    """The receipt of an approved action (also once executed or failed); None for any other."""
+    """The receipt of an approved action (also once executed or failed); None for any other, and
+    for a suggestion a person took up: the agent must never run a suggest-level action itself."""
     if action.final_params is None or action.decided_at is None or action.status not in action.APPROVED_STATUSES:
+        return None
+    if action.autonomy == "suggest":
         return None
     expires_at = int((action.decided_at + timedelta(seconds=settings.HITL_RECEIPT_TTL_SECONDS)).timestamp())
     payload = {

@@ -54,6 +54,18 @@ def test_a_supervisor_executes_a_suggestion_and_the_outcome_is_recorded(
     ]
 
 
+def test_a_suggestion_taken_up_for_execution_gives_its_agent_no_receipt(api, client, supervisor, executed_type):
+    ActionType.objects.filter(pk=executed_type.pk).update(autonomy="suggest")
+    action_id = api.propose().json()["id"]
+    client.force_login(supervisor)
+
+    client.post(f"/actions/{action_id}/execute")
+    answer = api.get(f"/actions/{action_id}").json()
+
+    # The executor runs it; the agent must not, and has nothing to show a verifier that it may.
+    assert (answer["status"], answer["autonomy"], answer["receipt"]) == ("approved", "suggest", None)
+
+
 def test_an_approved_action_runs_with_the_reviewers_edit_once(api, client, supervisor, executed_type, receiver):
     action = Action.objects.get(pk=api.propose().json()["id"])
     action.approve(by=supervisor, params={**action.params, "amount": 500})
