@@ -21,6 +21,15 @@ def console_errors(page):
     return errors
 
 
+def open_edit(page, card):
+    """Click "Edit…" and wait until htmx has settled the swapped card: until then the form's
+    change trigger is not attached, and a value typed that fast (no person is) would be lost."""
+    card.get_by_role("link", name="Edit…").click()
+    expect(card.locator("form.edit")).to_be_visible()
+    busy = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
+    page.wait_for_function(f"() => !document.querySelector('{busy}')")
+
+
 def test_a_supervisor_rejects_with_a_reason(page, live_server, supervisor, api, console_errors):
     action_id = api.propose().json()["id"]
     log_in(page, live_server, supervisor)
@@ -42,7 +51,7 @@ def test_a_supervisor_edits_a_parameter_and_the_agent_receives_it(page, live_ser
     log_in(page, live_server, supervisor)
     card = page.locator(f"#action-{action_id}")
 
-    card.get_by_role("link", name="Edit…").click()
+    open_edit(page, card)
     amount = card.get_by_label("Amount")
     amount.fill("-5")
     amount.press("Tab")
