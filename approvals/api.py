@@ -218,7 +218,7 @@ def propose(request, proposal: ProposalIn):
         raise ApiError(400, "bad_idempotency_key", "Idempotency-Key must be 1 to 255 characters, without NUL.")
     try:
         action, created = action_propose(
-            agent=request.auth, proposal=proposal.dict(exclude_none=True), idempotency_key=key
+            agent=request.auth, proposal=proposal.model_dump(exclude_none=True), idempotency_key=key
         )
     except InFlight:
         raise ApiError(

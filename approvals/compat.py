@@ -122,7 +122,7 @@ def _get_call(request, call_id):
 @router.post("/function_calls", response={200: FunctionCallOut, 201: FunctionCallOut, **ERRORS})
 def create_function_call(request, call: FunctionCallIn):
     """Propose a function call, as `HumanLayer.require_approval()` does before running it."""
-    extra_spec = call.spec.dict(include={"channel", "reject_options", "state"}, exclude_none=True)
+    extra_spec = call.spec.model_dump(include={"channel", "reject_options", "state"}, exclude_none=True)
     proposal = {
         "action": call.spec.fn,
         "params": call.spec.kwargs,
