@@ -120,6 +120,15 @@ def validate(document):
     return planned
 
 
+def clean_errors(path, instance, **options):
+    """`instance.full_clean(**options)`'s errors, each under `path`: [] when it is valid."""
+    try:
+        instance.full_clean(**options)
+    except ValidationError as error:
+        return [f"{path}.{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()]
+    return []
+
+
 def plan_action_type(path, key, spec, planned):
     if not isinstance(spec, dict):
         return [f"{path}: a mapping of policy fields"]
@@ -134,10 +143,7 @@ def plan_action_type(path, key, spec, planned):
             errors.append(f"{path}.checker_secret_env: the environment variable {spec['checker_secret_env']} is unset")
         else:
             action_type.checker_secret = secret
-    try:
-        action_type.full_clean(exclude=["key"] if action_type.pk else None, validate_unique=False)
-    except ValidationError as error:
-        errors += [f"{path}.{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()]
+    errors += clean_errors(path, action_type, exclude=["key"] if action_type.pk else None, validate_unique=False)
     rules, rule_errors = plan_rules(f"{path}.rules", spec.get("rules", None))
     errors += rule_errors
     groups = spec.get("reviewer_groups")
@@ -175,10 +181,7 @@ def plan_rules(path, specs):
         if rule.name in names:
             errors.append(f"{here}.name: another rule of this type is called {rule.name!r}")
         names.add(rule.name)
-        try:
-            rule.full_clean(exclude=["action_type"], validate_unique=False, validate_constraints=False)
-        except ValidationError as error:
-            errors += [f"{here}.{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()]
+        errors += clean_errors(here, rule, exclude=["action_type"], validate_unique=False, validate_constraints=False)
         rules.append(rule)
     return rules, errors
 
@@ -215,10 +218,9 @@ def plan_tiers(path, specs, action_type):
         if tier.duration is None:
             errors.append(f"{here}.duration: a duration such as 00:30:00, got {spec.get('duration')!r}")
         errors += plan_webhook(here, spec, tier, current.get(tier.position))
-        try:
-            tier.full_clean(exclude=["action_type", "duration"], validate_unique=False, validate_constraints=False)
-        except ValidationError as error:
-            errors += [f"{here}.{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()]
+        errors += clean_errors(
+            here, tier, exclude=["action_type", "duration"], validate_unique=False, validate_constraints=False
+        )
         tiers.append(tier)
     return tiers, errors
 

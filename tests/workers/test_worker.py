@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -100,6 +101,23 @@ def subprocess_worker_env(**extra):
     }
 
 
+@contextmanager
+def killable_worker(**env):
+    """A real `celery worker` in a subprocess on the test database, for a test to SIGKILL; on
+    leaving, it is gone whatever happened."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "hitl_site", "worker", "--pool", "solo", "--loglevel", "WARNING"],
+        env=subprocess_worker_env(**env),
+        cwd=settings.BASE_DIR,
+    )
+    try:
+        yield worker
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        worker.wait(10)
+
+
 def test_a_worker_killed_mid_delivery_is_made_good_by_the_recovery_sweep_exactly_once(api, refund_type, receiver):
     EscalationTier.objects.create(
         action_type=refund_type, position=1, webhook_url=receiver.url("/slack"), duration=timedelta(minutes=10)
@@ -109,20 +127,10 @@ def test_a_worker_killed_mid_delivery_is_made_good_by_the_recovery_sweep_exactly
     notification = Notification.objects.get(action=action)
     receiver.hang.set()  # the first delivery never gets an answer
 
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "hitl_site", "worker", "--pool", "solo", "--loglevel", "WARNING"],
-        env=subprocess_worker_env(HITL_NOTIFY_LEASE_SECONDS="1"),
-        cwd=settings.BASE_DIR,
-    )
-    try:
+    with killable_worker(HITL_NOTIFY_LEASE_SECONDS="1") as worker:
         deliver_notification.delay(notification.pk)
         assert receiver.hung.wait(60), "the subprocess worker never started delivering"
         worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait(10)
     receiver.release.set()
 
     stuck = Notification.objects.get(pk=notification.pk)
@@ -141,23 +149,6 @@ def test_a_worker_killed_mid_delivery_is_made_good_by_the_recovery_sweep_exactly
     assert len(receiver.received) == 1
 
 
-def copies_of(action, count):
-    """`count` pending actions like `action`, all overdue, made in one statement."""
-    Action.objects.bulk_create(
-        Action(
-            agent=action.agent,
-            action_type=action.action_type,
-            policy_version=action.policy_version,
-            status="pending",
-            autonomy=action.autonomy,
-            params=action.params,
-            summary=action.summary,
-            due_at=timezone.now() - timedelta(minutes=1),
-        )
-        for _ in range(count)
-    )
-
-
 def test_a_worker_killed_mid_escalation_leaves_each_action_escalated_exactly_once_after_the_next_sweep(
     api, refund_type
 ):
@@ -165,25 +156,16 @@ def test_a_worker_killed_mid_escalation_leaves_each_action_escalated_exactly_onc
         action_type=refund_type, position=1, emails="oncall@example.com", duration=timedelta(minutes=10)
     )
     first = propose(api)
-    copies_of(first, 6 * escalation.BATCH_SIZE - 1)
+    first.due_at = timezone.now() - timedelta(minutes=1)
+    Action.objects.filter(pk=first.pk).update(due_at=first.due_at)
+    copies(first, 6 * escalation.BATCH_SIZE - 1)
     total = Action.objects.filter(status="pending").count()
-    Action.objects.filter(pk=first.pk).update(due_at=timezone.now() - timedelta(minutes=1))
 
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "hitl_site", "worker", "--pool", "solo", "--loglevel", "WARNING"],
-        env=subprocess_worker_env(),
-        cwd=settings.BASE_DIR,
-    )
-    try:
+    with killable_worker() as worker:
         escalate_overdue.delay()
         # Kill it once some of its batches are committed and before the last one is.
         wait_until(lambda: Event.objects.filter(kind="action.escalated").exists(), timeout=60, what="the sweep")
         worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait(10)
     escalated_when_killed = Action.objects.filter(escalation_tier=1).count()
     assert 0 < escalated_when_killed < total, "the worker was not killed in the middle of the sweep"
 
@@ -233,21 +215,13 @@ def test_a_worker_killed_mid_sampling_run_draws_each_sample_exactly_once_after_t
     holder = threading.Thread(target=hold_second_watermark)
     holder.start()
     holding.wait(10)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "hitl_site", "worker", "--pool", "solo", "--loglevel", "WARNING"],
-        env=subprocess_worker_env(),
-        cwd=settings.BASE_DIR,
-    )
     try:
-        draw_samples.delay()
-        wait_until(lambda: Sample.objects.filter(action_type=types[0]).exists(), timeout=60, what="the first draw")
-        time.sleep(0.5)  # now it waits on the second type's lock
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
+        with killable_worker() as worker:
+            draw_samples.delay()
+            wait_until(lambda: Sample.objects.filter(action_type=types[0]).exists(), timeout=60, what="the first draw")
+            time.sleep(0.5)  # now it waits on the second type's lock
+            worker.send_signal(signal.SIGKILL)
     finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait(10)
         release.set()
         holder.join()
     assert not Sample.objects.filter(action_type=types[1]).exists(), "the worker was not killed mid-run"
