@@ -8,6 +8,8 @@ COPY hitl_site ./hitl_site
 COPY approvals ./approvals
 COPY audit ./audit
 COPY policies ./policies
+COPY sampling ./sampling
+COPY insights ./insights
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./

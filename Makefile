@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 # Embedded PostgreSQL and Redis under .run/ unless DATABASE_URL / REDIS_URL point elsewhere.
-WITH_SERVICES := $(BIN)/python -m hitl_site.services run --
+WITH_SERVICES := $(BIN)/python -m hitl_site.embedded run --
 
 .PHONY: install run test lint stop clean bench
 
@@ -26,7 +26,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
 stop:
-	$(BIN)/python -m hitl_site.services down
+	$(BIN)/python -m hitl_site.embedded down
 
 clean: stop
 	rm -rf .run

@@ -1,8 +1,6 @@
 from django.contrib import admin
 
 from approvals.models import Action, NotificationPreference
-from approvals.sampling import error_rate_for
-from policies.admin import ActionTypeAdmin
 
 
 @admin.register(Action)
@@ -21,20 +19,6 @@ class ActionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-@admin.display(description="Sampled error rate")
-def sampling_recommendation(action_type):
-    """The sample page's verdict, as a column on the action types' list."""
-    rate = error_rate_for(action_type)
-    if not rate.judged:
-        return "No graded samples yet"
-    low, high = rate.interval
-    return f"{rate.rate:.1%} ({low:.1%}–{high:.1%}, {rate.judged} graded): {rate.recommendation}"
-
-
-# Added from here so that policies/admin.py needs no import of approvals (policies comes first).
-ActionTypeAdmin.list_display = [*ActionTypeAdmin.list_display, sampling_recommendation]
 
 
 @admin.register(NotificationPreference)

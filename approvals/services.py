@@ -5,12 +5,19 @@ import json
 
 from django.db import connection, transaction
 from django.utils import timezone
+from prometheus_client import Histogram
 
-from approvals.metrics import ROUTING_SECONDS
 from approvals.models import Action
 from audit.log import Actor, record, record_many
 from policies.models import ActionType, Autonomy, InvalidProposal, RateCounter
 from policies.routing import Proposal, Refusal, action_type_for, facts_for, route
+
+# Exposed on /metrics (insights.metrics) with the rest of this process's metrics.
+ROUTING_SECONDS = Histogram(
+    "countersign_routing_seconds",
+    "Time to route one proposal (kill switch, schema, rules, checkers, risk gates).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 
 STATUS_FOR_LEVEL = {
     Autonomy.SUGGEST: Action.Status.SUGGESTED,

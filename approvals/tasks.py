@@ -12,7 +12,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from approvals import escalation, execution, notifications, sampling
+from approvals import escalation, execution, notifications
 from approvals.models import Action, Execution, Notification
 
 log = logging.getLogger(__name__)
@@ -85,12 +85,6 @@ def deliver_notification(self, notification_id):
     countdown = notifications.deliver(notification_id)
     if countdown is not None:
         raise self.retry(countdown=countdown)
-
-
-@shared_task
-def draw_samples():
-    """Draw each action type's share of auto-approved actions into the sample queue."""
-    return sampling.draw()
 
 
 @shared_task

@@ -26,11 +26,9 @@ from approvals.models import (
     Conflict,
     Execution,
     NotificationPreference,
-    Sample,
     UserEscalation,
     params_diff,
 )
-from approvals.sampling import error_rates
 from approvals.tasks import enqueue_on_commit, execute_action
 from audit.models import Event
 from policies.models import StandingApproval
@@ -223,56 +221,6 @@ def reject(request, pk):
         return _card(request, action, error=str(conflict))
     action.decision = decision
     return _card(request, action, message=f"Rejected: {action.current_summary}.")
-
-
-# The sample queue: auto-approved actions drawn for grading, and what the grades say.
-
-
-def _require_sample_reviewer(request):
-    if not (request.user.is_superuser or request.user.groups.filter(name="sample_reviewers").exists()):
-        raise PermissionDenied("Only sample reviewers grade samples.")
-
-
-@require_GET
-@login_required
-def samples(request):
-    _require_sample_reviewer(request)
-    queue = (
-        Sample.objects.filter(grade="")
-        .select_related("action__action_type", "action__agent")
-        .order_by("drawn_at", "action_id")[:50]
-    )
-    graded = Sample.objects.exclude(grade="").select_related("action__action_type").order_by("-graded_at")[:20]
-    return render(
-        request,
-        "approvals/samples.html",
-        {"queue": queue, "graded": graded, "error_rates": error_rates(), "grades": Sample.Grade},
-    )
-
-
-@require_POST
-@login_required
-def grade_sample(request, pk):
-    _require_sample_reviewer(request)
-    sample = get_object_or_404(Sample.objects.select_related("action__action_type", "action__agent"), pk=pk)
-    grade, note = request.POST.get("grade", ""), request.POST.get("note", "").strip()[:5000]
-    error = ""
-    if grade not in Sample.Grade.values:
-        error = "Choose correct, incorrect or unsure."
-    else:
-        try:
-            sample.grade_as(by=request.user, grade=grade, note=note)
-        except Conflict as conflict:
-            error = str(conflict)
-    if request.htmx:
-        return render(
-            request, "approvals/samples.html#sample", {"sample": sample, "error": error, "grades": Sample.Grade}
-        )
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, f"Graded {sample.grade}: {sample.action.summary}")
-    return redirect("approvals:samples")
 
 
 @require_POST

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from audit.forms import KNOWN_KINDS, SearchForm
 from audit.log import Actor, record
 from audit.models import EVENT_COLUMNS, ChainHead
+from audit.spreadsheets import spreadsheet_cell
 
 PAGE_SIZE = 50
 # Rows are written to the response in batches: one yield per row would cost more than the rows.
@@ -115,14 +116,8 @@ def _csv_cell(column, value):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     if column == "at":
         return value.isoformat(timespec="microseconds")
-    if value is None:
-        return ""
-    value = str(value)
-    # Agent-written text opened in a spreadsheet must not run as a formula (OWASP's advice);
-    # the JSON Lines export keeps every value exactly.
-    if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    # The JSON Lines export keeps every value exactly.
+    return spreadsheet_cell(None if value is None else str(value))
 
 
 def _jsonl_lines(rows):

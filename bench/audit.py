@@ -2,8 +2,8 @@
 view, a deep keyset page against the first, and a streamed export of everything with the
 exporting process's peak memory. Prints the EXPLAIN of a full-text search.
 
-    .venv/bin/python -m hitl_site.services run -- .venv/bin/python manage.py seed_scale
-    .venv/bin/python -m hitl_site.services run -- .venv/bin/python -m bench.audit
+    .venv/bin/python -m hitl_site.embedded run -- .venv/bin/python manage.py seed_scale
+    .venv/bin/python -m hitl_site.embedded run -- .venv/bin/python -m bench.audit
 
 `--seed` runs seed_scale first when the log holds fewer than a million events.
 

@@ -1,6 +1,6 @@
 """Client-side overhead of an auto-approved call through @gate (propose + report), at p50 and p95.
 
-    .venv/bin/python -m hitl_site.services run -- .venv/bin/python -m bench.client [--calls 300]
+    .venv/bin/python -m hitl_site.embedded run -- .venv/bin/python -m bench.client [--calls 300]
 
 Serves the project with gunicorn as `make run` does (on a free port, over the database the
 services point at, migrated and seeded with the demo), then times calls of a

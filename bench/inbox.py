@@ -2,7 +2,7 @@
 and an all-or-nothing batch approval of 100 actions (target < 1 s).
 
 Runs on a throwaway test database beside the development one:
-    .venv/bin/python -m hitl_site.services run -- .venv/bin/python -m bench.inbox
+    .venv/bin/python -m hitl_site.embedded run -- .venv/bin/python -m bench.inbox
 
 `make bench` calls `measure(stack)` for the batch, beside one approval through the card's own
 POST, in the bench's database as its supervisor (the first page is `bench/inbox_page.py`'s).

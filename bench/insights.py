@@ -1,6 +1,6 @@
 """How fast /insights/ and /metrics render over 100,000 actions and 1,000,000 audit events.
 
-    .venv/bin/python -m hitl_site.services run -- .venv/bin/python -m bench.insights [--scale 0.1] [--runs 30]
+    .venv/bin/python -m hitl_site.embedded run -- .venv/bin/python -m bench.insights [--scale 0.1] [--runs 30]
 
 Loads the volume into a database of its own (created, then dropped unless --keep; --reuse
 measures a kept one again), spread over
@@ -39,9 +39,9 @@ def use_bench_database(reuse):
     """Point Django at a fresh database on the same server, so the bench never touches dev data."""
     import psycopg
 
-    from hitl_site import services
+    from hitl_site import embedded
 
-    url = urlparse(os.environ.get("DATABASE_URL") or services.postgres_url())
+    url = urlparse(os.environ.get("DATABASE_URL") or embedded.postgres_url())
     admin = psycopg.connect(urlunparse(url._replace(path="/postgres")), autocommit=True)
     exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE]).fetchone()
     if not (reuse and exists):

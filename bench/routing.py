@@ -1,6 +1,6 @@
 """Routing latency: p50/p95 of the pipeline for one proposal of a type with 20 CEL rules.
 
-Run: .venv/bin/python -m hitl_site.services run -- .venv/bin/python -m bench.routing
+Run: .venv/bin/python -m hitl_site.embedded run -- .venv/bin/python -m bench.routing
 Measured in process, without the external checker. Two figures: `route()` alone (the pipeline
 over facts already gathered: kill switch, schema, 20 rules, risk gates, standing approvals) and
 `facts_for()` + `route()` (adding the PostgreSQL reads: standing approvals, and the repair

@@ -47,7 +47,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     args.run_dir.mkdir(parents=True, exist_ok=True)
-    # Before anything imports hitl_site.services, which reads it once.
+    # Before anything imports hitl_site.embedded, which reads it once.
     os.environ["HITL_RUN_DIR"] = str(args.run_dir.resolve())
     from bench.stack import Stack
 

@@ -68,12 +68,12 @@ class Stack:
 
     def up(self):
         """Start the servers, make a fresh database, migrate it and set Django up on it."""
-        from hitl_site import services  # reads HITL_RUN_DIR at import
+        from hitl_site import embedded  # reads HITL_RUN_DIR at import
 
-        self._started_services = services.up()
-        server_url = os.environ.get("DATABASE_URL") or services.postgres_url()
+        self._started_services = embedded.up()
+        server_url = os.environ.get("DATABASE_URL") or embedded.postgres_url()
         if not os.environ.get("REDIS_URL"):
-            os.environ["REDIS_URL"] = services.redis_url()
+            os.environ["REDIS_URL"] = embedded.redis_url()
         recreate_database(server_url)
         os.environ["DATABASE_URL"] = database_url(server_url)
         os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
@@ -171,9 +171,9 @@ class Stack:
 
             listener.stop()
             connections.close_all()
-        from hitl_site import services
+        from hitl_site import embedded
 
-        services.down(self._started_services)
+        embedded.down(self._started_services)
 
 
 def _free_port():

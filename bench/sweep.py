@@ -1,7 +1,7 @@
 """One SLA escalation sweep over 10,000 overdue pending actions: its time and query count.
 
 Runs on a throwaway database (created and dropped here), so it never touches the dev data:
-    .venv/bin/python -m hitl_site.services run -- .venv/bin/python -m bench.sweep [COUNT]
+    .venv/bin/python -m hitl_site.embedded run -- .venv/bin/python -m bench.sweep [COUNT]
 
 `make bench` calls `measure(stack)`: the same sweep in a throwaway database beside the bench's
 (the sweep takes every overdue action in the database, so the count must be its own).

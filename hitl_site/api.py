@@ -39,7 +39,7 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/", router)
-api.add_router("/humanlayer", "approvals.compat.router")  # the HumanLayer SDK's function_calls API
+api.add_router("/humanlayer", "approvals.humanlayer.router")  # the HumanLayer SDK's function_calls API
 
 
 def error_response(request, status, code, message, details=None):

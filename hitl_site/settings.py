@@ -8,8 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
-
-from hitl_site import services
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -20,6 +19,18 @@ def env_bool(name, default=False):
 
 def env_list(name, default=""):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_required(name):
+    """A server's address. Reading settings starts nothing: `make run`, `make test` and
+    `manage.py` set these to the embedded servers (hitl_site/embedded.py) when they are unset."""
+    value = os.environ.get(name)
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} is not set. `make run`, `make test` and `manage.py` set it to an embedded server; "
+            "run other commands as `python -m hitl_site.embedded run -- COMMAND…`, or set it."
+        )
+    return value
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -49,6 +60,8 @@ INSTALLED_APPS = [
     "audit",
     "policies",
     "approvals",
+    "sampling",
+    "insights",
 ]
 
 MIDDLEWARE = [
@@ -86,7 +99,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or services.postgres_url(),
+        env_required("DATABASE_URL"),
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
@@ -94,7 +107,7 @@ DATABASES = {
 DATABASES["default"]["OPTIONS"] = {"connect_timeout": 5}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = os.environ.get("REDIS_URL") or services.redis_url()
+REDIS_URL = env_required("REDIS_URL")
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: it refuses a locked-out login before any other
@@ -209,7 +222,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Sampling has no deadline; every five minutes keeps the queue fresh without scanning often.
     "draw-samples": {
-        "task": "approvals.tasks.draw_samples",
+        "task": "sampling.tasks.draw_samples",
         "schedule": timedelta(minutes=5),
     },
     # Incremental (only events since the last signed head), so cheap: five minutes bounds how

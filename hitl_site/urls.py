@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from approvals import insights_views
 from hitl_site import views
 from hitl_site.api import api
 
@@ -13,7 +12,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("audit/", include("audit.urls")),
     path("", include("approvals.urls")),
-    path("insights/", insights_views.insights, name="insights"),
-    path("insights/<slug:chart>.csv", insights_views.insights_csv, name="insights_csv"),
-    path("metrics", insights_views.metrics, name="metrics"),
+    path("", include("sampling.urls")),
+    path("", include("insights.urls")),
 ]

@@ -14,8 +14,9 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from guardian.shortcuts import assign_perm
 
-from approvals.models import Action, Sample
+from approvals.models import Action
 from policies.models import ActionType
+from sampling.models import Sample
 from tests.browser.test_approve import log_in
 from tests.conftest import make_user
 

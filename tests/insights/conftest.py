@@ -113,7 +113,7 @@ def week(supervisor, second_supervisor, agent, refund_type, email_type):
 def draw_samples(action_type, agent, grades, *, day=6):
     """One audited action of `action_type` per grade ("" for not graded yet), each drawn as a
     sample on `day` of the week."""
-    from approvals.models import Sample
+    from sampling.models import Sample
 
     actions = Action.objects.bulk_create(
         Action(

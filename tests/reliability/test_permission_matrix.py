@@ -16,9 +16,10 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from guardian.shortcuts import assign_perm
 
-from approvals.models import Action, Sample, UserEscalation
+from approvals.models import Action, UserEscalation
 from policies.management.commands.seed_demo import ROLES
 from policies.models import ActionType, Agent
+from sampling.models import Sample
 from tests.conftest import make_user
 
 CALLERS = ("anonymous", "sue", "sid", "pat", "audrey", "sandy", "root", "agent", "revoked")

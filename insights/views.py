@@ -2,52 +2,25 @@
 
 import csv
 import hmac
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
-from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from approvals import insights_charts as charts
-from approvals.insights import TABLES, Insights, Window
-from approvals.metrics import exposition
-from policies.models import ActionType, Agent, Autonomy
+from audit.spreadsheets import spreadsheet_cell
+from insights import charts
+from insights.forms import InsightsForm
+from insights.metrics import exposition
+from insights.reports import TABLES, Insights
+from policies.models import Autonomy
 
 INSIGHTS_GROUPS = ("supervisors", "policy_admins", "auditors")
-LONGEST_RANGE = timedelta(days=366)
 LOCALHOST = ("127.0.0.1", "::1")
-
-
-class InsightsForm(forms.Form):
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="inclusive")
-    agent = forms.ModelChoiceField(Agent.objects.all(), to_field_name="name", required=False, empty_label="All agents")
-    action_type = forms.ModelChoiceField(
-        ActionType.objects.all(), to_field_name="key", required=False, empty_label="All action types"
-    )
-
-    def clean(self):
-        data = super().clean()
-        end = data.get("end") or timezone.now().date()
-        start = data.get("start") or end - timedelta(days=6)
-        if start > end:
-            raise forms.ValidationError("The start date is after the end date.")
-        if end - start >= LONGEST_RANGE:
-            raise forms.ValidationError("Choose at most a year.")
-        data["start"], data["end"] = start, end
-        return data
-
-    def window(self):
-        data = self.cleaned_data
-        start = datetime.combine(data["start"], time.min, tzinfo=timezone.get_current_timezone())
-        end = datetime.combine(data["end"] + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone())
-        return Window(start=start, end=end, agent=data["agent"], action_type=data["action_type"])
 
 
 def _check_may_see_insights(user):
@@ -185,14 +158,6 @@ def insights(request):
     )
 
 
-def _csv_cell(value):
-    # Spreadsheets run a cell that starts with one of these as a formula; action type keys can
-    # come from agents, so such text is written with a leading apostrophe.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
-
-
 @require_GET
 @login_required
 def insights_csv(request, chart):
@@ -208,7 +173,7 @@ def insights_csv(request, chart):
     response["Content-Disposition"] = f'attachment; filename="insights-{chart}.csv"'
     writer = csv.writer(response)
     writer.writerow(table.header)
-    writer.writerows([_csv_cell(value) for value in row] for row in table.rows)
+    writer.writerows([spreadsheet_cell(value) for value in row] for row in table.rows)
     return response
 
 

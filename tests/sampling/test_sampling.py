@@ -9,11 +9,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from approvals import sampling
-from approvals.models import Action, Sample
-from approvals.tasks import draw_samples
+from approvals.models import Action
 from audit.models import Event
 from policies.models import ActionType, StandingApproval
+from sampling import drawing, error_rates
+from sampling.models import Sample, SamplingWatermark
+from sampling.tasks import draw_samples
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -77,10 +78,10 @@ def test_what_a_standing_approval_let_through_is_sampled_at_a_higher_rate(email_
     allowed_unsampled_type = auto_approved(zero_rate, agent, 400, seed=3, route={"standing_approval": note_standing.pk})
     auto_approved(zero_rate, agent, 400, seed=4)  # a rate of 0: never drawn
 
-    sampling.draw()
+    drawing.draw()
 
     def drawn_below(actions, rate):
-        return {a.pk for a in actions if sampling.draw_value(a.pk, a.action_type.key) < rate}
+        return {a.pk for a in actions if drawing.draw_value(a.pk, a.action_type.key) < rate}
 
     drawn = set(Sample.objects.values_list("action_id", flat=True))
     # 10% of the type's own, max(2 × 10%, 25%) of those let through, 25% where the type's rate is 0.
@@ -90,12 +91,12 @@ def test_what_a_standing_approval_let_through_is_sampled_at_a_higher_rate(email_
 
 def test_the_draw_is_reproducible_and_never_draws_an_action_twice(email_type, agent):
     actions = auto_approved(email_type, agent, 1000, seed=7)
-    expected = {a.pk for a in actions if sampling.is_drawn(a.pk, email_type)}
+    expected = {a.pk for a in actions if drawing.is_drawn(a.pk, email_type)}
 
-    sampling.draw()
+    drawing.draw()
     first = set(Sample.objects.values_list("action_id", flat=True))
-    sampling.SamplingWatermark.objects.all().delete()  # as if the draw had never run
-    again = sampling.draw()
+    SamplingWatermark.objects.all().delete()  # as if the draw had never run
+    again = drawing.draw()
 
     assert first == expected
     assert again == 0 and Sample.objects.count() == len(expected)
@@ -106,14 +107,14 @@ def test_actions_a_person_decided_are_not_sampled(email_type, agent):
     email_type.sampling_rate = 1.0
     email_type.save()
 
-    assert sampling.draw() == 0
+    assert drawing.draw() == 0
 
 
 def test_a_sample_reviewer_grades_a_sample_once_with_an_audit_event(client, email_type, agent, sample_reviewer):
     email_type.sampling_rate = 1.0
     email_type.save()
     [action] = auto_approved(email_type, agent, 1)
-    sampling.draw()
+    drawing.draw()
     client.force_login(sample_reviewer)
 
     assert "Email user0@example.com" in client.get("/samples/").content.decode()
@@ -132,7 +133,7 @@ def test_a_bad_grade_changes_nothing(client, email_type, agent, sample_reviewer)
     email_type.sampling_rate = 1.0
     email_type.save()
     [action] = auto_approved(email_type, agent, 1)
-    sampling.draw()
+    drawing.draw()
     client.force_login(sample_reviewer)
 
     response = client.post(f"/samples/{action.pk}/grade", {"grade": "great"}, headers={"HX-Request": "true"})
@@ -159,19 +160,22 @@ def test_the_sample_views_answer_404_and_405(client, sample_reviewer):
 
 
 def test_the_wilson_interval_matches_the_textbook_values():
-    low, high = sampling.wilson_interval(10, 100)
+    low, high = error_rates.wilson_interval(10, 100)
     assert (round(low, 4), round(high, 4)) == (0.0552, 0.1744)
-    assert sampling.wilson_interval(0, 0) == (0.0, 1.0)
-    low, high = sampling.wilson_interval(0, 50)
+    assert error_rates.wilson_interval(0, 0) == (0.0, 1.0)
+    low, high = error_rates.wilson_interval(0, 50)
     assert low == 0.0 and round(high, 4) == 0.0713
+    assert tuple(round(v, 4) for v in error_rates.wilson_interval(0, 10)) == (0.0, 0.2775)
+    assert tuple(round(v, 4) for v in error_rates.wilson_interval(5, 100)) == (0.0215, 0.1118)
+    assert tuple(round(v, 4) for v in error_rates.wilson_interval(10, 10)) == (0.7225, 1.0)
 
 
 def test_the_recommendation_changes_exactly_at_the_intervals_edges():
-    low, high = sampling.wilson_interval(2, 200)
-    assert sampling.recommendation(low, high, target=math.nextafter(high, 1)) == "relax"
-    assert sampling.recommendation(low, high, target=high) == "not enough data yet"
-    assert sampling.recommendation(low, high, target=low) == "not enough data yet"
-    assert sampling.recommendation(low, high, target=math.nextafter(low, 0)) == "tighten"
+    low, high = error_rates.wilson_interval(2, 200)
+    assert error_rates.recommendation(low, high, target=math.nextafter(high, 1)) == "relax"
+    assert error_rates.recommendation(low, high, target=high) == "not enough data yet"
+    assert error_rates.recommendation(low, high, target=low) == "not enough data yet"
+    assert error_rates.recommendation(low, high, target=math.nextafter(low, 0)) == "tighten"
 
 
 def grade_many(action_type, agent, reviewer, correct, incorrect, unsure=0):
@@ -193,7 +197,7 @@ def test_the_sample_page_recommends_relaxing_tightening_or_waiting(client, agent
     grade_many(risky, agent, sample_reviewer, correct=80, incorrect=20)  # lower bound 13%
     grade_many(new, agent, sample_reviewer, correct=9, incorrect=1)
 
-    rates = {rate.action_type.key: rate for rate in sampling.error_rates()}
+    rates = {rate.action_type.key: rate for rate in error_rates.error_rates()}
     assert rates["search.web"].recommendation == "relax"
     assert (rates["search.web"].graded, rates["search.web"].judged) == (206, 201)
     assert rates["email.send"].recommendation == "tighten"
@@ -201,16 +205,16 @@ def test_the_sample_page_recommends_relaxing_tightening_or_waiting(client, agent
 
     client.force_login(sample_reviewer)
     page = client.get("/samples/").content.decode()
-    assert "Relax: the error rate is below the target" in page
-    assert "Tighten: the error rate is above the target" in page
-    assert "Not enough data yet" in page
+    assert "relax: lower the sampling rate or raise autonomy" in page
+    assert "tighten: raise the sampling rate or lower autonomy" in page
+    assert "not enough data yet: the interval still contains the target" in page
 
 
 def test_sampling_is_seeded_by_the_site_setting(email_type, agent, settings):
     actions = auto_approved(email_type, agent, 500, seed=3)
-    default = {a.pk for a in actions if sampling.is_drawn(a.pk, email_type)}
+    default = {a.pk for a in actions if drawing.is_drawn(a.pk, email_type)}
     settings.HITL_SAMPLING_SEED = "another-seed"
-    other = {a.pk for a in actions if sampling.is_drawn(a.pk, email_type)}
+    other = {a.pk for a in actions if drawing.is_drawn(a.pk, email_type)}
 
     assert default != other
 

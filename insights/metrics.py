@@ -1,22 +1,18 @@
 """Prometheus metrics for operators.
 
 Counts come from the database at scrape time, so every web process reports the same totals
-and a restart loses nothing; only routing latency is measured in the process that routed.
+and a restart loses nothing; only routing latency is measured in the process that routed
+(`approvals.services.ROUTING_SECONDS`).
 """
 
 from django.db.models import Count, Min
 from django.utils import timezone
-from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from approvals.models import Action, Decision, Notification
+from approvals.services import ROUTING_SECONDS  # noqa: F401 - observed there, exposed with the process's metrics
 from audit.models import Event
-
-ROUTING_SECONDS = Histogram(
-    "countersign_routing_seconds",
-    "Time to route one proposal (kill switch, schema, rules, checkers, risk gates).",
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
 
 
 def notification_failures():
