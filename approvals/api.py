@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict, Strict
 
-from approvals.models import Action, Conflict, UserEscalation
-from approvals.notifications import notify_user_escalation
+from approvals.models import Action, Appeal, Conflict
+from approvals.notifications import notify_appeal
 from approvals.services import InFlight, KeyReused, action_propose
 from approvals.tasks import dispatch_notifications, enqueue_on_commit
 from approvals.waiting import wait_for_decision
@@ -328,7 +328,8 @@ def action_types(request):
     return ActionType.objects.filter(status=ActionType.Status.ACTIVE)
 
 
-# The end user's "This is wrong" / "Get a human", forwarded by the agent.
+# The end user's "This is wrong" / "Get a human", forwarded by the agent: an Appeal. The API
+# keeps PRODUCT.md's word for it (the path, the schemas' and the operation's names).
 
 
 class UserEscalationIn(Schema):
@@ -349,21 +350,26 @@ class UserEscalationOut(Schema):
     created_at: datetime
 
     @staticmethod
-    def resolve_status(escalation):
-        return "resolved" if escalation.resolved_at else "open"
+    def resolve_status(appeal):
+        return "resolved" if appeal.resolved_at else "open"
 
 
-@router.post("/escalations", response={201: UserEscalationOut, **ERRORS}, tags=["escalations"])
-def escalate(request, body: UserEscalationIn):
+@router.post(
+    "/escalations",
+    response={201: UserEscalationOut, **ERRORS},
+    tags=["escalations"],
+    operation_id="approvals_api_escalate",
+)
+def open_appeal(request, body: UserEscalationIn):
     """The end user says "This is wrong" or asks for a person; it reaches the supervisors'
     inbox at the top, with its own SLA, linked to the session's actions."""
     if not body.session_id and body.action_id is None:
         raise ApiError(400, "bad_request", "Send the session_id or the action_id the end user is talking about.")
     action = _get_own_action(request, body.action_id) if body.action_id is not None else None
     with transaction.atomic():
-        escalation = UserEscalation.open_for(
+        appeal = Appeal.open_for(
             agent=request.auth, kind=body.kind, message=body.message, session_id=body.session_id or "", action=action
         )
-        if notify_user_escalation(escalation):
+        if notify_appeal(appeal):
             enqueue_on_commit(dispatch_notifications)
-    return Status(201, escalation)
+    return Status(201, appeal)

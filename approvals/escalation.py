@@ -17,7 +17,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from approvals import notifications
-from approvals.models import DECIDED_CHANNEL, Action, Conflict, Decision, Notification
+from approvals.models import Action, Conflict, Decision, Notification, wake_waiting_agents
 from audit.log import Actor, record_many
 from policies.models import EscalationTier, TimeoutFallback
 
@@ -74,11 +74,6 @@ def tiers_by_type(type_ids):
     for ladder in ladders.values():
         ladder.sort(key=lambda tier: tier.position)
     return ladders
-
-
-def current_tier(action, ladder):
-    """The EscalationTier that holds the action, or None while its first reviewers do."""
-    return ladder[action.escalation_tier - 1] if 0 < action.escalation_tier <= len(ladder) else None
 
 
 def sweep(now=None, batch_size=BATCH_SIZE):
@@ -189,7 +184,7 @@ def escalate_batch(now, limit, *, only=None, actor=SLA_ACTOR):
         for fallback, actions in falling.items():
             events += _apply_fallback(fallback, actions, now)
             for action in actions:
-                tier = current_tier(action, ladders[action.action_type_id])
+                tier = action.current_escalation_tier(ladders[action.action_type_id])
                 if tier is None:
                     continue
                 if tier.pk not in targets:
@@ -207,7 +202,7 @@ def escalate_batch(now, limit, *, only=None, actor=SLA_ACTOR):
                         )
                     )
             result.fell_back += len(actions)
-            _wake_waiting_agents([a.pk for a in actions])
+            wake_waiting_agents([a.pk for a in actions])
 
         result.notifications = insert_notifications(pending_notifications)
         record_many(events)
@@ -278,14 +273,6 @@ def _apply_fallback(fallback, actions, now):
     return events
 
 
-def _wake_waiting_agents(action_ids):
-    # One statement for the whole batch; delivered by PostgreSQL when the transaction commits.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_notify(%s, id::text) FROM unnest(%s::uuid[]) AS id", [DECIDED_CHANNEL, list(action_ids)]
-        )
-
-
 # The warning before a breach: once per action and tier, when the share of its deadline
 # configured on the action type has passed.
 # The batch is picked in a CTE and joined: as `WHERE a.id IN (SELECT … LIMIT … FOR UPDATE)`,
@@ -325,7 +312,7 @@ def warn_batch(now, limit):
         targets = {}
         pending_notifications = []
         for action in actions:
-            tier = current_tier(action, ladders[action.action_type_id])
+            tier = action.current_escalation_tier(ladders[action.action_type_id])
             key = ("tier", tier.pk) if tier else ("type", action.action_type_id)
             if key not in targets:
                 targets[key] = (

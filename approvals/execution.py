@@ -4,20 +4,21 @@ report it. The Execution row is claimed with a conditional UPDATE, so a redelive
 never posts twice once an answer is recorded; the executor also gets the action id as its
 Idempotency-Key for the one case no lease can rule out (a worker killed mid-request)."""
 
-import httpx
-from django.conf import settings
 from django.db import transaction
 
-from approvals.models import Conflict, Execution, claim_work, retry_work_later
-from approvals.notifications import PermanentFailure, backoff_seconds, one_line, signed_post
+from approvals.delivery import attempt, finish_work, one_line, signed_post
+from approvals.models import Conflict, Execution
 
 
 def execute(action_id):
     """Post the action to its executor. Returns the seconds after which to try again, or None
     when it is done (an outcome recorded) or not ours to run."""
-    execution = claim_work(Execution.objects.select_related("action__action_type", "action__agent"), action_id)
-    if execution is None:
-        return None
+    return attempt(
+        Execution.objects.select_related("action__action_type", "action__agent"), action_id, send=_post, failed=_failed
+    )
+
+
+def _post(execution):
     action = execution.action
     payload = {
         "action_id": str(action.pk),
@@ -25,19 +26,7 @@ def execute(action_id):
         "params": action.final_params,
         "requested_by": execution.requested_by_name,
     }
-    try:
-        response = signed_post(action.action_type.executor_url, payload, headers={"Idempotency-Key": str(action.pk)})
-    except PermanentFailure as failure:
-        finish(execution, succeeded=False, error=f"The executor refused it: {failure}")
-        return None
-    except (httpx.HTTPError, OSError) as failure:
-        error = f"{type(failure).__name__}: {failure}"
-        if execution.attempts >= settings.HITL_NOTIFY_MAX_ATTEMPTS:
-            finish(execution, succeeded=False, error=f"The executor did not answer: {error}")
-            return None
-        countdown = backoff_seconds(execution.attempts)
-        retry_work_later(execution, error=error, countdown=countdown)
-        return countdown
+    response = signed_post(action.action_type.executor_url, payload, headers={"Idempotency-Key": str(action.pk)})
     try:
         output = response.json()
     except ValueError:
@@ -47,15 +36,16 @@ def execute(action_id):
         succeeded=True,
         output=output if isinstance(output, dict) else {"response": one_line(response.text, 2000)},
     )
-    return None
+
+
+def _failed(execution, error, permanent):
+    why = "The executor refused it" if permanent else "The executor did not answer"
+    finish(execution, succeeded=False, error=f"{why}: {error}")
 
 
 def finish(execution, *, succeeded, output=None, error=""):
     with transaction.atomic():
-        done = Execution.objects.filter(pk=execution.pk, status=Execution.Status.SENDING).update(
-            status=Execution.Status.DONE, last_error=error
-        )
-        if done != 1:
+        if not finish_work(execution, Execution.Status.DONE, last_error=error):
             return
         try:
             execution.action.record_outcome(succeeded=succeeded, output=output, error=error)

@@ -31,7 +31,7 @@ class ParamsForm(forms.Form):
         cleaned = super().clean()
         failed = set(self.errors)
         try:
-            self.action._check_edit(self.final_params())
+            self.action.check_edit(self.final_params())
         except InvalidEdit as invalid:
             for error in invalid.errors:
                 name = error["path"].split(".")[0]

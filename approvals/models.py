@@ -2,7 +2,6 @@
 
 import json
 import uuid
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -12,6 +11,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from guardian.shortcuts import get_objects_for_user
 
+from approvals.delivery import claim_due_work
 from approvals.receipts import receipt_for
 from audit.log import Actor, record, record_many
 from policies.models import ActionType, Agent, Autonomy
@@ -130,6 +130,8 @@ class Action(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Insights (its own app, without models) reads actions and decisions: its permission is here.
+        permissions = [("view_insights", "Can see insights on actions and decisions")]
         constraints = [
             models.UniqueConstraint(
                 fields=["agent", "idempotency_key"],
@@ -272,7 +274,7 @@ class Action(models.Model):
     def approve_all(cls, actions, *, by):
         """Approve every action or none: one conditional UPDATE claims them all, and if any was
         decided meanwhile the transaction rolls back and BatchConflict names each one."""
-        refused = cls._not_batch_approvable(actions, by)
+        refused = cls.left_out_of_batch(actions, by)
         if refused:
             raise BatchConflict(refused)
         return cls._decide_all(actions, by=by, verdict=Decision.Verdict.APPROVED, reason="")
@@ -305,11 +307,7 @@ class Action(models.Model):
                     {"kind": f"action.{verdict}", "actor": Actor.user(by), "action": action, "data": data}
                     for action in actions
                 )
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT pg_notify(%s, id) FROM unnest(%s::text[]) AS id",
-                        [DECIDED_CHANNEL, [str(pk) for pk in ids]],
-                    )
+                wake_waiting_agents(ids)
         except BatchConflict:
             taken = cls.objects.filter(pk__in=ids).exclude(status=cls.Status.PENDING)
             by_id = {action.pk: action for action in actions}
@@ -325,9 +323,10 @@ class Action(models.Model):
         return decisions
 
     @staticmethod
-    def _not_batch_approvable(actions, by):
-        """[(action, why)] for the actions a batch may not approve: those that need more than one
-        approver (each is approved on its own card) and those four eyes keeps from `by`."""
+    def left_out_of_batch(actions, by):
+        """[(action, why)] for the actions a batch approval by `by` leaves out: those that need
+        more than one approver (each is approved on its own card) and those four eyes keeps from
+        `by`. A batch rejection leaves nothing out: four eyes guards approvals only."""
         refused = []
         for action in actions:
             required = action.action_type.required_approvers
@@ -335,7 +334,7 @@ class Action(models.Model):
                 refused.append((action, f"Needs {required} approvers: approve it on its own card."))
                 continue
             try:
-                action._check_may_approve(by)
+                action.check_may_approve(by)
             except NotAllowedToApprove as refusal:
                 refused.append((action, str(refusal)))
         return refused
@@ -378,8 +377,8 @@ class Action(models.Model):
         final_params = self.params if params is None else params
         edited = final_params != self.params
         if edited:
-            self._check_edit(final_params)
-        self._check_may_approve(by)
+            self.check_edit(final_params)
+        self.check_may_approve(by)
         with transaction.atomic():
             required = self.action_type.required_approvers
             if required > 1 and not self._enough_approvals(by=by, final_params=final_params, reason=reason):
@@ -411,9 +410,20 @@ class Action(models.Model):
             self._wake_waiting_agent()
         return decision
 
-    def _check_may_approve(self, user):
+    def approval_refusal(self, user):
+        """Why `user` may not approve this card, or "" when they may (four eyes, for the card)."""
+        if any(approval.by_id == user.pk for approval in self.approvals.all()):
+            return "You approved it already; it waits for another approver."
+        try:
+            self.check_may_approve(user)
+        except NotAllowedToApprove as refusal:
+            return str(refusal)
+        return ""
+
+    def check_may_approve(self, user):
         """Four eyes: nobody approves an action taken on their own behalf, and where two or more
-        approvers are required, the admin who last changed the policy that routed it cannot be one."""
+        approvers are required, the admin who last changed the policy that routed it cannot be one.
+        Raises NotAllowedToApprove saying why."""
         names = {user.get_username().lower(), (user.email or "").lower()} - {""}
         if self.on_behalf_of and self.on_behalf_of.lower() in names:
             raise NotAllowedToApprove("You cannot approve an action taken on your own behalf.")
@@ -516,35 +526,6 @@ class Action(models.Model):
             self._claim(from_status=self.Status.APPROVED, status=status, outcome=outcome, finished_at=timezone.now())
             record(kind=f"action.{status}", actor=Actor.agent(self.agent), action=self, data=outcome)
 
-    @classmethod
-    def expire_overdue(cls, now=None):
-        """Expire every pending action past its SLA; returns how many. Safe to run concurrently:
-        rows another run holds are skipped, and the status guard makes a second pass a no-op."""
-        now = now or timezone.now()
-        expired = 0
-        with transaction.atomic():
-            overdue = list(
-                cls.objects.overdue(now)
-                .select_related("agent", "action_type")
-                .select_for_update(skip_locked=True, of=("self",))
-                .order_by("due_at")[:1000]
-            )
-            if not overdue:
-                return 0
-            expired = cls.objects.filter(pk__in=[a.pk for a in overdue], status=cls.Status.PENDING).update(
-                status=cls.Status.EXPIRED, decided_at=now
-            )
-            for action in overdue:
-                action.status = cls.Status.EXPIRED
-                record(
-                    kind="action.expired",
-                    actor=Actor.system("sla"),
-                    action=action,
-                    data={"due_at": action.due_at.isoformat(), "fallback": "reject"},
-                )
-                action._wake_waiting_agent()
-        return expired
-
     def accept_suggestion(self, *, by):
         """A person takes up a suggest-level action to have it executed: it becomes approved,
         with their decision on record."""
@@ -574,12 +555,14 @@ class Action(models.Model):
             or (self.status == self.Status.APPROVED and not Execution.objects.filter(action=self).exists())
         )
 
-    def current_escalation_tier(self):
-        """The EscalationTier that holds this action now, or None while its first reviewers do."""
+    def current_escalation_tier(self, ladder=None):
+        """The EscalationTier that holds this action now, or None while its first reviewers do.
+        `ladder`: the type's tiers in order, where the caller read them for many actions at once."""
         if not self.escalation_tier:
             return None
-        tiers = sorted(self.action_type.escalation_tiers.all(), key=lambda tier: tier.position)
-        return tiers[self.escalation_tier - 1] if self.escalation_tier <= len(tiers) else None
+        if ladder is None:
+            ladder = sorted(self.action_type.escalation_tiers.all(), key=lambda tier: tier.position)
+        return ladder[self.escalation_tier - 1] if self.escalation_tier <= len(ladder) else None
 
     def _claim(self, *, from_status, **changes):
         claimed = Action.objects.filter(pk=self.pk, status=from_status).update(**changes)
@@ -596,7 +579,9 @@ class Action(models.Model):
             return f"Already {decision.verdict} by {decision.by_name} at {when}."
         return f"This action is already {self.status}."
 
-    def _check_edit(self, final_params):
+    def check_edit(self, final_params):
+        """Raises InvalidEdit with every error if `final_params` changes a parameter that may not
+        be edited or fails the type's schema."""
         changed = {k for k in set(self.params) | set(final_params) if self.params.get(k) != final_params.get(k)}
         not_editable = sorted(changed - set(self.action_type.editable_params))
         errors = [{"path": name, "message": "This parameter may not be edited."} for name in not_editable]
@@ -605,9 +590,16 @@ class Action(models.Model):
             raise InvalidEdit(errors)
 
     def _wake_waiting_agent(self):
-        # Delivered by PostgreSQL when the transaction commits, never before.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", [DECIDED_CHANNEL, str(self.pk)])
+        wake_waiting_agents([self.pk])
+
+
+def wake_waiting_agents(action_ids):
+    """Wake the agents long-polling on these actions (`approvals.waiting`): one NOTIFY each, in
+    one statement, which PostgreSQL delivers when the deciding transaction commits, never before."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_notify(%s, id::text) FROM unnest(%s::uuid[]) AS id", [DECIDED_CHANNEL, list(action_ids)]
+        )
 
 
 class Decision(models.Model):
@@ -687,46 +679,6 @@ def params_diff(proposed, final):
     }
 
 
-def claim_work(queryset, pk, now=None):
-    """Take one queued notification or execution for this worker, with a lease; the row, or
-    None when it is done or another worker holds it."""
-    now = now or timezone.now()
-    claimed = queryset.filter(pk=pk, status="queued").update(
-        status="sending",
-        attempts=F("attempts") + 1,
-        next_attempt_at=now + timedelta(seconds=settings.HITL_NOTIFY_LEASE_SECONDS),
-    )
-    return queryset.get(pk=pk) if claimed == 1 else None
-
-
-def retry_work_later(row, *, error, countdown):
-    """Hand a row back to the queue after a transient failure. The retry task comes first;
-    the recovery sweep only if that task is lost too."""
-    type(row).objects.filter(pk=row.pk, status="sending").update(
-        status="queued",
-        last_error=error,
-        next_attempt_at=timezone.now() + timedelta(seconds=countdown + settings.HITL_RECOVERY_GRACE_SECONDS),
-    )
-
-
-def claim_due_work(model, now, limit=10_000):
-    """Ids of `model` rows (notifications, executions) a task should work on now: queued and
-    due, or held by a worker past its lease. Each is marked so that it comes round again only
-    if its task is lost too (after HITL_RECOVERY_GRACE_SECONDS): the database, not the broker,
-    knows what is still owed."""
-    with transaction.atomic():
-        ids = list(
-            model.objects.filter(status__in=["queued", "sending"], next_attempt_at__lte=now)
-            .select_for_update(skip_locked=True)
-            .order_by("next_attempt_at")
-            .values_list("pk", flat=True)[:limit]
-        )
-        model.objects.filter(pk__in=ids).update(
-            status="queued", next_attempt_at=now + timedelta(seconds=settings.HITL_RECOVERY_GRACE_SECONDS)
-        )
-    return ids
-
-
 class Notification(models.Model):
     """One message to one target, and what became of it. The row is written in the transaction
     of the escalation that caused it; a task delivers it afterwards, so the database always
@@ -736,7 +688,7 @@ class Notification(models.Model):
         WARNING = "warning", "SLA warning"
         ESCALATED = "escalated", "Escalated"
         FALLBACK = "fallback", "Timeout fallback"
-        USER_ESCALATION = "user_escalation", "End user escalation"
+        APPEAL = "appeal", "End user's appeal"
         DIGEST = "digest", "Digest"
 
     class Channel(models.TextChoices):
@@ -800,7 +752,7 @@ class NotificationPreference(models.Model):
         return f"{self.user}: {self.get_delivery_display()}"
 
 
-class UserEscalationQuerySet(models.QuerySet):
+class AppealQuerySet(models.QuerySet):
     def open(self):
         return self.filter(resolved_at__isnull=True)
 
@@ -812,26 +764,27 @@ class UserEscalationQuerySet(models.QuerySet):
         return self.filter(Q(action__isnull=True) | Q(action__action_type__in=types))
 
     def for_inbox(self, user):
-        """The open escalations `user` sees at the top of the inbox, soonest due first."""
+        """The open appeals `user` sees at the top of the inbox, soonest due first."""
         return list(
             self.open().visible_to(user).select_related("agent", "action__action_type").order_by("due_at")[:50]
         )
 
 
-class UserEscalation(models.Model):
-    """The end user's "This is wrong" or "Get a human", forwarded by the agent."""
+class Appeal(models.Model):
+    """The end user's appeal to a person, "This is wrong" or "Get a human", forwarded by the agent
+    (`POST /api/v1/escalations`). Not an SLA escalation, which moves an action up its tiers."""
 
     class Kind(models.TextChoices):
         WRONG = "wrong", "This is wrong"
         HUMAN = "human", "Get a human"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="user_escalations")
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="appeals")
     kind = models.CharField(max_length=8, choices=Kind)
     message = models.TextField(blank=True)
     session_id = models.CharField(max_length=200, blank=True)
     action = models.ForeignKey(
-        Action, null=True, blank=True, on_delete=models.SET_NULL, related_name="user_escalations"
+        Action, null=True, blank=True, on_delete=models.SET_NULL, related_name="appeals"
     )
     created_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField()
@@ -840,7 +793,7 @@ class UserEscalation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    objects = UserEscalationQuerySet.as_manager()
+    objects = AppealQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_at"]
@@ -871,10 +824,10 @@ class UserEscalation(models.Model):
 
     @classmethod
     def open_for(cls, *, agent, kind, message="", session_id="", action=None):
-        """Record the end user's request, due within the site's user-escalation SLA."""
+        """Record the end user's appeal, due within the site's SLA for appeals."""
         now = timezone.now()
         with transaction.atomic():
-            escalation = cls.objects.create(
+            appeal = cls.objects.create(
                 agent=agent,
                 created_at=now,
                 kind=kind,
@@ -883,22 +836,23 @@ class UserEscalation(models.Model):
                 action=action,
                 due_at=now + settings.HITL_USER_ESCALATION_SLA,
             )
+            # The audit log keeps the kind and key it has always had for these events.
             record(
                 kind="escalation.opened",
                 actor=Actor.agent(agent),
-                data={"escalation_id": str(escalation.pk), "kind": kind, "message": message},
-                **escalation.audit_context(),
+                data={"escalation_id": str(appeal.pk), "kind": kind, "message": message},
+                **appeal.audit_context(),
             )
-        return escalation
+        return appeal
 
     def resolve(self, *, by):
         with transaction.atomic():
             now = timezone.now()
-            if UserEscalation.objects.filter(pk=self.pk, resolved_at__isnull=True).update(
+            if Appeal.objects.filter(pk=self.pk, resolved_at__isnull=True).update(
                 resolved_at=now, resolved_by=by
             ) != 1:
                 self.refresh_from_db()
-                raise Conflict("This escalation is already resolved.")
+                raise Conflict("This appeal is already resolved.")
             self.resolved_at, self.resolved_by = now, by
             record(
                 kind="escalation.resolved",

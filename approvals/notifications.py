@@ -6,15 +6,8 @@ whose JSON fits Slack's incoming webhooks. Transient failures are retried with b
 limit, and every outcome stays on the row for the action page to show.
 """
 
-import hashlib
-import hmac
-import json
-import re
-import smtplib
-import time
 from datetime import timedelta
 
-import httpx
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
@@ -22,15 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 from guardian.shortcuts import get_users_with_perms
 
-from approvals.models import Notification, NotificationPreference, claim_work, retry_work_later
-
-SIGNATURE_HEADER = "X-Countersign-Signature"
-TIMESTAMP_HEADER = "X-Countersign-Timestamp"
-
-
-class PermanentFailure(Exception):
-    """Retrying will not help (a 4xx answer, a malformed address)."""
-
+from approvals.delivery import attempt, finish_work, one_line, signed_post
+from approvals.models import Notification, NotificationPreference
 
 # Who is told.
 
@@ -73,12 +59,6 @@ def reviewer_targets(action_type, ladder=()):
 # What they are told.
 
 
-def one_line(text, limit=200):
-    """Email subjects and Slack headlines are one line; agent-supplied text may hold newlines."""
-    text = re.sub(r"\s+", " ", text).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def slack_escape(text):
     # Slack's mrkdwn treats these three as control characters; everything else is literal.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -88,7 +68,7 @@ HEADLINES = {
     Notification.Kind.WARNING: "Decide soon",
     Notification.Kind.ESCALATED: "Escalated to you",
     Notification.Kind.FALLBACK: "Timed out",
-    Notification.Kind.USER_ESCALATION: "An end user asks for a person",
+    Notification.Kind.APPEAL: "An end user asks for a person",
 }
 
 
@@ -160,74 +140,26 @@ def render(notification):
 # Delivering.
 
 
-def webhook_secret():
-    return settings.HITL_WEBHOOK_SECRET.encode()
-
-
-def signature(body, timestamp):
-    """HMAC-SHA256 over "<timestamp>.<body>", so a receiver can reject replays of old bodies."""
-    return "sha256=" + hmac.new(webhook_secret(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-
-
-def signed_post(url, payload, headers=None):
-    """POST JSON with the signature headers; raises PermanentFailure on a 4xx, httpx errors
-    (which are worth retrying) on a network failure or a 5xx."""
-    body = json.dumps(payload, separators=(",", ":"), default=str).encode()
-    timestamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: signature(body, timestamp),
-        **(headers or {}),
-    }
-    response = httpx.post(url, content=body, headers=headers, timeout=settings.HITL_WEBHOOK_TIMEOUT_SECONDS)
-    if response.status_code in (408, 429) or response.status_code >= 500:
-        response.raise_for_status()
-    if response.status_code >= 400:
-        raise PermanentFailure(f"HTTP {response.status_code}: {one_line(response.text, 300)}")
-    return response
-
-
-def backoff_seconds(attempts):
-    """Exponential, and never past the broker's visibility timeout: a retry scheduled later
-    than that would be delivered twice by Redis."""
-    return min(settings.HITL_NOTIFY_RETRY_BASE_SECONDS * 2 ** (attempts - 1), settings.HITL_NOTIFY_RETRY_MAX_SECONDS)
-
-
 def deliver(notification_id):
     """Send one notification. Returns the seconds after which to try again, or None when it
     is done (sent, failed for good, or not ours to send)."""
-    notification = claim_work(
-        Notification.objects.select_related("action__agent", "action__action_type"), notification_id
+    return attempt(
+        Notification.objects.select_related("action__agent", "action__action_type"),
+        notification_id,
+        send=_send,
+        failed=lambda notification, error, permanent: finish_work(
+            notification, Notification.Status.FAILED, last_error=error
+        ),
     )
-    if notification is None:
-        return None
+
+
+def _send(notification):
     render(notification)
-    try:
-        if notification.channel == Notification.Channel.WEBHOOK:
-            signed_post(notification.target, notification.payload)
-        else:
-            send_mail(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL, [notification.target])
-    except PermanentFailure as failure:
-        _finish(notification, Notification.Status.FAILED, error=str(failure))
-        return None
-    except (httpx.HTTPError, smtplib.SMTPException, OSError) as failure:
-        error = f"{type(failure).__name__}: {failure}"
-        if notification.attempts >= settings.HITL_NOTIFY_MAX_ATTEMPTS:
-            _finish(notification, Notification.Status.FAILED, error=error)
-            return None
-        countdown = backoff_seconds(notification.attempts)
-        retry_work_later(notification, error=error, countdown=countdown)
-        return countdown
-    _finish(notification, Notification.Status.SENT)
-    return None
-
-
-def _finish(notification, status, error=""):
-    changes = {"status": status, "last_error": error}
-    if status == Notification.Status.SENT:
-        changes["sent_at"] = timezone.now()
-    Notification.objects.filter(pk=notification.pk, status=Notification.Status.SENDING).update(**changes)
+    if notification.channel == Notification.Channel.WEBHOOK:
+        signed_post(notification.target, notification.payload)
+    else:
+        send_mail(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL, [notification.target])
+    finish_work(notification, Notification.Status.SENT, last_error="", sent_at=timezone.now())
 
 
 # Digests: instead of one message each, what waits for a reviewer, hourly or daily.
@@ -288,26 +220,26 @@ def digest_body(actions):
     return "\n".join(lines) + "\n"
 
 
-def notify_user_escalation(escalation):
+def notify_appeal(appeal):
     """Tell the people who review the action an end user complains about, and the first
     escalation tier, at once: a person asked for a person. Returns how many were queued."""
-    action = escalation.action or escalation.session_actions().first()
+    action = appeal.action or appeal.session_actions().first()
     if action is None:
         return 0
     ladder = list(action.action_type.escalation_tiers.select_related("group"))
     targets = reviewer_targets(action.action_type, ladder) + (tier_targets(ladder[0]) if ladder else [])
-    detail = f"{escalation.get_kind_display()} (session {escalation.session_id or '-'}). "
-    detail += f"The end user says: {escalation.message}" if escalation.message else "No message."
+    detail = f"{appeal.get_kind_display()} (session {appeal.session_id or '-'}). "
+    detail += f"The end user says: {appeal.message}" if appeal.message else "No message."
     now = timezone.now()
     Notification.objects.bulk_create(
         [
             Notification(
                 action=action,
-                kind=Notification.Kind.USER_ESCALATION,
+                kind=Notification.Kind.APPEAL,
                 channel=channel,
                 target=target,
                 detail=detail,
-                dedup_key=f"user-escalation:{escalation.pk}:{channel}:{target}",
+                dedup_key=f"appeal:{appeal.pk}:{channel}:{target}",
                 created_at=now,
                 next_attempt_at=now,
             )

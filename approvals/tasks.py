@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals import escalation, execution, notifications
-from approvals.models import Action, Execution, Notification
+from approvals.models import Execution, Notification
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +29,6 @@ def _enqueue(task, *args):
         task.delay(*args)
     except Exception as error:  # kombu's connection errors have no common base with redis-py's
         log.warning("could not enqueue %s (the recovery sweep will): %s", task.name, error)
-
-
-@shared_task
-def expire_overdue():
-    """Expire pending actions past their SLA (the safe fallback: never auto-approve)."""
-    return Action.expire_overdue()
 
 
 @shared_task

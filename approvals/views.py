@@ -22,11 +22,11 @@ from approvals import escalation
 from approvals.forms import AllowSimilarForm, ParamsForm, RejectForm
 from approvals.models import (
     Action,
+    Appeal,
     BatchConflict,
     Conflict,
     Execution,
     NotificationPreference,
-    UserEscalation,
     params_diff,
 )
 from approvals.tasks import enqueue_on_commit, execute_action
@@ -56,24 +56,24 @@ def _seconds_shown(request):
 
 def _get_action_for_reader(request, pk):
     """Reviewers of its type, and auditors, who follow links from the audit log, may read it."""
-    if request.user.is_superuser or request.user.groups.filter(name="auditors").exists():
+    if request.user.has_perm("approvals.view_action"):
         return get_object_or_404(Action.objects.select_related("action_type", "agent"), pk=pk)
     return _get_action_for_reviewer(request, pk)
 
 
-def _inbox_version(waiting, escalations):
-    """(count of `waiting`, token): the token changes when an action or an end user's
-    escalation arrives or leaves, so that a poll answers 204 only when the queue is as shown."""
+def _inbox_version(waiting, appeals):
+    """(count of `waiting`, token): the token changes when an action or an end user's appeal
+    arrives or leaves, so that a poll answers 204 only when the queue is as shown."""
     count, actions = waiting.inbox_version()
-    shown = ",".join(str(escalation.pk) for escalation in escalations)
+    shown = ",".join(str(appeal.pk) for appeal in appeals)
     return count, f"{actions}/{hashlib.sha256(shown.encode()).hexdigest()[:16]}"
 
 
 def _queue(request):
     """The inbox's context: this user's actions awaiting review, most urgent first, in groups."""
     waiting = Action.objects.awaiting_review().reviewable_by(request.user)
-    escalations = UserEscalation.objects.for_inbox(request.user)
-    count, version = _inbox_version(waiting, escalations)
+    appeals = Appeal.objects.for_inbox(request.user)
+    count, version = _inbox_version(waiting, appeals)
     paginator = Paginator(
         waiting.by_urgency().with_escalation_tiers().prefetch_related("approvals"), CARDS_PER_PAGE
     )
@@ -88,7 +88,7 @@ def _queue(request):
         "groups": [_group(key, actions) for key, actions in groups.items()],
         "page": page,
         "version": version,
-        "user_escalations": escalations,
+        "appeals": appeals,
         "reject_form": RejectForm(),
     }
 
@@ -121,8 +121,8 @@ def inbox(request):
 def inbox_changes(request):
     """Polled by the open inbox: 204 when nothing arrived or left, else the queue anew."""
     waiting = Action.objects.awaiting_review().reviewable_by(request.user)
-    escalations = UserEscalation.objects.for_inbox(request.user)
-    if request.GET.get("version") == _inbox_version(waiting, escalations)[1]:
+    appeals = Appeal.objects.for_inbox(request.user)
+    if request.GET.get("version") == _inbox_version(waiting, appeals)[1]:
         return HttpResponse(status=204)
     return render(request, "approvals/inbox.html#queue", _queue(request))
 
@@ -225,21 +225,21 @@ def reject(request, pk):
 
 @require_POST
 @login_required
-def resolve_escalation(request, pk):
-    escalation = get_object_or_404(UserEscalation.objects.select_related("agent", "action__action_type"), pk=pk)
-    if not UserEscalation.objects.filter(pk=pk).visible_to(request.user).exists():
-        raise PermissionDenied("You may not review the actions this escalation is about.")
+def resolve_appeal(request, pk):
+    appeal = get_object_or_404(Appeal.objects.select_related("agent", "action__action_type"), pk=pk)
+    if not Appeal.objects.filter(pk=pk).visible_to(request.user).exists():
+        raise PermissionDenied("You may not review the actions this appeal is about.")
     error = ""
     try:
-        escalation.resolve(by=request.user)
+        appeal.resolve(by=request.user)
     except Conflict as conflict:
         error = str(conflict)
     if request.htmx:
-        return render(request, "approvals/user_escalations.html#escalation", {"escalation": escalation, "error": error})
+        return render(request, "approvals/appeals.html#appeal", {"appeal": appeal, "error": error})
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, f"{escalation.get_kind_display()} from {escalation.agent.name}: resolved.")
+        messages.success(request, f"{appeal.get_kind_display()} from {appeal.agent.name}: resolved.")
     return redirect("approvals:inbox")
 
 
@@ -370,17 +370,32 @@ def _get_actions_for_reviewer(request, ids):
 @login_required
 def batch_approve(request):
     """Django admin's delete_selected, for approvals: a list of what will happen, then one POST."""
-    return _batch(request, "approve")
+    return _batch(
+        request,
+        verb="approve",
+        done="approved",
+        # Four eyes: what one person may not approve alone stays out of the batch, and says why.
+        leave_out=lambda pending: Action.left_out_of_batch(pending, request.user),
+        decide=lambda pending, form: Action.approve_all(pending, by=request.user),
+    )
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def batch_reject(request):
     """The same list, with one reason for all, then one POST that rejects them all or none."""
-    return _batch(request, "reject")
+    return _batch(
+        request,
+        verb="reject",
+        done="rejected",
+        form=RejectForm(request.POST if request.method == "POST" else None),
+        decide=lambda pending, form: Action.reject_all(pending, by=request.user, reason=form.cleaned_data["text"]),
+    )
 
 
-def _batch(request, verb):
+def _batch(request, *, verb, done, decide, form=None, leave_out=lambda pending: []):
+    """The confirmation page of a batch and its POST. `decide(pending, form)` decides them all
+    or raises BatchConflict; `leave_out(pending)` names those the batch must not take."""
     ids = request.POST.getlist("ids") if request.method == "POST" else request.GET.getlist("ids")
     if not ids:
         messages.info(request, f"Select the actions to {verb} first (x, or the boxes on the cards).")
@@ -388,23 +403,15 @@ def _batch(request, verb):
     actions = _get_actions_for_reviewer(request, ids)
     pending = [action for action in actions if action.status == Action.Status.PENDING]
     conflicts = [(action, action.conflict_message()) for action in actions if action not in pending]
-    left_out = []
-    if verb == "approve":
-        # Four eyes: what one person may not approve alone stays out of the batch, and says why.
-        left_out = Action._not_batch_approvable(pending, request.user)
-        pending = [action for action in pending if action not in {a for a, _ in left_out}]
-    form = RejectForm(request.POST if request.method == "POST" else None) if verb == "reject" else None
+    left_out = leave_out(pending)
+    pending = [action for action in pending if action not in {a for a, _ in left_out}]
     if request.method == "POST" and not conflicts and (form is None or form.is_valid()):
         try:
-            if verb == "approve":
-                Action.approve_all(pending, by=request.user)
-            else:
-                Action.reject_all(pending, by=request.user, reason=form.cleaned_data["text"])
+            decide(pending, form)
         except BatchConflict as conflict:
             conflicts = conflict.conflicts
             pending = [action for action in pending if action.status == Action.Status.PENDING]
         else:
-            done = "approved" if verb == "approve" else "rejected"
             messages.success(request, f"{done.capitalize()} {len(pending)} action{'' if len(pending) == 1 else 's'}.")
             return redirect("approvals:inbox")
     return render(
@@ -412,7 +419,7 @@ def _batch(request, verb):
         "approvals/batch.html",
         {
             "verb": verb,
-            "verb_done": "approved" if verb == "approve" else "rejected",
+            "verb_done": done,
             "actions": pending,
             "conflicts": conflicts,
             "left_out": left_out,

@@ -3,8 +3,7 @@
 import csv
 import json
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.decorators import login_required, permission_required
 from django.db import transaction
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
@@ -21,15 +20,10 @@ PAGE_SIZE = 50
 EXPORT_BATCH = 500
 
 
-def _require_auditor(request):
-    if not (request.user.is_superuser or request.user.groups.filter(name="auditors").exists()):
-        raise PermissionDenied("Only auditors may read the audit log.")
-
-
 @require_GET
 @login_required
+@permission_required("audit.view_event", raise_exception=True)
 def search(request):
-    _require_auditor(request)
     form = SearchForm(request.GET)
     if not form.is_valid():
         return render(request, "audit/search.html", {"form": form, "kinds": KNOWN_KINDS}, status=400)
@@ -57,9 +51,9 @@ def search(request):
 
 @require_GET
 @login_required
+@permission_required("audit.view_event", raise_exception=True)
 def export(request):
     """The whole current search (every page), streamed newest first, in constant memory."""
-    _require_auditor(request)
     fmt = request.GET.get("format", "")
     if fmt not in ("csv", "jsonl"):
         return HttpResponseBadRequest("Choose format=csv or format=jsonl.")

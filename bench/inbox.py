@@ -46,7 +46,7 @@ def run():
     from policies.models import Agent
 
     agent = Agent.objects.create(name="bench-agent")
-    group = Group.objects.create(name="supervisors")
+    group, _ = Group.objects.get_or_create(name="supervisors")  # made by the roles' migration
     # The demo's types, with their rules (ACTION_TYPES alone cannot create them since they have rules).
     refund = next(t for t in install_action_types(reviewers=group) if t.key == "payments.refund")
     user = User.objects.create_user("sue", password="bench")

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "approvals",
     "sampling",
     "insights",
+    "hitl_site",  # last: its migration gives the roles the other apps' permissions
 ]
 
 MIDDLEWARE = [
@@ -91,7 +92,6 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "hitl_site.context_processors.roles",
             ],
         },
     },

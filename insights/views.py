@@ -19,12 +19,11 @@ from insights.metrics import exposition
 from insights.reports import TABLES, Insights
 from policies.models import Autonomy
 
-INSIGHTS_GROUPS = ("supervisors", "policy_admins", "auditors")
 LOCALHOST = ("127.0.0.1", "::1")
 
 
 def _check_may_see_insights(user):
-    if not (user.is_superuser or user.groups.filter(name__in=INSIGHTS_GROUPS).exists()):
+    if not user.has_perm("approvals.view_insights"):
         raise PermissionDenied("Insights are for supervisors, policy admins and auditors.")
 
 

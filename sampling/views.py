@@ -1,8 +1,7 @@
 """The sample queue: auto-approved actions drawn for grading, and what the grades say."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -11,15 +10,10 @@ from sampling.error_rates import error_rates
 from sampling.models import Sample
 
 
-def _require_sample_reviewer(request):
-    if not (request.user.is_superuser or request.user.groups.filter(name="sample_reviewers").exists()):
-        raise PermissionDenied("Only sample reviewers grade samples.")
-
-
 @require_GET
 @login_required
+@permission_required("sampling.grade_sample", raise_exception=True)
 def samples(request):
-    _require_sample_reviewer(request)
     queue = (
         Sample.objects.filter(grade="")
         .select_related("action__action_type", "action__agent")
@@ -35,8 +29,8 @@ def samples(request):
 
 @require_POST
 @login_required
+@permission_required("sampling.grade_sample", raise_exception=True)
 def grade(request, pk):
-    _require_sample_reviewer(request)
     sample = get_object_or_404(Sample.objects.select_related("action__action_type", "action__agent"), pk=pk)
     grade, note = request.POST.get("grade", ""), request.POST.get("note", "").strip()[:5000]
     error = ""

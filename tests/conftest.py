@@ -1,4 +1,4 @@
-"""Named actors and a few action types, shared by every test."""
+"""Named actors, a few action types and the agent API, shared by every test."""
 
 import copy
 import json
@@ -10,6 +10,8 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 from guardian.shortcuts import assign_perm
 
+from approvals.models import Action
+from hitl_site import roles
 from policies.models import ActionType, Agent
 
 # Browser tests run Django's live server in a thread while Playwright's event loop is
@@ -67,8 +69,11 @@ def allow_flushing_the_audit_log(django_db_setup, django_db_blocker):
 
 
 def make_user(username, group=None, **extra):
+    """A user, in `group` if given: one of the roles (hitl_site/roles.py) with the permissions a
+    fresh install gives it, or any other group by that name."""
     user = User.objects.create_user(username, f"{username}@example.com", PASSWORD, **extra)
     if group:
+        roles.install()  # made by a migration, but a transactional test's flush empties the groups
         user.groups.add(Group.objects.get_or_create(name=group)[0])
     return user
 
@@ -91,20 +96,47 @@ def refund_type(db):
     )
 
 
+# The named actors. Each holds a role exactly as an admin would grant it: a member of its group,
+# with that group's permissions and nothing else.
+
+
 @pytest.fixture
 def supervisor(db, refund_type):
-    user = make_user("sue", "supervisors")
-    assign_perm("policies.review_actiontype", Group.objects.get(name="supervisors"), refund_type)
+    """Sue reviews refunds."""
+    user = make_user("sue", roles.SUPERVISORS)
+    assign_perm("policies.review_actiontype", Group.objects.get(name=roles.SUPERVISORS), refund_type)
     return user
 
 
 @pytest.fixture
 def second_supervisor(supervisor):
-    return make_user("sam", "supervisors")
+    return make_user("sam", roles.SUPERVISORS)
+
+
+@pytest.fixture
+def policy_admin(db):
+    """Pat edits policies in the admin: a policy_admins member with staff status, not a superuser."""
+    return make_user("pat", roles.POLICY_ADMINS, is_staff=True)
+
+
+@pytest.fixture
+def auditor(db):
+    return make_user("audrey", roles.AUDITORS)
+
+
+@pytest.fixture
+def sample_reviewer(db):
+    return make_user("sandy", roles.SAMPLE_REVIEWERS)
+
+
+@pytest.fixture
+def superuser(db):
+    return make_user("root", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
 def outsider(db):
+    """Olive may log in and nothing more."""
     return make_user("olive")
 
 
@@ -141,3 +173,9 @@ class AgentApi:
 @pytest.fixture
 def api(client, token):
     return AgentApi(client, token)
+
+
+@pytest.fixture
+def pending(api, refund_type):
+    """A refund the agent proposed, waiting for a person."""
+    return Action.objects.get(pk=api.propose(rationale="Customer reports a double charge").json()["id"])

@@ -60,14 +60,9 @@ def test_an_unknown_action_type_is_registered_as_a_draft_at_confirm(api, db):
     assert "first use" in body["route"]["reasons"][0]
 
 
-def test_a_draft_reaches_the_supervisors_inbox_and_its_registration_is_logged(api, client, db):
-    from django.contrib.auth.models import Group
-
+def test_a_draft_reaches_the_supervisors_inbox_and_its_registration_is_logged(api, client, supervisor):
     from audit.models import Event
-    from tests.conftest import make_user
 
-    Group.objects.get_or_create(name="supervisors")
-    supervisor = make_user("sue", "supervisors")
     body = api.propose(action="files.shred", params={"path": "/tmp/x"}).json()
     api.propose(action="files.shred", params={"path": "/tmp/y"})
 

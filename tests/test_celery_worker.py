@@ -1,4 +1,4 @@
-"""The expiry task, run by a real Celery worker over the real Redis broker."""
+"""The SLA sweep, run by a real Celery worker over the real Redis broker."""
 
 import time
 from datetime import timedelta
@@ -8,20 +8,22 @@ from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from approvals.models import Action
-from approvals.tasks import expire_overdue
+from approvals.tasks import escalate_overdue
 from audit.models import Event
 from hitl_site.celery import app
+from policies.models import ActionType
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_real_worker_expires_overdue_actions(api, refund_type):
+    ActionType.objects.filter(pk=refund_type.pk).update(timeout_fallback="expire")
     action_id = api.propose().json()["id"]
     Action.objects.filter(pk=action_id).update(due_at=timezone.now() - timedelta(seconds=5))
 
     # No ping check: it needs a result backend, and tasks here report through the database.
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        expire_overdue.delay()
+        escalate_overdue.delay()
         deadline = time.monotonic() + 20
         while Action.objects.get(pk=action_id).status == "pending" and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -11,10 +11,6 @@ from audit.models import Event
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def pending(api, refund_type):
-    return Action.objects.get(pk=api.propose().json()["id"])
-
 
 def test_approving_records_the_decision_and_an_audit_event(pending, supervisor):
     pending.approve(by=supervisor)

@@ -2,18 +2,11 @@
 
 from datetime import timedelta
 
-import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.log import Actor, append_many, record
 from audit.models import Event
-from tests.conftest import make_user
-
-
-@pytest.fixture
-def auditor(db):
-    return make_user("audrey", "auditors")
 
 
 def append(kind="note.written", *, data=None, actor=None, **context):

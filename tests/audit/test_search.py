@@ -9,7 +9,6 @@ from django.utils import timezone
 from audit.log import Actor, append_many, verify_chain
 from audit.models import Event
 from tests.audit.conftest import append, superuser_edit
-from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -56,11 +55,11 @@ def test_the_audit_log_needs_a_login(client):
 
 
 @pytest.mark.parametrize("path", ["/audit/", "/audit/export?format=csv", "/audit/export?format=jsonl"])
-def test_only_auditors_and_superusers_may_search_and_export(client, outsider, supervisor, path):
+def test_only_auditors_and_superusers_may_search_and_export(client, outsider, supervisor, superuser, path):
     for user in (outsider, supervisor):
         client.force_login(user)
         assert client.get(path).status_code == 403
-    client.force_login(make_user("root", is_superuser=True))
+    client.force_login(superuser)
     assert client.get(path).status_code == 200
     assert not Event.objects.filter(kind="audit.exported", actor_name__in=["olive", "sue"]).exists()
 

@@ -18,7 +18,6 @@ from approvals.models import Action
 from policies.models import ActionType
 from sampling.models import Sample
 from tests.browser.test_approve import log_in
-from tests.conftest import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -65,11 +64,6 @@ def hostile_type(db):
     )
     assign_perm("policies.review_actiontype", Group.objects.get_or_create(name="supervisors")[0], action_type)
     return action_type
-
-
-@pytest.fixture
-def root(db):
-    return make_user("root", "supervisors", is_staff=True, is_superuser=True)
 
 
 def propose_everywhere(api):
@@ -126,7 +120,7 @@ def test_the_check_finds_payload_markup_when_it_is_there(page):
     assert any("javascript:" in f for f in found) and any(EVIL in f for f in found)
 
 
-def test_hostile_payloads_render_inert_on_every_page(page, live_server, hostile_type, root, api):
+def test_hostile_payloads_render_inert_on_every_page(page, live_server, hostile_type, superuser, api):
     ids = propose_everywhere(api)
     first = Action.objects.get(pk=ids[0])
     Sample.objects.create(action=first, action_type=first.action_type)
@@ -135,7 +129,7 @@ def test_hostile_payloads_render_inert_on_every_page(page, live_server, hostile_
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.route(f"**/*{EVIL}*/**", lambda route: (escapes.append(route.request.url), route.abort()))
     page.on("request", lambda request: EVIL in request.url and escapes.append(request.url))
-    log_in(page, live_server, root)
+    log_in(page, live_server, superuser)
 
     pages = [
         "/",
@@ -169,9 +163,9 @@ def test_hostile_payloads_render_inert_on_every_page(page, live_server, hostile_
     assert weak_csp == []
 
 
-def test_the_audit_export_is_a_download_never_a_page(page, live_server, hostile_type, root, api):
+def test_the_audit_export_is_a_download_never_a_page(page, live_server, hostile_type, superuser, api):
     propose_everywhere(api)
-    log_in(page, live_server, root)
+    log_in(page, live_server, superuser)
     for fmt, content_type in (("csv", "text/csv"), ("jsonl", "application/x-ndjson")):
         response = page.request.get(f"{live_server.url}/audit/export?format={fmt}&q={MARK}")
         assert response.status == 200

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
+from approvals import escalation
 from approvals.models import Action
 from hitl_client import (
     Cancelled,
@@ -25,6 +26,7 @@ from hitl_client import (
     StillPending,
     Unauthorized,
 )
+from policies.models import ActionType
 from tests.client.conftest import pending_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,11 +89,12 @@ def test_wait_raises_rejected_with_the_reason(countersign, refund_type, supervis
 
 
 def test_wait_raises_expired_when_nobody_decided_in_time(countersign, refund_type, in_background):
+    ActionType.objects.filter(pk=refund_type.pk).update(timeout_fallback="expire")
     proposed = countersign.propose("payments.refund", REFUND)
     waiting = in_background(countersign.wait, proposed["id"], timeout=20)
 
     pending_action()
-    assert Action.expire_overdue(now=timezone.now() + timedelta(hours=1)) == 1
+    assert escalation.sweep(now=timezone.now() + timedelta(hours=1)).fell_back == 1
 
     with pytest.raises(Expired):
         waiting.result(timeout=20)

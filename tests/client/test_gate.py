@@ -6,8 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from approvals import escalation
 from approvals.models import Action
 from hitl_client import Expired, ReceiptInvalid, Rejected, Suggested, gate
+from policies.models import ActionType
 from tests.client.conftest import pending_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,11 +64,12 @@ def test_a_rejected_call_raises_and_never_runs(send_email, supervisor, outbox, i
     assert outbox == []
 
 
-def test_an_expired_call_raises_and_never_runs(send_email, outbox, in_background):
+def test_an_expired_call_raises_and_never_runs(send_email, email_type, outbox, in_background):
+    ActionType.objects.filter(pk=email_type.pk).update(timeout_fallback="expire")
     sending = in_background(send_email, ["ann@example.com"], "Your invoice")
 
     pending_action()
-    Action.expire_overdue(now=timezone.now() + timedelta(hours=1))
+    escalation.sweep(now=timezone.now() + timedelta(hours=1))
 
     with pytest.raises(Expired):
         sending.result(timeout=20)

@@ -10,11 +10,6 @@ from policies.models import ActionType
 
 
 @pytest.fixture
-def pending(api, refund_type):
-    return Action.objects.get(pk=api.propose(rationale="Customer reports a double charge").json()["id"])
-
-
-@pytest.fixture
 def deploy_type(db, supervisor):
     from django.contrib.auth.models import Group
     from guardian.shortcuts import assign_perm

@@ -65,14 +65,12 @@ def test_only_for_an_approved_action_and_a_reviewer(client, supervisor, outsider
     assert client.get(f"/actions/{pending}/allow-similar").status_code == 403
 
 
-def test_the_action_page_offers_allow_similar_to_its_reviewers_only(client, supervisor, approved):
-    from tests.conftest import make_user
-
+def test_the_action_page_offers_allow_similar_to_its_reviewers_only(client, supervisor, auditor, approved):
     link = f'href="/actions/{approved.pk}/allow-similar"'
     client.force_login(supervisor)
     assert link in client.get(f"/actions/{approved.pk}/").content.decode()
 
-    client.force_login(make_user("aud", "auditors"))
+    client.force_login(auditor)
     page = client.get(f"/actions/{approved.pk}/")
     assert page.status_code == 200
     assert link not in page.content.decode()

@@ -8,8 +8,7 @@ from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.templatetags.card_urls import action_url
-from approvals.templatetags.clock import iso, long_time, short_time
+from approvals.templatetags.cards import action_url, iso, long_time, short_time
 
 MOMENTS = [datetime(2026, 11, 24, 19, 5, 7, 123456, tzinfo=UTC), datetime(2027, 3, 1, 0, 0, tzinfo=UTC)]
 

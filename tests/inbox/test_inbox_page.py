@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from approvals.models import Action, UserEscalation
+from approvals.models import Action, Appeal
 from policies.models import ActionType
 from tests.inbox.conftest import pending_actions
 
@@ -110,7 +110,7 @@ def test_the_poll_answers_no_content_until_something_arrives(client, supervisor,
     assert f"action-{newcomer}" in changed.content.decode()
 
 
-def test_the_poll_shows_an_end_users_escalation_that_arrives_alone(client, supervisor, api, pending):
+def test_the_poll_shows_an_end_users_appeal_that_arrives_alone(client, supervisor, api, pending):
     client.force_login(supervisor)
     version = re.search(r"version=([^&\"]+)", client.get("/").content.decode()).group(1)
 
@@ -120,7 +120,7 @@ def test_the_poll_shows_an_end_users_escalation_that_arrives_alone(client, super
     assert "Please call me" in changed.content.decode()
 
     version = re.search(r"version=([^&\"]+)", changed.content.decode()).group(1)
-    UserEscalation.objects.get().resolve(by=supervisor)
+    Appeal.objects.get().resolve(by=supervisor)
     resolved = client.get(f"/inbox/changes?version={version}", headers={"HX-Request": "true"})
     assert resolved.status_code == 200
     assert "Please call me" not in resolved.content.decode()

@@ -11,7 +11,7 @@ from tests.inbox.conftest import pending_actions
 
 pytestmark = pytest.mark.django_db
 
-INBOX_QUERIES = 11  # with the end users' open escalations, the cards' escalation tiers and approvals
+INBOX_QUERIES = 10  # with the end users' open escalations, the cards' escalation tiers and approvals
 BATCH_QUERIES = 14
 FOUR_EYES_QUERIES = INBOX_QUERIES + 1  # who made each card's policy version, for the whole page
 

@@ -9,10 +9,6 @@ from approvals.models import Action
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def pending(api, refund_type):
-    return Action.objects.get(pk=api.propose().json()["id"])
-
 
 def test_the_card_carries_when_it_was_shown(client, supervisor, pending):
     client.force_login(supervisor)

@@ -8,7 +8,6 @@ from approvals.models import Action, Decision
 from audit.log import GENESIS_HASH
 from audit.models import Event
 from policies.models import ActionType
-from tests.conftest import make_user
 
 # The week the fixtures happen in; the page is asked for 2026-11-01 to 2026-11-07 inclusive.
 WEEK = {"start": "2026-11-01", "end": "2026-11-07"}
@@ -16,16 +15,6 @@ WEEK = {"start": "2026-11-01", "end": "2026-11-07"}
 
 def at(day, hour, minute=0):
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
-
-
-@pytest.fixture
-def policy_admin(db):
-    return make_user("pat", "policy_admins")
-
-
-@pytest.fixture
-def auditor(db):
-    return make_user("aud", "auditors")
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 import pytest
 
-from tests.conftest import make_user
-
 pytestmark = pytest.mark.django_db
 
 PAGES = ["/insights/", "/insights/volume.csv"]
@@ -16,8 +14,8 @@ def test_supervisors_policy_admins_and_auditors_may_see_insights(client, request
     assert client.get(path).status_code == 200
 
 
-def test_a_superuser_may_see_insights(client, db):
-    client.force_login(make_user("root", is_superuser=True))
+def test_a_superuser_may_see_insights(client, superuser):
+    client.force_login(superuser)
     assert client.get("/insights/").status_code == 200
 
 

@@ -3,12 +3,6 @@
 import pytest
 
 from policies.models import ActionType, Rule
-from tests.conftest import make_user
-
-
-@pytest.fixture
-def policy_admin(db):
-    return make_user("pat", "policy_admins", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture

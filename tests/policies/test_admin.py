@@ -104,7 +104,7 @@ def test_a_schema_that_is_not_json_schema_cannot_be_saved(admin_client, tag_type
 
 
 def test_saving_writes_the_diff_bumps_the_version_and_shows_in_the_history(admin_client, policy_admin, tag_type):
-    supervisors = Group.objects.create(name="supervisors")
+    supervisors = Group.objects.get_or_create(name="supervisors")[0]
     data = form_data(
         tag_type,
         rules=[{"name": "billing", "expression": '"billing" in params.tags', "level": "confirm", "order": 0}],
@@ -342,8 +342,9 @@ def test_a_new_type_can_be_previewed_before_it_exists(admin_client, db):
     assert not ActionType.objects.filter(key="files.delete").exists()
 
 
-def test_deleting_an_action_type_is_audited_with_its_last_policy(admin_client, tag_type):
-    response = admin_client.post(f"/admin/policies/actiontype/{tag_type.pk}/delete/", {"post": "yes"})
+def test_deleting_an_action_type_is_audited_with_its_last_policy(client, superuser, tag_type):
+    client.force_login(superuser)  # the policy_admins role edits action types but does not delete them
+    response = client.post(f"/admin/policies/actiontype/{tag_type.pk}/delete/", {"post": "yes"})
 
     assert response.status_code == 302
     assert not ActionType.objects.filter(pk=tag_type.pk).exists()
@@ -352,8 +353,9 @@ def test_deleting_an_action_type_is_audited_with_its_last_policy(admin_client, t
     assert event.data["policy"]["autonomy"] == "autonomous"
 
 
-def test_deleting_action_types_in_bulk_is_audited_one_by_one(admin_client, tag_type, refund_type):
-    response = admin_client.post(
+def test_deleting_action_types_in_bulk_is_audited_one_by_one(client, superuser, tag_type, refund_type):
+    client.force_login(superuser)
+    response = client.post(
         "/admin/policies/actiontype/",
         {"action": "delete_selected", "_selected_action": [tag_type.pk, refund_type.pk], "post": "yes"},
     )

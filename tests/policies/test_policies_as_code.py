@@ -100,7 +100,7 @@ def test_a_dry_run_prints_the_changes_and_applies_nothing(tmp_path, policies):
 
 
 def test_an_import_can_create_a_type_with_reviewer_groups(tmp_path, db):
-    Group.objects.create(name="supervisors")
+    Group.objects.get_or_create(name="supervisors")
     text = """
 version: 1
 action_types:

@@ -12,12 +12,11 @@ a fresh action (or sample, or escalation) for every caller, so one cell cannot c
 import json
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.test import Client
 from guardian.shortcuts import assign_perm
 
-from approvals.models import Action, UserEscalation
-from policies.management.commands.seed_demo import ROLES
+from approvals.models import Action, Appeal
 from policies.models import ActionType, Agent
 from sampling.models import Sample
 from tests.conftest import make_user
@@ -83,7 +82,7 @@ MATRIX = [
     ("POST", "/samples/{sample}/grade", {"grade": "correct"}, page(allowed=("sandy", "root"), allowed_answer=302)),
     (
         "POST",
-        "/escalations/{escalation}/resolve",
+        "/appeals/{escalation}/resolve",
         {},
         page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302),
     ),
@@ -152,23 +151,19 @@ MATRIX = [
 
 
 @pytest.fixture
-def world(db, settings, refund_type, supervisor, token):
+def world(db, settings, refund_type, supervisor, policy_admin, auditor, sample_reviewer, superuser, token):
     """sue and the rest, an action of each agent, a sample, an escalation."""
     settings.HITL_METRICS_TOKEN = METRICS_TOKEN
     shipping = ActionType.objects.create(key="shipping.label", name="Print a label", autonomy="confirm")
     night_shift = Group.objects.create(name="shipping_reviewers")
     assign_perm("policies.review_actiontype", night_shift, shipping)
-    policy_admins = Group.objects.create(name="policy_admins")
-    for codename in ROLES["policy_admins"]:
-        app_label, code = codename.split(".")
-        policy_admins.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=code))
     users = {
         "sue": supervisor,
         "sid": make_user("sid", "shipping_reviewers"),
-        "pat": make_user("pat", "policy_admins", is_staff=True),
-        "audrey": make_user("audrey", "auditors"),
-        "sandy": make_user("sandy", "sample_reviewers"),
-        "root": make_user("root", is_staff=True, is_superuser=True),
+        "pat": policy_admin,
+        "audrey": auditor,
+        "sandy": sample_reviewer,
+        "root": superuser,
     }
     agent = Agent.objects.get(name="billing-agent")
     other_agent = Agent.objects.create(name="other-agent")
@@ -239,7 +234,7 @@ def call_as(world, caller, method, path, body, counter):
         sample_action = Action.objects.get(pk=propose(token))
         values["sample"] = Sample.objects.create(action=sample_action, action_type=sample_action.action_type).pk
     if "{escalation}" in path:
-        values["escalation"] = UserEscalation.open_for(
+        values["escalation"] = Appeal.open_for(
             agent=world["agent"], kind="wrong", action=Action.objects.get(pk=world["action"])
         ).pk
     path, body = fill(path, values), fill(body, values)

@@ -197,7 +197,7 @@ def test_proposals_and_decisions_succeed_while_redis_is_down_and_the_work_resume
     )
     assert statuses == "['approved', 'approved', 'rejected']"
     owed = shell(
-        "from approvals.models import Notification; print(Notification.objects.filter(kind='user_escalation').count())"
+        "from approvals.models import Notification; print(Notification.objects.filter(kind='appeal').count())"
     )
     assert int(owed) > 0  # the escalation's notifications are in the database, owed
     assert "'notifications'" in sweep

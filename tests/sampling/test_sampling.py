@@ -15,7 +15,6 @@ from policies.models import ActionType, StandingApproval
 from sampling import drawing, error_rates
 from sampling.models import Sample, SamplingWatermark
 from sampling.tasks import draw_samples
-from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -25,11 +24,6 @@ def email_type(db):
     return ActionType.objects.create(
         key="email.send", name="Send an email", autonomy="audit", sampling_rate=0.1, target_error_rate=0.05
     )
-
-
-@pytest.fixture
-def sample_reviewer(db):
-    return make_user("rita", "sample_reviewers")
 
 
 def auto_approved(action_type, agent, count, seed=42, **fields):
@@ -123,8 +117,8 @@ def test_a_sample_reviewer_grades_a_sample_once_with_an_audit_event(client, emai
 
     assert response.status_code == 302
     sample = Sample.objects.get(pk=action.pk)
-    assert (sample.grade, sample.note, sample.graded_by_name) == ("incorrect", "Wrong recipient", "rita")
-    assert "Already graded incorrect by rita" in second.content.decode()
+    assert (sample.grade, sample.note, sample.graded_by_name) == ("incorrect", "Wrong recipient", "sandy")
+    assert "Already graded incorrect by sandy" in second.content.decode()
     event = Event.objects.get(kind="sample.graded")
     assert event.action_id == action.pk and event.data == {"grade": "incorrect", "note": "Wrong recipient"}
 

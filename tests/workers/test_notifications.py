@@ -10,7 +10,7 @@ from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 
-from approvals import escalation, notifications
+from approvals import delivery, escalation, notifications
 from approvals.models import Action, Notification, NotificationPreference
 from policies.models import EscalationTier
 from tests.workers.test_escalation import propose
@@ -125,7 +125,7 @@ def test_an_unreachable_webhook_never_blocks_an_escalation(api, refund_type):
 
 def test_retries_are_never_scheduled_past_the_brokers_visibility_timeout(settings):
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
-    assert all(notifications.backoff_seconds(n) < visibility for n in range(1, 40))
+    assert all(delivery.backoff_seconds(n) < visibility for n in range(1, 40))
     assert settings.HITL_NOTIFY_LEASE_SECONDS < visibility
 
 

@@ -1,57 +1,31 @@
+"""The demo: a user in each role, a demo agent and realistic action types."""
+
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from hitl_site import roles
 from policies.demo import install_action_types
 from policies.models import Agent, AgentToken
 
-ROLES = {
-    "supervisors": [],
-    "policy_admins": [
-        "policies.view_actiontype",
-        "policies.add_actiontype",
-        "policies.change_actiontype",
-        "policies.view_agent",
-        "policies.add_agent",
-        "policies.change_agent",
-        "policies.view_agenttoken",
-        "policies.change_agenttoken",
-        "policies.view_rule",
-        "policies.add_rule",
-        "policies.change_rule",
-        "policies.delete_rule",
-        "policies.view_standingapproval",
-        "policies.change_standingapproval",
-        "policies.view_escalationtier",
-        "policies.add_escalationtier",
-        "policies.change_escalationtier",
-        "policies.delete_escalationtier",
-    ],
-    "auditors": ["audit.view_event", "approvals.view_action"],
-    "sample_reviewers": [],
-}
 # user name → (group, is_staff)
 DEMO_USERS = {
-    "supervisor": ("supervisors", False),
-    "policyadmin": ("policy_admins", True),
-    "auditor": ("auditors", False),
-    "sampler": ("sample_reviewers", False),
+    "supervisor": (roles.SUPERVISORS, False),
+    "policyadmin": (roles.POLICY_ADMINS, True),
+    "auditor": (roles.AUDITORS, False),
+    "sampler": (roles.SAMPLE_REVIEWERS, False),
 }
 DEMO_AGENT = "demo-agent"
 
 
 class Command(BaseCommand):
-    help = "Create the roles, demo users, a demo agent and realistic action types. Safe to run again."
+    help = "Create a demo user in each role, a demo agent and realistic action types. Safe to run again."
 
     @transaction.atomic
     def handle(self, **options):
         password = settings.HITL_DEMO_PASSWORD
-        for name, codenames in ROLES.items():
-            group, _ = Group.objects.get_or_create(name=name)
-            for codename in codenames:
-                app_label, code = codename.split(".")
-                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=code))
+        roles.install()  # the migration made them; a database flushed since has lost them
         for username, (group_name, is_staff) in DEMO_USERS.items():
             user, created = User.objects.get_or_create(username=username, defaults={"is_staff": is_staff})
             if created:
@@ -61,7 +35,7 @@ class Command(BaseCommand):
         if not User.objects.filter(username="admin").exists():
             User.objects.create_superuser("admin", "admin@example.com", password)
 
-        supervisors = Group.objects.get(name="supervisors")
+        supervisors = Group.objects.get(name=roles.SUPERVISORS)
         install_action_types(reviewers=supervisors)
 
         agent, _ = Agent.objects.get_or_create(

@@ -8,7 +8,7 @@ from django.template import RequestContext, Template
 from django.test import RequestFactory
 from django.utils import timezone
 
-from approvals.models import UserEscalation
+from approvals.models import Appeal
 from audit.models import Event
 from policies.models import Agent
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def render_inbox_top(user):
     request = RequestFactory().get("/")
     request.user = user
-    return Template("{% load escalations %}{% user_escalations %}").render(RequestContext(request))
+    return Template("{% load cards %}{% appeals %}").render(RequestContext(request))
 
 
 def test_get_a_human_reaches_the_supervisors_with_its_sla_and_the_sessions_actions(api, supervisor, settings):
@@ -33,9 +33,9 @@ def test_get_a_human_reaches_the_supervisors_with_its_sla_and_the_sessions_actio
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["kind"], body["status"], body["session_id"]) == ("human", "open", "run-42")
-    escalation = UserEscalation.objects.get(pk=body["id"])
-    assert escalation.due_at - escalation.created_at == settings.HITL_USER_ESCALATION_SLA
-    assert [a.params["customer"] for a in escalation.session_actions()] == ["cus_9", "cus_123"]
+    appeal = Appeal.objects.get(pk=body["id"])
+    assert appeal.due_at - appeal.created_at == settings.HITL_USER_ESCALATION_SLA
+    assert [a.params["customer"] for a in appeal.session_actions()] == ["cus_9", "cus_123"]
     assert Event.objects.get(kind="escalation.opened").data["kind"] == "human"
 
     html = render_inbox_top(supervisor)
@@ -44,11 +44,11 @@ def test_get_a_human_reaches_the_supervisors_with_its_sla_and_the_sessions_actio
     assert "Refund €5.00 to customer cus_9" in html and "cus_7" not in html
 
 
-def test_an_escalation_needs_a_session_or_an_action_and_a_known_kind(api, refund_type):
+def test_an_appeal_needs_a_session_or_an_action_and_a_known_kind(api, refund_type):
     assert api.post("/escalations", {"kind": "human"}).json()["error"]["code"] == "bad_request"
     assert api.post("/escalations", {"kind": "angry", "session_id": "s"}).status_code == 400
     assert api.post("/escalations", {"kind": "wrong", "action_id": str(uuid.uuid4())}).status_code == 404
-    assert not UserEscalation.objects.exists()
+    assert not Appeal.objects.exists()
 
 
 def test_an_agent_cannot_escalate_another_agents_action(api, client, refund_type):
@@ -61,12 +61,12 @@ def test_an_agent_cannot_escalate_another_agents_action(api, client, refund_type
 
 
 def test_a_supervisor_resolves_it_once(api, client, supervisor, second_supervisor):
-    escalation_id = api.post("/escalations", {"kind": "wrong", "session_id": "run-1"}).json()["id"]
+    appeal_id = api.post("/escalations", {"kind": "wrong", "session_id": "run-1"}).json()["id"]
     client.force_login(supervisor)
 
-    first = client.post(f"/escalations/{escalation_id}/resolve")
+    first = client.post(f"/appeals/{appeal_id}/resolve")
     client.force_login(second_supervisor)
-    second = client.post(f"/escalations/{escalation_id}/resolve", headers={"HX-Request": "true"})
+    second = client.post(f"/appeals/{appeal_id}/resolve", headers={"HX-Request": "true"})
 
     assert first.status_code == 302
     assert "already resolved" in second.content.decode()
@@ -76,19 +76,19 @@ def test_a_supervisor_resolves_it_once(api, client, supervisor, second_superviso
 
 def test_only_reviewers_of_the_actions_type_see_or_resolve_it(api, client, outsider):
     action_id = api.propose(session_id="run-1").json()["id"]
-    escalation_id = api.post("/escalations", {"kind": "wrong", "action_id": action_id}).json()["id"]
+    appeal_id = api.post("/escalations", {"kind": "wrong", "action_id": action_id}).json()["id"]
     client.force_login(outsider)
 
-    assert client.post(f"/escalations/{escalation_id}/resolve").status_code == 403
-    assert client.post(f"/escalations/{uuid.uuid4()}/resolve").status_code == 404
-    assert client.get(f"/escalations/{escalation_id}/resolve").status_code == 405
+    assert client.post(f"/appeals/{appeal_id}/resolve").status_code == 403
+    assert client.post(f"/appeals/{uuid.uuid4()}/resolve").status_code == 404
+    assert client.get(f"/appeals/{appeal_id}/resolve").status_code == 405
     assert "This is wrong" not in render_inbox_top(outsider)
-    assert UserEscalation.objects.get().resolved_at is None
+    assert Appeal.objects.get().resolved_at is None
 
 
-def test_an_overdue_escalation_says_so(api, supervisor):
-    escalation_id = api.post("/escalations", {"kind": "human", "session_id": "run-1"}).json()["id"]
-    UserEscalation.objects.filter(pk=escalation_id).update(due_at=timezone.now())
+def test_an_overdue_appeal_says_so(api, supervisor):
+    appeal_id = api.post("/escalations", {"kind": "human", "session_id": "run-1"}).json()["id"]
+    Appeal.objects.filter(pk=appeal_id).update(due_at=timezone.now())
 
     assert "Overdue since" in render_inbox_top(supervisor)
 
@@ -100,7 +100,7 @@ def test_the_reviewers_and_the_first_tier_are_told_at_once(api, supervisor, two_
     action_id = api.propose(session_id="run-7").json()["id"]
     api.post("/escalations", {"kind": "wrong", "session_id": "run-7", "message": "Refund <the other> order"})
 
-    for notification in Notification.objects.filter(kind="user_escalation"):
+    for notification in Notification.objects.filter(kind="appeal"):
         assert notifications.deliver(notification.pk) is None
 
     assert sorted(m.to[0] for m in mail.outbox) == ["mia@example.com", "oncall@example.com", "sue@example.com"]

@@ -8,10 +8,6 @@ from policies.models import ActionType
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def pending(api, refund_type):
-    return Action.objects.get(pk=api.propose(rationale="Customer reports a double charge").json()["id"])
-
 
 def test_the_inbox_needs_a_login(client):
     response = client.get("/")

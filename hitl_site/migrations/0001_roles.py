@@ -1,0 +1,32 @@
+# The roles (hitl_site/roles.py), so that an install without the demo has working roles.
+
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+from hitl_site import roles
+
+
+def create_roles(apps, schema_editor):
+    # Permissions are made after the last migration (post_migrate); the roles need them now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    roles.install(apps)
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("audit", "0004_append_in_one_statement"),
+        ("policies", "0003_escalation_tiers_sampling_and_executor"),
+        ("approvals", "0008_action_view_insights_permission"),
+        ("sampling", "0001_initial"),
+    ]
+
+    operations = [
+        # Reversing keeps the groups: people may belong to them.
+        migrations.RunPython(create_roles, migrations.RunPython.noop),
+    ]
