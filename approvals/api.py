@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Strict
 
 from approvals.models import Action, Appeal, Conflict
 from approvals.notifications import notify_appeal
-from approvals.services import InFlight, KeyReused, action_propose
+from approvals.services import InFlight, KeyReused, action_propose, record_refusal
 from approvals.tasks import dispatch_notifications, enqueue_on_commit
 from approvals.waiting import wait_for_decision
 from policies.models import ActionType
@@ -188,7 +188,7 @@ PROPOSE_OPENAPI = {
     },
 }
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut}
+ERRORS = {status: ErrorOut for status in (400, 401, 403, 404, 409, 413, 415, 422)}
 
 
 @router.post("/actions", response={200: ActionOut, 201: ActionOut, **ERRORS}, openapi_extra=PROPOSE_OPENAPI)
@@ -201,12 +201,17 @@ def propose(request, proposal: ProposalIn):
     | 201 | | created |
     | 200 | | replay: same `Idempotency-Key`, same body |
     | 400 | `malformed_json`, `bad_request` | not JSON; wrong or missing fields (every one in `details`) |
-    | 400 | `bad_idempotency_key` | an `Idempotency-Key` over 255 characters |
+    | 400 | `number_out_of_range` | `NaN`, `Infinity`, past a double's range, or an integer past ±(2⁵³−1) |
+    | 400 | `duplicate_key` | one JSON object holds the same key twice |
+    | 400 | `bad_encoding` | the body is not UTF-8, or starts with a byte order mark |
+    | 400 | `bad_idempotency_key` | an `Idempotency-Key` over 255 characters, or two of them (or a comma in one) |
+    | 415 | `unsupported_media_type` | the body is not declared `application/json` (or `application/*+json`) in UTF-8 |
     | 403 | (the refusal's code) | the agent or the action type is paused with "block"; the message says why |
     | 409 | `idempotency_key_in_flight` | the same key while the first request is still in progress: retry it |
     | 413 | `body_too_large` | body over the limit (256 KiB by default) |
     | 422 | `params_invalid` | the parameters fail the type's JSON Schema; `details` lists every error |
     | 422 | `unknown_action` | no such action type, when the site refuses unknown types |
+    | 422 | `action_key_invalid` | a new key outside the format (README), or a second spelling of one |
     | 422 | `idempotency_key_reused` | the same key with a different body |
     | 429 | | the agent is over its request rate (where a rate limit is configured): retry later |
 
@@ -214,12 +219,13 @@ def propose(request, proposal: ProposalIn):
     `{"error": {"code", "message", "details"}}`; `503 database_unavailable` means try again shortly.
     """
     key = request.headers.get("Idempotency-Key")
-    if key is not None and (not 1 <= len(key) <= 255 or "\x00" in key):
-        raise ApiError(400, "bad_idempotency_key", "Idempotency-Key must be 1 to 255 characters, without NUL.")
+    body = proposal.model_dump(exclude_none=True)
+    if key is not None and (problem := idempotency_key_problem(key)):
+        refusal = ApiError(400, "bad_idempotency_key", problem)
+        record_refusal(agent=request.auth, proposal=body, refusal=refusal)
+        raise refusal
     try:
-        action, created = action_propose(
-            agent=request.auth, proposal=proposal.model_dump(exclude_none=True), idempotency_key=key
-        )
+        action, created = action_propose(agent=request.auth, proposal=body, idempotency_key=key)
     except InFlight:
         raise ApiError(
             409, "idempotency_key_in_flight", "A request with this Idempotency-Key is still in progress."
@@ -229,6 +235,16 @@ def propose(request, proposal: ProposalIn):
             422, "idempotency_key_reused", "This Idempotency-Key was already used with a different request body."
         ) from None
     return Status(201 if created else 200, action.as_api())
+
+
+def idempotency_key_problem(key):
+    """Why `key` cannot be an Idempotency-Key, or None. Two headers reach Django joined by a
+    comma, so a comma is refused too: the agent must say which key it meant."""
+    if "," in key:
+        return "Send one Idempotency-Key header, and no comma in it (two headers arrive joined by a comma)."
+    if not 1 <= len(key) <= 255 or "\x00" in key:
+        return "Idempotency-Key must be 1 to 255 characters, without NUL."
+    return None
 
 
 def _get_own_action(request, action_id):

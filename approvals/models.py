@@ -15,6 +15,7 @@ from approvals.delivery import claim_due_work
 from approvals.receipts import receipt_for
 from audit.log import Actor, record, record_many
 from policies.models import ActionType, Agent, Autonomy
+from policies.names import identity
 
 # Waiting agents LISTEN on this PostgreSQL channel; the payload is the action id.
 DECIDED_CHANNEL = "action_decided"
@@ -424,8 +425,10 @@ class Action(models.Model):
         """Four eyes: nobody approves an action taken on their own behalf, and where two or more
         approvers are required, the admin who last changed the policy that routed it cannot be one.
         Raises NotAllowedToApprove saying why."""
-        names = {user.get_username().lower(), (user.email or "").lower()} - {""}
-        if self.on_behalf_of and self.on_behalf_of.lower() in names:
+        # Compared as identities, so " supervisor", "Supervisor\u200b" or a fullwidth spelling is
+        # the same person as "supervisor".
+        names = {identity(user.get_username()), identity(user.email)} - {""}
+        if self.on_behalf_of and identity(self.on_behalf_of) in names:
             raise NotAllowedToApprove("You cannot approve an action taken on your own behalf.")
         if self.action_type.required_approvers > 1 and str(user.pk) == self.policy_author_id:
             raise NotAllowedToApprove(

@@ -56,7 +56,7 @@ def action_propose(*, agent, proposal, idempotency_key=None):
         )
     except Refusal as refusal:
         # Recorded after the refusal rolled back: nothing the agent sent is lost.
-        _record_refusal(agent=agent, proposal=proposal, refusal=refusal)
+        record_refusal(agent=agent, proposal=proposal, refusal=refusal)
         raise
 
 
@@ -73,9 +73,9 @@ def _count_for_rate_breaker(*, agent, action_type, idempotency_key):
     return count
 
 
-def _record_refusal(*, agent, proposal, refusal):
+def record_refusal(*, agent, proposal, refusal):
     """An `action.refused` event for every refused proposal; an invalid one is also kept as an
-    InvalidProposal, which the repair loop counts."""
+    InvalidProposal, which the repair loop counts. `proposal` needs only its `action`."""
     with transaction.atomic():
         session_id = proposal.get("session_id") or ""
         # The type's redaction applies to what it refused as much as to what it let in.

@@ -11,7 +11,8 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from approvals.api import router
-from hitl_site.limits import AgentJsonParser, Unacceptable, over_rate
+from approvals.services import record_refusal
+from hitl_site.limits import AgentJsonParser, Unacceptable, check_storable, over_rate, read_leniently
 from policies.models import AgentToken
 from policies.routing import Refusal
 
@@ -87,10 +88,28 @@ def on_too_big(request, exc):
 @api.exception_handler(HttpError)
 def on_http_error(request, exc):
     if exc.status_code == 400 and isinstance(exc.__cause__, Unacceptable):
-        return error_response(request, 400, exc.__cause__.code, str(exc.__cause__))
+        refusal = Refusal(exc.__cause__.status, exc.__cause__.code, str(exc.__cause__))
+        _record_unreadable_proposal(request, refusal)
+        return error_response(request, refusal.status, refusal.code, refusal.message)
     if exc.status_code == 400:  # ninja's other 400 is a body that is not JSON
         return error_response(request, 400, "malformed_json", "The request body is not valid JSON.")
     return error_response(request, exc.status_code, "error", str(exc))
+
+
+def _record_unreadable_proposal(request, refusal):
+    """A proposal refused before it could be read still names its action: the log keeps it."""
+    if request.method != "POST" or not request.path.endswith("/actions") or request.auth is None:
+        return
+    proposal = read_leniently(request.body)
+    if not (isinstance(proposal, dict) and isinstance(proposal.get("action"), str) and proposal["action"]):
+        return
+    for kept in (proposal, {"action": proposal["action"]}):  # what PostgreSQL cannot store is not kept
+        try:
+            check_storable(kept, settings.HITL_MAX_JSON_DEPTH)
+        except Unacceptable:
+            continue
+        record_refusal(agent=request.auth, proposal=kept, refusal=refusal)
+        return
 
 
 @api.exception_handler(Http404)

@@ -1,13 +1,19 @@
-"""Request limits of the agent API: a per-agent request rate, a cap on JSON nesting, and text
-that PostgreSQL can store (no NUL character, no lone surrogate).
+"""Request limits of the agent API: a per-agent request rate, and a strict reading of JSON.
+
+The body must be `application/json` in UTF-8 without a byte order mark, hold each object key
+once, and keep to what every later reader stores and hashes alike (I-JSON, RFC 7493): finite
+numbers, integers within ±(2**53 - 1), nesting under a cap, text PostgreSQL can store (no NUL
+character, no lone surrogate). Python's own parser is laxer on each point.
 
 The rate is counted in Redis (a fixed window per agent), so it holds across web processes.
-When Redis does not answer, requests are let through: PostgreSQL is the source of truth and
-an outage of the broker must not stop agents.
+When Redis does not answer, or the client fails in any way, requests are let through:
+PostgreSQL is the source of truth and an outage of the broker must not stop agents.
 """
 
 import json
 import logging
+import math
+import re
 import time
 from functools import cache
 
@@ -19,11 +25,18 @@ log = logging.getLogger(__name__)
 
 
 class Unacceptable(ValueError):
-    """JSON that parses but cannot be accepted; the message says why."""
+    """A body that cannot be accepted; the message says why, `status` is the answer's."""
 
-    def __init__(self, code, message):
+    def __init__(self, code, message, status=400):
         super().__init__(message)
         self.code = code
+        self.status = status
+
+
+# The largest integer that every JSON reader (and RFC 8785's canonical form) keeps exactly.
+MAX_SAFE_INTEGER = 2**53 - 1
+NUMBER_RULE = "numbers must be finite, and integers within ±9007199254740991 (I-JSON, RFC 7493)"
+JSON_MEDIA_TYPE = re.compile(r"application/(?:[a-z0-9.+-]+\+)?json")
 
 
 def check_storable(value, depth_limit):
@@ -53,11 +66,90 @@ def _check_text(text):
         raise Unacceptable("unstorable_text", "Text may not contain unpaired UTF-16 surrogates.") from None
 
 
+def check_media_type(content_type, params):
+    """Raise Unacceptable (415) unless the body is declared as JSON in UTF-8."""
+    charset = params.get("charset", "utf-8").lower()
+    if not JSON_MEDIA_TYPE.fullmatch(content_type or "") or charset != "utf-8":
+        declared = content_type + (f"; charset={charset}" if "charset" in params else "") if content_type else "none"
+        raise Unacceptable(
+            "unsupported_media_type",
+            f"Send the body as 'Content-Type: application/json' in UTF-8 (this request declared {declared}).",
+            status=415,
+        )
+
+
+def _one_of_each_key(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise Unacceptable("duplicate_key", f"The key '{key}' appears twice in one JSON object: send it once.")
+        seen[key] = value
+    return seen
+
+
+def _no_constant(name):
+    raise Unacceptable("number_out_of_range", f"{name} is not a JSON number: {NUMBER_RULE}.")
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise Unacceptable("number_out_of_range", f"The number {text[:40]} is out of range: {NUMBER_RULE}.")
+    return value
+
+
+def _safe_int(text):
+    # Checked on the digits first: Python refuses to convert more than 4,300 of them at all.
+    if len(text.lstrip("-")) > 16 or abs(int(text)) > MAX_SAFE_INTEGER:
+        shown = text if len(text) <= 40 else f"{text[:20]}… ({len(text.lstrip('-'))} digits)"
+        raise Unacceptable("number_out_of_range", f"The number {shown} is out of range: {NUMBER_RULE}.")
+    return int(text)
+
+
+def parse_json(body, depth_limit):
+    """The JSON value of `body` (bytes), read strictly; Unacceptable says what is wrong."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unacceptable("bad_encoding", "The body is not valid UTF-8 (UTF-16 and others are refused).") from None
+    if text.startswith("\ufeff"):
+        raise Unacceptable("bad_encoding", "The body starts with a byte order mark: send UTF-8 without one.")
+    if "\x00" in text:  # valid UTF-8, but JSON never holds a raw NUL: UTF-16 or UTF-32 without a BOM
+        raise Unacceptable("bad_encoding", "The body holds NUL bytes, as UTF-16 or UTF-32 would: send UTF-8.")
+    data = json.loads(
+        text,
+        object_pairs_hook=_one_of_each_key,
+        parse_constant=_no_constant,
+        parse_float=_finite_float,
+        parse_int=_safe_int,
+    )
+    check_storable(data, depth_limit)
+    return data
+
+
+def read_leniently(body):
+    """What an unacceptable body says, as far as Python's lax parser can tell (the last of
+    duplicate keys, NaN kept as text), for the audit log's record of a refusal; None when
+    even that fails."""
+    try:
+        return json.loads(body, parse_constant=str, parse_float=_float_or_text, parse_int=_int_or_text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _float_or_text(text):
+    value = float(text)
+    return value if math.isfinite(value) else text
+
+
+def _int_or_text(text):
+    return int(text) if len(text.lstrip("-")) <= 16 and abs(int(text)) <= MAX_SAFE_INTEGER else text
+
+
 class AgentJsonParser(Parser):
     def parse_body(self, request):
-        data = json.loads(request.body)
-        check_storable(data, settings.HITL_MAX_JSON_DEPTH)
-        return data
+        check_media_type(request.content_type, request.content_params)
+        return parse_json(request.body, settings.HITL_MAX_JSON_DEPTH)
 
 
 @cache
@@ -77,7 +169,7 @@ def over_rate(agent):
         pipe.incr(key)
         pipe.expire(key, window + 1)
         count, _ = pipe.execute()
-    except redis.RedisError as error:
+    except Exception as error:  # noqa: BLE001 - any failure of the broker's client is an outage, never a 500
         log.warning("rate limit not checked, Redis unavailable: %s", error)
         return False
     return count > limit

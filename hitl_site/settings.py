@@ -3,6 +3,7 @@ environment; the README lists each variable."""
 
 import hashlib
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,11 +35,42 @@ def env_required(name):
 
 
 DEBUG = env_bool("DEBUG", False)
+PRODUCTION = env_bool("HITL_PRODUCTION") and not DEBUG
+# Keys anyone can read (this file's old fallback, Django's startproject default) sign nothing in
+# production: the audit log's signing key and the receipts' key derive from SECRET_KEY.
+PUBLIC_KEY_VALUES = {"dev-only-insecure-key-set-SECRET_KEY-in-production", "changeme", "secret"}
+
+
+def development_key_problem(name, value):
+    """Why `value` may not be the production `name`, or None."""
+    if not value:
+        return f"{name} must be set in production"
+    if value in PUBLIC_KEY_VALUES or value.startswith("django-insecure-") or len(value) < 32:
+        return f"{name} is a development or guessable value: set at least 32 random characters in production"
+    return None
+
+
+def development_secret_key():
+    """Outside production an unset SECRET_KEY is a random one kept under .run/, so that no two
+    installs share a key that the audit log's signing key would derive from."""
+    path = Path(os.environ.get("HITL_RUN_DIR", BASE_DIR / ".run")) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as created:
+            created.write(secrets.token_urlsafe(50))
+    except FileExistsError:
+        pass  # another process of this install made it first: use theirs
+    return path.read_text().strip()
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("HITL_PRODUCTION"):
-        raise RuntimeError("SECRET_KEY must be set in production")
-    SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
+if PRODUCTION:
+    for key_name in ("SECRET_KEY", "AUDIT_SIGNING_KEY"):
+        if key_name == "SECRET_KEY" or os.environ.get(key_name):
+            if problem := development_key_problem(key_name, os.environ.get(key_name, "")):
+                raise RuntimeError(problem)
+elif not SECRET_KEY:
+    SECRET_KEY = development_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # The public address of the dashboard, used for `review_url` in API answers and in messages.

@@ -181,6 +181,10 @@ class ActionType(models.Model):
         return self.key
 
     def clean(self):
+        from policies.names import action_key_problem
+
+        if self.key and (problem := action_key_problem(self.key)):
+            raise ValidationError({"key": problem})
         try:
             Draft202012Validator.check_schema(self.params_schema)
         except SchemaError as error:

@@ -27,6 +27,7 @@ from policies.models import (
     StandingApproval,
     confidence_value,
 )
+from policies.names import action_key_problem
 from policies.rules import evaluate_rule, rule_variables
 
 # Without a session_id, invalid proposals of the last hour count as one session's.
@@ -108,6 +109,17 @@ def action_type_for(key):
         return action_type
     if settings.HITL_UNKNOWN_ACTIONS == "refuse":
         raise Refusal(422, "unknown_action", f"No action type is called '{key}'.")
+    # Checked before anything is registered: junk, invisible or look-alike characters, and a
+    # second spelling of a type that exists, never become draft types.
+    if problem := action_key_problem(key):
+        raise Refusal(422, "action_key_invalid", problem)
+    twin = ActionType.objects.filter(key__iexact=key).values_list("key", flat=True).first()
+    if twin is not None:
+        raise Refusal(
+            422,
+            "action_key_invalid",
+            f"No action type is called '{key}'; did you mean '{twin}'? Keys are case-sensitive.",
+        )
     from django.contrib.auth.models import Group
 
     from audit.log import Actor, record
@@ -244,14 +256,18 @@ def schema_check(action_type, params, invalid_attempts):
 def rule_asks(rules, agent, proposal):
     if not rules:
         return []
-    variables = rule_variables(
-        params=proposal.params,
-        context=proposal.context,
-        confidence=confidence_value(proposal.confidence),
-        agent_name=agent.name,
-        session_id=proposal.session_id,
-        on_behalf_of=proposal.on_behalf_of,
-    )
+    try:
+        variables = rule_variables(
+            params=proposal.params,
+            context=proposal.context,
+            confidence=confidence_value(proposal.confidence),
+            agent_name=agent.name,
+            session_id=proposal.session_id,
+            on_behalf_of=proposal.on_behalf_of,
+        )
+    except ValueError as error:
+        # No rule can be evaluated over values CEL cannot hold: each one asks for a person.
+        return [Ask(Autonomy.CONFIRM, f"rule '{rule.name}' could not be evaluated: {error}", False) for rule in rules]
     asks = []
     for rule in rules:
         try:

@@ -21,9 +21,17 @@ def compile_expression(expression):
 
 
 def rule_variables(*, params, context, confidence, agent_name, session_id, on_behalf_of):
-    """One proposal's variables, built once and shared by all its rules."""
+    """One proposal's variables, built once and shared by all its rules; ValueError when a value
+    cannot be given to CEL (an integer past its 64 bits, say)."""
     context = context or {}
     untrusted = context.get("untrusted") if isinstance(context.get("untrusted"), list) else []
+    try:
+        return _context(params, context, untrusted, confidence, agent_name, session_id, on_behalf_of)
+    except Exception as error:  # the library raises OverflowError, TypeError, RuntimeError, …
+        raise ValueError(f"the proposal holds a value CEL cannot represent ({str(error).split('. ')[0]})") from None
+
+
+def _context(params, context, untrusted, confidence, agent_name, session_id, on_behalf_of):
     return cel.Context(
         {
             "params": params,
