@@ -11,6 +11,20 @@ from audit.models import Event
 from tests.conftest import make_user
 
 
+@pytest.fixture(autouse=True)
+def witness_dir(request, settings, tmp_path):
+    """Each test's chain heads go to a witness directory of its own, as its database is its own."""
+    settings.AUDIT_WITNESS_DIR = str(tmp_path / "witness")
+    settings.AUDIT_WITNESS_WEBHOOK_URL = ""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None:
+        # Sequences outlive rollbacks and flushes: start each test's events at #1.
+        request.getfixturevalue("transactional_db" if marker.kwargs.get("transaction") else "db")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setval('audit_event_seq', 1, false)")
+    return tmp_path / "witness"
+
+
 @pytest.fixture
 def auditor(db):
     return make_user("audrey", "auditors")
