@@ -276,8 +276,8 @@ class _Heads:
                 continue
             self._cache[head.number] = head
             self._check_link(head)
-            self._check_against_witnesses(head)
-            self._consider(head)
+            if self._check_against_witnesses(head):
+                self._consider(head)
         all_numbers = set(in_database)
         for name, numbers in witnessed.items():
             only_there = sorted(set(numbers) - set(in_database))
@@ -294,14 +294,16 @@ class _Heads:
 
     def _check_newest(self, rows, witnessed):
         newest_number = rows[0].number if rows else None
+        # The newest head that is authentic and that the witnesses agree with is the anchor.
         for head in rows:
-            if head.is_authentic():
-                self._cache[head.number] = head
-                self._check_link(head)
-                self._check_against_witnesses(head)
+            if not head.is_authentic():
+                self.problems.append(f"chain head #{head.number} has a bad signature: forged or altered")
+                continue
+            self._cache[head.number] = head
+            self._check_link(head)
+            if self._check_against_witnesses(head):
                 self._consider(head)
                 break
-            self.problems.append(f"chain head #{head.number} has a bad signature: forged or altered")
         for name, numbers in witnessed.items():
             latest = numbers[0] if numbers else None
             if latest is not None and (newest_number is None or latest > newest_number):
@@ -336,6 +338,8 @@ class _Heads:
             )
 
     def _check_against_witnesses(self, head):
+        """Whether every readable witness holds this head as it is (problems say which not)."""
+        agreed = True
         for w in self.witnesses:
             text = w.read(head.number)
             if text is None:
@@ -347,6 +351,10 @@ class _Heads:
                 self.problems.append(
                     f"chain head #{head.number} differs from the witness's copy ({w.name}): forged with the signing key"
                 )
+            else:
+                continue
+            agreed = False
+        return agreed
 
     def get(self, number):
         """The authentic head `number`, from the database or else a witness, or None."""

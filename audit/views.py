@@ -88,13 +88,9 @@ def verify_now(request):
             finished_at=None, requested_at__gte=timezone.now() - VERIFICATION_LOST_AFTER
         ).first()
         if running is None:
+            # No audit event: a verification changes nothing, and its outcome is the signed head.
             verification = Verification.objects.create(
                 requested_by=request.user.get_username(), requested_at=timezone.now()
-            )
-            record(
-                kind="audit.verification_requested",
-                actor=Actor.user(request.user),
-                data={"verification": verification.pk},
             )
             tasks.verify_now.delay_on_commit(verification.pk)
             message = ""

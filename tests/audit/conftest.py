@@ -1,5 +1,6 @@
 """Actors and helpers for the audit log's tests."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -56,3 +57,38 @@ class superuser_edit:  # noqa: N801 - used as a context manager, named like one
     def __exit__(self, *exc):
         with connection.cursor() as cursor:
             cursor.execute("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only")
+
+
+class superuser:  # noqa: N801 - used as a context manager, named like one
+    """An attacker with PostgreSQL superuser rights but (unless a test gives it to them) not the
+    signing key nor the witness: triggers off for the session, then any SQL."""
+
+    def __enter__(self):
+        self.cursor = connection.cursor()
+        self.cursor.execute("SET session_replication_role = replica")
+        return self
+
+    def sql(self, statement, params=()):
+        self.cursor.execute(statement, params)
+
+    def rechain(self, lane, *, from_lane_seq, change=None):
+        """Rewrite the lane's events from `from_lane_seq` on (`change(event)` edits each),
+        recomputing every hash and link after it, as one who knows the hash rule can."""
+        events = list(Event.objects.filter(lane=lane).order_by("lane_seq"))
+        prev_hash = None
+        for event in events:
+            if event.lane_seq >= from_lane_seq:
+                if change is not None:
+                    change(event)
+                if prev_hash is not None:
+                    event.prev_hash = prev_hash
+                event.hash = event.compute_hash()
+                self.sql(
+                    "UPDATE audit_event SET actor_name = %s, data = %s, prev_hash = %s, hash = %s WHERE seq = %s",
+                    [event.actor_name, json.dumps(event.data), event.prev_hash, event.hash, event.seq],
+                )
+            prev_hash = event.hash
+
+    def __exit__(self, *exc):
+        self.cursor.execute("SET session_replication_role = DEFAULT")
+        self.cursor.close()

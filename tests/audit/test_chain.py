@@ -83,11 +83,27 @@ def test_a_forged_chain_head_is_refused(three_events):
     verify_chain()
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO audit_chainhead (seq, hash, verified_at, ok, problem, signature) "
-            "VALUES (3, 'forged', now(), true, '', 'not a signature')"
+            "INSERT INTO audit_chainhead (number, seq, hash, verified_at, ok, problem, signature, lanes, "
+            "prev_signature, checked, \"full\") "
+            "VALUES (2, 3, 'forged', now(), true, '', 'not a signature', '{}', '', 0, false)"
         )
-    with pytest.raises(CommandError, match="bad signature"):
+    with pytest.raises(CommandError, match="chain head #2 has a bad signature"):
         call_command("audit_verify")
+
+
+def test_each_head_signs_the_one_before_and_is_written_to_the_witness(three_events, witness_dir):
+    first, second, third = verify_chain().head, verify_chain().head, verify_chain(full=True).head
+
+    assert [h.number for h in (first, second, third)] == [1, 2, 3]
+    assert (first.prev_number, first.prev_signature) == (None, "")
+    assert (second.prev_number, second.prev_signature) == (1, first.signature)
+    assert (third.prev_number, third.prev_signature) == (2, second.signature)
+    assert all(head.is_authentic() for head in ChainHead.objects.all())
+    stored = sorted(witness_dir.rglob("*.json"))
+    assert [path.read_text() for path in stored] == [head.record() for head in (first, second, third)]
+    # The signature covers the link: a head pointed at another predecessor no longer verifies.
+    third.prev_signature = first.signature
+    assert not third.is_authentic()
 
 
 def test_the_periodic_task_verifies_only_new_events_and_signs_the_head(three_events):
@@ -97,8 +113,18 @@ def test_the_periodic_task_verifies_only_new_events_and_signs_the_head(three_eve
 
     assert tasks.verify_chain() == {"ok": True, "seq": 5, "checked": 2, "problem": ""}
     head = ChainHead.objects.latest()
-    assert (head.seq, head.hash, head.ok) == (5, Event.objects.get(seq=5).hash, True)
+    fifth = Event.objects.get(seq=5)
+    assert (head.seq, head.lanes, head.ok) == (5, {str(fifth.lane): [5, fifth.hash, 5]}, True)
     assert head.is_authentic()
+
+
+def test_a_periodic_run_that_finds_nothing_new_signs_no_head(three_events):
+    tasks.verify_chain(periodic=True)
+    tasks.verify_chain(periodic=True)
+    assert ChainHead.objects.count() == 1
+    append("later")
+    tasks.verify_chain(periodic=True)
+    assert ChainHead.objects.count() == 2
 
 
 def test_the_periodic_task_finds_a_break_among_new_events(three_events):
@@ -118,7 +144,7 @@ def test_the_beat_schedule_runs_the_verification(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_fifty_concurrent_appends_form_one_linear_chain():
+def test_fifty_concurrent_appends_form_linear_lanes_that_verify():
     start = threading.Barrier(50)
     errors = []
 
@@ -139,10 +165,13 @@ def test_fifty_concurrent_appends_form_one_linear_chain():
 
     assert errors == []
     events = list(Event.objects.order_by("seq"))
-    assert [e.seq for e in events] == list(range(1, 51))
     assert sorted(e.data["n"] for e in events) == list(range(50))
-    assert events[0].prev_hash == GENESIS_HASH
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:]))
+    assert len({e.seq for e in events}) == 50
+    for lane in {e.lane for e in events}:
+        in_lane = [e for e in events if e.lane == lane]
+        assert [e.lane_seq for e in in_lane] == list(range(1, len(in_lane) + 1))  # seq order is lane order
+        assert in_lane[0].prev_hash == GENESIS_HASH
+        assert all(later.prev_hash == earlier.hash for earlier, later in zip(in_lane, in_lane[1:]))
     call_command("audit_verify")
 
 
