@@ -86,6 +86,8 @@ def _numbered(path, suffix=""):
         names = os.listdir(path)
     except FileNotFoundError:
         return []
+    except OSError as error:
+        raise WitnessError(f"the witness directory cannot be read: {error}") from error
     stems = (name[: len(name) - len(suffix)] for name in names if name.endswith(suffix))
     return [int(stem) for stem in stems if stem.isdigit()]
 
