@@ -5,10 +5,10 @@ import threading
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from audit import tasks
-from audit.log import GENESIS_HASH, Actor, verify_chain
+from audit.log import GENESIS_HASH, Actor, record, verify_chain
 from audit.models import ChainHead, Event, canonical_json
 from tests.audit.conftest import append, superuser_edit
 
@@ -192,4 +192,37 @@ def test_the_hash_postgresql_computes_is_the_one_python_verifies():
     assert (stored.seq, stored.prev_hash, stored.hash) == (written.seq, written.prev_hash, written.hash)
     assert stored.compute_hash() == stored.hash
     assert written.compute_hash() == written.hash
+    call_command("audit_verify")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_append_does_not_wait_for_another_transaction_that_has_appended_and_not_committed():
+    holding, release = threading.Event(), threading.Event()
+    held = {}
+
+    def append_and_hold():
+        try:
+            with transaction.atomic():
+                held["event"] = record(kind="slow.change", actor=Actor.system("slow"))
+                holding.set()
+                release.wait()
+        finally:
+            connections.close_all()
+
+    slow = threading.Thread(target=append_and_hold)
+    slow.start()
+    holding.wait()
+    try:
+        with connection.cursor() as cursor:
+            # Were appends still queued on one lock, this would fail instead of waiting forever.
+            cursor.execute("SET lock_timeout = '10s'")
+        fast = append("fast.change")
+        assert Event.objects.filter(kind="fast.change").exists()  # committed while the other is open
+        assert not Event.objects.filter(kind="slow.change").exists()
+    finally:
+        release.set()
+        slow.join()
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = DEFAULT")
+    assert fast.lane != held["event"].lane
     call_command("audit_verify")
