@@ -8,7 +8,7 @@ What each check catches, and names (docs/reliability.md has the argument):
 - events deleted from a lane's end: the lane ends before where the newest signed head saw it
   ("cut short");
 - a lane rewritten with every later hash recomputed, or all of it re-chained: the event the
-  newest signed head names has another hash ("rewritten after …" / "re-chained"), located by
+  newest signed head names has another hash ("rewritten somewhere after …" / "re-chained"), located by
   the older heads that still match;
 - heads deleted: a gap in the head chain, or the witness holds heads the database lacks;
 - a forged head row: its signature (and, forged with the key, the witness's copy) differs.
@@ -222,7 +222,8 @@ def _check_signed_end(lane, signed_end, purged_end, heads):
     number, (good_seq, _good_hash) = matching
     good_event = Event.objects.filter(lane=lane, lane_seq=good_seq).values_list("seq", flat=True).first()
     return (
-        f"lane {lane} was rewritten after event #{good_event} ({lane}:{good_seq}, as head #{number} signed it): "
+        f"lane {lane} was rewritten somewhere after event #{good_event} ({lane}:{good_seq}, still as head #{number} "
+        "signed it): "
         f"event #{current[1]} ({lane}:{lane_seq}) no longer has the hash {where} signed, every hash after the "
         "change recomputed"
     )

@@ -39,7 +39,7 @@ def test_every_value_a_double_can_hold_is_written_exactly_as_rfc8785_writes_it(v
     "value",
     [
         {"€": 1, "\U0001f600": 2, "\uff61": 3, "a": 4},  # keys by UTF-16 code units, not code points
-        "quotes \" \\ and controls \x00\x1f\x7f and \u2028",
+        'quotes " \\ and controls \x00\x1f\x7f and \u2028',
         [1e21, 1e-7, 1e20, 0.000001, -0.0, 5e-324, 1.7976931348623157e308, 123456789012345680000.0],
     ],
 )
@@ -124,6 +124,6 @@ def test_events_written_under_version_1_still_verify_beside_version_2_lanes():
     assert written.version == 2
     call_command("audit_verify")
     with superuser() as attacker:
-        attacker.sql("UPDATE audit_event SET data = '{\"amount\": 13, \"n\": 2}' WHERE seq = 2")
+        attacker.sql('UPDATE audit_event SET data = \'{"amount": 13, "n": 2}\' WHERE seq = 2')
     with pytest.raises(CommandError, match=r"event #2 \(legacy\.event .*\) does not match its hash"):
         call_command("audit_verify")

@@ -74,7 +74,7 @@ def test_each_head_is_posted_signed_to_the_webhook_witness(settings, receiver, w
     append("first")
     call_command("audit_verify")
 
-    (headers, body), = receiver.received
+    ((headers, body),) = receiver.received
     head = ChainHead.objects.get()
     assert body.decode() == head.record() == (witness_dir / "00000000" / "000000000001.json").read_text()
     assert json.loads(body)["number"] == 1 and headers["X-Countersign-Head"] == "1"
