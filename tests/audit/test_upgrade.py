@@ -10,26 +10,11 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from audit.log import APPENDED_COLUMNS  # version 1 sent the same columns
 from audit.models import Event
 from tests.audit.conftest import append
 
 BEFORE = [("audit", "0004_append_in_one_statement")]
-VERSION_1_COLUMNS = [
-    "at",
-    "kind",
-    "actor_kind",
-    "actor_id",
-    "actor_name",
-    "agent",
-    "session_id",
-    "on_behalf_of",
-    "model",
-    "prompt_version",
-    "action_id",
-    "action_type",
-    "summary",
-    "data",
-]
 
 
 def append_as_version_1_did(count):
@@ -54,7 +39,7 @@ def append_as_version_1_did(count):
                 "seq_token": json.dumps(seq_token),
                 "prev_hash_token": json.dumps(prev_token),
                 "row": {
-                    **{c: getattr(event, c) for c in VERSION_1_COLUMNS},
+                    **{c: getattr(event, c) for c in APPENDED_COLUMNS},
                     "at": event.at.isoformat(),
                     "action_id": None,
                 },
