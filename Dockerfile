@@ -17,6 +17,8 @@ RUN pip install --no-cache-dir ./hitl_client . \
  && DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
     python manage.py collectstatic --noinput
 RUN useradd --system --uid 10001 countersign
+# The audit witness volume's mount point, so that a new named volume belongs to the app's user.
+RUN mkdir -p /var/lib/countersign/audit-witness && chown countersign /var/lib/countersign/audit-witness
 USER countersign
 EXPOSE 8000
 CMD ["gunicorn", "hitl_site.wsgi", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--threads", "16"]

@@ -1,20 +1,23 @@
-"""Writing events: one chain, appended under a transaction-level advisory lock; and verifying
-it, from the last retention checkpoint, against the chain heads signed by earlier runs."""
+"""Writing events: appended to one of several lanes, each chained under its own lock, in the
+caller's transaction (audit migration 0005, docs/reliability.md). Verifying them is
+audit/verification.py's.
+"""
 
 import json
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from audit.models import EVENT_COLUMNS, ChainHead, Checkpoint, Event, canonical_json
+from audit.models import CHAIN_VERSION, EVENT_COLUMNS, GENESIS_HASH, Event
 from audit.redaction import redact, redact_text
 
-GENESIS_HASH = "0" * 64
-# Any constant works; it names the lock that serializes appends to the chain.
-CHAIN_LOCK_ID = 0x0A0D17
+# Lane n's lock is the advisory lock LANE_LOCK_BASE + n (one-bigint keys: another key space
+# than the two-integer Idempotency-Key locks).
+LANE_LOCK_BASE = 0x0A0D17 << 16
 
 
 @dataclass(frozen=True)
@@ -75,19 +78,23 @@ def record_many(entries):
 
 
 def _append(events):
-    """Chain and insert `events` in one statement, `audit_append()` (migration audit.0004), so
-    that the chain's lock is held for that statement and the commit, not for a round trip per
-    step. Python sends each event's canonical JSON with a token where its sequence number and
-    its previous hash go; SQL fills them in and hashes, so the hash is `compute_hash()`'s."""
-    seq_token, prev_hash_token = f"seq-{secrets.token_hex(16)}", f"prev-{secrets.token_hex(16)}"
+    """Chain and insert `events` in one statement, `audit_append_v2()` (migration audit.0005):
+    it takes a free lane's lock, held to the commit, reads the lane's end and inserts. Python
+    sends each event's canonical JSON with a token where its seq, lane, lane position and
+    previous hash go; SQL fills them in and hashes, so the hash is `compute_hash()`'s."""
+    tokens = {name: f"{name}-{secrets.token_hex(16)}" for name in ("seq", "lane", "lane_seq", "prev")}
     payload = []
     for event in events:
-        event.seq, event.prev_hash = seq_token, prev_hash_token
+        event.version = CHAIN_VERSION
+        event.seq, event.lane, event.lane_seq = tokens["seq"], tokens["lane"], tokens["lane_seq"]
+        event.prev_hash = tokens["prev"]
         payload.append(
             {
-                "canonical": canonical_json(event.hashed_fields()),
-                "seq_token": json.dumps(seq_token),
-                "prev_hash_token": json.dumps(prev_hash_token),
+                "canonical": event.canonical(),
+                "seq_token": json.dumps(tokens["seq"]),
+                "lane_token": json.dumps(tokens["lane"]),
+                "lane_seq_token": json.dumps(tokens["lane_seq"]),
+                "prev_hash_token": json.dumps(tokens["prev"]),
                 "row": {
                     **{column: getattr(event, column) for column in APPENDED_COLUMNS},
                     "at": event.at.isoformat(),
@@ -97,15 +104,18 @@ def _append(events):
         )
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT seq, prev_hash, hash FROM audit_append(%s, %s) ORDER BY seq", [Jsonb(payload), CHAIN_LOCK_ID]
+            "SELECT seq, lane, lane_seq, prev_hash, hash FROM audit_append_v2(%s, %s, %s) ORDER BY seq",
+            [Jsonb(payload), settings.AUDIT_CHAIN_LANES, LANE_LOCK_BASE],
         )
-        for event, (seq, prev_hash, hash_) in zip(events, cursor.fetchall(), strict=True):
-            event.seq, event.prev_hash, event.hash = seq, prev_hash, hash_
+        for event, row in zip(events, cursor.fetchall(), strict=True):
+            event.seq, event.lane, event.lane_seq, event.prev_hash, event.hash = row
             event._state.adding, event._state.db = False, connection.alias
 
 
-# What `_append` sends of each event; `audit_append()` adds the chain's columns.
-APPENDED_COLUMNS = [column for column in EVENT_COLUMNS if column not in ("seq", "prev_hash", "hash")]
+# What `_append` sends of each event; `audit_append_v2()` adds the chain's columns.
+APPENDED_COLUMNS = [
+    column for column in EVENT_COLUMNS if column not in ("seq", "version", "lane", "lane_seq", "prev_hash", "hash")
+]
 
 
 def _split_entry(entry):
@@ -135,24 +145,47 @@ def _unchained_event(*, kind, actor, action, data, redact_paths, context):
     )
 
 
-def append_many(events):
+def append_many(events, *, batch=5000):
     """Chain and COPY many events at once (volume seeding, imports): `events` are unsaved
     Event instances in order, with `at` set, already redacted. Returns how many were written.
 
-    Runs under the same lock as `record()`, so the result is one chain however they interleave.
+    They go to one lane, under its lock like `record()`'s appends, so every lane stays one
+    chain however they interleave.
     """
     written = 0
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        lock_chain()
-        seq, prev_hash = _chain_end()
-        with cursor.copy(f"COPY audit_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
-            for event in events:
-                seq += 1
-                event.seq, event.prev_hash = seq, prev_hash
-                event.hash = prev_hash = event.compute_hash()
-                copy.write_row([_copy_value(event, column) for column in EVENT_COLUMNS])
-                written += 1
+        cursor.execute("SELECT audit_take_lane(%s, %s)", [settings.AUDIT_CHAIN_LANES, LANE_LOCK_BASE])
+        lane = cursor.fetchone()[0]
+        cursor.execute("SELECT end_seq, end_hash FROM audit_lane_end(%s)", [lane])
+        lane_seq, prev_hash = cursor.fetchone()
+        chunk = []
+        for event in events:
+            chunk.append(event)
+            if len(chunk) == batch:
+                lane_seq, prev_hash = _copy_chunk(cursor, chunk, lane, lane_seq, prev_hash)
+                written += len(chunk)
+                chunk = []
+        if chunk:
+            _copy_chunk(cursor, chunk, lane, lane_seq, prev_hash)
+            written += len(chunk)
     return written
+
+
+def _copy_chunk(cursor, events, lane, lane_seq, prev_hash):
+    # Drawn under the lane's lock, so these seqs follow every earlier one of the lane.
+    cursor.execute("SELECT nextval('audit_event_seq') FROM generate_series(1, %s)", [len(events)])
+    seqs = sorted(row[0] for row in cursor.fetchall())
+    rows = []
+    for event, seq in zip(events, seqs, strict=True):
+        lane_seq += 1
+        event.version, event.seq, event.lane, event.lane_seq = CHAIN_VERSION, seq, lane, lane_seq
+        event.prev_hash = prev_hash
+        event.hash = prev_hash = event.compute_hash()
+        rows.append([_copy_value(event, column) for column in EVENT_COLUMNS])
+    with cursor.copy(f"COPY audit_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return lane_seq, prev_hash
 
 
 def _copy_value(event, column):
@@ -164,122 +197,26 @@ def _copy_value(event, column):
     return value
 
 
-def lock_chain():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_ID])
-
-
-def _chain_end():
-    """(seq, hash) of the last event, or of the last checkpoint if a purge left none."""
-    last = Event.objects.order_by("-seq").values_list("seq", "hash").first()
-    if last is not None:
-        return last
-    checkpoint = Checkpoint.objects.order_by("-seq").values_list("seq", "hash").first()
-    return checkpoint or (0, GENESIS_HASH)
-
-
-def verify(events, *, prev_seq=None, prev_hash=None):
-    """The first event whose hash, link or sequence number does not verify, or None."""
+def verify(events):
+    """The first of `events` (any order that keeps each lane's order, e.g. by seq) whose hash,
+    or link to the event before it in its lane, does not verify; or None. The first event seen
+    of each lane is taken as it is: `audit.verification` checks where lanes start."""
+    ends = {}
     for event in events:
-        if prev_seq is not None and event.seq != prev_seq + 1:
-            return event
-        if prev_hash is not None and event.prev_hash != prev_hash:
+        end = ends.get(event.lane)
+        if end is not None and (event.lane_seq != end[0] + 1 or event.prev_hash != end[1]):
             return event
         if event.compute_hash() != event.hash:
             return event
-        prev_seq, prev_hash = event.seq, event.hash
+        ends[event.lane] = (event.lane_seq, event.hash)
     return None
 
 
-@dataclass
-class Verification:
-    ok: bool
-    seq: int  # the last event verified
-    hash: str
-    checked: int  # how many events this run walked
-    problem: str = ""
+def verify_chain(**options):
+    """audit.verification.verify_chain(), here too for the callers that know it from here."""
+    from audit.verification import verify_chain as run
+
+    return run(**options)
 
 
-def verify_chain(*, full=False):
-    """Verify the chain and store a signed head saying how far it verified.
-
-    Incremental by default: from the last good signed head, after checking that its event
-    still carries the hash that was signed. `full` walks everything from the last checkpoint
-    (or the genesis), then checks the signed heads it passes, so that a table rewritten with
-    consistent new hashes is still caught.
-    """
-    result = _verify(full=full)
-    now = timezone.now()
-    head = ChainHead(
-        seq=result.seq, hash=result.hash, verified_at=now, ok=result.ok, problem=result.problem, signature=""
-    )
-    head.signature = head.expected_signature()
-    with transaction.atomic():
-        head.save(force_insert=True)
-    return result
-
-
-def _verify(*, full):
-    checkpoint = Checkpoint.objects.order_by("-seq").first()
-    if checkpoint is not None and not checkpoint.is_authentic():
-        return Verification(False, 0, "", 0, f"checkpoint at #{checkpoint.seq} has a bad signature")
-    start_seq, start_hash = (checkpoint.seq, checkpoint.hash) if checkpoint else (0, GENESIS_HASH)
-    purged_through = start_seq
-
-    heads = [h for h in ChainHead.objects.filter(ok=True).order_by("-pk")[:1]]
-    last_head = heads[0] if heads else None
-    if last_head is not None and not last_head.is_authentic():
-        return Verification(False, 0, "", 0, f"the chain head signed at {last_head.verified_at} has a bad signature")
-
-    if not full and last_head is not None and last_head.seq >= start_seq:
-        problem = _head_mismatch(last_head, purged_through)
-        if problem:
-            return Verification(False, 0, "", 0, problem)
-        start_seq, start_hash = last_head.seq, last_head.hash
-
-    events = Event.objects.filter(seq__gt=start_seq).defer("search").order_by("seq").iterator(chunk_size=5000)
-    walked = _Counting(events)
-    broken = verify(walked, prev_seq=start_seq, prev_hash=start_hash)
-    if broken is not None:
-        return Verification(
-            False,
-            walked.last_good_seq or start_seq,
-            walked.last_good_hash or start_hash,
-            walked.count,
-            f"event #{broken.seq} ({broken.kind} at {broken.at.isoformat()}) does not verify",
-        )
-    end_seq, end_hash = (walked.last_seq, walked.last_hash) if walked.count else (start_seq, start_hash)
-    if full and last_head is not None:
-        problem = _head_mismatch(last_head, purged_through)
-        if problem:
-            return Verification(False, end_seq, end_hash, walked.count, problem)
-    return Verification(True, end_seq, end_hash, walked.count)
-
-
-def _head_mismatch(head, purged_through):
-    """Why the event a signed head names no longer matches it, or ''."""
-    if head.seq == 0 or head.seq <= purged_through:
-        return ""
-    current = Event.objects.filter(seq=head.seq).values_list("hash", flat=True).first()
-    if current is None:
-        return f"event #{head.seq}, verified at {head.verified_at}, is missing"
-    if current != head.hash:
-        return f"event #{head.seq} no longer has the hash signed at {head.verified_at}: the chain was rewritten"
-    return ""
-
-
-class _Counting:
-    """Iterates events, remembering the last one and the last one before it."""
-
-    def __init__(self, events):
-        self.events = events
-        self.count = 0
-        self.last_seq = self.last_hash = None
-        self.last_good_seq = self.last_good_hash = None
-
-    def __iter__(self):
-        for event in self.events:
-            self.last_good_seq, self.last_good_hash = self.last_seq, self.last_hash
-            self.count += 1
-            self.last_seq, self.last_hash = event.seq, event.hash
-            yield event
+__all__ = ["GENESIS_HASH", "Actor", "append_many", "record", "record_many", "verify", "verify_chain"]

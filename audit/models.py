@@ -1,4 +1,6 @@
-"""The audit log: append-only events, each chained to the one before by its hash.
+"""The audit log: append-only events, each chained to the one before it in its lane by its
+hash; the signed chain heads that anchor the lanes, each signing the one before; the
+checkpoints retention leaves; and the auditor's "Verify now" runs.
 
 This app is a leaf: events hold ids and names, never foreign keys, so the history outlives
 the users, agents and actions it describes.
@@ -6,13 +8,17 @@ the users, agents and actions it describes.
 
 import hashlib
 import hmac
-import json
-from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import models
+
+from audit.canonical import canonical_json, canonical_json_v1
+
+GENESIS_HASH = "0" * 64
+# The rule events are written with now (see audit/canonical.py); every event keeps its own.
+CHAIN_VERSION = 2
 
 
 class EventQuerySet(models.QuerySet):
@@ -57,6 +63,9 @@ class EventQuerySet(models.QuerySet):
 # Every stored column but `search`, in table order: what COPY writes and what an export holds.
 EVENT_COLUMNS = [
     "seq",
+    "version",
+    "lane",
+    "lane_seq",
     "at",
     "kind",
     "actor_kind",
@@ -80,7 +89,15 @@ OUTCOME_KINDS = {"approved": ["action.approved", "action.edited"]}
 
 
 class Event(models.Model):
+    # Allocated from the `audit_event_seq` sequence under the lane's lock (migration 0005), so
+    # it grows along each lane; across lanes it orders events by when they were appended.
     seq = models.BigIntegerField(primary_key=True)
+    version = models.PositiveSmallIntegerField(default=CHAIN_VERSION)
+    # Events are chained in lanes (several chains, so that appends do not queue on one lock):
+    # `prev_hash` is the hash of the event before this one in the same lane, `lane_seq` its
+    # position there. Chain version 1 had one chain: lane 0, lane_seq = seq.
+    lane = models.SmallIntegerField(default=0)
+    lane_seq = models.BigIntegerField()
     at = models.DateTimeField(db_index=True)
     kind = models.CharField(max_length=64)
     actor_kind = models.CharField(max_length=16)  # user, agent, system
@@ -114,12 +131,19 @@ class Event(models.Model):
             models.Index(fields=["session_id", "seq"], name="event_session_seq"),
             GinIndex(fields=["search"], name="event_search"),
         ]
+        constraints = [models.UniqueConstraint(fields=["lane", "lane_seq"], name="event_lane_position")]
 
     def __str__(self):
         return f"#{self.seq} {self.kind} by {self.actor_name or self.actor_kind}"
 
     def compute_hash(self):
-        return hashlib.sha256(canonical_json(self.hashed_fields()).encode()).hexdigest()
+        return hashlib.sha256(self.canonical().encode()).hexdigest()
+
+    def canonical(self):
+        """The text the hash is taken over, by the rule of the event's chain version."""
+        if self.version == 1:
+            return canonical_json_v1(self.hashed_fields())
+        return canonical_json(self.hashed_fields())
 
     def hashed_fields(self):
         fields = {
@@ -137,20 +161,27 @@ class Event(models.Model):
             "data": self.data,
             "prev_hash": self.prev_hash,
         }
-        if self.summary:  # added later: events written before it still verify
-            fields["summary"] = self.summary
-        return fields
+        if self.version == 1:
+            if self.summary:  # added later in version 1: events written before it still verify
+                fields["summary"] = self.summary
+            return fields
+        # Version 2 names its version and the event's place in its lane, and always the summary.
+        return {**fields, "v": self.version, "lane": self.lane, "lane_seq": self.lane_seq, "summary": self.summary}
 
 
 def sign(*parts):
     """HMAC-SHA256 with AUDIT_SIGNING_KEY over the parts, joined unambiguously."""
-    message = canonical_json([str(part) for part in parts]).encode()
-    return hmac.new(settings.AUDIT_SIGNING_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return _hmac(canonical_json_v1([str(part) for part in parts]))
+
+
+def _hmac(message):
+    return hmac.new(settings.AUDIT_SIGNING_KEY.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 class Checkpoint(models.Model):
-    """Left behind by a retention purge: the last purged event's seq and hash, signed, so that
-    the chain still verifies from the first event that remains."""
+    """Left behind by a retention purge: the last purged event's seq and hash, and where each
+    lane stood after the purge, signed, so that the chain still verifies from the first event
+    that remains in each lane."""
 
     seq = models.BigIntegerField(unique=True)
     hash = models.CharField(max_length=64)
@@ -158,6 +189,9 @@ class Checkpoint(models.Model):
     purged = models.BigIntegerField()  # how many events this purge removed
     created_at = models.DateTimeField()
     signature = models.CharField(max_length=64)
+    # {"<lane>": [lane_seq, hash]} of each lane's last purged event, this purge's or an earlier
+    # one's. None on checkpoints of chain version 1 (one chain: lane 0 at `seq`, `hash`).
+    lanes = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["seq"]
@@ -166,50 +200,130 @@ class Checkpoint(models.Model):
         return f"checkpoint at #{self.seq}"
 
     def expected_signature(self):
-        return sign("checkpoint", self.seq, self.hash, self.at.isoformat(), self.purged, self.created_at.isoformat())
+        parts = ["checkpoint", self.seq, self.hash, self.at.isoformat(), self.purged, self.created_at.isoformat()]
+        if self.lanes is not None:
+            parts.append(canonical_json(self.lanes))
+        return sign(*parts)
 
     def is_authentic(self):
         return hmac.compare_digest(self.signature, self.expected_signature())
 
+    def lane_starts(self):
+        """{lane: (lane_seq, hash)}: where each lane's remaining events chain on from."""
+        if self.lanes is None:
+            return {0: (self.seq, self.hash)}
+        return {int(lane): (end[0], end[1]) for lane, end in self.lanes.items()}
+
 
 class ChainHead(models.Model):
-    """One periodic verification: how far the chain verified and the head it reached, signed,
-    so that a rewrite of the whole table (every hash recomputed) no longer matches."""
+    """One verification: how far each lane verified and the hash it reached, signed, so that a
+    rewrite of the whole table (every hash recomputed) no longer matches.
 
-    seq = models.BigIntegerField()  # the last verified event (0: empty chain)
-    hash = models.CharField(max_length=64)
+    Heads form a chain of their own: each names the head before it and signs that head's
+    signature, so a deleted head leaves a gap and a forged one a bad signature; each is also
+    written to the witnesses outside PostgreSQL (audit/witness.py) before it commits. Rows
+    without a `number` are heads of chain version 1, signed alone.
+    """
+
+    seq = models.BigIntegerField()  # the newest event verified (0: empty chain)
+    hash = models.CharField(max_length=64)  # its hash (version 1), or the digest of this head (2)
     verified_at = models.DateTimeField()
     ok = models.BooleanField()
     problem = models.TextField(blank=True)
     signature = models.CharField(max_length=64)
+    number = models.BigIntegerField(null=True, blank=True, unique=True)
+    # {"<lane>": [lane_seq, hash, seq]}: the last event of each lane that verified.
+    lanes = models.JSONField(null=True, blank=True)
+    prev_number = models.BigIntegerField(null=True, blank=True)
+    prev_signature = models.CharField(max_length=64, blank=True, default="")
+    checked = models.BigIntegerField(default=0)  # events this verification walked
+    full = models.BooleanField(default=False)  # walked from the last checkpoint, not the last head
 
     class Meta:
         ordering = ["pk"]
         get_latest_by = "pk"
 
     def __str__(self):
-        return f"head #{self.seq} {'ok' if self.ok else 'BROKEN'} at {self.verified_at}"
+        return f"head {self.number or ''} #{self.seq} {'ok' if self.ok else 'BROKEN'} at {self.verified_at}"
+
+    def payload(self):
+        """What a head of the head chain signs, and what its witnesses hold."""
+        return {
+            "v": 2,
+            "number": self.number,
+            "prev": [self.prev_number, self.prev_signature],
+            "verified_at": self.verified_at.isoformat(timespec="microseconds"),
+            "ok": self.ok,
+            "problem": self.problem,
+            "seq": self.seq,
+            "lanes": self.lanes,
+            "checked": self.checked,
+            "full": self.full,
+        }
+
+    def record(self):
+        """The head as its witnesses store it: the payload and its signature, canonical."""
+        return canonical_json({**self.payload(), "signature": self.signature})
+
+    @classmethod
+    def from_record(cls, text):
+        """A head read back from a witness (unsaved); its signature still to be checked."""
+        from datetime import datetime
+
+        from audit.canonical import exact_loads
+
+        fields = exact_loads(text)
+        return cls(
+            number=fields["number"],
+            prev_number=fields["prev"][0],
+            prev_signature=fields["prev"][1],
+            verified_at=datetime.fromisoformat(fields["verified_at"]),
+            ok=fields["ok"],
+            problem=fields["problem"],
+            seq=fields["seq"],
+            lanes=fields["lanes"],
+            checked=fields["checked"],
+            full=fields["full"],
+            signature=fields["signature"],
+        )
 
     def expected_signature(self):
-        return sign("head", self.seq, self.hash, self.verified_at.isoformat(), self.ok, self.problem)
+        if self.number is None:
+            return sign("head", self.seq, self.hash, self.verified_at.isoformat(), self.ok, self.problem)
+        return _hmac(canonical_json(self.payload()))
 
     def is_authentic(self):
         return hmac.compare_digest(self.signature, self.expected_signature())
 
+    def lane_ends(self):
+        """{lane: (lane_seq, hash)} this head signed (version 1: lane 0 at `seq`)."""
+        if self.number is None:
+            return {0: (self.seq, self.hash)} if self.seq else {}
+        return {int(lane): (end[0], end[1]) for lane, end in self.lanes.items()}
 
-def canonical_json(value):
-    """Sorted keys, UTF-8, and numbers written one way whatever their Python type, so that a
-    value read back from jsonb (where 1e20 may come back as an int) hashes the same."""
-    return json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
+class Verification(models.Model):
+    """One "Verify now" from the audit page: asked for by an auditor, claimed and run by a
+    worker, which keeps `checked` up to date so that the page can show its progress. The
+    outcome that counts is the signed head it ends with (`head_number`)."""
 
-def _canonical(value):
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (int, float, Decimal)):
-        return {"$num": format(Decimal(str(value)).normalize(), "f")}
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
-    return str(value)
+    requested_by = models.CharField(max_length=150)
+    requested_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total = models.BigIntegerField(default=0)  # events to walk, counted when it started
+    checked = models.BigIntegerField(default=0)
+    ok = models.BooleanField(null=True)
+    problem = models.TextField(blank=True)
+    head_number = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        get_latest_by = "pk"
+
+    def __str__(self):
+        return f"verification {self.pk} by {self.requested_by}"
+
+    @property
+    def running(self):
+        return self.finished_at is None

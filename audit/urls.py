@@ -6,4 +6,6 @@ app_name = "audit"
 urlpatterns = [
     path("", views.search, name="search"),
     path("export", views.export, name="export"),
+    path("chain", views.chain, name="chain"),
+    path("verify", views.verify_now, name="verify_now"),
 ]

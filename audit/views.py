@@ -1,23 +1,32 @@
-"""The auditor's pages: search the log, export a search, see whether the chain verifies."""
+"""The auditor's pages: search the log, export a search, see whether the chain verifies and
+have a worker verify all of it now."""
 
 import csv
 import json
+from datetime import timedelta
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from audit import tasks
 from audit.forms import KNOWN_KINDS, SearchForm
 from audit.log import Actor, record
-from audit.models import EVENT_COLUMNS, ChainHead
+from audit.models import EVENT_COLUMNS, Verification
 from audit.spreadsheets import spreadsheet_cell
+from audit.verification import chain_status
 
 PAGE_SIZE = 50
 # Rows are written to the response in batches: one yield per row would cost more than the rows.
 EXPORT_BATCH = 500
+# A "Verify now" unfinished after this long counts as lost (its worker died): another may start.
+VERIFICATION_LOST_AFTER = timedelta(hours=1)
+# Serializes "Verify now" requests, so that two auditors clicking at once start one run.
+VERIFY_REQUEST_LOCK_ID = 0x0A0D18
 
 
 @require_GET
@@ -44,9 +53,49 @@ def search(request):
             "older_query": older.urlencode() if len(events) == PAGE_SIZE else "",
             "newest_query": newest.urlencode() if form.cleaned_data["before"] else "",
             "export_query": newest.urlencode(),
-            "head": ChainHead.objects.order_by("-pk").first(),
+            **_chain_context(),
         },
     )
+
+
+def _chain_context(**extra):
+    return {"status": chain_status(), "verification": Verification.objects.first(), **extra}
+
+
+@require_GET
+@login_required
+@permission_required("audit.view_event", raise_exception=True)
+def chain(request):
+    """The chain's status and the latest "Verify now", the fragment the page polls while a
+    verification runs."""
+    return render(request, "audit/search.html#chain", _chain_context())
+
+
+@require_POST
+@login_required
+@permission_required("audit.view_event", raise_exception=True)
+def verify_now(request):
+    """Start a full verification on a worker; while one runs, a second request joins it."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [VERIFY_REQUEST_LOCK_ID])
+        running = Verification.objects.filter(
+            finished_at=None, requested_at__gte=timezone.now() - VERIFICATION_LOST_AFTER
+        ).first()
+        if running is None:
+            # No audit event: a verification changes nothing, and its outcome is the signed head.
+            verification = Verification.objects.create(
+                requested_by=request.user.get_username(), requested_at=timezone.now()
+            )
+            tasks.verify_now.delay_on_commit(verification.pk)
+            message = ""
+        else:
+            message = f"A verification asked for by {running.requested_by} is already running; this is its progress."
+    if request.htmx:
+        return render(request, "audit/search.html#chain", _chain_context(message=message))
+    if message:
+        messages.info(request, message)
+    return redirect("audit:search")
 
 
 @require_GET

@@ -96,8 +96,8 @@ def spy_on_proposals_under_load(stack, seconds=8):
     from bench.proposals import load
     from bench.volume import proposal
 
-    # audit_append() takes the chain's lock, appends and returns: one call, lock wait included.
-    lock_wait = {"  audit_append(): the chain's lock and the append": "_append (audit/log.py"}
+    # audit_append_v2() takes a lane's lock, appends and returns: one call, lock wait included.
+    lock_wait = {"  audit_append_v2(): a lane's lock and the append": "_append (audit/log.py"}
     first, *rest = PROPOSAL_STEPS.items()
     steps = dict([first, *lock_wait.items(), *rest])
     rng = random.Random(3)

@@ -5,6 +5,11 @@ the last one answers) posts realistic proposals to `POST /api/v1/actions` with a
 and an Idempotency-Key, as `hitl_client` does. The baseline phase posts the same bodies to
 `/bench/baseline`, which inserts each as one row. Phases alternate (baseline, proposals,
 baseline, …) so that both see the same noise from the other processes on the machine.
+
+Then the scaling figure: each endpoint at 1 and at 4 clients, alternated the same way. If
+proposals queued on one lock (issue 21: the audit chain's), four clients would get no more
+through than one while the bare insert gets more; the figure is proposals' gain from 1 to 4
+clients beside the bare insert's.
 """
 
 import asyncio
@@ -69,7 +74,28 @@ def measure(stack):
         "proposals per second": Reading(proposals.per_second, baseline.per_second, note),
         "proposal latency p50": Reading(percentile(proposals.latencies_ms, 50), percentile(baseline.latencies_ms, 50)),
         "proposal latency p95": Reading(percentile(proposals.latencies_ms, 95), percentile(baseline.latencies_ms, 95)),
+        "proposals gain from 1 to 4 clients": scaling(stack, bodies),
     }
+
+
+def scaling(stack, bodies, low=1, high=4):
+    """Throughput at `high` clients ÷ at `low`, for proposals beside the bare insert."""
+    phases = {(path, clients): Phase() for path in ("/bench/baseline", "/api/v1/actions") for clients in (low, high)}
+    for _ in range(stack.scale.rounds):
+        for clients in (low, high):
+            scale = dataclasses.replace(stack.scale, clients=clients)
+            for path, tokens in (("/bench/baseline", [None]), ("/api/v1/actions", stack.actors.tokens)):
+                phases[path, clients].add(asyncio.run(load(stack.web_url, path, bodies, tokens, scale)))
+    for (path, clients), phase in phases.items():
+        phase.check(f"{path} at {clients} clients")
+    rate = {key: phase.per_second for key, phase in phases.items()}
+    proposals = rate["/api/v1/actions", high] / rate["/api/v1/actions", low]
+    baseline = rate["/bench/baseline", high] / rate["/bench/baseline", low]
+    note = (
+        f"proposals {rate['/api/v1/actions', low]:.1f} → {rate['/api/v1/actions', high]:.1f} req/s, "
+        f"bare insert {rate['/bench/baseline', low]:.1f} → {rate['/bench/baseline', high]:.1f} req/s"
+    )
+    return Reading(proposals, baseline, note)
 
 
 async def load(web_url, path, bodies, tokens, scale):

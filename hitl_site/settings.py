@@ -234,6 +234,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# How often the newest events are verified and anchored in a signed, witnessed chain head.
+AUDIT_ANCHOR_SECONDS = int(os.environ.get("AUDIT_ANCHOR_SECONDS", "60"))
 CELERY_BEAT_SCHEDULE = {
     # SLAs are counted in minutes; a 30-second sweep keeps a warning, an escalation or the
     # timeout fallback (which replaced the plain expiry) at most 30 s late.
@@ -257,11 +259,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sampling.tasks.draw_samples",
         "schedule": timedelta(minutes=5),
     },
-    # Incremental (only events since the last signed head), so cheap: five minutes bounds how
-    # long an alteration can go unnoticed without loading the database.
+    # Incremental (only events since the last signed head), so cheap. The interval is the window
+    # in which the newest events are chained but not yet anchored in a witnessed head (see
+    # docs/reliability.md); a run that finds nothing new signs no head (at most one an hour).
     "audit-verify-chain": {
         "task": "audit.tasks.verify_chain",
-        "schedule": timedelta(minutes=5),
+        "schedule": timedelta(seconds=AUDIT_ANCHOR_SECONDS),
+        "kwargs": {"periodic": True},
     },
     # The incremental check trusts what it verified before; once a day the whole chain is walked
     # again from the last checkpoint, which catches an edit to an old event that kept its hash.
@@ -282,6 +286,16 @@ CELERY_BEAT_SCHEDULE = {
 AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY") or hashlib.sha256(
     f"countersign.audit.signing:{SECRET_KEY}".encode()
 ).hexdigest()
+# Each signed chain head is also written outside PostgreSQL: to this directory (one file per
+# head, never overwritten; make it append-only, README), to a webhook receiver, and to any
+# witness class listed (audit/witness.py). Empty AUDIT_WITNESS_DIR turns the directory off.
+AUDIT_WITNESS_DIR = os.environ.get("AUDIT_WITNESS_DIR", str(services.RUN_DIR / "audit-witness"))
+AUDIT_WITNESS_WEBHOOK_URL = os.environ.get("AUDIT_WITNESS_WEBHOOK_URL", "")
+AUDIT_WITNESS_CLASSES = env_list("AUDIT_WITNESS_CLASSES")
+# Events are chained in this many lanes, each with its own lock, so that concurrent appends do
+# not queue behind one another (docs/reliability.md). More lanes than concurrent writers is
+# enough; lowering it later leaves the higher lanes as they are.
+AUDIT_CHAIN_LANES = int(os.environ.get("AUDIT_CHAIN_LANES", "16"))
 # Events older than this are purged (whole ranges, behind a signed checkpoint). The database
 # itself refuses to delete events younger than 180 days, whatever this says.
 AUDIT_RETENTION = timedelta(days=int(os.environ.get("AUDIT_RETENTION_DAYS", "400")))

@@ -5,10 +5,10 @@ import threading
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from audit import tasks
-from audit.log import GENESIS_HASH, Actor, verify_chain
+from audit.log import GENESIS_HASH, Actor, record, verify_chain
 from audit.models import ChainHead, Event, canonical_json
 from tests.audit.conftest import append, superuser_edit
 
@@ -74,7 +74,7 @@ def test_a_whole_table_rewritten_with_fresh_hashes_is_caught_by_the_signed_head(
                     [event.actor_name, event.prev_hash, event.hash, event.seq],
                 )
 
-    with pytest.raises(CommandError, match="event #3 no longer has the hash signed at .*rewritten"):
+    with pytest.raises(CommandError, match="rewritten: event #3 .* no longer has the hash head #1 signed"):
         call_command("audit_verify")
     assert tasks.verify_chain()["ok"] is False
 
@@ -83,11 +83,27 @@ def test_a_forged_chain_head_is_refused(three_events):
     verify_chain()
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO audit_chainhead (seq, hash, verified_at, ok, problem, signature) "
-            "VALUES (3, 'forged', now(), true, '', 'not a signature')"
+            "INSERT INTO audit_chainhead (number, seq, hash, verified_at, ok, problem, signature, lanes, "
+            "prev_signature, checked, \"full\") "
+            "VALUES (2, 3, 'forged', now(), true, '', 'not a signature', '{}', '', 0, false)"
         )
-    with pytest.raises(CommandError, match="bad signature"):
+    with pytest.raises(CommandError, match="chain head #2 has a bad signature"):
         call_command("audit_verify")
+
+
+def test_each_head_signs_the_one_before_and_is_written_to_the_witness(three_events, witness_dir):
+    first, second, third = verify_chain().head, verify_chain().head, verify_chain(full=True).head
+
+    assert [h.number for h in (first, second, third)] == [1, 2, 3]
+    assert (first.prev_number, first.prev_signature) == (None, "")
+    assert (second.prev_number, second.prev_signature) == (1, first.signature)
+    assert (third.prev_number, third.prev_signature) == (2, second.signature)
+    assert all(head.is_authentic() for head in ChainHead.objects.all())
+    stored = sorted(witness_dir.rglob("*.json"))
+    assert [path.read_text() for path in stored] == [head.record() for head in (first, second, third)]
+    # The signature covers the link: a head pointed at another predecessor no longer verifies.
+    third.prev_signature = first.signature
+    assert not third.is_authentic()
 
 
 def test_the_periodic_task_verifies_only_new_events_and_signs_the_head(three_events):
@@ -97,8 +113,18 @@ def test_the_periodic_task_verifies_only_new_events_and_signs_the_head(three_eve
 
     assert tasks.verify_chain() == {"ok": True, "seq": 5, "checked": 2, "problem": ""}
     head = ChainHead.objects.latest()
-    assert (head.seq, head.hash, head.ok) == (5, Event.objects.get(seq=5).hash, True)
+    fifth = Event.objects.get(seq=5)
+    assert (head.seq, head.lanes, head.ok) == (5, {str(fifth.lane): [5, fifth.hash, 5]}, True)
     assert head.is_authentic()
+
+
+def test_a_periodic_run_that_finds_nothing_new_signs_no_head(three_events):
+    tasks.verify_chain(periodic=True)
+    tasks.verify_chain(periodic=True)
+    assert ChainHead.objects.count() == 1
+    append("later")
+    tasks.verify_chain(periodic=True)
+    assert ChainHead.objects.count() == 2
 
 
 def test_the_periodic_task_finds_a_break_among_new_events(three_events):
@@ -118,7 +144,7 @@ def test_the_beat_schedule_runs_the_verification(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_fifty_concurrent_appends_form_one_linear_chain():
+def test_fifty_concurrent_appends_form_linear_lanes_that_verify():
     start = threading.Barrier(50)
     errors = []
 
@@ -139,10 +165,13 @@ def test_fifty_concurrent_appends_form_one_linear_chain():
 
     assert errors == []
     events = list(Event.objects.order_by("seq"))
-    assert [e.seq for e in events] == list(range(1, 51))
     assert sorted(e.data["n"] for e in events) == list(range(50))
-    assert events[0].prev_hash == GENESIS_HASH
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:]))
+    assert len({e.seq for e in events}) == 50
+    for lane in {e.lane for e in events}:
+        in_lane = [e for e in events if e.lane == lane]
+        assert [e.lane_seq for e in in_lane] == list(range(1, len(in_lane) + 1))  # seq order is lane order
+        assert in_lane[0].prev_hash == GENESIS_HASH
+        assert all(later.prev_hash == earlier.hash for earlier, later in zip(in_lane, in_lane[1:]))
     call_command("audit_verify")
 
 
@@ -163,4 +192,37 @@ def test_the_hash_postgresql_computes_is_the_one_python_verifies():
     assert (stored.seq, stored.prev_hash, stored.hash) == (written.seq, written.prev_hash, written.hash)
     assert stored.compute_hash() == stored.hash
     assert written.compute_hash() == written.hash
+    call_command("audit_verify")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_append_does_not_wait_for_another_transaction_that_has_appended_and_not_committed():
+    holding, release = threading.Event(), threading.Event()
+    held = {}
+
+    def append_and_hold():
+        try:
+            with transaction.atomic():
+                held["event"] = record(kind="slow.change", actor=Actor.system("slow"))
+                holding.set()
+                release.wait()
+        finally:
+            connections.close_all()
+
+    slow = threading.Thread(target=append_and_hold)
+    slow.start()
+    holding.wait()
+    try:
+        with connection.cursor() as cursor:
+            # Were appends still queued on one lock, this would fail instead of waiting forever.
+            cursor.execute("SET lock_timeout = '10s'")
+        fast = append("fast.change")
+        assert Event.objects.filter(kind="fast.change").exists()  # committed while the other is open
+        assert not Event.objects.filter(kind="slow.change").exists()
+    finally:
+        release.set()
+        slow.join()
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = DEFAULT")
+    assert fast.lane != held["event"].lane
     call_command("audit_verify")

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 
 from approvals.models import Action, Decision
 from audit.log import GENESIS_HASH
@@ -54,11 +55,16 @@ def decide(action, by, *, after, verdict="approved", edited=False, seconds_to_de
 
 
 def append_event(kind, when, action):
-    """An audit event at a fixed time, chained like record() chains them."""
-    last = Event.objects.order_by("-seq").values_list("seq", "hash").first()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    """An audit event at a fixed time, chained like record() chains them (in lane 0)."""
+    last = Event.objects.filter(lane=0).order_by("-lane_seq").values_list("lane_seq", "hash").first()
+    lane_seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('audit_event_seq')")
+        seq = cursor.fetchone()[0]
     event = Event(
         seq=seq,
+        lane=0,
+        lane_seq=lane_seq,
         at=when,
         kind=kind,
         actor_kind="system",

@@ -1,16 +1,19 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.log import verify_chain
+from audit.verification import verify_chain
 
 
 class Command(BaseCommand):
     help = (
-        "Walk the audit chain from the last retention checkpoint, check it against the signed chain "
-        "heads, and fail naming the first event that does not verify."
+        "Walk every lane of the audit chain from the last retention checkpoint, check the chain of "
+        "signed heads and the witnesses, sign a new head, and fail naming every problem found."
     )
 
     def handle(self, **options):
         result = verify_chain(full=True)
         if not result.ok:
-            raise CommandError(f"audit chain broken: {result.problem}")
-        self.stdout.write(f"audit chain verified: {result.checked} events, head #{result.seq}")
+            raise CommandError("audit chain broken:\n  " + "\n  ".join(result.problems))
+        self.stdout.write(
+            f"audit chain verified: {result.checked} events, {len(result.lanes)} lanes, newest event "
+            f"#{result.seq}, head #{result.head.number}"
+        )
