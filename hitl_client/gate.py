@@ -3,8 +3,9 @@
     @gate("email.send", client=client)
     def send_email(to, subject, body): ...
 
-The call proposes its arguments by name (those gathered by `**kwargs` each under its own name), waits for the decision, runs the function with the final
-(possibly edited) parameters, and reports the outcome — the exception too, if it raised.
+The call proposes its arguments by name (those gathered by `**kwargs` each under its own name),
+waits for the decision, runs the function with the final (possibly edited) parameters, and
+reports the outcome — the exception too, if it raised. `*args` has no names, so it is refused.
 A rejection raises `Rejected`; a suggest-level type returns `Suggested` without running.
 """
 
