@@ -47,10 +47,14 @@ def verdict_for(client, action, wait_timeout):
     return Decision("edit" if edited else "approve", action["final_params"], None)
 
 
-def decide_tool_calls(client, calls, key, *, action_names=None, wait_timeout=3600.0, **fields):
-    """A `Decision` for each (tool name, args) of one turn: all are proposed before any is waited on, so
-    reviewers see them together."""
-    proposed = propose_tool_calls(client, calls, key, action_names, fields)
+def decide_calls(client, calls, *, action_names=None, wait_timeout=3600.0, **fields):
+    """A `Decision` for each (Idempotency-Key, tool name, args) of one turn. All are proposed before any is
+    waited on, so reviewers see them together; a key derived from the framework's own call id means that
+    deciding again after a crash finds the same actions instead of asking twice."""
+    action_names = action_names or {}
+    proposed = [
+        client.propose(action_names.get(name, name), args, idempotency_key=key, **fields) for key, name, args in calls
+    ]
     return [verdict_for(client, action, wait_timeout) for action in proposed]
 
 
