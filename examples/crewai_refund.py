@@ -59,9 +59,12 @@ def crew(llm, tools):
 
 if __name__ == "__main__":
     llm = ScriptedLLM(model="scripted", calls=[("refund", {"customer": "cus_123", "amount": 750, "currency": "USD"})])
-    with Client(
-        os.environ.get("COUNTERSIGN_URL", "http://127.0.0.1:8000"),
-        os.environ.get("COUNTERSIGN_TOKEN", "cs_demo_agent_token_for_local_use_only"),
-    ) as countersign, gate_tool_calls(countersign, action_names={"refund": "payments.refund"}):
+    with (
+        Client(
+            os.environ.get("COUNTERSIGN_URL", "http://127.0.0.1:8000"),
+            os.environ.get("COUNTERSIGN_TOKEN", "cs_demo_agent_token_for_local_use_only"),
+        ) as countersign,
+        gate_tool_calls(countersign, action_names={"refund": "payments.refund"}),
+    ):
         print("Waiting for a person to decide in the inbox…", flush=True)
         print("Crew:", crew(llm, [refund]).kickoff().raw)
