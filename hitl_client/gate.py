@@ -3,8 +3,9 @@
     @gate("email.send", client=client)
     def send_email(to, subject, body): ...
 
-The call proposes its arguments, waits for the decision, runs the function with the final
-(possibly edited) parameters, and reports the outcome — the exception too, if it raised.
+The call proposes its arguments by name (those gathered by `**kwargs` each under its own name),
+waits for the decision, runs the function with the final (possibly edited) parameters, and
+reports the outcome — the exception too, if it raised. `*args` has no names, so it is refused.
 A rejection raises `Rejected`; a suggest-level type returns `Suggested` without running.
 """
 
@@ -27,14 +28,44 @@ class Suggested:
         return self.action["review_url"]
 
 
+def _check_nameable(func, signature):
+    """Refuse at decoration time a parameter whose values have no names to propose or to edit."""
+    for parameter in signature.parameters.values():
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            raise TypeError(
+                f"@gate cannot name the values of *{parameter.name} in {func.__name__}{signature}: "
+                "Countersign proposes parameters by name, so give them names (or take **kwargs)."
+            )
+
+
 def _arguments(signature, args, kwargs):
-    """(bound instance or None, the call's arguments by name); a method's `self`/`cls` is not a parameter."""
+    """(bound instance or None, the call's arguments by name); a method's `self`/`cls` is not a parameter, and
+    the keywords gathered by `**kwargs` are parameters in their own right, not one parameter named "kwargs"."""
     bound = signature.bind(*args, **kwargs)
     bound.apply_defaults()
-    arguments = dict(bound.arguments)
+    arguments = {}
+    for name, value in bound.arguments.items():
+        if signature.parameters[name].kind is inspect.Parameter.VAR_KEYWORD:
+            arguments.update(value)
+        else:
+            arguments[name] = value
     first = next(iter(signature.parameters), None)
     owner = arguments.pop(first) if first in ("self", "cls") else None
     return owner, arguments
+
+
+def _call_arguments(signature, params):
+    """(positional, keyword) arguments that call the function with `params`: positional-only parameters
+    cannot be passed by name."""
+    params = dict(params)
+    positional = []
+    for name, parameter in signature.parameters.items():
+        if parameter.kind is not inspect.Parameter.POSITIONAL_ONLY or name in ("self", "cls"):
+            continue
+        if name not in params:
+            break
+        positional.append(params.pop(name))
+    return positional, params
 
 
 def _output(result):
@@ -64,13 +95,19 @@ def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
 
     def decorate(func):
         signature = inspect.signature(func)
+        _check_nameable(func, signature)
         is_async = inspect.iscoroutinefunction(func)
 
         def prepare(args, kwargs):
             per_call = kwargs.pop("_countersign", None) or {}
             owner, params = _arguments(signature, args, kwargs)
             bound = func if owner is None else functools.partial(func, owner)
-            return bound, params, {**fields, **per_call}
+
+            def call(final_params):
+                positional, keywords = _call_arguments(signature, final_params)
+                return bound(*positional, **keywords)
+
+            return call, params, {**fields, **per_call}
 
         def should_verify(connected):
             return bool(connected.receipt_secret) if verify is None else verify
@@ -90,7 +127,7 @@ def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
                 if should_verify(connected):
                     connected.verify(approved)
                 try:
-                    result = await call(**approved["final_params"])
+                    result = await call(approved["final_params"])
                 except Exception as exc:
                     await connected.report(approved["id"], succeeded=False, error=_error(exc))
                     raise
@@ -113,7 +150,7 @@ def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
             if should_verify(connected):
                 connected.verify(approved)
             try:
-                result = call(**approved["final_params"])
+                result = call(approved["final_params"])
             except Exception as exc:
                 connected.report(approved["id"], succeeded=False, error=_error(exc))
                 raise

@@ -14,23 +14,32 @@ Understands the three interrupt shapes in use:
 Each tool call becomes one proposal. Tool names map to action types
 through `action_names` (default: the tool's own name). A suggest-only type or a decision nobody
 made in time is answered as a rejection, so the graph never runs what was not approved.
+
+A node that calls `interrupt({...})` with a payload of its own is mapped with `mappings=`: a
+`Mapping(calls, resume)` says which tool calls the payload asks about and builds the resume value
+from one `Decision` per call. `generic` is a ready-made mapping for payloads that name one call —
+`{"action" | "tool" | "name": ..., "args" | "arguments" | "params": {...}}` or `{"tool_call": {"name",
+"args"}}` — resumed with `{"type": "approve" | "edit" | "reject", "approved", "args", "message"}`.
 """
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from hitl_client.review import propose_tool_calls, verdict_for
+from hitl_client.review import Decision, propose_tool_calls, verdict_for
+
+__all__ = ["Decision", "Mapping", "arun", "decide_all", "generic", "interrupts_of", "resume_command", "run"]
 
 
-def _requests(value):
-    """The (tool name, args) pairs an interrupt asks about, in order."""
-    if isinstance(value, dict) and "action_requests" in value:
-        return [(r["name"], r["args"]) for r in value["action_requests"]]
-    if isinstance(value, dict) and value.get("type") == "tool_approval":
-        return [(value["name"], value["args"])]
-    legacy = value if isinstance(value, list) else [value]
-    if legacy and all(isinstance(r, dict) and "action_request" in r for r in legacy):
-        return [(r["action_request"]["action"], r["action_request"]["args"]) for r in legacy]
-    raise ValueError(f"Not a human-in-the-loop interrupt this adapter knows: {value!r}")
+@dataclass(frozen=True)
+class Mapping:
+    """One kind of interrupt payload. `calls(value)`: the (tool name, args) pairs the payload asks about, in
+    order, or None when the payload is not of this kind. `resume(value, decisions)`: the value to resume the
+    node with, given one `Decision` per call (`.verdict`, `.approved`, `.args`, `.message`)."""
+
+    calls: Callable[[Any], list[tuple[str, dict]] | None]
+    resume: Callable[[Any, list[Decision]], Any]
 
 
 def _v1_decision(name, verdict, args, message, allowed):
@@ -56,32 +65,107 @@ def _legacy_response(request, verdict, args, message):
     return {"type": "ignore", "args": None}
 
 
-def _resume_value(value, verdicts):
-    """The decisions in the shape the interrupt's own framework expects."""
-    if isinstance(value, dict) and "action_requests" in value:
-        allowed = {c["action_name"]: c.get("allowed_decisions", []) for c in value.get("review_configs", [])}
-        return {
-            "decisions": [
-                _v1_decision(r["name"], *verdict, allowed.get(r["name"], ["approve", "edit", "reject"]))
-                for r, verdict in zip(value["action_requests"], verdicts)
-            ]
-        }
-    if isinstance(value, dict) and value.get("type") == "tool_approval":
-        return _v1_decision(value["name"], *verdicts[0], ["approve", "edit", "reject"])
-    responses = [_legacy_response(r, *v) for r, v in zip(value if isinstance(value, list) else [value], verdicts)]
+def _is_batched(value):
+    return isinstance(value, dict) and "action_requests" in value
+
+
+def _is_per_call(value):
+    return isinstance(value, dict) and value.get("type") == "tool_approval"
+
+
+def _legacy_requests(value):
+    legacy = value if isinstance(value, list) else [value]
+    if legacy and all(isinstance(r, dict) and "action_request" in r for r in legacy):
+        return legacy
+    return None
+
+
+def _batched_resume(value, decisions):
+    allowed = {c["action_name"]: c.get("allowed_decisions", []) for c in value.get("review_configs", [])}
+    return {
+        "decisions": [
+            _v1_decision(r["name"], *decision, allowed.get(r["name"], ["approve", "edit", "reject"]))
+            for r, decision in zip(value["action_requests"], decisions)
+        ]
+    }
+
+
+def _legacy_resume(value, decisions):
+    responses = [_legacy_response(r, *d) for r, d in zip(_legacy_requests(value), decisions)]
     return responses if isinstance(value, list) else responses[0]
 
 
-def decide_all(client, interrupts, *, action_names=None, wait_timeout=3600.0, **fields):
+# LangChain v1's HumanInTheLoopMiddleware, batched and per call, and the legacy HumanInterrupt.
+BUILT_IN = (
+    Mapping(
+        calls=lambda v: [(r["name"], r["args"]) for r in v["action_requests"]] if _is_batched(v) else None,
+        resume=_batched_resume,
+    ),
+    Mapping(
+        calls=lambda v: [(v["name"], v["args"])] if _is_per_call(v) else None,
+        resume=lambda v, decisions: _v1_decision(v["name"], *decisions[0], ["approve", "edit", "reject"]),
+    ),
+    Mapping(
+        calls=lambda v: (
+            [(r["action_request"]["action"], r["action_request"]["args"]) for r in requests]
+            if (requests := _legacy_requests(v))
+            else None
+        ),
+        resume=_legacy_resume,
+    ),
+)
+
+
+def _first(value, keys, kind):
+    return next((value[k] for k in keys if isinstance(value.get(k), kind)), None)
+
+
+def _generic_calls(value):
+    if not isinstance(value, dict):
+        return None
+    call = value.get("tool_call")
+    if isinstance(call, dict) and isinstance(call.get("name"), str):
+        return [(call["name"], call.get("args") or {})]
+    name, args = _first(value, ("action", "tool", "name"), str), _first(value, ("args", "arguments", "params"), dict)
+    return [(name, args)] if name is not None and args is not None else None
+
+
+generic = Mapping(
+    calls=_generic_calls,
+    resume=lambda value, decisions: {
+        "type": decisions[0].verdict,
+        "approved": decisions[0].approved,
+        "args": decisions[0].args,
+        "message": decisions[0].message,
+    },
+)
+
+
+def _mapping_for(value, mappings):
+    """(the mapping that knows this payload, the calls it asks about)."""
+    for mapping in (*mappings, *BUILT_IN):
+        calls = mapping.calls(value)
+        if calls is not None:
+            return mapping, calls
+    raise ValueError(
+        f"Not a human-in-the-loop interrupt this adapter knows: {value!r}. Map your own payload with "
+        "mappings=[Mapping(calls=..., resume=...)], or mappings=[generic] if it names one call as "
+        '{"action": ..., "args": {...}} or {"tool_call": {...}}.'
+    )
+
+
+def decide_all(client, interrupts, *, action_names=None, wait_timeout=3600.0, mappings=(), **fields):
     """{interrupt id: resume value} for `(id, value)` pairs. Every tool call is proposed before any is
     waited on, so reviewers see them all at once; proposals are keyed by the interrupt's id, so a
-    second run after a crash finds the same actions instead of asking twice."""
+    second run after a crash finds the same actions instead of asking twice. `mappings` are tried before
+    the built-in shapes."""
+    known = {key: _mapping_for(value, mappings) for key, value in interrupts}
     proposed = {
-        key: propose_tool_calls(client, _requests(value), f"langgraph:{key}", action_names, fields)
-        for key, value in interrupts
+        key: propose_tool_calls(client, known[key][1], f"langgraph:{key}", action_names, fields)
+        for key, _ in interrupts
     }
     return {
-        key: _resume_value(value, [verdict_for(client, action, wait_timeout) for action in proposed[key]])
+        key: known[key][0].resume(value, [verdict_for(client, action, wait_timeout) for action in proposed[key]])
         for key, value in interrupts
     }
 

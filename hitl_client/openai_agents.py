@@ -13,7 +13,7 @@ rejection whose message gives the approved arguments: the model can call again w
 import asyncio
 import json
 
-from hitl_client.review import propose_tool_calls, verdict_for
+from hitl_client.review import edited_call_message, propose_tool_calls, verdict_for
 
 
 def _arguments(item):
@@ -38,13 +38,7 @@ def decide(client, result, *, action_names=None, wait_timeout=3600.0, **fields):
         if verdict == "approve":
             state.approve(item)
         elif verdict == "edit":
-            state.reject(
-                item,
-                rejection_message=(
-                    f"A reviewer approved {item.tool_name} only with changes; call it again with exactly these "
-                    f"arguments: {json.dumps(args)}"
-                ),
-            )
+            state.reject(item, rejection_message=edited_call_message(item.tool_name, args))
         else:
             state.reject(item, rejection_message=message)
     return state

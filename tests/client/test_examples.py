@@ -1,4 +1,4 @@
-"""The three examples run as written against a server with the demo data, as after `make run`."""
+"""The examples run as written against a server with the demo data, as after `make run`."""
 
 import os
 import subprocess
@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from tests.client.conftest import pending_action
+from tests.client.test_crewai import crewai_python  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,10 +25,10 @@ def demo(db):
     return User.objects.get(username="supervisor")
 
 
-def start(example, live_server):
+def start(example, live_server, python=sys.executable):
     env = {**os.environ, "COUNTERSIGN_URL": live_server.url, "COUNTERSIGN_TOKEN": settings.HITL_DEMO_AGENT_TOKEN}
     return subprocess.Popen(
-        [sys.executable, str(EXAMPLES / example)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [python, str(EXAMPLES / example)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
 
 
@@ -64,3 +65,40 @@ def test_the_openai_agents_example_hears_the_rejection(live_server, demo):
     action.reject(by=demo, reason="Order 981 was refunded yesterday")
 
     assert "Order 981 was refunded yesterday" in finish(process)
+
+
+def test_the_pydantic_ai_example_runs_the_edited_refund(live_server, demo):
+    process = start("pydantic_ai_refund.py", live_server)
+    action = pending_action(timeout=60)
+    action.approve(by=demo, params={**action.params, "amount": 500})
+
+    assert "Refunded 500.0 USD to cus_123." in finish(process)
+
+
+def test_the_google_adk_example_hears_the_rejection(live_server, demo):
+    process = start("google_adk_refund.py", live_server)
+    pending_action(timeout=60).reject(by=demo, reason="Order 981 was refunded yesterday")
+
+    assert "Order 981 was refunded yesterday" in finish(process)
+
+
+def test_the_claude_agent_sdk_example_runs_the_allowed_refund(live_server, demo):
+    process = start("claude_agent_refund.py", live_server)
+    pending_action(timeout=60).approve(by=demo)
+
+    assert "Claude: Refunded 750 USD to cus_123." in finish(process)
+
+
+def test_the_agent_framework_example_hears_the_rejection(live_server, demo):
+    process = start("agent_framework_refund.py", live_server)
+    pending_action(timeout=60).reject(by=demo, reason="Order 981 was refunded yesterday")
+
+    assert "Order 981 was refunded yesterday" in finish(process)
+
+
+def test_the_crewai_example_runs_the_edited_refund(live_server, demo, crewai_python):  # noqa: F811
+    process = start("crewai_refund.py", live_server, python=crewai_python)
+    action = pending_action(timeout=120)
+    action.approve(by=demo, params={**action.params, "amount": 500})
+
+    assert "Refunded 500.0 USD to cus_123." in finish(process)

@@ -158,3 +158,49 @@ def test_a_method_is_gated_without_its_instance_as_a_parameter(countersign, tagg
 
     assert Helpdesk().tag("T-1", ["billing"]) == "HD-T-1: billing"
     assert Action.objects.get().params == {"ticket": "T-1", "tags": ["billing"]}
+
+
+def test_keyword_arguments_gathered_by_kwargs_are_proposed_as_parameters(countersign, tagging_type):
+    @gate("tickets.tag", client=countersign)
+    def tag(ticket, **labels):
+        return {"ticket": ticket, **labels}
+
+    assert tag("T-1", team="billing", priority=2) == {"ticket": "T-1", "team": "billing", "priority": 2}
+    assert Action.objects.get().params == {"ticket": "T-1", "team": "billing", "priority": 2}
+
+
+def test_an_edit_to_a_kwargs_parameter_reaches_the_function(send_email_kw, supervisor, outbox, in_background):
+    sending = in_background(send_email_kw, to=["ann@example.com"], subject="Your invioce", body="Attached.")
+
+    action = pending_action()
+    assert action.params == {"to": ["ann@example.com"], "subject": "Your invioce", "body": "Attached."}
+    action.approve(by=supervisor, params={**action.params, "subject": "Your invoice"})
+
+    sending.result(timeout=20)
+    assert outbox == [{"to": ["ann@example.com"], "subject": "Your invoice", "body": "Attached."}]
+
+
+@pytest.fixture
+def send_email_kw(countersign, email_type, outbox):
+    @gate("email.send", client=countersign)
+    def send_email(**message):
+        outbox.append(message)
+
+    return send_email
+
+
+def test_positional_only_parameters_are_proposed_by_name_and_passed_by_position(countersign, tagging_type):
+    @gate("tickets.tag", client=countersign)
+    def tag(ticket, /, tag):
+        return f"{ticket}: {tag}"
+
+    assert tag("T-1", "billing") == "T-1: billing"
+    assert Action.objects.get().params == {"ticket": "T-1", "tag": "billing"}
+
+
+def test_a_function_taking_star_args_is_refused_when_decorated(countersign):
+    with pytest.raises(TypeError, match=r"cannot name the values of \*files in delete"):
+
+        @gate("files.delete", client=countersign)
+        def delete(*files):
+            pass

@@ -3,6 +3,7 @@ human-in-the-loop interrupts, decided in Countersign, resumed with the decisions
 
 import asyncio
 import time
+from typing import TypedDict
 
 import pytest
 from langchain.agents import create_agent
@@ -11,11 +12,12 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
 from langgraph.prebuilt.interrupt import ActionRequest, HumanInterrupt, HumanInterruptConfig
 from langgraph.types import interrupt
 
 from approvals.models import Action
-from hitl_client.langgraph import arun, run
+from hitl_client.langgraph import Mapping, arun, generic, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -216,3 +218,112 @@ def test_an_async_graph_is_resumed_the_same_way(countersign, email_type, supervi
 
     assert running.result(timeout=30)["messages"][-1].content == "Done."
     assert sent == [("send_email", "Your invioce")]
+
+
+class RefundState(TypedDict, total=False):
+    refund: dict
+    outcome: str
+
+
+def refund_graph(payload_for, apply_review):
+    """A plain StateGraph whose review node interrupts with a payload of its own making."""
+
+    def review(state):
+        answer = interrupt(payload_for(state["refund"]))
+        return {"outcome": apply_review(answer)}
+
+    builder = StateGraph(RefundState)
+    builder.add_node("review", review)
+    builder.add_edge(START, "review")
+    builder.add_edge("review", END)
+    return builder.compile(checkpointer=InMemorySaver())
+
+
+REFUND = {"customer": "cus_123", "amount": 750, "currency": "USD"}
+
+
+def test_a_custom_interrupt_payload_is_mapped_to_a_proposal_and_back(
+    countersign, refund_type, supervisor, in_background
+):
+    graph = refund_graph(
+        lambda refund: {"kind": "refund_review", "refund": refund, "note": "Please check"},
+        lambda answer: f"refunded {answer['refund']['amount']}" if answer["ok"] else f"not refunded: {answer['why']}",
+    )
+    refund_review = Mapping(
+        calls=lambda v: [("payments.refund", v["refund"])] if v.get("kind") == "refund_review" else None,
+        resume=lambda v, decisions: {
+            "ok": decisions[0].approved,
+            "refund": decisions[0].args,
+            "why": decisions[0].message,
+        },
+    )
+    running = in_background(
+        run,
+        countersign,
+        graph,
+        {"refund": REFUND},
+        {"configurable": {"thread_id": "custom"}},
+        mappings=[refund_review],
+        wait_timeout=20,
+    )
+
+    [action] = pending_actions(1)
+    assert (action.action_type.key, action.params) == ("payments.refund", REFUND)
+    action.approve(by=supervisor, params={**REFUND, "amount": 500})
+
+    assert running.result(timeout=30)["outcome"] == "refunded 500"
+
+
+def test_the_generic_mapping_answers_a_payload_that_names_its_call(countersign, email_type, supervisor, in_background):
+    graph = refund_graph(
+        lambda refund: {"action": "email.send", "args": EMAIL, "message": "Send this?"},
+        lambda answer: answer,
+    )
+    running = in_background(
+        run,
+        countersign,
+        graph,
+        {"refund": REFUND},
+        {"configurable": {"thread_id": "generic"}},
+        mappings=[generic],
+        wait_timeout=20,
+    )
+
+    pending_actions(1)[0].reject(by=supervisor, reason="Ann has it already")
+
+    outcome = running.result(timeout=30)["outcome"]
+    assert outcome["type"] == "reject" and outcome["approved"] is False and outcome["args"] is None
+    assert "Ann has it already" in outcome["message"]
+
+
+def test_the_generic_mapping_resumes_an_edited_tool_call_with_the_reviewers_arguments(
+    countersign, email_type, supervisor, in_background
+):
+    graph = refund_graph(
+        lambda refund: {"question": "Is this right?", "tool_call": {"name": "email.send", "args": EMAIL, "id": "c1"}},
+        lambda answer: answer,
+    )
+    running = in_background(
+        run,
+        countersign,
+        graph,
+        {"refund": REFUND},
+        {"configurable": {"thread_id": "generic-edit"}},
+        mappings=[generic],
+        wait_timeout=20,
+    )
+
+    email = pending_actions(1)[0]
+    email.approve(by=supervisor, params={**email.params, "subject": "Your invoice"})
+
+    outcome = running.result(timeout=30)["outcome"]
+    assert (outcome["type"], outcome["approved"]) == ("edit", True)
+    assert outcome["args"] == {**EMAIL, "subject": "Your invoice"}
+
+
+def test_a_payload_no_mapping_knows_is_refused_before_anything_is_proposed(countersign, refund_type):
+    graph = refund_graph(lambda refund: {"question": "Proceed?", "details": refund}, lambda answer: answer)
+
+    with pytest.raises(ValueError, match=r"Not a human-in-the-loop interrupt this adapter knows.*mappings="):
+        run(countersign, graph, {"refund": REFUND}, {"configurable": {"thread_id": "unknown"}})
+    assert not Action.objects.exists()
