@@ -49,6 +49,13 @@ def main():
     url, token = os.environ.get("COUNTERSIGN_URL"), os.environ.get("COUNTERSIGN_TOKEN")
     if not url or not token:
         sys.exit("countersign-mcp: set COUNTERSIGN_URL (such as http://127.0.0.1:8000) and COUNTERSIGN_TOKEN")
+    # Said once, plainly, rather than as a protocol error on the client's first request.
+    try:
+        answer = httpx2.get(endpoint(url), headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    except httpx2.HTTPError as error:
+        sys.exit(f"countersign-mcp: cannot reach {endpoint(url)}: {error}")
+    if answer.status_code == 401:
+        sys.exit(f"countersign-mcp: {endpoint(url)} refused the token in COUNTERSIGN_TOKEN (401)")
     anyio.run(relay, url, token)
 
 
