@@ -84,7 +84,8 @@ def find_tool(namespaced):
     upstream = Upstream.objects.filter(name=names[0], enabled=True).first()
     if upstream is None:
         return None, None
-    tool = UpstreamTool.objects.filter(upstream=upstream, name=names[1], withheld_reason="").first()
+    tool = UpstreamTool.objects.select_related("upstream").filter(upstream=upstream, name=names[1], withheld_reason="")
+    tool = tool.first()
     return upstream, tool
 
 

@@ -125,7 +125,7 @@ async def call_tool(ctx, params):
     if action.status == Action.Status.PENDING:
         action = await held(ctx, action)
     if action.status != Action.Status.APPROVED:
-        return not_run(calls.not_run_text(action))
+        return not_run(await database(calls.not_run_text, action))
     return await forward(ctx, sessions, upstream, tool, action)
 
 

@@ -206,11 +206,14 @@ class Sessions:
 
     def __init__(self):
         self._sessions = {}
+        self._closing = set()  # the tasks closing replaced sessions, kept until they finish
 
     def for_spec(self, spec):
         session = self._sessions.get(spec.name)
         if session is not None and session.spec != spec:
-            asyncio.get_running_loop().create_task(session.close())
+            closing = asyncio.get_running_loop().create_task(session.close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
             session = None
         if session is None:
             session = self._sessions[spec.name] = Session(spec)
