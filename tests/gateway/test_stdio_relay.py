@@ -1,7 +1,6 @@
 """`countersign-mcp`, for MCP clients that can only launch a command: the SDK's client talks to it
 over stdio, and it relays to the gateway's `/mcp/` with the token from its environment."""
 
-import asyncio
 import os
 import subprocess
 
@@ -9,7 +8,7 @@ from mcp import Client, StdioServerParameters
 
 from approvals.models import Action
 from tests.gateway.conftest import BIN
-from tests.gateway.test_tools_call import in_thread, let_run_alone
+from tests.gateway.test_tools_call import in_thread, let_run_alone, run
 
 
 def relay(url, token):
@@ -25,7 +24,7 @@ def test_a_stdio_client_lists_and_calls_tools_through_the_relay(gateway_url, tok
             await in_thread(let_run_alone, "mcp.notes.add_note")
             return names, await client.call_tool("notes__add_note", {"text": "via stdio"})
 
-    names, result = asyncio.run(scenario())
+    names, result = run(scenario())
 
     assert "notes__add_note" in names
     assert result.content[0].text == "noted: via stdio"

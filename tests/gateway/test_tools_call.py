@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -21,7 +22,10 @@ from tests.gateway.conftest import git_log, mcp_client
 
 
 def run(coroutine):
-    return asyncio.run(coroutine)
+    """Run the agent's side to its end, on an event loop of its own thread: a browser test's
+    Playwright may have left one running in this thread."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 async def in_thread(function, *args):
