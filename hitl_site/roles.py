@@ -7,6 +7,7 @@ types a group reviews is not a role: it is an object permission set on each acti
 """
 
 from django.apps import apps as installed_apps
+from django.contrib.auth.management import create_permissions
 
 SUPERVISORS = "supervisors"
 POLICY_ADMINS = "policy_admins"
@@ -36,6 +37,12 @@ ROLES = {
         "policies.add_escalationtier",
         "policies.change_escalationtier",
         "policies.delete_escalationtier",
+        "gateway.view_upstream",
+        "gateway.add_upstream",
+        "gateway.change_upstream",
+        "gateway.delete_upstream",
+        "gateway.view_upstreamtool",
+        "gateway.change_upstreamtool",
         "approvals.view_insights",
     ],
     # Search, export and verify the audit log, and read any action it links to.
@@ -50,8 +57,21 @@ def install(apps=installed_apps):
     so permissions an admin gave a group stay. `apps`: a migration's historical registry."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
+    ContentType = apps.get_model("contenttypes", "ContentType")
     for name, permissions in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)
         for permission in permissions:
             app_label, codename = permission.split(".")
+            if not ContentType.objects.filter(app_label=app_label).exists():
+                continue  # that app is migrated later, and its own roles migration adds these
             group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+
+
+def migrate(apps, schema_editor):
+    """The roles migrations' step: permissions are made after the last migration (post_migrate),
+    and the roles need them now."""
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    install(apps)

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "approvals",
     "sampling",
     "insights",
+    "gateway",
     "hitl_site",  # last: its migration gives the roles the other apps' permissions
 ]
 
@@ -337,3 +338,5 @@ HITL_DEMO_AGENT_TOKEN = os.environ.get("HITL_DEMO_AGENT_TOKEN", "cs_demo_agent_t
 
 # The repair loop: invalid proposals an agent may send in one session before the next goes to a person.
 HITL_REPAIR_ATTEMPTS = int(os.environ.get("HITL_REPAIR_ATTEMPTS", "3"))
+# How often a held MCP tools/call tells its client (by a progress notification) that it still waits.
+HITL_MCP_PROGRESS_SECONDS = float(os.environ.get("HITL_MCP_PROGRESS_SECONDS", "10"))

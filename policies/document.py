@@ -8,9 +8,14 @@ document may name an environment variable to read it from (`checker_secret_env`)
 escalation tier's webhook URL (a Slack incoming webhook's path is its credential): the export
 shows its host and a fingerprint, an import keeps the current URL when the fingerprint still
 matches, and reads a new one from the environment variable `webhook_url_env` names.
+
+Other apps own sections of their own (the MCP gateway's `mcp_servers`): they register a
+`Section`, since this module cannot import them.
 """
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import yaml
 from django.contrib.auth.models import Group
@@ -28,6 +33,23 @@ TIER_FIELDS = ["group_id", "emails", "duration", "webhook_url"]
 AGENT_KEYS = {"pause", "pause_reason"}
 
 
+@dataclass(frozen=True)
+class Section:
+    """A top-level part of the document that another app exports, validates and applies."""
+
+    name: str
+    export: Callable[[], dict]  # → the section's mapping; empty leaves it out of the export
+    plan: Callable[[dict], tuple[object, list[str]]]  # the section's mapping → (planned, errors)
+    apply: Callable[[object], list[tuple[str, dict]]]  # planned → the changes, as [(what, diff)]
+
+
+SECTIONS = {}
+
+
+def register_section(section):
+    SECTIONS[section.name] = section
+
+
 class InvalidDocument(Exception):
     def __init__(self, errors):
         super().__init__(f"{len(errors)} errors")
@@ -35,8 +57,11 @@ class InvalidDocument(Exception):
 
 
 def export_document():
-    document = {
-        "version": DOCUMENT_VERSION,
+    document = {"version": DOCUMENT_VERSION}
+    for section in SECTIONS.values():
+        if exported := section.export():
+            document[section.name] = exported
+    document |= {
         "action_types": {
             action_type.key: action_type.policy_snapshot()
             for action_type in ActionType.objects.prefetch_related("rules", "escalation_tiers__group").order_by("key")
@@ -80,6 +105,8 @@ def import_document(text, *, dry_run=False):
             after = {"pause": agent.pause, "pause_reason": agent.pause_reason}
             if after != before:
                 changes.append((f"agent {agent.name}", {k: {"from": before[k], "to": after[k]} for k in after}))
+        for name, planned_section in planned["sections"].items():
+            changes += SECTIONS[name].apply(planned_section)
         if dry_run:
             transaction.set_rollback(True)
     return changes
@@ -98,11 +125,15 @@ def parse(text):
 def validate(document):
     """Every error in the document, or the unsaved objects it describes."""
     errors = []
-    unknown = set(document) - {"version", "action_types", "agents"}
+    unknown = set(document) - {"version", "action_types", "agents", *SECTIONS}
     errors += [f"{key}: unknown key" for key in sorted(unknown)]
     if document.get("version") != DOCUMENT_VERSION:
         errors.append(f"version: must be {DOCUMENT_VERSION}")
-    planned = {"action_types": [], "agents": []}
+    planned = {"action_types": [], "agents": [], "sections": {}}
+    for name, section in SECTIONS.items():
+        if document.get(name) is not None:
+            planned["sections"][name], section_errors = section.plan(document[name])
+            errors += section_errors
     types = document.get("action_types") or {}
     if not isinstance(types, dict):
         errors.append("action_types: a mapping of action type keys to policies")

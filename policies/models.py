@@ -270,9 +270,10 @@ class ActionType(models.Model):
         for group in current - chosen:
             remove_perm("policies.review_actiontype", group, self)
 
-    def record_change(self, *, by, before, what="action type changed", secret_changed=False):
+    def record_change(self, *, by, before, what="action type changed", secret_changed=False, system="policies import"):
         """After a save: bump the version, remember who changed it, and write the field-by-field
-        diff as a `policy.changed` event, in the caller's transaction. No diff, no event."""
+        diff as a `policy.changed` event, in the caller's transaction. No diff, no event. Without
+        a user `by`, the event's actor is the system part named `system`."""
         from audit.log import Actor, record
 
         diff = policy_diff(before, self.policy_snapshot())
@@ -284,7 +285,7 @@ class ActionType(models.Model):
         self.refresh_from_db(fields=["version", "last_changed_by"])
         return record(
             kind="policy.changed",
-            actor=Actor.user(by) if by is not None else Actor.system("policies import"),
+            actor=Actor.user(by) if by is not None else Actor.system(system),
             action_type=self.key,
             data={"what": what, "version": self.version, "diff": diff},
         )

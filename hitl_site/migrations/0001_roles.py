@@ -1,18 +1,8 @@
 # The roles (hitl_site/roles.py), so that an install without the demo has working roles.
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 from hitl_site import roles
-
-
-def create_roles(apps, schema_editor):
-    # Permissions are made after the last migration (post_migrate); the roles need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    roles.install(apps)
 
 
 class Migration(migrations.Migration):
@@ -28,5 +18,5 @@ class Migration(migrations.Migration):
 
     operations = [
         # Reversing keeps the groups: people may belong to them.
-        migrations.RunPython(create_roles, migrations.RunPython.noop),
+        migrations.RunPython(roles.migrate, migrations.RunPython.noop),
     ]

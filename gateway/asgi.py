@@ -1,0 +1,79 @@
+"""The MCP endpoint as an ASGI app: streamable HTTP at `/mcp/`, every request carrying an agent's
+bearer token. `hitl_site.asgi` routes `/mcp/` here and everything else to Django.
+
+The SDK's session manager serves the protocol (both the 2025 session handshake and 2026's
+per-request era) and must run inside the ASGI lifespan, so this app also answers `lifespan`.
+An MCP session belongs to the agent whose token opened it: the SDK refuses it to any other.
+"""
+
+import asyncio
+import json
+
+from django.conf import settings
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+from gateway.calls import close_database, database
+from gateway.server import create_server
+from policies.models import AgentToken
+
+UNAUTHORIZED = json.dumps(
+    {"error": {"code": "unauthorized", "message": "Send a valid agent token as 'Authorization: Bearer <token>'."}}
+).encode()
+
+
+class MCPApp:
+    def __init__(self):
+        self.manager = None  # one per lifespan: the SDK's manager runs only once
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+            return
+        if self.manager is None:
+            raise RuntimeError("The MCP endpoint needs an ASGI server that runs the lifespan protocol.")
+        agent = await self.agent_for(scope)
+        if agent is None:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"www-authenticate", b'Bearer error="invalid_token"'),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": UNAUTHORIZED})
+            return
+        # The SDK ties each MCP session to the principal that opened it; the handlers read the agent.
+        token = AccessToken(token="", client_id=agent.name, scopes=[], subject=str(agent.pk))
+        scope = {**scope, "user": AuthenticatedUser(token), "countersign.agent": agent}
+        await self.manager.handle_request(scope, receive, send)
+
+    async def agent_for(self, scope):
+        header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            return None
+        return await database(AgentToken.agent_for, secret.strip())
+
+    async def lifespan(self, receive, send):
+        await receive()  # lifespan.startup
+        manager = StreamableHTTPSessionManager(
+            app=create_server(), max_request_body_size=settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        )
+        started = False
+        try:
+            async with manager.run():
+                self.manager, started = manager, True
+                await send({"type": "lifespan.startup.complete"})
+                await receive()  # lifespan.shutdown
+        except Exception as error:
+            await send({"type": f"lifespan.{'shutdown' if started else 'startup'}.failed", "message": str(error)})
+            return
+        finally:
+            self.manager = None
+            await asyncio.to_thread(close_database)
+        await send({"type": "lifespan.shutdown.complete"})

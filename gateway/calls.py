@@ -1,0 +1,148 @@
+"""What a `tools/call` does to the database, as plain sync functions: the MCP endpoint runs each
+in a worker thread of its own (`database()`), never on its event loop."""
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import close_old_connections, connections
+
+from approvals.models import Action, Conflict
+from approvals.services import action_propose
+from gateway.models import Upstream, UpstreamTool, split_tool_name
+
+NOT_RUN = {
+    Action.Status.REJECTED: "rejected",
+    Action.Status.EXPIRED: "expired",
+    Action.Status.CANCELLED: "cancelled",
+    Action.Status.DISMISSED: "dismissed",
+}
+
+
+class DatabaseThreads:
+    """The worker threads the MCP endpoint reads and writes the database in, each keeping its own
+    connection between calls (as Django's request threads do), all closed when the endpoint stops."""
+
+    SIZE = 8
+
+    def __init__(self):
+        self.executor = ThreadPoolExecutor(self.SIZE, thread_name_prefix="mcp-database")
+
+    async def run(self, function, *args, **kwargs):
+        def unit():
+            close_old_connections()  # one that broke or outlived DB_CONN_MAX_AGE
+            try:
+                return function(*args, **kwargs)
+            finally:
+                close_old_connections()
+
+        return await asyncio.get_running_loop().run_in_executor(self.executor, unit)
+
+    def close(self):
+        # Every thread must close its own connection: the barrier holds each thread at one task
+        # until all SIZE threads have one, so none takes two and every one runs.
+        barrier = threading.Barrier(self.SIZE)
+
+        def close_here():
+            barrier.wait(timeout=30)
+            connections.close_all()
+
+        for future in [self.executor.submit(close_here) for _ in range(self.SIZE)]:
+            future.result()
+        self.executor.shutdown()
+
+
+_threads = None
+
+
+async def database(function, *args, **kwargs):
+    """Run `function` in one of the endpoint's database threads, never on its event loop."""
+    global _threads
+    if _threads is None:
+        _threads = DatabaseThreads()
+    return await _threads.run(function, *args, **kwargs)
+
+
+def close_database():
+    """When the endpoint stops: close the threads' connections (blocks until they are closed)."""
+    global _threads
+    threads, _threads = _threads, None
+    if threads is not None:
+        threads.close()
+
+
+def enabled_upstreams():
+    return list(Upstream.objects.filter(enabled=True))
+
+
+def find_tool(namespaced):
+    """The enabled upstream and its listed tool that clients call `namespaced`: (upstream, tool or
+    None), or (None, None) when no enabled upstream has that name."""
+    names = split_tool_name(namespaced)
+    if names is None:
+        return None, None
+    upstream = Upstream.objects.filter(name=names[0], enabled=True).first()
+    if upstream is None:
+        return None, None
+    tool = UpstreamTool.objects.select_related("upstream").filter(upstream=upstream, name=names[1], withheld_reason="")
+    tool = tool.first()
+    return upstream, tool
+
+
+def propose(*, agent, tool, arguments, session_id, idempotency_key):
+    """Propose the call as an action of the tool's type: (action, created), or raises routing's
+    Refusal (paused, invalid arguments: the repair loop counts those)."""
+    proposal = {"action": tool.action_key, "params": arguments}
+    if session_id:
+        proposal["session_id"] = session_id
+    action, created = action_propose(agent=agent, proposal=proposal, idempotency_key=idempotency_key)
+    return Action.objects.select_related("agent", "action_type", "decision__by").get(pk=action.pk), created
+
+
+def reread(pk):
+    return Action.objects.select_related("agent", "action_type", "decision__by").get(pk=pk)
+
+
+def record_result(action, result):
+    """The upstream's answer as the action's outcome: `executed`, or `failed` when the tool said
+    isError. The audit event is redacted by the type's paths (`output.…`)."""
+    output = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    error = ""
+    if result.is_error:
+        error = " ".join(block.text for block in result.content if getattr(block, "type", "") == "text")[:20_000]
+    action.record_outcome(succeeded=not result.is_error, output=output, error=error or "")
+
+
+def record_failure(action, error):
+    action.record_outcome(succeeded=False, error=str(error)[:20_000])
+
+
+def cancel_if_pending(pk):
+    """The client gave up on a held call: withdraw its action, unless someone decided it meanwhile."""
+    action = Action.objects.select_related("agent", "action_type").get(pk=pk)
+    if action.status == Action.Status.PENDING:
+        try:
+            action.cancel()
+        except Conflict:  # decided in the same instant: the decision stands
+            action.refresh_from_db()
+    return action
+
+
+def not_run_text(action):
+    """Why a call was not run, in words for the model: by whom and why."""
+    decision = action.as_api()["decision"]
+    if action.status == Action.Status.REJECTED and decision:
+        reason = f": {decision['reason']}" if decision["reason"] else " (no reason given)"
+        return f"Not run: {decision['by']} rejected this call{reason}"
+    if action.status == Action.Status.EXPIRED:
+        return "Not run: nobody approved this call before its deadline, so it expired."
+    if action.status == Action.Status.CANCELLED:
+        return "Not run: the call was cancelled before anyone approved it."
+    if action.status == Action.Status.SUGGESTED:
+        return (
+            "Not run: the policy lets an agent only suggest this tool. It was recorded as a suggestion for a person "
+            f"to run or dismiss: {action.review_url}"
+        )
+    if decision and decision["reason"]:
+        return f"Not run: it was {NOT_RUN.get(action.status, action.status)} by {decision['by']}: {decision['reason']}"
+    return f"Not run: the action is {action.status}."
