@@ -12,6 +12,8 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Where development state lives: the embedded servers, the development secret key, the witness.
+RUN_DIR = Path(os.environ.get("HITL_RUN_DIR", BASE_DIR / ".run"))
 
 
 def env_bool(name, default=False):
@@ -53,7 +55,7 @@ def development_key_problem(name, value):
 def development_secret_key():
     """Outside production an unset SECRET_KEY is a random one kept under .run/, so that no two
     installs share a key that the audit log's signing key would derive from."""
-    path = Path(os.environ.get("HITL_RUN_DIR", BASE_DIR / ".run")) / "secret_key"
+    path = RUN_DIR / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as created:
@@ -290,7 +292,7 @@ AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY") or hashlib.sha256(
 # Each signed chain head is also written outside PostgreSQL: to this directory (one file per
 # head, never overwritten; make it append-only, README), to a webhook receiver, and to any
 # witness class listed (audit/witness.py). Empty AUDIT_WITNESS_DIR turns the directory off.
-AUDIT_WITNESS_DIR = os.environ.get("AUDIT_WITNESS_DIR", str(services.RUN_DIR / "audit-witness"))
+AUDIT_WITNESS_DIR = os.environ.get("AUDIT_WITNESS_DIR", str(RUN_DIR / "audit-witness"))
 AUDIT_WITNESS_WEBHOOK_URL = os.environ.get("AUDIT_WITNESS_WEBHOOK_URL", "")
 AUDIT_WITNESS_CLASSES = env_list("AUDIT_WITNESS_CLASSES")
 # Events are chained in this many lanes, each with its own lock, so that concurrent appends do
