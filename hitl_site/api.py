@@ -101,7 +101,8 @@ def _record_unreadable_proposal(request, refusal):
     if request.method != "POST" or not request.path.endswith("/actions") or request.auth is None:
         return
     proposal = read_leniently(request.body)
-    if not (isinstance(proposal, dict) and isinstance(proposal.get("action"), str) and proposal["action"]):
+    action = proposal.get("action") if isinstance(proposal, dict) else None
+    if not isinstance(action, str) or not 1 <= len(action) <= 200:  # the API's own bounds on a name
         return
     for kept in (proposal, {"action": proposal["action"]}):  # what PostgreSQL cannot store is not kept
         try:

@@ -319,3 +319,11 @@ def test_outside_production_an_unset_key_is_random_per_install(tmp_path):
     assert first != other
     assert len(first) >= 50
     assert first != "dev-only-insecure-key-set-SECRET_KEY-in-production"
+
+
+def test_an_unreadable_body_naming_an_overlong_action_is_a_400_not_a_500(api):
+    # Found by schemathesis: the refusal's record must keep to the log's own bounds.
+    response = api.post("/actions", raw='{"action": "%s", "params": {"x": NaN}}' % ("a" * 300))
+
+    assert_refused(response, 400, "number_out_of_range")
+    assert not refused_events()
