@@ -21,4 +21,5 @@ RUN useradd --system --uid 10001 countersign
 RUN mkdir -p /var/lib/countersign/audit-witness && chown countersign /var/lib/countersign/audit-witness
 USER countersign
 EXPOSE 8000
-CMD ["gunicorn", "hitl_site.wsgi", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--threads", "16"]
+# ASGI under gunicorn with the uvicorn worker (hitl_site/gunicorn_conf.py); compose raises `ulimit -n`.
+CMD ["gunicorn", "--config", "hitl_site/gunicorn_conf.py", "--bind", "0.0.0.0:8000"]

@@ -14,7 +14,8 @@ from approvals.models import Action, Appeal, Conflict
 from approvals.notifications import notify_appeal
 from approvals.services import InFlight, KeyReused, action_propose, record_refusal
 from approvals.tasks import dispatch_notifications, enqueue_on_commit
-from approvals.waiting import wait_for_decision
+from approvals.waiting import wait_until
+from hitl_site.auth import AsyncAgentBearer
 from policies.models import ActionType
 from policies.routing import Refusal
 
@@ -247,10 +248,14 @@ def idempotency_key_problem(key):
     return None
 
 
-def _get_own_action(request, action_id):
+def _own_action(agent, action_id):
     return get_object_or_404(
-        Action.objects.select_related("action_type", "agent", "decision"), pk=action_id, agent=request.auth
+        Action.objects.select_related("action_type", "agent", "decision"), pk=action_id, agent=agent
     )
+
+
+def _get_own_action(request, action_id):
+    return _own_action(request.auth, action_id)
 
 
 @router.get("/actions/{action_id}", response={200: ActionOut, **ERRORS})
@@ -266,24 +271,27 @@ def get_action(request, action_id: UUID):
 WAITING = {Action.Status.PENDING, Action.Status.SUGGESTED}
 
 
-@router.get("/actions/{action_id}/wait", response={200: ActionOut, **ERRORS})
-def wait(request, action_id: UUID, timeout: float = 25):
+@router.get("/actions/{action_id}/wait", response={200: ActionOut, **ERRORS}, auth=AsyncAgentBearer())
+async def wait(request, action_id: UUID, timeout: float = 25):
     """Long-poll: answers as soon as the action leaves `pending` or `suggested`, or after
     `timeout` seconds (at most 60) with its current state.
 
     The answer arrives within a fraction of a second of the reviewer's click (PostgreSQL
     LISTEN/NOTIFY, no polling interval). Still `pending` at the timeout: call again.
     `400 bad_timeout` for a timeout outside 0–60; `404 not_found` for another agent's action.
+    A waiting request holds no server thread: thousands of agents may wait at once.
 
     Every request: `Authorization: Bearer <agent token>` (else `401 unauthorized`). Every error:
     `{"error": {"code", "message", "details"}}`; `503 database_unavailable` means try again shortly.
     """
     if not 0 <= timeout <= settings.HITL_WAIT_MAX_SECONDS:
         raise ApiError(400, "bad_timeout", f"timeout must be between 0 and {settings.HITL_WAIT_MAX_SECONDS} seconds.")
-    action = wait_for_decision(
-        _get_own_action(request, action_id), timeout, still_waiting=lambda a: a.status in WAITING
-    )
-    return action.as_api()
+    agent = request.auth
+
+    def read(pk):
+        return _own_action(agent, pk).as_api()
+
+    return await wait_until(action_id, timeout, read, done=lambda shape: shape["status"] not in WAITING)
 
 
 @router.post("/actions/{action_id}/result", response={200: ActionOut, **ERRORS})

@@ -19,6 +19,8 @@ from policies.names import identity
 
 # Waiting agents LISTEN on this PostgreSQL channel; the payload is the action id.
 DECIDED_CHANNEL = "action_decided"
+# The inbox stream LISTENs on this one; the payload is {"event": "new|decided|escalated|expired", "id": …}.
+INBOX_CHANNEL = "inbox_changed"
 
 
 class Conflict(Exception):

@@ -1,11 +1,20 @@
-"""Long-poll support: wake a waiting request the moment its action is decided.
+"""Waiting for a decision costs a coroutine, not a thread.
 
-One thread per process LISTENs on PostgreSQL's `action_decided` channel (NOTIFY is sent in
-the deciding transaction, so it arrives only once the decision is committed) and sets the
-event of every request waiting on that action. If the listener cannot reach the database,
-waiters fall back to re-reading the row every second.
+One LISTEN connection per process (psycopg's `AsyncConnection`, read with `notifies()`) hears
+PostgreSQL's `action_decided` channel — NOTIFY is sent in the deciding transaction, so it
+arrives only once the decision is committed — and wakes every coroutine waiting on that action.
+The connection lives on an event loop of its own, in one thread per process, so waiters on any
+loop (an ASGI server's, a test client's) are woken alike, by `call_soon_threadsafe`.
+
+When PostgreSQL goes away the listener reconnects every second; until it is back, waiters
+re-read their row every `FALLBACK_POLL_SECONDS` instead of trusting a wake-up that cannot come.
+Every (re)connection wakes all waiters once, so none misses a decision made while it was down.
+
+`subscribe_all()` gives a stream (the inbox's Server-Sent Events) every notification on the
+channels the listener hears.
 """
 
+import asyncio
 import logging
 import threading
 import time
@@ -13,102 +22,195 @@ import time
 import psycopg
 from django.db import connection
 
-from approvals.models import DECIDED_CHANNEL
+from approvals.models import DECIDED_CHANNEL, INBOX_CHANNEL
+from hitl_site.dbthreads import database
 
 log = logging.getLogger(__name__)
 
 FALLBACK_POLL_SECONDS = 1.0
+RECONNECT_SECONDS = 1.0
+KEEPALIVE_SECONDS = 10.0  # a silent connection is checked this often, so a lost one is noticed
+CHANNELS = (DECIDED_CHANNEL, INBOX_CHANNEL)
+
+
+class _Wakeup:
+    """An asyncio event on the waiter's loop, settable from the listener's thread."""
+
+    def __init__(self):
+        self.loop = asyncio.get_running_loop()
+        self.event = asyncio.Event()
+
+    def set(self):
+        try:
+            self.loop.call_soon_threadsafe(self.event.set)
+        except RuntimeError:  # the waiter's loop has closed: nobody is waiting any more
+            pass
+
+
+class _Stream:
+    """Every notification, queued on the subscriber's loop; `None` means "reconnected, re-read"."""
+
+    def __init__(self):
+        self.loop = asyncio.get_running_loop()
+        self.queue = asyncio.Queue()
+
+    def put(self, item):
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+        except RuntimeError:
+            pass
 
 
 class Listener:
     def __init__(self):
-        self._waiters = {}  # action id (str) → set of threading.Event
+        self._waiters = {}  # action id (str) → set of _Wakeup
+        self._streams = set()
         self._lock = threading.Lock()
         self._thread = None
-        self._stopping = threading.Event()
+        self._loop = None
+        self._stopping = None
         self.connected = threading.Event()
+
+    # --- for waiters (any thread, any loop) ---
 
     def subscribe(self, action_id):
         self._ensure_running()
-        event = threading.Event()
+        wakeup = _Wakeup()
         with self._lock:
-            self._waiters.setdefault(str(action_id), set()).add(event)
-        return event
+            self._waiters.setdefault(str(action_id), set()).add(wakeup)
+        return wakeup
 
-    def unsubscribe(self, action_id, event):
+    def unsubscribe(self, action_id, wakeup):
         with self._lock:
-            events = self._waiters.get(str(action_id))
-            if events is not None:
-                events.discard(event)
-                if not events:
+            wakeups = self._waiters.get(str(action_id))
+            if wakeups is not None:
+                wakeups.discard(wakeup)
+                if not wakeups:
                     del self._waiters[str(action_id)]
 
+    def subscribe_all(self):
+        self._ensure_running()
+        stream = _Stream()
+        with self._lock:
+            self._streams.add(stream)
+        return stream
+
+    def unsubscribe_all(self, stream):
+        with self._lock:
+            self._streams.discard(stream)
+
+    def waiting(self):
+        """How many waiters are subscribed now (tests and the bench read it)."""
+        with self._lock:
+            return sum(len(wakeups) for wakeups in self._waiters.values())
+
     def stop(self):
-        """End the listening thread and its connection (tests, before dropping the database)."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
-        self._thread = None
-        self._stopping.clear()
+        """Close the connection and end the thread (tests, before dropping the database)."""
+        with self._lock:
+            thread, loop, stopping = self._thread, self._loop, self._stopping
+            self._thread = None
+        if thread is None:
+            return
+        loop.call_soon_threadsafe(stopping.set)
+        thread.join()
+
+    # --- the listening thread ---
 
     def _ensure_running(self):
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="decision-listener", daemon=True)
-                self._thread.start()
-        self.connected.wait(timeout=2)
+            if self._thread is not None and self._thread.is_alive():
+                return
+            ready = threading.Event()
+            self._thread = threading.Thread(target=self._main, args=(ready,), name="decision-listener", daemon=True)
+            self._thread.start()
+        ready.wait()
 
-    def _run(self):
-        params = {
+    def _main(self, ready):
+        self._loop = asyncio.new_event_loop()
+        self._stopping = asyncio.Event()
+        ready.set()
+        try:
+            self._loop.run_until_complete(self._run())
+        finally:
+            self._loop.close()
+
+    def _params(self):
+        return {
             key: value
             for key, value in connection.get_connection_params().items()
             if key not in ("context", "cursor_factory", "prepare_threshold")  # Django's, not libpq's
         }
+
+    async def _run(self):
+        params = self._params()
         while not self._stopping.is_set():
-            try:
-                with psycopg.connect(**params, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {DECIDED_CHANNEL}")
-                    self.connected.set()
-                    while not self._stopping.is_set():
-                        for notify in conn.notifies(timeout=1.0):
-                            self._wake(notify.payload)
-            except psycopg.Error as error:
-                log.warning("decision listener lost PostgreSQL (%s); retrying", error)
-                self._stopping.wait(1)
+            listening = asyncio.ensure_future(self._listen(params))
+            stopping = asyncio.ensure_future(self._stopping.wait())
+            await asyncio.wait({listening, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not listening.done():
+                listening.cancel()
+                await asyncio.gather(listening, return_exceptions=True)
+            stopping.cancel()
             self.connected.clear()
             self._wake_all()  # let waiters re-read the database rather than sleep on
+            if not self._stopping.is_set():
+                await asyncio.sleep(RECONNECT_SECONDS)
 
-    def _wake(self, action_id):
+    async def _listen(self, params):
+        try:
+            async with await psycopg.AsyncConnection.connect(**params, autocommit=True) as conn:
+                for channel in CHANNELS:
+                    await conn.execute(f"LISTEN {channel}")
+                self.connected.set()
+                self._wake_all()  # anything decided while we were not listening
+                while True:
+                    async for notify in conn.notifies(timeout=KEEPALIVE_SECONDS):
+                        self._dispatch(notify.channel, notify.payload)
+                    await conn.execute("SELECT 1")  # raises once the server is gone
+        except (psycopg.Error, OSError) as error:
+            log.warning("decision listener lost PostgreSQL (%s); retrying", error)
+
+    def _dispatch(self, channel, payload):
         with self._lock:
-            events = list(self._waiters.get(action_id, ()))
-        for event in events:
-            event.set()
+            wakeups = list(self._waiters.get(payload, ())) if channel == DECIDED_CHANNEL else []
+            streams = list(self._streams)
+        for wakeup in wakeups:
+            wakeup.set()
+        for stream in streams:
+            stream.put((channel, payload))
 
     def _wake_all(self):
         with self._lock:
-            events = [event for events in self._waiters.values() for event in events]
-        for event in events:
-            event.set()
+            wakeups = [wakeup for wakeups in self._waiters.values() for wakeup in wakeups]
+            streams = list(self._streams)
+        for wakeup in wakeups:
+            wakeup.set()
+        for stream in streams:
+            stream.put(None)
 
 
 listener = Listener()
 
 
-def wait_for_decision(action, timeout, still_waiting):
-    """Block until `still_waiting(action)` is false or `timeout` seconds pass; returns the
-    freshly read action."""
-    deadline = time.monotonic() + timeout
-    event = listener.subscribe(action.pk)
+async def wait_until(action_id, timeout, read, done):
+    """Wait until `done(action)` for the action `read(action_id)` returns (a sync function, run in
+    a database thread), or `timeout` seconds pass (`None`: for ever); returns the last read."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    wakeup = listener.subscribe(action_id)
     try:
-        action.refresh_from_db()
-        while still_waiting(action):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+        action = await database(read, action_id)
+        while not done(action):
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
                 break
-            step = remaining if listener.connected.is_set() else min(remaining, FALLBACK_POLL_SECONDS)
-            event.wait(step)
-            event.clear()
-            action.refresh_from_db()
+            if not listener.connected.is_set():
+                remaining = FALLBACK_POLL_SECONDS if remaining is None else min(remaining, FALLBACK_POLL_SECONDS)
+            try:
+                await asyncio.wait_for(wakeup.event.wait(), remaining)
+            except TimeoutError:
+                pass
+            wakeup.event.clear()
+            action = await database(read, action_id)
     finally:
-        listener.unsubscribe(action.pk, event)
+        listener.unsubscribe(action_id, wakeup)
     return action

@@ -32,7 +32,7 @@ CALLS_AT = {"tiny": 20, "small": 100, "full": 300}
 
 
 def serve():
-    """gunicorn as `make run` starts it (gthread, 2 workers × 16 threads) on a free port; (url, process)."""
+    """gunicorn as `make run` starts it (ASGI, hitl_site/gunicorn_conf.py) on a free port; (url, process)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -40,15 +40,10 @@ def serve():
     process = subprocess.Popen(
         [
             str(gunicorn),
-            "hitl_site.wsgi",
+            "--config",
+            str(Path(__file__).resolve().parent.parent / "hitl_site" / "gunicorn_conf.py"),
             "--bind",
             f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            "2",
-            "--threads",
-            "16",
         ],
         stderr=subprocess.DEVNULL,
     )

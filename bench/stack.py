@@ -23,7 +23,7 @@ import psycopg
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE_NAME = "countersign_bench"
 # As in the Dockerfile and `make run`: what production runs.
-GUNICORN_ARGS = ["--worker-class", "gthread", "--workers", "2", "--threads", "16"]
+GUNICORN_ARGS = ["--config", str(BASE_DIR / "hitl_site" / "gunicorn_conf.py")]  # as make run and the Dockerfile
 
 
 def database_url(server_url):
@@ -120,8 +120,7 @@ class Stack:
         env = {**os.environ, "SITE_URL": url}
         self._gunicorn_log = open(self.run_dir / "gunicorn.log", "ab")
         self._gunicorn = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "hitl_site.wsgi", "--bind", f"127.0.0.1:{port}"]
-            + GUNICORN_ARGS,
+            [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}"] + GUNICORN_ARGS,
             cwd=BASE_DIR,
             env=env,
             stdout=self._gunicorn_log,

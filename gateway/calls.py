@@ -1,11 +1,5 @@
 """What a `tools/call` does to the database, as plain sync functions: the MCP endpoint runs each
-in a worker thread of its own (`database()`), never on its event loop."""
-
-import asyncio
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
-from django.db import close_old_connections, connections
+in a worker thread of `hitl_site.dbthreads`, never on its event loop."""
 
 from approvals.models import Action, Conflict
 from approvals.services import action_propose
@@ -17,58 +11,6 @@ NOT_RUN = {
     Action.Status.CANCELLED: "cancelled",
     Action.Status.DISMISSED: "dismissed",
 }
-
-
-class DatabaseThreads:
-    """The worker threads the MCP endpoint reads and writes the database in, each keeping its own
-    connection between calls (as Django's request threads do), all closed when the endpoint stops."""
-
-    SIZE = 8
-
-    def __init__(self):
-        self.executor = ThreadPoolExecutor(self.SIZE, thread_name_prefix="mcp-database")
-
-    async def run(self, function, *args, **kwargs):
-        def unit():
-            close_old_connections()  # one that broke or outlived DB_CONN_MAX_AGE
-            try:
-                return function(*args, **kwargs)
-            finally:
-                close_old_connections()
-
-        return await asyncio.get_running_loop().run_in_executor(self.executor, unit)
-
-    def close(self):
-        # Every thread must close its own connection: the barrier holds each thread at one task
-        # until all SIZE threads have one, so none takes two and every one runs.
-        barrier = threading.Barrier(self.SIZE)
-
-        def close_here():
-            barrier.wait(timeout=30)
-            connections.close_all()
-
-        for future in [self.executor.submit(close_here) for _ in range(self.SIZE)]:
-            future.result()
-        self.executor.shutdown()
-
-
-_threads = None
-
-
-async def database(function, *args, **kwargs):
-    """Run `function` in one of the endpoint's database threads, never on its event loop."""
-    global _threads
-    if _threads is None:
-        _threads = DatabaseThreads()
-    return await _threads.run(function, *args, **kwargs)
-
-
-def close_database():
-    """When the endpoint stops: close the threads' connections (blocks until they are closed)."""
-    global _threads
-    threads, _threads = _threads, None
-    if threads is not None:
-        threads.close()
 
 
 def enabled_upstreams():

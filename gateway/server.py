@@ -17,9 +17,10 @@ from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, ListToolsR
 
 from approvals.models import Action
 from approvals.services import InFlight, KeyReused
+from approvals.waiting import wait_until
 from gateway import calls
-from gateway.calls import database
 from gateway.upstream import Sessions, UpstreamError
+from hitl_site.dbthreads import database
 from policies.routing import Refusal
 
 log = logging.getLogger(__name__)
@@ -145,19 +146,9 @@ async def held(ctx, action):
 async def await_decision(action):
     """Wait until `action` leaves `pending` and return it as it is then: approved (with its final
     parameters), rejected, expired or cancelled. Waits as long as it takes; the action's SLA and
-    timeout fallback bound it.
-
-    Interim: re-reads the row, every 0.25 s at first and every 2 s after a while, each read in a
-    worker thread for a moment, so no thread is held while waiting. The async waiter of issue #15
-    (one LISTEN connection per process waking coroutines) replaces this body; callers stay as they are.
-    """
-    pause = 0.25
-    while True:
-        action = await database(calls.reread, action.pk)
-        if action.status != Action.Status.PENDING:
-            return action
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, 2.0)
+    timeout fallback bound it. A coroutine woken by the process's one LISTEN connection
+    (`approvals.waiting`): no thread and no database connection is held while it waits."""
+    return await wait_until(action.pk, None, calls.reread, done=lambda now: now.status != Action.Status.PENDING)
 
 
 async def report_waiting(ctx, action):

@@ -8,27 +8,14 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import HttpBearer
 
 from approvals.api import router
 from approvals.services import record_refusal
-from hitl_site.limits import AgentJsonParser, Unacceptable, check_storable, over_rate, read_leniently
-from policies.models import AgentToken
+from hitl_site.auth import AgentBearer, RateLimited
+from hitl_site.limits import AgentJsonParser, Unacceptable, check_storable, read_leniently
 from policies.routing import Refusal
 
 log = logging.getLogger(__name__)
-
-
-class RateLimited(Exception):
-    pass
-
-
-class AgentBearer(HttpBearer):
-    def authenticate(self, request, token):
-        agent = AgentToken.agent_for(token)
-        if agent is not None and over_rate(agent):
-            raise RateLimited()
-        return agent
 
 
 api = NinjaAPI(

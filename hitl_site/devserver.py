@@ -1,7 +1,7 @@
 """`make run`: migrate, load the demo, and run every process of Countersign in one terminal.
 
-Starts gunicorn (the web), a Celery worker, Celery beat and the simulated agent, prints the
-URL and the demo logins, and on Ctrl-C stops all of them.
+Starts gunicorn (the web, served as ASGI: `hitl_site/gunicorn_conf.py`), a Celery worker, Celery
+beat and the simulated agent, prints the URL and the demo logins, and on Ctrl-C stops all of them.
 """
 
 import os
@@ -66,15 +66,10 @@ def main():
         start(
             "web",
             str(BIN / "gunicorn"),
-            "hitl_site.wsgi",
+            "--config",
+            str(BASE_DIR / "hitl_site" / "gunicorn_conf.py"),
             "--bind",
             f"{HOST}:{PORT}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            "2",
-            "--threads",
-            "16",
             "--access-logfile",
             "-",
         ),

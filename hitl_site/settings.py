@@ -102,7 +102,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "hitl_site.static_files.StaticFilesMiddleware",  # WhiteNoise, async-capable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -132,14 +132,18 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_required("DATABASE_URL"),
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
-    )
+# Served as ASGI, every request runs its sync part in a thread of its own, so a connection kept
+# per thread (CONN_MAX_AGE) would be opened per request: connections come from a pool instead.
+# Health checks: a pooled connection broken by a PostgreSQL restart is replaced, not handed out.
+DATABASES = {"default": dj_database_url.parse(env_required("DATABASE_URL"), conn_max_age=0, conn_health_checks=True)}
+DATABASES["default"]["OPTIONS"] = {
+    "connect_timeout": 5,
+    "pool": {
+        "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "2")),
+        "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "20")),
+        "timeout": int(os.environ.get("DB_POOL_TIMEOUT", "10")),
+    },
 }
-DATABASES["default"]["OPTIONS"] = {"connect_timeout": 5}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_required("REDIS_URL")

@@ -1,0 +1,25 @@
+"""How Countersign is served, in one place: `make run`, the Dockerfile and the bench all start
+`gunicorn -c hitl_site/gunicorn_conf.py --bind HOST:PORT`.
+
+The ASGI application (`hitl_site.asgi`: Django, and the MCP gateway at /mcp/) under gunicorn with
+the `uvicorn-worker` package's worker class: a request that waits for a decision is a coroutine
+and a socket, not a thread, so thousands of agents may wait while the inbox stays fast. Every
+waiting agent holds one open file (its socket): the server raises its soft open-file limit to
+the hard one (deployments set `ulimit -n` to at least 20000; README, "Serving").
+"""
+
+import resource
+
+wsgi_app = "hitl_site.asgi:application"
+worker_class = "uvicorn_worker.UvicornWorker"
+workers = 2
+graceful_timeout = 10  # waiting agents are answered by their next call, after a restart too
+accesslog = None
+
+
+def on_starting(server):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    server.log.info("open-file limit: %s", resource.getrlimit(resource.RLIMIT_NOFILE)[0])
