@@ -12,6 +12,7 @@ import httpx
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from ninja.renderers import NinjaJSONEncoder
 from standardwebhooks import Webhook
 
 from approvals.delivery import PermanentFailure, attempt, finish_work, raise_for_answer
@@ -39,7 +40,9 @@ def body_of(callback):
     if callback.payload is None:
         from approvals.api import ActionOut  # the API module imports the tasks, which import this
 
-        callback.payload = ActionOut.model_validate(callback.action.as_api()).model_dump(mode="json")
+        # Through the API's own encoder, so that the body is byte for byte what GET would answer.
+        action = ActionOut.model_validate(callback.action.as_api()).model_dump()
+        callback.payload = json.loads(json.dumps(action, cls=NinjaJSONEncoder))
         CallbackDelivery.objects.filter(pk=callback.pk, payload__isnull=True).update(payload=callback.payload)
         callback.refresh_from_db(fields=["payload"])
     return json.dumps(callback.payload, separators=(",", ":"), ensure_ascii=False).encode()
@@ -67,13 +70,9 @@ def _send(callback):
     headers = {**signed_headers(callback, body, callback.action.agent.callback_secret()), "Host": target.host}
     extensions = {"sni_hostname": target.hostname} if callback.url.startswith("https:") else {}
     try:
-        response = httpx.post(
-            target.url,
-            content=body,
-            headers=headers,
-            extensions=extensions,
-            timeout=settings.HITL_WEBHOOK_TIMEOUT_SECONDS,
-        )
+        # A client of its own: Client.post takes extensions (TLS's server name), httpx.post does not.
+        with httpx.Client(timeout=settings.HITL_WEBHOOK_TIMEOUT_SECONDS) as http:
+            response = http.post(target.url, content=body, headers=headers, extensions=extensions)
         raise_for_answer(response)
     except (httpx.HTTPError, OSError, PermanentFailure) as failure:
         _record_attempt(callback, ok=False, error=f"{type(failure).__name__}: {failure}")
