@@ -16,6 +16,8 @@ from approvals.services import InFlight, KeyReused, action_propose, record_refus
 from approvals.tasks import dispatch_notifications, enqueue_on_commit
 from approvals.waiting import wait_until
 from hitl_site.auth import AsyncAgentBearer
+from policies.callback_urls import CallbackUrlRefused
+from policies.callback_urls import check as check_callback_url
 from policies.models import ActionType
 from policies.routing import Refusal
 
@@ -68,6 +70,11 @@ class ProposalIn(Schema):
     """Anything the reviewer or the rules should see; list keys that came from untrusted input under `untrusted`."""
     batch: str | None = Field(None, max_length=200, examples=["refunds-2026-11-24"])
     """Groups related actions into one confirmation on the inbox."""
+    callback_url: str | None = Field(None, max_length=2000, examples=["https://agent.example.com/countersign"])
+    """Where to POST each decision or end state of this action (approved, edited, rejected, expired,
+    cancelled, …): the action as this API returns it, signed per Standard Webhooks with the agent's
+    callback secret. Defaults to the agent's callback URL. http(s) only, no credentials; a host that
+    resolves to a loopback, private, link-local or reserved address is refused (`422 callback_url_refused`)."""
 
 
 class DecisionOut(Schema):
@@ -214,6 +221,7 @@ def propose(request, proposal: ProposalIn):
     | 422 | `unknown_action` | no such action type, when the site refuses unknown types |
     | 422 | `action_key_invalid` | a new key outside the format (README), or a second spelling of one |
     | 422 | `idempotency_key_reused` | the same key with a different body |
+    | 422 | `callback_url_refused` | `callback_url` not http(s), with credentials, or its host not public (README) |
     | 429 | | the agent is over its request rate (where a rate limit is configured): retry later |
 
     Every request: `Authorization: Bearer <agent token>` (else `401 unauthorized`). Every error:
@@ -225,6 +233,13 @@ def propose(request, proposal: ProposalIn):
         refusal = ApiError(400, "bad_idempotency_key", problem)
         record_refusal(agent=request.auth, proposal=body, refusal=refusal)
         raise refusal
+    if "callback_url" in body:
+        try:
+            check_callback_url(body["callback_url"])
+        except CallbackUrlRefused as why:
+            refusal = ApiError(422, "callback_url_refused", str(why))
+            record_refusal(agent=request.auth, proposal=body, refusal=refusal)
+            raise refusal from None
     try:
         action, created = action_propose(agent=request.auth, proposal=body, idempotency_key=key)
     except InFlight:

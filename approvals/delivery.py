@@ -1,4 +1,4 @@
-"""Delivering queued work once: notifications and executions are rows that a task claims with
+"""Delivering queued work once: notifications, executions and callbacks are rows that a task claims with
 a lease, attempts, hands back to the queue after a transient failure (with backoff, up to a
 limit counted on the row), and finishes with a conditional UPDATE. The database, not the
 broker, knows what is still owed; `claim_due_work` finds what a lost task left undone.
@@ -127,6 +127,12 @@ def signed_post(url, payload, headers=None):
         **(headers or {}),
     }
     response = httpx.post(url, content=body, headers=headers, timeout=settings.HITL_WEBHOOK_TIMEOUT_SECONDS)
+    return raise_for_answer(response)
+
+
+def raise_for_answer(response):
+    """The response when it is a success; an httpx error (worth retrying) for a 5xx, 408 or 429;
+    PermanentFailure for another 4xx."""
     if response.status_code in (408, 429) or response.status_code >= 500:
         response.raise_for_status()
     if response.status_code >= 400:

@@ -112,6 +112,8 @@ class Action(models.Model):
     rationale = models.TextField(blank=True)
     context = models.JSONField(default=dict, blank=True)
     batch = models.CharField(max_length=200, blank=True)
+    # Where each decision is POSTed (the proposal's, else the agent's default); "" for none.
+    callback_url = models.CharField(max_length=2000, blank=True)
     # NULL, not "": the uniqueness per agent applies only to requests that sent a key.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     request_digest = models.CharField(max_length=64, blank=True)
@@ -600,11 +602,13 @@ class Action(models.Model):
 
 def wake_waiting_agents(action_ids):
     """Wake the agents long-polling on these actions (`approvals.waiting`): one NOTIFY each, in
-    one statement, which PostgreSQL delivers when the deciding transaction commits, never before."""
+    one statement, which PostgreSQL delivers when the deciding transaction commits, never before.
+    Every decision and end state passes here, so the actions' callbacks are queued here too."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_notify(%s, id::text) FROM unnest(%s::uuid[]) AS id", [DECIDED_CHANNEL, list(action_ids)]
         )
+    CallbackDelivery.queue_for(action_ids)
 
 
 class Decision(models.Model):
@@ -911,3 +915,70 @@ class Execution(models.Model):
             if not created:
                 raise Conflict(f"Already sent to the executor by {execution.requested_by_name}.")
         return execution
+
+
+class CallbackDelivery(models.Model):
+    """One POST of an action's new state to its callback URL, and what became of it. Written in
+    the deciding transaction (one per action and state: its `webhook_id` is what a receiver
+    de-duplicates on), then delivered by `approvals.callbacks` at least once."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Delivered"
+        FAILED = "failed", "Failed"
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="callbacks")
+    state = models.CharField(max_length=16, choices=Action.Status)  # the status that was announced
+    webhook_id = models.CharField(max_length=100, unique=True)
+    url = models.CharField(max_length=2000)
+    # The body, fixed at the first attempt, so that every retry sends the same bytes.
+    payload = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="callback_status_next")]
+
+    def __str__(self):
+        return f"{self.webhook_id} to {self.url}: {self.status}"
+
+    @classmethod
+    def queue_for(cls, action_ids):
+        """Queue a callback for each of these actions that has a callback URL, announcing its
+        status now; one statement however many. A state announced before is not queued again.
+        The delivery tasks start once the transaction commits."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO {cls._meta.db_table}
+                    (action_id, state, webhook_id, url, status, attempts, last_error, created_at, next_attempt_at)
+                SELECT id, status, 'msg_' || replace(id::text, '-', '') || '_' || status, callback_url,
+                       'queued', 0, '', now(), now()
+                FROM {Action._meta.db_table}
+                WHERE id = ANY(%s::uuid[]) AND callback_url <> ''
+                ON CONFLICT (webhook_id) DO NOTHING
+                RETURNING id
+                """,
+                [list(action_ids)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        if ids:
+            transaction.on_commit(lambda: _start_callbacks(ids))
+        return ids
+
+    @classmethod
+    def dispatch_due(cls, now):
+        return claim_due_work(cls, now)
+
+
+def _start_callbacks(ids):
+    from approvals.tasks import deliver_callback, enqueue
+
+    for callback_id in ids:
+        enqueue(deliver_callback, callback_id)

@@ -144,6 +144,7 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
             rationale=proposal.get("rationale") or "",
             context=proposal.get("context") or {},
             batch=proposal.get("batch") or "",
+            callback_url=proposal.get("callback_url") or agent.callback_url,
             idempotency_key=idempotency_key,
             request_digest=digest,
             created_at=now,

@@ -12,8 +12,8 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from approvals import escalation, execution, notifications
-from approvals.models import Execution, Notification
+from approvals import callbacks, escalation, execution, notifications
+from approvals.models import CallbackDelivery, Execution, Notification
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +21,10 @@ log = logging.getLogger(__name__)
 def enqueue_on_commit(task, *args):
     """Hand `task` to the broker once the transaction commits. With Redis down the request still
     succeeds: the committed rows are the work, and `recover_lost_work` dispatches it again."""
-    transaction.on_commit(partial(_enqueue, task, *args))
+    transaction.on_commit(partial(enqueue, task, *args))
 
 
-def _enqueue(task, *args):
+def enqueue(task, *args):
     try:
         task.delay(*args)
     except Exception as error:  # kombu's connection errors have no common base with redis-py's
@@ -55,13 +55,25 @@ def dispatch_notifications():
 @shared_task
 def recover_lost_work():
     """Every minute: start again what a lost task left undone (the notifications, as above,
-    and executions). Escalations need no recovery of their own: each sweep reads the overdue
+    executions and callbacks). Escalations need no recovery of their own: each sweep reads the overdue
     actions from the database."""
     sent = dispatch_notifications()
     ids = Execution.dispatch_due(timezone.now())
     for action_id in ids:
         execute_action.delay(action_id)
-    return {"notifications": sent, "executions": len(ids)}
+    callback_ids = CallbackDelivery.dispatch_due(timezone.now())
+    for callback_id in callback_ids:
+        deliver_callback.delay(callback_id)
+    return {"notifications": sent, "executions": len(ids), "callbacks": len(callback_ids)}
+
+
+@shared_task(bind=True, max_retries=None)
+def deliver_callback(self, callback_id):
+    """POST one decision to the action's callback URL; transient failures come back with
+    backoff, counted on the row as for notifications."""
+    countdown = callbacks.deliver(callback_id)
+    if countdown is not None:
+        raise self.retry(countdown=countdown)
 
 
 @shared_task(bind=True, max_retries=None)

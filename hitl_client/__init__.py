@@ -10,10 +10,12 @@
 No Django here: this package is installed into agents, which know nothing of the server.
 """
 
+from hitl_client.callbacks import verify_callback
 from hitl_client.client import AsyncClient, Client
 from hitl_client.errors import (
     ActionEnded,
     ApiError,
+    CallbackInvalid,
     Cancelled,
     Conflict,
     Expired,
@@ -33,6 +35,7 @@ __all__ = [
     "ActionEnded",
     "ApiError",
     "AsyncClient",
+    "CallbackInvalid",
     "Cancelled",
     "Client",
     "Conflict",
@@ -48,5 +51,6 @@ __all__ = [
     "Unauthorized",
     "UsedReceipts",
     "gate",
+    "verify_callback",
     "verify_receipt",
 ]

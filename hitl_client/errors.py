@@ -86,6 +86,10 @@ class ReceiptInvalid(Exception):
     """An approval receipt does not prove that exactly these parameters were approved, or is spent."""
 
 
+class CallbackInvalid(Exception):
+    """A decision callback's signature or timestamp does not check out: do not act on it."""
+
+
 ERRORS_BY_STATUS = {401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict}
 ENDED_BY_STATUS = {"rejected": Rejected, "expired": Expired, "cancelled": Cancelled}
 

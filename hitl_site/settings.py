@@ -311,6 +311,12 @@ AUDIT_RETENTION = timedelta(days=int(os.environ.get("AUDIT_RETENTION_DAYS", "400
 # made with this secret; receivers verify it.
 HITL_WEBHOOK_SECRET = os.environ.get("HITL_WEBHOOK_SECRET") or "webhooks:" + SECRET_KEY
 HITL_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("HITL_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Decision callbacks (a proposal's or an agent's callback_url) never reach loopback, private,
+# link-local or reserved addresses, unless their network is listed here (comma-separated CIDRs,
+# e.g. "10.20.0.0/16" for receivers inside the deployment's own network).
+HITL_CALLBACK_ALLOWED_NETWORKS = [
+    network.strip() for network in os.environ.get("HITL_CALLBACK_ALLOWED_NETWORKS", "").split(",") if network.strip()
+]
 # Attempts per notification before it is recorded as failed; the waits double from the base.
 HITL_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("HITL_NOTIFY_MAX_ATTEMPTS", "5"))
 HITL_NOTIFY_RETRY_BASE_SECONDS = int(os.environ.get("HITL_NOTIFY_RETRY_BASE_SECONDS", "30"))

@@ -233,17 +233,39 @@ class AgentAdmin(admin.ModelAdmin):
     list_display = ["name", "pause", "created_at"]
     list_filter = ["pause"]
     search_fields = ["name"]
-    fields = ["name", "description", "pause", "pause_reason"]
+    fields = ["name", "description", "pause", "pause_reason", "callback_url"]
     inlines = [AgentTokenInline]
+    actions = ["rotate_callback_secret"]
 
     def save_model(self, request, obj, form, change):
         before = (
-            Agent.objects.filter(pk=obj.pk).values("pause", "pause_reason").first()
+            Agent.objects.filter(pk=obj.pk).values("pause", "pause_reason", "callback_url").first()
             if change
-            else {"pause": "", "pause_reason": ""}
+            else {"pause": "", "pause_reason": "", "callback_url": ""}
         )
         super().save_model(request, obj, form, change)
-        obj.record_pause_change(by=request.user, before=before)
+        pause_before = {"pause": before["pause"], "pause_reason": before["pause_reason"]}
+        obj.record_pause_change(by=request.user, before=pause_before)
+        if obj.callback_url != before["callback_url"]:
+            record(
+                kind="policy.changed",
+                actor=Actor.user(request.user),
+                agent=obj.name,
+                data={
+                    "what": "agent default callback URL",
+                    "diff": {"callback_url": {"from": before["callback_url"], "to": obj.callback_url}},
+                },
+            )
+
+    @admin.action(description="Rotate the callback signing secret (shown once)")
+    def rotate_callback_secret(self, request, queryset):
+        for agent in queryset:
+            secret = agent.rotate_callback_secret(by=request.user)
+            self.message_user(
+                request,
+                f"{agent.name}'s new callback signing secret (shown once; the old one no longer verifies): {secret}",
+                messages.WARNING,
+            )
 
 
 @admin.register(StandingApproval)

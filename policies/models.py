@@ -1,6 +1,8 @@
 """Action types, agents and their tokens: what may be proposed, by whom, and how it is routed."""
 
+import base64
 import hashlib
+import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +13,8 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+
+from policies.callback_urls import CallbackUrlRefused, check
 
 
 class Autonomy(models.TextChoices):
@@ -369,6 +373,15 @@ class Agent(models.Model):
     description = models.TextField(blank=True)
     pause = models.CharField("kill switch", max_length=8, choices=Pause, default=Pause.OFF, blank=True)
     pause_reason = models.CharField(max_length=500, blank=True)
+    callback_url = models.CharField(
+        "default callback URL",
+        max_length=2000,
+        blank=True,
+        help_text="Where Countersign POSTs each decision on this agent's actions (signed per Standard Webhooks), "
+        "unless a proposal names its own callback_url. http(s) only; private and loopback addresses are refused.",
+    )
+    # Bumped to rotate the callback signing secret, which is derived, never stored (`callback_secret()`).
+    callback_secret_version = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -389,6 +402,36 @@ class Agent(models.Model):
                 agent=self.name,
                 data={"what": "agent kill switch", "diff": diff},
             )
+
+    def clean(self):
+        if self.callback_url:
+            try:
+                check(self.callback_url)
+            except CallbackUrlRefused as refusal:
+                raise ValidationError({"callback_url": str(refusal)}) from None
+
+    def callback_secret(self):
+        """The Standard Webhooks signing secret (`whsec_…`) of this agent's callbacks: derived from
+        HITL_WEBHOOK_SECRET, the agent and its secret version, so nothing secret is stored and
+        rotating it is one counter (`rotate_callback_secret()`)."""
+        message = f"countersign-agent-callbacks:{self.pk}:{self.callback_secret_version}".encode()
+        key = hmac.new(settings.HITL_WEBHOOK_SECRET.encode(), message, hashlib.sha256).digest()
+        return "whsec_" + base64.b64encode(key).decode()
+
+    def rotate_callback_secret(self, *, by):
+        """A new callback signing secret, returned in the clear (the old one stops working now)."""
+        from audit.log import Actor, record
+
+        with transaction.atomic():
+            Agent.objects.filter(pk=self.pk).update(callback_secret_version=models.F("callback_secret_version") + 1)
+            self.refresh_from_db(fields=["callback_secret_version"])
+            record(
+                kind="policy.changed",
+                actor=Actor.user(by),
+                agent=self.name,
+                data={"what": "agent callback signing secret rotated", "version": self.callback_secret_version},
+            )
+        return self.callback_secret()
 
     def issue_token(self, label=""):
         """Create a token and return it in the clear: the only time it is ever seen."""
