@@ -6,7 +6,7 @@ the test environment needs no Pydantic. Modelled on Slack's chat.postMessage / c
 
 import datetime
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -39,7 +39,7 @@ class PostMessage(BaseModel):
     unfurl_links: bool = True
 
 
-class Currency(str, Enum):
+class Currency(StrEnum):
     USD = "USD"
     EUR = "EUR"
     GBP = "GBP"
