@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -68,6 +69,7 @@ class ActionQuerySet(models.QuerySet):
 
     def escalated(self):
         return self.filter(status=Action.Status.PENDING, escalation_tier__gt=0)
+
     def by_urgency(self):
         """Soonest deadline first; suggestions (no deadline) after, oldest first."""
         return self.select_related("action_type", "agent").order_by(
@@ -80,6 +82,16 @@ class ActionQuerySet(models.QuerySet):
         state = self.aggregate(count=Count("id"), newest=Max("created_at"))
         newest = state["newest"].timestamp() if state["newest"] else 0
         return state["count"], f"{state['count']}-{newest:.6f}"
+
+
+class Param(NamedTuple):
+    name: str
+    label: str
+    text: str
+    editable: bool
+    value: object
+    schema: dict
+    pointer: str
 
 
 class Action(models.Model):
@@ -195,8 +207,8 @@ class Action(models.Model):
             "status": self.status,
             "autonomy": self.autonomy,
             "summary": self.summary,
-            "params": self.params,
-            "final_params": self.final_params,
+            "params": self.action_type.ordered_params(self.params),
+            "final_params": self.action_type.ordered_params(self.final_params),
             "route": self.route,
             "decision": decision,
             "outcome": self.outcome,
@@ -223,26 +235,32 @@ class Action(models.Model):
         return self.action_type.render_summary(self.final_params or self.params)
 
     def humanized_params(self, params=None):
-        """[(name, label, text, editable)]: required parameters in the schema's order, then the rest.
-
-        The `required` list keeps the admin's order; jsonb does not keep the order of `properties`.
-        """
+        """The parameters a card lists, in the schema's order then the rest: each with its
+        label, its value in words, whether it may be edited, and its value and schema for
+        the card's rendering of nested values (`{% param_value %}`)."""
+        from policies.schema import resolve
         from policies.summary import humanize, param_label
 
         params = self.params if params is None else params
-        properties = self.action_type.params_schema.get("properties", {})
-        required = [name for name in self.action_type.params_schema.get("required", []) if name in params]
-        names = required + sorted(name for name in params if name not in required)
-        editable = set(self.action_type.editable_params)
-        return [
-            (
-                name,
-                param_label(name, properties.get(name, {})),
-                humanize(name, params[name], properties.get(name, {}), params),
-                name in editable,
+        action_type = self.action_type
+        root = action_type.params_schema or {}
+        properties = root.get("properties", {})
+        editable = set(action_type.editable_params)
+        described = []
+        for name, value in action_type.ordered_params(params).items():
+            schema, pointer = resolve(properties.get(name, {}), root, f"properties/{name}")
+            described.append(
+                Param(
+                    name,
+                    param_label(name, schema),
+                    humanize(name, value, schema, params),
+                    name in editable,
+                    value,
+                    schema,
+                    pointer,
+                )
             )
-            for name in names
-        ]
+        return described
 
     @cached_property
     def low_confidence(self):
@@ -592,7 +610,7 @@ class Action(models.Model):
         changed = {k for k in set(self.params) | set(final_params) if self.params.get(k) != final_params.get(k)}
         not_editable = sorted(changed - set(self.action_type.editable_params))
         errors = [{"path": name, "message": "This parameter may not be edited."} for name in not_editable]
-        errors += self.action_type.params_errors(final_params)
+        errors += self.action_type.edit_errors(final_params)
         if errors:
             raise InvalidEdit(errors)
 
@@ -681,11 +699,28 @@ class Approval(models.Model):
 
 
 def params_diff(proposed, final):
-    """{"amount": {"from": 750, "to": 500}} for each parameter that differs."""
-    keys = sorted(set(proposed) | set(final))
-    return {
-        key: {"from": proposed.get(key), "to": final.get(key)} for key in keys if proposed.get(key) != final.get(key)
-    }
+    """{"amount": {"from": 750, "to": 500}, "edits[1].newText": {...}} for each value that
+    differs: objects compared key by key, lists of the same length item by item (a list that
+    grew or shrank is one change), so a nested edit is named by its path."""
+    changes = {}
+    _diff_into(changes, "", proposed or {}, final or {})
+    return changes
+
+
+def _diff_into(changes, path, old, new):
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new), key=str):
+            child = f"{path}.{key}" if path else str(key)
+            if key not in old or key not in new:
+                if old.get(key) != new.get(key):
+                    changes[child] = {"from": old.get(key), "to": new.get(key)}
+            else:
+                _diff_into(changes, child, old[key], new[key])
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new) and path:
+        for index, (before, after) in enumerate(zip(old, new, strict=True)):
+            _diff_into(changes, f"{path}[{index}]", before, after)
+    elif old != new or type(old) is not type(new) and (isinstance(old, bool) or isinstance(new, bool)):
+        changes[path] = {"from": old, "to": new}
 
 
 class Notification(models.Model):
@@ -774,9 +809,7 @@ class AppealQuerySet(models.QuerySet):
 
     def for_inbox(self, user):
         """The open appeals `user` sees at the top of the inbox, soonest due first."""
-        return list(
-            self.open().visible_to(user).select_related("agent", "action__action_type").order_by("due_at")[:50]
-        )
+        return list(self.open().visible_to(user).select_related("agent", "action__action_type").order_by("due_at")[:50])
 
 
 class Appeal(models.Model):
@@ -792,9 +825,7 @@ class Appeal(models.Model):
     kind = models.CharField(max_length=8, choices=Kind)
     message = models.TextField(blank=True)
     session_id = models.CharField(max_length=200, blank=True)
-    action = models.ForeignKey(
-        Action, null=True, blank=True, on_delete=models.SET_NULL, related_name="appeals"
-    )
+    action = models.ForeignKey(Action, null=True, blank=True, on_delete=models.SET_NULL, related_name="appeals")
     created_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -857,9 +888,7 @@ class Appeal(models.Model):
     def resolve(self, *, by):
         with transaction.atomic():
             now = timezone.now()
-            if Appeal.objects.filter(pk=self.pk, resolved_at__isnull=True).update(
-                resolved_at=now, resolved_by=by
-            ) != 1:
+            if Appeal.objects.filter(pk=self.pk, resolved_at__isnull=True).update(resolved_at=now, resolved_by=by) != 1:
                 self.refresh_from_db()
                 raise Conflict("This appeal is already resolved.")
             self.resolved_at, self.resolved_by = now, by
@@ -881,9 +910,7 @@ class Execution(models.Model):
         DONE = "done", "Done"
 
     action = models.OneToOneField(Action, on_delete=models.CASCADE, primary_key=True, related_name="execution")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     requested_by_name = models.CharField(max_length=150)
     requested_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)

@@ -63,6 +63,8 @@ def confidence_value(confidence):
         except ValueError:
             return None
     return None
+
+
 class TimeoutFallback(models.TextChoices):
     REJECT = "reject", "Reject"
     EXPIRE = "expire", "Expire (the agent sees it as not approved)"
@@ -88,6 +90,9 @@ class ActionType(models.Model):
         blank=True,
         help_text="JSON Schema (2020-12) that every proposal's parameters must satisfy.",
     )
+    # The order of every object's properties in `params_schema`, by JSON pointer: jsonb keeps
+    # keys in its own order, and cards, forms, diffs and the API follow the schema's.
+    params_order = models.JSONField(default=dict, blank=True, editable=False)
     summary_template = models.TextField(
         blank=True,
         help_text="Plain-language summary, as a Django template over the parameters, "
@@ -184,6 +189,15 @@ class ActionType(models.Model):
     def __str__(self):
         return self.key
 
+    def save(self, *args, **kwargs):
+        from policies.schema import merged_orders
+
+        self.params_order = merged_orders(self.params_schema, self.params_order)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "params_schema" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "params_order"}
+        super().save(*args, **kwargs)
+
     def clean(self):
         from policies.names import action_key_problem
 
@@ -222,11 +236,26 @@ class ActionType(models.Model):
 
     def params_errors(self, params):
         """Every way `params` fails the schema, as [{"path": "amount", "message": …}]."""
-        validator = Draft202012Validator(self.params_schema)
+        validator = Draft202012Validator(self.params_schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
         return [
             {"path": ".".join(str(part) for part in error.absolute_path) or "(root)", "message": error.message}
             for error in sorted(validator.iter_errors(params), key=lambda e: list(map(str, e.absolute_path)))
         ]
+
+    def edit_errors(self, params):
+        """As `params_errors`, for a reviewer's edit: each at the deepest field, in plain words."""
+        from policies.schema import plain_errors
+
+        return plain_errors(self.params_schema, params)
+
+    def ordered_params(self, params):
+        """`params` in the schema's order (nested objects too), then the rest: how every page and
+        the API list them."""
+        from policies.schema import ordered_value
+
+        if not isinstance(params, dict):
+            return params
+        return ordered_value(params, self.params_schema or {}, self.params_schema or {}, self.params_order)
 
     def render_summary(self, params):
         from policies.summary import render_summary
@@ -678,6 +707,8 @@ def constraint_problems(constraints):
         ):
             problems.append(f"{name}: min and max are numbers")
     return problems
+
+
 def webhook_fingerprint(url):
     """A webhook URL as policies show it: a Slack incoming webhook's path is its credential, so
     only the scheme and host appear, with a hash that changes when the URL does."""

@@ -51,7 +51,7 @@ def listing(items, noun="item"):
 
 @register.filter
 def when(value, now=None):
-    """"2026-11-27" → "in 3 days (Fri 27 Nov 2026)"; a date-time also gets its UTC time.
+    """ "2026-11-27" → "in 3 days (Fri 27 Nov 2026)"; a date-time also gets its UTC time.
 
     Relative first because that is what a reviewer weighs; absolute so nobody has to compute it.
     Text that is not an ISO date comes back unchanged.
@@ -121,20 +121,27 @@ def render_summary(action_type, params):
 
 
 def fallback_summary(action_type, params):
-    """Without a template: the type's name, then each parameter under its schema title,
-    humanized by what the schema says it is (money, a list, a date)."""
-    properties = action_type.params_schema.get("properties", {}) if action_type.params_schema else {}
+    """Without a template: the type's name, then each parameter (in the schema's order) under
+    its label, humanized by what the schema says it is (money, a list, a date)."""
+    from policies.schema import resolve
+
+    root = action_type.params_schema or {}
+    properties = root.get("properties", {}) if isinstance(root, dict) else {}
     parts = []
-    for name, value in (params or {}).items():
-        schema = properties.get(name, {})
+    ordered = action_type.ordered_params(params) if isinstance(params, dict) else {}
+    for name, value in ordered.items():
+        schema, _ = resolve(properties.get(name, {}), root)
         parts.append(f"{param_label(name, schema)}: {humanize(name, value, schema, params)}")
     head = action_type.name or action_type.key
     return f"{head} — {'; '.join(parts)}" if parts else head
 
 
 def param_label(name, schema):
-    """What a person calls a parameter: its schema title, else its description, else its name."""
-    return schema.get("title") or schema.get("description") or name.replace("_", " ").capitalize()
+    """What a person calls a parameter: its schema title, else its humanized name (never its
+    description, which is help text)."""
+    from policies.schema import label
+
+    return label(name, schema)
 
 
 MONEY_NAMES = ("amount", "price", "total", "cost", "fee")
@@ -155,10 +162,31 @@ def humanize(name, value, schema, params):
     if isinstance(value, str) and (schema.get("format") in ("date", "date-time") or kind is None):
         return when(value)
     if isinstance(value, dict):
-        return ", ".join(f"{key}: {item}" for key, item in value.items()) or "nothing"
+        return plain_text(value) or "nothing"
     if value is None:
         return "none"
     return str(value)
+
+
+def plain_text(value):
+    """Any JSON value as one line for people: "key: value, key: value", lists joined by
+    commas, nested objects in brackets; never Python's repr."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "none"
+    if isinstance(value, dict):
+        parts = [f"{key}: {_nested_text(item)}" for key, item in value.items()]
+        return ", ".join(parts)
+    if isinstance(value, list):
+        return ", ".join(_nested_text(item) for item in value)
+    return str(value)
+
+
+def _nested_text(value):
+    if isinstance(value, (dict, list)):
+        return f"({plain_text(value) or 'nothing'})"
+    return plain_text(value)
 
 
 def _is_money(name, schema, params):

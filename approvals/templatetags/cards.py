@@ -7,8 +7,12 @@ from functools import lru_cache
 from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from approvals.models import Appeal
+from policies.schema import child_pointer, label, matches, ordered_names, resolve, variants
+from policies.summary import humanize, plain_text, when
 
 register = template.Library()
 
@@ -78,3 +82,177 @@ def appeals(context):
     if open_appeals is None:
         open_appeals = Appeal.objects.for_inbox(request.user)
     return {"appeals": open_appeals, "request": request, "csrf_token": context.get("csrf_token")}
+
+
+# Parameter values as people read them: lists as lists (every item), objects as "key: value"
+# lines, long text collapsed behind "show all", code and paths in monospace; never Python's repr.
+
+LONG_VALUE = 160  # characters (or 4 lines) past which a text is collapsed
+CODE_WORDS = (
+    "path",
+    "sql",
+    "query",
+    "code",
+    "sha",
+    "commit",
+    "branch",
+    "command",
+    "content",
+    "oldtext",
+    "newtext",
+    "url",
+    "uri",
+    "file",
+    "regex",
+    "pattern",
+    "id",
+)
+
+
+@register.simple_tag(takes_context=True)
+def param_value(context, action, param):
+    """`{% param_value action param %}`: one of `action.humanized_params` rendered for the card."""
+    action_type = action.action_type
+    root = action_type.params_schema or {}
+    return render_value(
+        param.value, param.schema, root, action_type.params_order, param.pointer, param.name, param.text
+    )
+
+
+def render_value(value, schema, root, orders, pointer, name, text=None):
+    schema, pointer = resolve(schema, root, pointer)
+    if isinstance(value, dict):
+        schema, pointer = _variant_for(value, schema, root, pointer)
+        properties = schema.get("properties") or {}
+        rows = []
+        for key in ordered_names(schema, pointer, orders, value):
+            if key not in value:
+                continue
+            sub, _ = resolve(properties.get(key, {}), root)
+            inner = render_value(
+                value[key], properties.get(key, {}), root, orders, child_pointer(pointer, "properties", key), key
+            )
+            rows.append(format_html("<div><dt>{}</dt><dd>{}</dd></div>", label(key, sub), inner))
+        if not rows:
+            return format_html('<span class="muted">{}</span>', "nothing")
+        return format_html('<dl class="object">{}</dl>', mark_safe("".join(rows)))
+    if isinstance(value, list):
+        if not value:
+            return format_html('<span class="muted">{}</span>', "none")
+        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        pointer = child_pointer(pointer, "items")
+        rendered = format_html_join(
+            "", "<li>{}</li>", ((render_value(item, items, root, orders, pointer, name),) for item in value)
+        )
+        count = format_html('<span class="count">{}</span>', f"{len(value)} item{'' if len(value) == 1 else 's'}")
+        return format_html('{}<ol class="items">{}</ol>', count, rendered)
+    if value is None:
+        return format_html('<span class="muted">{}</span>', "empty (null)")
+    if isinstance(value, str):
+        return _text_html(value, schema, name, text)
+    return text if text is not None else humanize(name, value, schema, {})
+
+
+def _variant_for(value, schema, root, pointer):
+    """The `anyOf`/`oneOf` variant a value takes, for its labels."""
+    options = variants(schema)
+    if not options:
+        return schema, pointer
+    for index, option in enumerate(options):
+        if matches(value, option, root):
+            return resolve(option, root, child_pointer(pointer, "anyOf", index))
+    return schema, pointer
+
+
+def _text_html(value, schema, name, text):
+    if schema.get("format") in ("date", "date-time"):
+        return when(value)
+    code = schema.get("format") in ("uri", "uri-reference") or any(word in str(name).lower() for word in CODE_WORDS)
+    lines = value.count("\n") + 1
+    if len(value) <= LONG_VALUE and lines <= 4:
+        return format_html("<code>{}</code>", value) if code else (text if text is not None else value)
+    first = value.split("\n", 1)[0][:100]
+    body = (
+        format_html('<pre class="full">{}</pre>', value) if code else format_html('<div class="full">{}</div>', value)
+    )
+    return format_html(
+        '<details class="long"><summary><span class="first">{}…</span> '
+        '<span class="more">show all ({} characters)</span></summary>{}</details>',
+        first,
+        len(value),
+        body,
+    )
+
+
+@register.simple_tag
+def diff_rows(action, diff):
+    """`{% diff_rows action diff as rows %}`: a diff's changes in the schema's order, each with a
+    human label ("Edits › 2 › New text"), its path, and the old and new values rendered."""
+    action_type = action.action_type
+    root = action_type.params_schema or {}
+    orders = action_type.params_order
+    top = ordered_names(root, "", orders, {path_parts(path)[0] for path in diff})
+    rank = {name: index for index, name in enumerate(top)}
+    rows = []
+    for path in sorted(diff, key=lambda p: (rank.get(path_parts(p)[0], len(rank)), p)):
+        change = diff[path]
+        schema, names = _schema_at(root, path_parts(path))
+        last = names[-1] if names else path
+        rows.append(
+            {
+                "path": path,
+                "label": " › ".join(names),
+                "from": _diff_value(change.get("from"), schema, root, orders, last),
+                "to": _diff_value(change.get("to"), schema, root, orders, last),
+            }
+        )
+    return rows
+
+
+def _diff_value(value, schema, root, orders, name):
+    if value is None:
+        return "—"
+    return render_value(value, schema, root, orders, "", name)
+
+
+def path_parts(path):
+    """ "edits[1].newText" → ["edits", 1, "newText"]."""
+    parts = []
+    for piece in str(path).split("."):
+        head, *indexes = piece.split("[")
+        if head:
+            parts.append(head)
+        parts += [int(index.rstrip("]")) for index in indexes if index.rstrip("]").isdigit()]
+    return parts or [str(path)]
+
+
+def _schema_at(root, parts):
+    """The sub-schema at a diff path, and the human names of the path's steps."""
+    schema, names = root, []
+    for part in parts:
+        schema, _ = resolve(schema, root)
+        if isinstance(part, int):
+            schema = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+            names.append(str(part + 1))
+        else:
+            options = variants(schema) or [schema]
+            found = next(
+                (resolve(o, root)[0] for o in options if part in (resolve(o, root)[0].get("properties") or {})), {}
+            )
+            schema = (found.get("properties") or {}).get(part, {})
+            names.append(label(part, resolve(schema, root)[0]))
+    return resolve(schema, root)[0], names
+
+
+@register.filter
+def plain(value):
+    """`{{ change.from|plain }}`: any JSON value in words, never repr."""
+    return plain_text(value)
+
+
+@register.simple_tag
+def readonly_value(action, field):
+    """A parameter the reviewer may not edit, shown as on the card."""
+    action_type = action.action_type
+    root = action_type.params_schema or {}
+    return render_value(field.value, field.schema, root, action_type.params_order, "", field.name)

@@ -31,7 +31,7 @@ def test_booleans_and_missing_values_read_as_words():
     assert humanize("note", None, {}, {}) == "none"
 
 
-def test_without_a_template_the_schema_titles_make_the_summary():
+def test_without_a_template_the_schema_titles_or_the_keys_make_the_summary_never_descriptions():
     action_type = ActionType(
         key="crm.merge",
         name="Merge contacts",
@@ -42,5 +42,6 @@ def test_without_a_template_the_schema_titles_make_the_summary():
 
     text = fallback_summary(action_type, {"keep": "c_1", "drop": ["c_2", "c_3"], "on": "2999-01-01"})
 
-    assert text.startswith("Merge contacts — Keep: c_1; Contacts to merge away: 2 drops: c_2 and c_3; On: in ")
+    assert text.startswith("Merge contacts — Keep: c_1; Drop: 2 drops: c_2 and c_3; On: in ")
+    assert "Contacts to merge away" not in text
     assert "On: in " in text and "(Tue 01 Jan 2999)" in text
