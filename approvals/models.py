@@ -43,6 +43,16 @@ class BatchConflict(Exception):
         self.conflicts = conflicts  # [(action, "Already rejected by sam at 15:02:11.")]
 
 
+# Where a person decided: each decision's audit event names one.
+CHANNELS = ("web", "slack", "email", "api")
+
+
+def decision_channel(channel):
+    if channel not in CHANNELS:
+        raise ValueError(f"Unknown decision channel {channel!r}: one of {', '.join(CHANNELS)}.")
+    return channel
+
+
 class ActionQuerySet(models.QuerySet):
     def awaiting_review(self):
         return self.filter(status__in=[Action.Status.PENDING, Action.Status.SUGGESTED])
@@ -66,6 +76,7 @@ class ActionQuerySet(models.QuerySet):
 
     def escalated(self):
         return self.filter(status=Action.Status.PENDING, escalation_tier__gt=0)
+
     def by_urgency(self):
         """Soonest deadline first; suggestions (no deadline) after, oldest first."""
         return self.select_related("action_type", "agent").order_by(
@@ -272,27 +283,27 @@ class Action(models.Model):
         return json.dumps(raw, indent=2, ensure_ascii=False, sort_keys=False)
 
     @classmethod
-    def approve_all(cls, actions, *, by):
+    def approve_all(cls, actions, *, by, channel="web"):
         """Approve every action or none: one conditional UPDATE claims them all, and if any was
         decided meanwhile the transaction rolls back and BatchConflict names each one."""
         refused = cls.left_out_of_batch(actions, by)
         if refused:
             raise BatchConflict(refused)
-        return cls._decide_all(actions, by=by, verdict=Decision.Verdict.APPROVED, reason="")
+        return cls._decide_all(actions, by=by, verdict=Decision.Verdict.APPROVED, reason="", channel=channel)
 
     @classmethod
-    def reject_all(cls, actions, *, by, reason):
+    def reject_all(cls, actions, *, by, reason, channel="web"):
         """Reject every action or none, for one reason, as `approve_all` approves."""
-        return cls._decide_all(actions, by=by, verdict=Decision.Verdict.REJECTED, reason=reason)
+        return cls._decide_all(actions, by=by, verdict=Decision.Verdict.REJECTED, reason=reason, channel=channel)
 
     @classmethod
-    def _decide_all(cls, actions, *, by, verdict, reason):
+    def _decide_all(cls, actions, *, by, verdict, reason, channel):
         approved = verdict == Decision.Verdict.APPROVED
         status = cls.Status.APPROVED if approved else cls.Status.REJECTED
         ids = [action.pk for action in actions]
         now = timezone.now()
         changes = {"status": status, "decided_at": now, **({"final_params": F("params")} if approved else {})}
-        data = {"verdict": verdict, "reason": reason, "batch": len(ids)}
+        data = {"verdict": verdict, "reason": reason, "batch": len(ids), "channel": decision_channel(channel)}
         if approved:
             data.update(edited=False, diff={})
         try:
@@ -352,7 +363,7 @@ class Action(models.Model):
                 finished_at=now,
                 outcome=outcome,
             )
-            record(kind="action.executed", actor=Actor.user(by), action=self, data=outcome)
+            record(kind="action.executed", actor=Actor.user(by), action=self, data={**outcome, "channel": "web"})
             self._wake_waiting_agent()
 
     def dismiss(self, *, by, reason=""):
@@ -364,17 +375,21 @@ class Action(models.Model):
                 decided_at=timezone.now(),
                 outcome={"status": "dismissed", "by": by.get_username(), "reason": reason},
             )
-            record(kind="action.dismissed", actor=Actor.user(by), action=self, data={"reason": reason})
+            record(
+                kind="action.dismissed", actor=Actor.user(by), action=self, data={"reason": reason, "channel": "web"}
+            )
             self._wake_waiting_agent()
 
     # State changes. Each claims the row with a conditional UPDATE, so that of two people
     # acting at once exactly one wins and the other gets a Conflict naming what happened.
 
-    def approve(self, *, by, params=None, reason="", seconds_to_decide=None):
+    def approve(self, *, by, params=None, reason="", seconds_to_decide=None, channel="web"):
         """Approve, or with four eyes record one approval and decide only when the action type's
         required number of different people have approved the same parameters. Returns the
         Decision once decided, else None. Raises NotAllowedToApprove for the exclusions.
-        `seconds_to_decide`: how long the card was in front of the reviewer, where known."""
+        `seconds_to_decide`: how long the card was in front of the reviewer, where known;
+        `channel`: where the reviewer decided (CHANNELS), named in the audit event."""
+        channel = decision_channel(channel)
         final_params = self.params if params is None else params
         edited = final_params != self.params
         if edited:
@@ -382,7 +397,10 @@ class Action(models.Model):
         self.check_may_approve(by)
         with transaction.atomic():
             required = self.action_type.required_approvers
-            if required > 1 and not self._enough_approvals(by=by, final_params=final_params, reason=reason):
+            enough = required == 1 or self._enough_approvals(
+                by=by, final_params=final_params, reason=reason, channel=channel
+            )
+            if not enough:
                 return None
             self._claim(
                 from_status=self.Status.PENDING,
@@ -406,7 +424,7 @@ class Action(models.Model):
                 kind="action.edited" if edited else "action.approved",
                 actor=Actor.user(by),
                 action=self,
-                data={"verdict": "approved", "edited": edited, "diff": diff, "reason": reason},
+                data={"verdict": "approved", "edited": edited, "diff": diff, "reason": reason, "channel": channel},
             )
             self._wake_waiting_agent()
         return decision
@@ -468,7 +486,7 @@ class Action(models.Model):
             action.__dict__["policy_author_id"] = authors.get((action.action_type.key, action.policy_version), default)
         return actions
 
-    def _enough_approvals(self, *, by, final_params, reason):
+    def _enough_approvals(self, *, by, final_params, reason, channel):
         """Record `by`'s approval under a row lock; True once enough people approved these parameters."""
         locked = Action.objects.select_for_update().filter(pk=self.pk, status=self.Status.PENDING).first()
         if locked is None:
@@ -485,11 +503,17 @@ class Action(models.Model):
             kind="action.approval_recorded",
             actor=Actor.user(by),
             action=self,
-            data={"approvals": approvers, "required": required, "diff": params_diff(self.params, final_params)},
+            data={
+                "approvals": approvers,
+                "required": required,
+                "diff": params_diff(self.params, final_params),
+                "channel": channel,
+            },
         )
         return approvers >= required
 
-    def reject(self, *, by, reason, seconds_to_decide=None):
+    def reject(self, *, by, reason, seconds_to_decide=None, channel="web"):
+        channel = decision_channel(channel)
         with transaction.atomic():
             self._claim(from_status=self.Status.PENDING, status=self.Status.REJECTED, decided_at=timezone.now())
             decision = Decision.of(
@@ -505,7 +529,7 @@ class Action(models.Model):
                 kind="action.rejected",
                 actor=Actor.user(by),
                 action=self,
-                data={"verdict": "rejected", "reason": reason},
+                data={"verdict": "rejected", "reason": reason, "channel": channel},
             )
             self._wake_waiting_agent()
         return decision
@@ -546,7 +570,7 @@ class Action(models.Model):
                 kind="action.approved",
                 actor=Actor.user(by),
                 action=self,
-                data={"verdict": "approved", "edited": False, "suggestion": True},
+                data={"verdict": "approved", "edited": False, "suggestion": True, "channel": "web"},
             )
             self._wake_waiting_agent()
 
@@ -768,9 +792,7 @@ class AppealQuerySet(models.QuerySet):
 
     def for_inbox(self, user):
         """The open appeals `user` sees at the top of the inbox, soonest due first."""
-        return list(
-            self.open().visible_to(user).select_related("agent", "action__action_type").order_by("due_at")[:50]
-        )
+        return list(self.open().visible_to(user).select_related("agent", "action__action_type").order_by("due_at")[:50])
 
 
 class Appeal(models.Model):
@@ -786,9 +808,7 @@ class Appeal(models.Model):
     kind = models.CharField(max_length=8, choices=Kind)
     message = models.TextField(blank=True)
     session_id = models.CharField(max_length=200, blank=True)
-    action = models.ForeignKey(
-        Action, null=True, blank=True, on_delete=models.SET_NULL, related_name="appeals"
-    )
+    action = models.ForeignKey(Action, null=True, blank=True, on_delete=models.SET_NULL, related_name="appeals")
     created_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -851,9 +871,7 @@ class Appeal(models.Model):
     def resolve(self, *, by):
         with transaction.atomic():
             now = timezone.now()
-            if Appeal.objects.filter(pk=self.pk, resolved_at__isnull=True).update(
-                resolved_at=now, resolved_by=by
-            ) != 1:
+            if Appeal.objects.filter(pk=self.pk, resolved_at__isnull=True).update(resolved_at=now, resolved_by=by) != 1:
                 self.refresh_from_db()
                 raise Conflict("This appeal is already resolved.")
             self.resolved_at, self.resolved_by = now, by
@@ -875,9 +893,7 @@ class Execution(models.Model):
         DONE = "done", "Done"
 
     action = models.OneToOneField(Action, on_delete=models.CASCADE, primary_key=True, related_name="execution")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     requested_by_name = models.CharField(max_length=150)
     requested_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)

@@ -59,6 +59,8 @@ def confidence_value(confidence):
         except ValueError:
             return None
     return None
+
+
 class TimeoutFallback(models.TextChoices):
     REJECT = "reject", "Reject"
     EXPIRE = "expire", "Expire (the agent sees it as not approved)"
@@ -163,6 +165,12 @@ class ActionType(models.Model):
         default=0.02,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="The error rate you accept for actions of this type that run without review.",
+    )
+    slack_channel = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text="Optional. The Slack channel (its ID, C…) where each pending action of this type is posted "
+        "with Approve, Reject and Edit buttons; needs the Slack app (SLACK_BOT_TOKEN).",
     )
     executor_url = models.URLField(
         blank=True,
@@ -318,6 +326,7 @@ POLICY_FIELDS = [
     "sampling_rate",
     "target_error_rate",
     "executor_url",
+    "slack_channel",
     "checker_url",
     "checker_timeout",
     "pause",
@@ -635,6 +644,8 @@ def constraint_problems(constraints):
         ):
             problems.append(f"{name}: min and max are numbers")
     return problems
+
+
 def webhook_fingerprint(url):
     """A webhook URL as policies show it: a Slack incoming webhook's path is its credential, so
     only the scheme and host appear, with a hash that changes when the URL does."""
@@ -670,6 +681,11 @@ class EscalationTier(models.Model):
     duration = models.DurationField(
         default=timedelta(minutes=30), help_text="How long this tier has before the next one (or the fallback)."
     )
+    slack_channel = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text="Optional. The Slack channel (C…) where an action escalated to this tier is posted, with buttons.",
+    )
 
     class Meta:
         ordering = ["action_type", "position"]
@@ -701,6 +717,7 @@ class EscalationTier(models.Model):
             "emails": self.email_list(),
             "duration": duration_string(self.duration),
             "webhook": webhook_fingerprint(self.webhook_url),
+            "slack_channel": self.slack_channel,
         }
 
     def clean(self):
