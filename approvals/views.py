@@ -74,7 +74,9 @@ def _queue(request):
     waiting = Action.objects.awaiting_review().reviewable_by(request.user)
     appeals = Appeal.objects.for_inbox(request.user)
     count, version = _inbox_version(waiting, appeals)
-    paginator = Paginator(waiting.by_urgency().with_escalation_tiers().prefetch_related("approvals"), CARDS_PER_PAGE)
+    paginator = Paginator(
+        waiting.by_urgency().with_escalation_tiers().prefetch_related("approvals"), CARDS_PER_PAGE
+    )
     paginator.count = count  # a cached_property: spare the paginator its own COUNT(*)
     page = paginator.get_page(request.GET.get("page"))
     # Four eyes asks who made each card's policy version: one query for the page.
@@ -280,13 +282,15 @@ def execute(request, pk):
 @require_http_methods(["GET", "POST"])
 @login_required
 def allow_similar(request, pk):
-    """ "Approve and allow similar": after approving, let this agent's matching proposals of this
+    """"Approve and allow similar": after approving, let this agent's matching proposals of this
     type through at `audit`, within a scope, a time and a count the reviewer chooses."""
     action = _get_action_for_reviewer(request, pk)
     form = AllowSimilarForm(action, request.POST or None)
     standing = None
     if request.method == "POST" and form.is_valid():
-        standing = StandingApproval(action_type=action.action_type, agent=action.agent, constraints=form.constraints())
+        standing = StandingApproval(
+            action_type=action.action_type, agent=action.agent, constraints=form.constraints()
+        )
         if "create" in request.POST:
             try:
                 standing = StandingApproval.allow_similar(

@@ -51,7 +51,7 @@ def listing(items, noun="item"):
 
 @register.filter
 def when(value, now=None):
-    """ "2026-11-27" → "in 3 days (Fri 27 Nov 2026)"; a date-time also gets its UTC time.
+    """"2026-11-27" → "in 3 days (Fri 27 Nov 2026)"; a date-time also gets its UTC time.
 
     Relative first because that is what a reviewer weighs; absolute so nobody has to compute it.
     Text that is not an ISO date comes back unchanged.
