@@ -622,11 +622,14 @@ class Action(models.Model):
 
 def wake_waiting_agents(action_ids):
     """Wake the agents long-polling on these actions (`approvals.waiting`): one NOTIFY each, in
-    one statement, which PostgreSQL delivers when the deciding transaction commits, never before."""
+    one statement, which PostgreSQL delivers when the deciding transaction commits, never before.
+    Every decision passes here, from whichever channel: the Slack messages about these actions
+    are queued for an update in place in the same transaction."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_notify(%s, id::text) FROM unnest(%s::uuid[]) AS id", [DECIDED_CHANNEL, list(action_ids)]
         )
+    SlackMessage.queue_updates(action_ids)
 
 
 class Decision(models.Model):
@@ -925,3 +928,114 @@ class Execution(models.Model):
             if not created:
                 raise Conflict(f"Already sent to the executor by {execution.requested_by_name}.")
         return execution
+
+
+class SlackMessage(models.Model):
+    """One Slack message about one action in one channel: posted by a task (`approvals.slack`),
+    then updated in place by the same delivery loop whenever the action's state changes. The
+    row is queued again for each update, so the database knows what Slack still has to hear."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed after retries"
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="slack_messages")
+    channel = models.CharField(max_length=80)  # Slack's channel id (C…)
+    tier = models.PositiveSmallIntegerField(default=0)  # 0: the type's channel; n: escalation tier n's
+    ts = models.CharField(max_length=40, blank=True)  # Slack's id of the message, once posted
+    shown_status = models.CharField(max_length=16, blank=True)  # the action's status the message shows
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["action", "channel"], name="one_slack_message_per_channel")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="slack_message_status_next")]
+
+    def __str__(self):
+        return f"Slack {self.channel} about {self.action_id}: {self.status}"
+
+    @classmethod
+    def queue_posts(cls, actions_and_channels, *, tier=0):
+        """Queue a message for each (action, channel) with a channel; one per action and channel
+        however often this is called. Returns how many are new."""
+        rows = [cls(action=action, channel=channel, tier=tier) for action, channel in actions_and_channels if channel]
+        if not rows or not settings.SLACK_BOT_TOKEN:
+            return 0
+        created = cls.objects.bulk_create(rows, ignore_conflicts=True)
+        _dispatch_slack_on_commit()
+        return len(created)
+
+    @classmethod
+    def queue_updates(cls, action_ids):
+        """The actions changed: queue their posted messages again, to be updated in place. A
+        message still being posted is checked by its sender after posting (`approvals.slack`)."""
+        if not settings.SLACK_BOT_TOKEN:
+            return 0
+        queued = (
+            cls.objects.filter(action_id__in=list(action_ids), status__in=[cls.Status.SENT, cls.Status.FAILED])
+            .exclude(ts="")
+            .update(status=cls.Status.QUEUED, attempts=0, next_attempt_at=timezone.now())
+        )
+        if queued:
+            _dispatch_slack_on_commit()
+        return queued
+
+    @classmethod
+    def dispatch_due(cls, now):
+        return claim_due_work(cls, now)
+
+    @classmethod
+    def dispatch_due_now(cls):
+        return cls.dispatch_due(timezone.now())
+
+
+def _dispatch_slack_on_commit():
+    from approvals.tasks import dispatch_slack_messages, enqueue_on_commit
+
+    enqueue_on_commit(dispatch_slack_messages)
+
+
+class SlackUser(models.Model):
+    """Who a Slack user is in Countersign: matched by their verified email, or linked once by the
+    person from their preferences page. Decisions from Slack are that user's, with their permissions."""
+
+    class Via(models.TextChoices):
+        EMAIL = "email", "Verified email"
+        LINK = "link", "Linked by the user"
+
+    slack_user_id = models.CharField(max_length=40, unique=True)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="slack_identity")
+    via = models.CharField(max_length=10, choices=Via)
+    linked_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.slack_user_id} is {self.user}"
+
+
+class SpentToken(models.Model):
+    """Something that works once: a Slack request's signature (refusing replays inside Slack's
+    five-minute window), an email decision link's nonce."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    spent_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self):
+        return self.key
+
+    @classmethod
+    def spend(cls, key, *, forget_after=None):
+        """True the first time `key` is spent, False ever after (while it is remembered).
+        `forget_after`: a timedelta past which older tokens of any kind may be deleted, for
+        keys that cannot come back anyway (a Slack signature older than its window)."""
+        now = timezone.now()
+        if forget_after is not None:
+            cls.objects.filter(key__startswith=key.split(":", 1)[0] + ":", spent_at__lt=now - forget_after).delete()
+        _, created = cls.objects.get_or_create(key=key, defaults={"spent_at": now})
+        return created

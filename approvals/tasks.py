@@ -12,8 +12,8 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from approvals import escalation, execution, notifications
-from approvals.models import Execution, Notification
+from approvals import escalation, execution, notifications, slack
+from approvals.models import Execution, Notification, SlackMessage
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,25 @@ def recover_lost_work():
     ids = Execution.dispatch_due(timezone.now())
     for action_id in ids:
         execute_action.delay(action_id)
-    return {"notifications": sent, "executions": len(ids)}
+    return {"notifications": sent, "executions": len(ids), "slack_messages": dispatch_slack_messages()}
+
+
+@shared_task
+def dispatch_slack_messages():
+    """Start a task for each Slack message to post or update, as `dispatch_notifications` does."""
+    ids = SlackMessage.dispatch_due(timezone.now())
+    for message_id in ids:
+        deliver_slack_message.delay(message_id)
+    return len(ids)
+
+
+@shared_task(bind=True, max_retries=None)
+def deliver_slack_message(self, message_id):
+    """Post or update one Slack message; transient failures (Slack's 429 and 5xx, the network)
+    come back with backoff, counted on the row."""
+    countdown = slack.deliver(message_id)
+    if countdown is not None:
+        raise self.retry(countdown=countdown)
 
 
 @shared_task(bind=True, max_retries=None)
