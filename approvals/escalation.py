@@ -17,7 +17,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from approvals import notifications
-from approvals.models import Action, Conflict, Decision, Notification, wake_waiting_agents
+from approvals.models import Action, Conflict, Decision, Notification, SlackMessage, wake_waiting_agents
 from audit.log import Actor, record_many
 from policies.models import EscalationTier, TimeoutFallback
 
@@ -145,6 +145,9 @@ def escalate_batch(now, limit, *, only=None, actor=SLA_ACTOR):
             Action.objects.filter(
                 pk__in=[a.pk for a in actions], status=Action.Status.PENDING, escalation_tier=from_tier
             ).update(escalation_tier=from_tier + 1, due_at=due_at, tier_started_at=now)
+            # Slack: the messages posted so far show the new deadline; the tier's channel gets its own.
+            SlackMessage.queue_updates([a.pk for a in actions])
+            SlackMessage.queue_posts([(a, tier.slack_channel) for a in actions], tier=from_tier + 1)
             if tier.pk not in targets:
                 targets[tier.pk] = notifications.tier_targets(tier)
             who = tier.group.name if tier.group else "the escalation targets"

@@ -46,6 +46,16 @@ class BatchConflict(Exception):
         self.conflicts = conflicts  # [(action, "Already rejected by sam at 15:02:11.")]
 
 
+# Where a person decided: each decision's audit event names one.
+CHANNELS = ("web", "slack", "email", "api")
+
+
+def decision_channel(channel):
+    if channel not in CHANNELS:
+        raise ValueError(f"Unknown decision channel {channel!r}: one of {', '.join(CHANNELS)}.")
+    return channel
+
+
 class ActionQuerySet(models.QuerySet):
     def awaiting_review(self):
         return self.filter(status__in=[Action.Status.PENDING, Action.Status.SUGGESTED])
@@ -294,27 +304,27 @@ class Action(models.Model):
         return json.dumps(raw, indent=2, ensure_ascii=False, sort_keys=False)
 
     @classmethod
-    def approve_all(cls, actions, *, by):
+    def approve_all(cls, actions, *, by, channel="web"):
         """Approve every action or none: one conditional UPDATE claims them all, and if any was
         decided meanwhile the transaction rolls back and BatchConflict names each one."""
         refused = cls.left_out_of_batch(actions, by)
         if refused:
             raise BatchConflict(refused)
-        return cls._decide_all(actions, by=by, verdict=Decision.Verdict.APPROVED, reason="")
+        return cls._decide_all(actions, by=by, verdict=Decision.Verdict.APPROVED, reason="", channel=channel)
 
     @classmethod
-    def reject_all(cls, actions, *, by, reason):
+    def reject_all(cls, actions, *, by, reason, channel="web"):
         """Reject every action or none, for one reason, as `approve_all` approves."""
-        return cls._decide_all(actions, by=by, verdict=Decision.Verdict.REJECTED, reason=reason)
+        return cls._decide_all(actions, by=by, verdict=Decision.Verdict.REJECTED, reason=reason, channel=channel)
 
     @classmethod
-    def _decide_all(cls, actions, *, by, verdict, reason):
+    def _decide_all(cls, actions, *, by, verdict, reason, channel):
         approved = verdict == Decision.Verdict.APPROVED
         status = cls.Status.APPROVED if approved else cls.Status.REJECTED
         ids = [action.pk for action in actions]
         now = timezone.now()
         changes = {"status": status, "decided_at": now, **({"final_params": F("params")} if approved else {})}
-        data = {"verdict": verdict, "reason": reason, "batch": len(ids)}
+        data = {"verdict": verdict, "reason": reason, "batch": len(ids), "channel": decision_channel(channel)}
         if approved:
             data.update(edited=False, diff={})
         try:
@@ -374,7 +384,7 @@ class Action(models.Model):
                 finished_at=now,
                 outcome=outcome,
             )
-            record(kind="action.executed", actor=Actor.user(by), action=self, data=outcome)
+            record(kind="action.executed", actor=Actor.user(by), action=self, data={**outcome, "channel": "web"})
             self._wake_waiting_agent()
 
     def dismiss(self, *, by, reason=""):
@@ -386,17 +396,21 @@ class Action(models.Model):
                 decided_at=timezone.now(),
                 outcome={"status": "dismissed", "by": by.get_username(), "reason": reason},
             )
-            record(kind="action.dismissed", actor=Actor.user(by), action=self, data={"reason": reason})
+            record(
+                kind="action.dismissed", actor=Actor.user(by), action=self, data={"reason": reason, "channel": "web"}
+            )
             self._wake_waiting_agent()
 
     # State changes. Each claims the row with a conditional UPDATE, so that of two people
     # acting at once exactly one wins and the other gets a Conflict naming what happened.
 
-    def approve(self, *, by, params=None, reason="", seconds_to_decide=None):
+    def approve(self, *, by, params=None, reason="", seconds_to_decide=None, channel="web"):
         """Approve, or with four eyes record one approval and decide only when the action type's
         required number of different people have approved the same parameters. Returns the
         Decision once decided, else None. Raises NotAllowedToApprove for the exclusions.
-        `seconds_to_decide`: how long the card was in front of the reviewer, where known."""
+        `seconds_to_decide`: how long the card was in front of the reviewer, where known;
+        `channel`: where the reviewer decided (CHANNELS), named in the audit event."""
+        channel = decision_channel(channel)
         final_params = self.params if params is None else params
         edited = final_params != self.params
         if edited:
@@ -404,7 +418,10 @@ class Action(models.Model):
         self.check_may_approve(by)
         with transaction.atomic():
             required = self.action_type.required_approvers
-            if required > 1 and not self._enough_approvals(by=by, final_params=final_params, reason=reason):
+            enough = required == 1 or self._enough_approvals(
+                by=by, final_params=final_params, reason=reason, channel=channel
+            )
+            if not enough:
                 return None
             self._claim(
                 from_status=self.Status.PENDING,
@@ -428,7 +445,7 @@ class Action(models.Model):
                 kind="action.edited" if edited else "action.approved",
                 actor=Actor.user(by),
                 action=self,
-                data={"verdict": "approved", "edited": edited, "diff": diff, "reason": reason},
+                data={"verdict": "approved", "edited": edited, "diff": diff, "reason": reason, "channel": channel},
             )
             self._wake_waiting_agent()
         return decision
@@ -490,7 +507,7 @@ class Action(models.Model):
             action.__dict__["policy_author_id"] = authors.get((action.action_type.key, action.policy_version), default)
         return actions
 
-    def _enough_approvals(self, *, by, final_params, reason):
+    def _enough_approvals(self, *, by, final_params, reason, channel):
         """Record `by`'s approval under a row lock; True once enough people approved these parameters."""
         locked = Action.objects.select_for_update().filter(pk=self.pk, status=self.Status.PENDING).first()
         if locked is None:
@@ -507,11 +524,17 @@ class Action(models.Model):
             kind="action.approval_recorded",
             actor=Actor.user(by),
             action=self,
-            data={"approvals": approvers, "required": required, "diff": params_diff(self.params, final_params)},
+            data={
+                "approvals": approvers,
+                "required": required,
+                "diff": params_diff(self.params, final_params),
+                "channel": channel,
+            },
         )
         return approvers >= required
 
-    def reject(self, *, by, reason, seconds_to_decide=None):
+    def reject(self, *, by, reason, seconds_to_decide=None, channel="web"):
+        channel = decision_channel(channel)
         with transaction.atomic():
             self._claim(from_status=self.Status.PENDING, status=self.Status.REJECTED, decided_at=timezone.now())
             decision = Decision.of(
@@ -527,7 +550,7 @@ class Action(models.Model):
                 kind="action.rejected",
                 actor=Actor.user(by),
                 action=self,
-                data={"verdict": "rejected", "reason": reason},
+                data={"verdict": "rejected", "reason": reason, "channel": channel},
             )
             self._wake_waiting_agent()
         return decision
@@ -568,7 +591,7 @@ class Action(models.Model):
                 kind="action.approved",
                 actor=Actor.user(by),
                 action=self,
-                data={"verdict": "approved", "edited": False, "suggestion": True},
+                data={"verdict": "approved", "edited": False, "suggestion": True, "channel": "web"},
             )
             self._wake_waiting_agent()
 
@@ -621,12 +644,14 @@ class Action(models.Model):
 def wake_waiting_agents(action_ids):
     """Wake the agents long-polling on these actions (`approvals.waiting`): one NOTIFY each, in
     one statement, which PostgreSQL delivers when the deciding transaction commits, never before.
-    Every decision and end state passes here, so the actions' callbacks are queued here too."""
+    Every decision and end state passes here, from whichever channel, so the actions' callbacks
+    and the updates in place of their Slack messages are queued here too, in the same transaction."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_notify(%s, id::text) FROM unnest(%s::uuid[]) AS id", [DECIDED_CHANNEL, list(action_ids)]
         )
     CallbackDelivery.queue_for(action_ids)
+    SlackMessage.queue_updates(action_ids)
 
 
 class Decision(models.Model):
@@ -1009,3 +1034,114 @@ def _start_callbacks(ids):
 
     for callback_id in ids:
         enqueue(deliver_callback, callback_id)
+
+
+class SlackMessage(models.Model):
+    """One Slack message about one action in one channel: posted by a task (`approvals.slack`),
+    then updated in place by the same delivery loop whenever the action's state changes. The
+    row is queued again for each update, so the database knows what Slack still has to hear."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed after retries"
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="slack_messages")
+    channel = models.CharField(max_length=80)  # Slack's channel id (C…)
+    tier = models.PositiveSmallIntegerField(default=0)  # 0: the type's channel; n: escalation tier n's
+    ts = models.CharField(max_length=40, blank=True)  # Slack's id of the message, once posted
+    shown_status = models.CharField(max_length=16, blank=True)  # the action's status the message shows
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["action", "channel"], name="one_slack_message_per_channel")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="slack_message_status_next")]
+
+    def __str__(self):
+        return f"Slack {self.channel} about {self.action_id}: {self.status}"
+
+    @classmethod
+    def queue_posts(cls, actions_and_channels, *, tier=0):
+        """Queue a message for each (action, channel) with a channel; one per action and channel
+        however often this is called. Returns how many are new."""
+        rows = [cls(action=action, channel=channel, tier=tier) for action, channel in actions_and_channels if channel]
+        if not rows or not settings.SLACK_BOT_TOKEN:
+            return 0
+        created = cls.objects.bulk_create(rows, ignore_conflicts=True)
+        _dispatch_slack_on_commit()
+        return len(created)
+
+    @classmethod
+    def queue_updates(cls, action_ids):
+        """The actions changed: queue their posted messages again, to be updated in place. A
+        message still being posted is checked by its sender after posting (`approvals.slack`)."""
+        if not settings.SLACK_BOT_TOKEN:
+            return 0
+        queued = (
+            cls.objects.filter(action_id__in=list(action_ids), status__in=[cls.Status.SENT, cls.Status.FAILED])
+            .exclude(ts="")
+            .update(status=cls.Status.QUEUED, attempts=0, next_attempt_at=timezone.now())
+        )
+        if queued:
+            _dispatch_slack_on_commit()
+        return queued
+
+    @classmethod
+    def dispatch_due(cls, now):
+        return claim_due_work(cls, now)
+
+    @classmethod
+    def dispatch_due_now(cls):
+        return cls.dispatch_due(timezone.now())
+
+
+def _dispatch_slack_on_commit():
+    from approvals.tasks import dispatch_slack_messages, enqueue_on_commit
+
+    enqueue_on_commit(dispatch_slack_messages)
+
+
+class SlackUser(models.Model):
+    """Who a Slack user is in Countersign: matched by their verified email, or linked once by the
+    person from their preferences page. Decisions from Slack are that user's, with their permissions."""
+
+    class Via(models.TextChoices):
+        EMAIL = "email", "Verified email"
+        LINK = "link", "Linked by the user"
+
+    slack_user_id = models.CharField(max_length=40, unique=True)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="slack_identity")
+    via = models.CharField(max_length=10, choices=Via)
+    linked_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.slack_user_id} is {self.user}"
+
+
+class SpentToken(models.Model):
+    """Something that works once: a Slack request's signature (refusing replays inside Slack's
+    five-minute window), an email decision link's nonce."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    spent_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self):
+        return self.key
+
+    @classmethod
+    def spend(cls, key, *, forget_after=None):
+        """True the first time `key` is spent, False ever after (while it is remembered).
+        `forget_after`: a timedelta past which older tokens of any kind may be deleted, for
+        keys that cannot come back anyway (a Slack signature older than its window)."""
+        now = timezone.now()
+        if forget_after is not None:
+            cls.objects.filter(key__startswith=key.split(":", 1)[0] + ":", spent_at__lt=now - forget_after).delete()
+        _, created = cls.objects.get_or_create(key=key, defaults={"spent_at": now})
+        return created

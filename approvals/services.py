@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from prometheus_client import Histogram
 
-from approvals.models import Action
+from approvals.models import Action, SlackMessage
 from audit.log import Actor, record, record_many
 from policies.models import ActionType, Autonomy, InvalidProposal, RateCounter
 from policies.routing import Proposal, Refusal, action_type_for, facts_for, route
@@ -153,6 +153,8 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
         )
         action.save(force_insert=True)
         action.has_no_decision_yet()
+        if status == Action.Status.PENDING:
+            SlackMessage.queue_posts([(action, action_type.slack_channel)])
         # One append for the proposal's events: the audit chain's lock is taken once, last.
         routed = {"level": decided.level, "status": status, "policy_version": action_type.version, **decided.as_json()}
         record_many(

@@ -12,8 +12,8 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from approvals import callbacks, escalation, execution, notifications
-from approvals.models import CallbackDelivery, Execution, Notification
+from approvals import callbacks, escalation, execution, notifications, slack
+from approvals.models import CallbackDelivery, Execution, Notification, SlackMessage
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,12 @@ def recover_lost_work():
     callback_ids = CallbackDelivery.dispatch_due(timezone.now())
     for callback_id in callback_ids:
         deliver_callback.delay(callback_id)
-    return {"notifications": sent, "executions": len(ids), "callbacks": len(callback_ids)}
+    return {
+        "notifications": sent,
+        "executions": len(ids),
+        "callbacks": len(callback_ids),
+        "slack_messages": dispatch_slack_messages(),
+    }
 
 
 @shared_task(bind=True, max_retries=None)
@@ -72,6 +77,24 @@ def deliver_callback(self, callback_id):
     """POST one decision to the action's callback URL; transient failures come back with
     backoff, counted on the row as for notifications."""
     countdown = callbacks.deliver(callback_id)
+    if countdown is not None:
+        raise self.retry(countdown=countdown)
+
+
+@shared_task
+def dispatch_slack_messages():
+    """Start a task for each Slack message to post or update, as `dispatch_notifications` does."""
+    ids = SlackMessage.dispatch_due(timezone.now())
+    for message_id in ids:
+        deliver_slack_message.delay(message_id)
+    return len(ids)
+
+
+@shared_task(bind=True, max_retries=None)
+def deliver_slack_message(self, message_id):
+    """Post or update one Slack message; transient failures (Slack's 429 and 5xx, the network)
+    come back with backoff, counted on the row."""
+    countdown = slack.deliver(message_id)
     if countdown is not None:
         raise self.retry(countdown=countdown)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from approvals import views
+from approvals import channel_views, views
 
 app_name = "approvals"
 urlpatterns = [
@@ -19,4 +19,7 @@ urlpatterns = [
     path("actions/<uuid:pk>/allow-similar", views.allow_similar, name="allow_similar"),
     path("actions/<uuid:pk>/done", views.mark_done, name="done"),
     path("actions/<uuid:pk>/dismiss", views.dismiss, name="dismiss"),
+    path("slack/interactions", channel_views.slack_interactions, name="slack_interactions"),
+    path("slack/link/<str:token>", channel_views.slack_link, name="slack_link"),
+    path("slack/unlink", channel_views.slack_unlink, name="slack_unlink"),
 ]

@@ -27,6 +27,7 @@ from approvals.models import (
     Conflict,
     Execution,
     NotificationPreference,
+    SlackUser,
     params_diff,
 )
 from approvals.tasks import enqueue_on_commit, execute_action
@@ -260,7 +261,11 @@ def notification_preferences(request):
     return render(
         request,
         "approvals/notification_preferences.html",
-        {"preference": preference, "choices": NotificationPreference.Delivery.choices},
+        {
+            "preference": preference,
+            "choices": NotificationPreference.Delivery.choices,
+            "slack_identity": SlackUser.objects.filter(user=request.user).first(),
+        },
     )
 
 

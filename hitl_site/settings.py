@@ -335,6 +335,15 @@ HITL_USER_ESCALATION_SLA = timedelta(minutes=int(os.environ.get("HITL_USER_ESCAL
 HITL_SAMPLING_SEED = os.environ.get("HITL_SAMPLING_SEED", "countersign-sampling")
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+
+# Slack approvals (README, "Decide from Slack"): without a bot token nothing is posted. The signing
+# secret checks every interactivity request; SLACK_API_URL exists for tests' stand-in server.
+SLACK_BOT_TOKEN = os.environ.get("SLACK_BOT_TOKEN", "")
+SLACK_SIGNING_SECRET = os.environ.get("SLACK_SIGNING_SECRET", "")
+SLACK_API_URL = os.environ.get("SLACK_API_URL", "https://slack.com/api/")
+# Approve and Reject links in emails: signed, bound to the action and reviewer, used once; a
+# day, so that a daily digest's links still work the next morning.
+HITL_EMAIL_LINK_MAX_AGE_SECONDS = int(os.environ.get("HITL_EMAIL_LINK_MAX_AGE_SECONDS", str(24 * 3600)))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "countersign@localhost")
 
 LOGGING = {

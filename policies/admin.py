@@ -97,7 +97,7 @@ class EscalationTierInline(admin.TabularInline):
     """Escalation tiers, edited on their action type."""
 
     model = EscalationTier
-    fields = ["position", "group", "emails", "webhook_url", "duration"]
+    fields = ["position", "group", "emails", "webhook_url", "slack_channel", "duration"]
     extra = 0
     ordering = ["position"]
     # A webhook URL typed without a scheme is https (Django 6's default, opted into now).
@@ -135,7 +135,7 @@ class ActionTypeAdmin(admin.ModelAdmin):
         ("Kill switch", {"fields": ["pause", "pause_reason"]}),
         ("Parameters", {"fields": ["params_schema", "editable_params", "redact_paths"]}),
         ("What the reviewer reads", {"fields": ["summary_template", "preview_params"]}),
-        ("Review", {"fields": ["reviewer_groups", "sla", "sla_warning_share", "timeout_fallback"]}),
+        ("Review", {"fields": ["reviewer_groups", "sla", "sla_warning_share", "timeout_fallback", "slack_channel"]}),
         ("Sampling after the fact", {"fields": ["sampling_rate", "target_error_rate"]}),
         ("External checker", {"fields": ["checker_url", "checker_secret", "checker_timeout"]}),
         ("Execution from the dashboard", {"fields": ["executor_url"]}),

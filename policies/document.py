@@ -28,8 +28,8 @@ from policies.models import POLICY_FIELDS, ActionType, Agent, Autonomy, Escalati
 DOCUMENT_VERSION = 1
 TYPE_KEYS = {*POLICY_FIELDS, "rules", "reviewer_groups", "escalation_tiers", "checker_secret_env"}
 RULE_KEYS = {"name", "expression", "level", "order"}
-TIER_KEYS = {"position", "group", "emails", "duration", "webhook", "webhook_url_env"}
-TIER_FIELDS = ["group_id", "emails", "duration", "webhook_url"]
+TIER_KEYS = {"position", "group", "emails", "duration", "webhook", "webhook_url_env", "slack_channel"}
+TIER_FIELDS = ["group_id", "emails", "duration", "webhook_url", "slack_channel"]
 AGENT_KEYS = {"pause", "pause_reason"}
 
 
@@ -246,6 +246,7 @@ def plan_tiers(path, specs, action_type):
         else:
             tier.emails = "\n".join(emails)
         tier.duration = parse_duration(str(spec.get("duration", "00:30:00")))
+        tier.slack_channel = str(spec.get("slack_channel") or "")
         if tier.duration is None:
             errors.append(f"{here}.duration: a duration such as 00:30:00, got {spec.get('duration')!r}")
         errors += plan_webhook(here, spec, tier, current.get(tier.position))

@@ -173,6 +173,12 @@ class ActionType(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="The error rate you accept for actions of this type that run without review.",
     )
+    slack_channel = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text="Optional. The Slack channel (its ID, C…) where each pending action of this type is posted "
+        "with Approve, Reject and Edit buttons; needs the Slack app (SLACK_BOT_TOKEN).",
+    )
     executor_url = models.URLField(
         blank=True,
         help_text="Optional webhook that executes this action when a person runs it from the dashboard; "
@@ -351,6 +357,7 @@ POLICY_FIELDS = [
     "sampling_rate",
     "target_error_rate",
     "executor_url",
+    "slack_channel",
     "checker_url",
     "checker_timeout",
     "pause",
@@ -744,6 +751,11 @@ class EscalationTier(models.Model):
     duration = models.DurationField(
         default=timedelta(minutes=30), help_text="How long this tier has before the next one (or the fallback)."
     )
+    slack_channel = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text="Optional. The Slack channel (C…) where an action escalated to this tier is posted, with buttons.",
+    )
 
     class Meta:
         ordering = ["action_type", "position"]
@@ -775,6 +787,7 @@ class EscalationTier(models.Model):
             "emails": self.email_list(),
             "duration": duration_string(self.duration),
             "webhook": webhook_fingerprint(self.webhook_url),
+            "slack_channel": self.slack_channel,
         }
 
     def clean(self):

@@ -68,7 +68,14 @@ def test_adding_a_tier_in_the_admin_is_audited_and_its_group_may_decide(admin_cl
     assert event.data["diff"]["escalation_tiers"] == {
         "from": [],
         "to": [
-            {"position": 1, "group": "managers", "emails": ["ops@example.com"], "duration": "00:15:00", "webhook": ""}
+            {
+                "position": 1,
+                "group": "managers",
+                "emails": ["ops@example.com"],
+                "duration": "00:15:00",
+                "webhook": "",
+                "slack_channel": "",
+            }
         ],
     }
     # Not ticked as a reviewer group, but a tier's group must be able to decide what reaches it.
@@ -113,6 +120,7 @@ def test_the_export_has_the_tiers_but_never_a_webhook_url(tiered):
         "emails": ["ops@example.com"],
         "duration": "00:20:00",
         "webhook": "",
+        "slack_channel": "",
     }
     assert tiers[1]["webhook"] == webhook_fingerprint(SLACK)
     assert tiers[1]["webhook"].startswith("https://hooks.slack.com/… (sha256 ")

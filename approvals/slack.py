@@ -1,0 +1,422 @@
+"""Deciding from Slack: each pending action as a Block Kit message with buttons, posted and kept
+up to date by the delivery loop, and the interactivity requests those buttons and modals send.
+
+Every decision goes through `Action.approve` and `Action.reject`, as the inbox's do, as the
+Countersign user the Slack user is (`SlackUser`): the permissions are the inbox's. Agent text
+reaches Slack escaped (`agent_text`): no mention, broadcast, link or unfurl comes from it.
+"""
+
+import json
+import re
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils import timezone
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
+
+from approvals.delivery import PermanentFailure, attempt, finish_work, one_line
+from approvals.forms import ParamsForm, RejectForm
+from approvals.models import Action, Conflict, InvalidEdit, SlackMessage, SlackUser, SpentToken
+
+LINK_SALT = "countersign.slack-link"
+ZWSP = "\u200b"
+
+
+def client():
+    return WebClient(
+        token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL, timeout=settings.HITL_WEBHOOK_TIMEOUT_SECONDS
+    )
+
+
+# Agent-supplied text, made inert for mrkdwn.
+
+
+def agent_text(text, limit=2900):
+    """`text` as literal mrkdwn: & < > escaped (so no <@U…>, <!channel> or <http://…|…> from it),
+    @channel/@here/@everyone broken by a zero-width space, and URLs and host names broken the
+    same way so that Slack makes no link of them (nor unfurls one)."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = re.sub(r"@(channel|here|everyone)\b", "@" + ZWSP + r"\1", text, flags=re.IGNORECASE)
+    text = re.sub(r"://", ":" + ZWSP + "//", text)
+    text = re.sub(r"(?<=\w)\.(?=[A-Za-z]{2,})", "." + ZWSP, text)  # example.com, not 1.5
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# The message.
+
+
+def risk_badges(action):
+    badges = []
+    if action.action_type.irreversible:
+        badges.append(":warning: Irreversible")
+    if action.action_type.blast_radius != "low":
+        badges.append(f"Blast radius: {action.action_type.get_blast_radius_display().lower()}")
+    if action.low_confidence:
+        badges.append("Low confidence")
+    if action.untrusted_context:
+        badges.append("Untrusted context: " + agent_text(", ".join(action.untrusted_context), 200))
+    for checker in action.disagreeing_checkers:
+        badges.append(agent_text(f"Checker {checker.get('name', '?')}: {checker.get('verdict')}", 200))
+    return badges
+
+
+def outcome_line(action):
+    """What became of the action, for a message whose buttons are gone."""
+    decision = getattr(action, "decision", None) if action.decided_at else None
+    if decision is not None:
+        when = timezone.localtime(decision.at).strftime("%H:%M")
+        line = f"{decision.verdict.capitalize()} by {agent_text(decision.by_name, 200)} at {when}"
+        if decision.edited:
+            line += " (edited)"
+        if decision.reason:
+            line += ": " + agent_text(one_line(decision.reason, 300))
+        return line
+    return f"This action is {action.status}."
+
+
+def message(action):
+    """(fallback text, blocks) for the action as it is now."""
+    summary = one_line(action.current_summary, 300)
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{agent_text(summary)}*"}},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*{agent_text(label, 100)}*\n{agent_text(one_line(text, 300), 300)}"}
+                for _, label, text, _ in action.humanized_params(action.final_params or action.params)[:10]
+            ],
+        },
+    ]
+    context = [f"{agent_text(action.action_type.key)} · agent {agent_text(action.agent.name)}"]
+    if action.status == Action.Status.PENDING and action.due_at:
+        context.append(f"SLA: decide by {timezone.localtime(action.due_at):%Y-%m-%d %H:%M %Z}")
+    context += risk_badges(action)
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})
+    if action.rationale:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": "*The agent's words:*\n" + agent_text(action.rationale)},
+            }
+        )
+    if action.status == Action.Status.PENDING:
+        buttons = [
+            button("Approve", "approve", action, style="primary"),
+            button("Reject…", "reject", action, style="danger"),
+        ]
+        if action.action_type.editable_params:
+            buttons.append(button("Edit…", "edit", action))
+        buttons.append({**button("Open in Countersign", "open", action), "url": action.review_url})
+        blocks.append({"type": "actions", "block_id": "decide", "elements": buttons})
+    else:
+        link = f"<{action.review_url}|Open in Countersign>"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"{outcome_line(action)} · {link}"}]})
+    return summary, blocks
+
+
+def button(label, action_id, action, style=None):
+    element = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": action_id,
+        "value": str(action.pk),
+    }
+    return {**element, "style": style} if style else element
+
+
+# Delivering: a post, then updates, through the delivery loop (`approvals.delivery`).
+
+
+def deliver(message_id):
+    """Post or update one Slack message; the seconds after which to try again, or None."""
+    return attempt(
+        SlackMessage.objects.select_related("action__agent", "action__action_type"),
+        message_id,
+        send=_send,
+        failed=lambda row, error, permanent: finish_work(row, SlackMessage.Status.FAILED, last_error=error),
+    )
+
+
+def _send(row):
+    action = Action.objects.select_related("agent", "action_type", "decision").get(pk=row.action_id)
+    text, blocks = message(action)
+    try:
+        if row.ts:
+            client().chat_update(channel=row.channel, ts=row.ts, text=text, blocks=blocks)
+        else:
+            answer = client().chat_postMessage(
+                channel=row.channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+            )
+            row.ts = answer["ts"]
+            # Kept at once: a retry after this must update the message, not post a second one.
+            SlackMessage.objects.filter(pk=row.pk).update(ts=row.ts)
+    except SlackApiError as error:
+        status = error.response.status_code
+        if status == 429 or status >= 500:
+            raise OSError(f"Slack answered {status}: {error.response.get('error')}") from error
+        raise PermanentFailure(f"Slack refused it: {error.response.get('error')}") from error
+    finish_work(row, SlackMessage.Status.SENT, last_error="", shown_status=action.status, sent_at=timezone.now())
+    # Decided while this was being posted: the decision's update found nothing posted yet.
+    if Action.objects.filter(pk=action.pk).exclude(status=action.status).exists():
+        SlackMessage.queue_updates([action.pk])
+
+
+# Interactivity: who is asking, and what they asked.
+
+
+def verify(request):
+    """True when the request carries Slack's v0 signature, made within five minutes, and was
+    not seen before (a replay inside the window is refused)."""
+    if not settings.SLACK_SIGNING_SECRET:
+        return False
+    verifier = SignatureVerifier(settings.SLACK_SIGNING_SECRET)
+    if not verifier.is_valid_request(request.body, dict(request.headers)):
+        return False
+    signature = request.headers.get("X-Slack-Signature", "")
+    return SpentToken.spend(f"slack:{signature}", forget_after=timedelta(minutes=10))
+
+
+def countersign_user(slack_user_id):
+    """The Countersign user a Slack user is, or None: their link, else their Slack email as
+    Slack vouches for it (users.info, `is_email_confirmed`), matching one active user."""
+    link = SlackUser.objects.select_related("user").filter(slack_user_id=slack_user_id, user__is_active=True).first()
+    if link is not None:
+        return link.user
+    try:
+        profile = client().users_info(user=slack_user_id)["user"]
+    except SlackApiError:
+        return None
+    email = (profile.get("profile") or {}).get("email", "")
+    if not email or not profile.get("is_email_confirmed"):
+        return None
+    users = list(get_user_model().objects.filter(email__iexact=email, is_active=True)[:2])
+    if len(users) != 1 or SlackUser.objects.filter(user=users[0]).exists():
+        return None
+    SlackUser.objects.get_or_create(
+        slack_user_id=slack_user_id, defaults={"user": users[0], "via": SlackUser.Via.EMAIL}
+    )
+    return users[0]
+
+
+def link_token(slack_user_id):
+    return signing.dumps({"s": slack_user_id}, salt=LINK_SALT)
+
+
+def slack_user_for_link(token, max_age=3600):
+    """The Slack user id a link was made for; raises signing.BadSignature when it is not ours or old."""
+    return signing.loads(token, salt=LINK_SALT, max_age=max_age)["s"]
+
+
+def refusal_for(user, action):
+    """Why `user` may not decide `action` from Slack, or ""; the inbox's checks, unchanged."""
+    if not Action.objects.filter(pk=action.pk).reviewable_by(user).exists():
+        return f"You may not review {action.action_type.key} actions."
+    if action.status != Action.Status.PENDING:
+        return action.conflict_message()
+    return action.approval_refusal(user)
+
+
+def handle(payload):
+    """Answer one interactivity payload: (HTTP status, JSON body or None)."""
+    slack_user = (payload.get("user") or {}).get("id", "")
+    if payload.get("type") == "block_actions":
+        return _button(payload, slack_user)
+    if payload.get("type") == "view_submission":
+        return _submission(payload, slack_user)
+    return 200, None
+
+
+def _button(payload, slack_user):
+    pressed = (payload.get("actions") or [{}])[0]
+    if pressed.get("action_id") == "open":
+        return 200, None
+    action = Action.objects.select_related("action_type", "agent").filter(pk=_uuid(pressed.get("value"))).first()
+    channel = (payload.get("channel") or {}).get("id", "")
+    if action is None:
+        return 200, None
+    user = countersign_user(slack_user)
+    if user is None:
+        url = settings.SITE_URL + reverse("approvals:slack_link", args=[link_token(slack_user)])
+        return _ephemeral(
+            channel, slack_user, f"Slack does not say who you are in Countersign. Link your account once: {url}"
+        )
+    why = refusal_for(user, action) if pressed["action_id"] == "approve" else _reviewer_refusal(user, action)
+    if why:
+        return _ephemeral(channel, slack_user, why)
+    if pressed["action_id"] == "approve":
+        try:
+            action.approve(by=user, channel="slack")
+        except Conflict as conflict:
+            return _ephemeral(channel, slack_user, str(conflict))
+        if action.status == Action.Status.PENDING:  # four eyes: more approvals needed
+            count, required = action.approvals.count(), action.action_type.required_approvers
+            return _ephemeral(channel, slack_user, f"Your approval is recorded: {count} of {required}.")
+        return 200, None
+    view = reject_modal(action) if pressed["action_id"] == "reject" else edit_modal(action)
+    client().views_open(trigger_id=payload.get("trigger_id", ""), view=view)
+    return 200, None
+
+
+def _reviewer_refusal(user, action):
+    """Before a modal opens: may this user review it at all, and is it still pending?"""
+    if not Action.objects.filter(pk=action.pk).reviewable_by(user).exists():
+        return f"You may not review {action.action_type.key} actions."
+    return "" if action.status == Action.Status.PENDING else action.conflict_message()
+
+
+def _ephemeral(channel, slack_user, text):
+    client().chat_postEphemeral(channel=channel, user=slack_user, text=text)
+    return 200, None
+
+
+def _uuid(value):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+# Modals.
+
+
+def reject_modal(action):
+    return {
+        "type": "modal",
+        "callback_id": "reject",
+        "private_metadata": str(action.pk),
+        "title": {"type": "plain_text", "text": "Reject"},
+        "submit": {"type": "plain_text", "text": "Reject"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": agent_text(one_line(action.current_summary, 300))}},
+            {
+                "type": "input",
+                "block_id": "common",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Reason"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": [
+                        {"text": {"type": "plain_text", "text": reason}, "value": reason}
+                        for reason in RejectForm.COMMON_REASONS
+                    ],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "reason",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Details"},
+                "element": {"type": "plain_text_input", "action_id": "value", "multiline": True, "max_length": 2000},
+            },
+        ],
+    }
+
+
+def edit_modal(action):
+    """A modal with a field per editable parameter: ParamsForm's fields, as plain text inputs
+    (a value Slack cannot show as text, such as a nested object, is edited as JSON)."""
+    form = ParamsForm(action)
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": agent_text(one_line(action.current_summary, 300))}}
+    ]
+    for name, field in form.fields.items():
+        initial = field.prepare_value(form.initial.get(name, ""))
+        if not isinstance(initial, str):
+            initial = json.dumps(initial) if initial is not None else ""
+        element = {"type": "plain_text_input", "action_id": "value", "multiline": "\n" in initial}
+        if initial:
+            element["initial_value"] = initial
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": name,
+                "optional": True,
+                "label": {"type": "plain_text", "text": str(field.label)[:2000]},
+                "element": element,
+                **({"hint": {"type": "plain_text", "text": str(field.help_text)}} if field.help_text else {}),
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": "edit",
+        "private_metadata": str(action.pk),
+        "title": {"type": "plain_text", "text": "Edit and approve"},
+        "submit": {"type": "plain_text", "text": "Approve"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+def _values(view):
+    """{block_id: submitted text} from a view's state."""
+    values = {}
+    for block_id, inputs in (view.get("state") or {}).get("values", {}).items():
+        value = (inputs or {}).get("value") or {}
+        selected = value.get("selected_option") or {}
+        values[block_id] = selected.get("value", "") if selected else (value.get("value") or "")
+    return values
+
+
+def _submission(payload, slack_user):
+    view = payload.get("view") or {}
+    action = (
+        Action.objects.select_related("action_type", "agent").filter(pk=_uuid(view.get("private_metadata"))).first()
+    )
+    first_block = "reason" if view.get("callback_id") == "reject" else None
+    if action is None:
+        return 200, None
+    user = countersign_user(slack_user)
+    values = _values(view)
+    if first_block is None:
+        first_block = next(iter(values), "")
+    if user is None:
+        return _errors(first_block, "Slack does not say who you are in Countersign: link your account first.")
+    why = _reviewer_refusal(user, action)
+    if why:
+        return _errors(first_block, why)
+    if view.get("callback_id") == "reject":
+        form = RejectForm(values)
+        if not form.is_valid():
+            return _errors("reason", " ".join(form.non_field_errors()) or "Give a reason.")
+        try:
+            action.reject(by=user, reason=form.cleaned_data["text"], channel="slack")
+        except Conflict as conflict:
+            return _errors("reason", str(conflict))
+        return 200, None
+    form = ParamsForm(action, _as_query(values))
+    if not form.is_valid():
+        errors = {name: " ".join(messages) for name, messages in form.errors.items() if name in values}
+        other = " ".join(form.non_field_errors())
+        if other or not errors:
+            errors[first_block] = (errors.get(first_block, "") + " " + other).strip() or "Not valid."
+        return 200, {"response_action": "errors", "errors": errors}
+    try:
+        action.approve(by=user, params=form.final_params(), channel="slack")
+    except InvalidEdit as invalid:
+        return 200, {
+            "response_action": "errors",
+            "errors": {first_block: "; ".join(e["message"] for e in invalid.errors)},
+        }
+    except Conflict as conflict:
+        return _errors(first_block, str(conflict))
+    return 200, None
+
+
+def _as_query(values):
+    query = QueryDict(mutable=True)
+    for name, value in values.items():
+        query[name] = value
+    return query
+
+
+def _errors(block_id, text):
+    return 200, {"response_action": "errors", "errors": {block_id: text}}

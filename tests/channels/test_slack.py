@@ -1,0 +1,240 @@
+"""Deciding from Slack: the message, the buttons, the modals, and every message kept up to date."""
+
+import time
+
+import pytest
+from django.urls import reverse
+
+from approvals import slack
+from approvals.models import Action, SlackMessage, SlackUser
+from audit.models import Event
+from tests.channels.conftest import SlackUserAgent
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = "Refund now @channel <@U0ADMIN> <!here> see <https://evil.example/x|the invoice> at evil.example.com & more"
+
+
+@pytest.fixture
+def refunds_channel(refund_type):
+    refund_type.slack_channel = "C_REFUNDS"
+    refund_type.save()
+    return refund_type
+
+
+@pytest.fixture
+def posted(api, slack_api, refunds_channel):
+    """A pending refund, posted to #refunds by the delivery loop."""
+    action = Action.objects.get(pk=api.propose(rationale=HOSTILE).json()["id"])
+    deliver_all()
+    return action
+
+
+def deliver_all():
+    for message_id in SlackMessage.dispatch_due_now():
+        assert slack.deliver(message_id) is None
+
+
+def texts(blocks):
+    """Every piece of text in a message's blocks, joined."""
+    found = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "text" and isinstance(item, str):
+                    found.append(item)
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(blocks)
+    return "\n".join(found)
+
+
+def buttons(blocks):
+    return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_a_pending_action_is_posted_to_its_types_channel_with_buttons(posted, slack_api):
+    [post] = slack_api.of("chat.postMessage")
+
+    assert post["channel"] == "C_REFUNDS"
+    assert post["unfurl_links"] is False and post["unfurl_media"] is False
+    assert buttons(post["blocks"]) == ["approve", "reject", "edit", "open"]
+    shown = texts(post["blocks"])
+    assert "Refund $750.00 to customer cus_123" in shown
+    assert "*The agent's words:*" in shown
+    assert ":warning: Irreversible" in shown and "SLA: decide by" in shown
+    assert SlackMessage.objects.get().ts == "1700000000.000001"
+
+
+def test_agent_text_cannot_mention_broadcast_or_link(posted, slack_api):
+    shown = texts(slack_api.of("chat.postMessage")[0]["blocks"])
+
+    assert "<@U0ADMIN>" not in shown and "<!here>" not in shown and "<https://" not in shown
+    assert "@channel" not in shown and "evil.example.com" not in shown and "https://evil" not in shown
+    assert "&lt;@U0ADMIN&gt;" in shown and "&amp; more" in shown
+
+
+def test_approving_from_slack_takes_one_click_and_updates_the_message(posted, sue_in_slack, slack_api):
+    answer = sue_in_slack.press("approve", posted)
+
+    assert answer.status_code == 200
+    posted.refresh_from_db()
+    assert posted.status == "approved" and posted.decision.by_name == "sue"
+    assert Event.objects.get(kind="action.approved").data["channel"] == "slack"
+    assert SlackUser.objects.get(slack_user_id="U_SUE").via == "email"
+    deliver_all()
+    [update] = slack_api.of("chat.update")
+    assert update["ts"] == "1700000000.000001" and update["channel"] == "C_REFUNDS"
+    assert buttons(update["blocks"]) == []
+    assert "Approved by sue at" in texts(update["blocks"])
+
+
+def test_a_decision_in_the_inbox_updates_every_slack_message_about_it(posted, client, supervisor, slack_api):
+    client.force_login(supervisor)
+
+    client.post(reverse("approvals:reject", args=[posted.pk]), {"common": "Against policy"})
+
+    deliver_all()
+    [update] = slack_api.of("chat.update")
+    assert "Rejected by sue at" in texts(update["blocks"]) and "Against policy" in texts(update["blocks"])
+
+
+@pytest.mark.parametrize(
+    "signing",
+    [{"secret": "not-the-secret"}, {"timestamp": int(time.time()) - 6 * 60}],
+    ids=["bad signature", "older than five minutes"],
+)
+def test_a_request_slack_did_not_sign_just_now_is_refused(posted, sue_in_slack, signing):
+    answer = sue_in_slack.press("approve", posted, **signing)
+
+    assert answer.status_code == 401
+    posted.refresh_from_db()
+    assert posted.status == "pending"
+
+
+def test_a_replayed_request_is_refused(posted, client, sue_in_slack):
+    from tests.channels.conftest import signed
+
+    body, headers = signed(
+        {
+            "type": "block_actions",
+            "user": {"id": "U_SUE"},
+            "channel": {"id": "C_REFUNDS"},
+            "actions": [{"action_id": "reject", "value": str(posted.pk)}],
+            "trigger_id": "t",
+        }
+    )
+    first = client.post(
+        "/slack/interactions", data=body, content_type="application/x-www-form-urlencoded", headers=headers
+    )
+    again = client.post(
+        "/slack/interactions", data=body, content_type="application/x-www-form-urlencoded", headers=headers
+    )
+
+    assert (first.status_code, again.status_code) == (200, 401)
+
+
+def test_a_slack_user_without_the_review_permission_is_told_why_and_nothing_changes(
+    posted, client, slack_api, outsider
+):
+    slack_api.users["U_OLIVE"] = (outsider.email, True)
+
+    SlackUserAgent(client, "U_OLIVE").press("approve", posted)
+
+    [ephemeral] = slack_api.of("chat.postEphemeral")
+    assert ephemeral["user"] == "U_OLIVE" and ephemeral["text"] == "You may not review payments.refund actions."
+    posted.refresh_from_db()
+    assert posted.status == "pending"
+
+
+def test_nobody_approves_from_slack_what_was_asked_on_their_behalf(api, slack_api, refunds_channel, sue_in_slack):
+    action = Action.objects.get(pk=api.propose(on_behalf_of="sue").json()["id"])
+
+    sue_in_slack.press("approve", action)
+
+    assert slack_api.of("chat.postEphemeral")[0]["text"] == "You cannot approve an action taken on your own behalf."
+    action.refresh_from_db()
+    assert action.status == "pending"
+
+
+def test_an_unmatched_slack_user_links_their_account_once_and_then_decides(posted, client, slack_api, supervisor):
+    slack_api.users["U_NEW"] = (supervisor.email, False)  # Slack has not verified that address
+    in_slack = SlackUserAgent(client, "U_NEW")
+
+    in_slack.press("approve", posted)
+
+    text = slack_api.of("chat.postEphemeral")[0]["text"]
+    assert "Link your account once: http://" in text
+    link = text.split("once: ", 1)[1].replace("http://127.0.0.1:8000", "")
+    assert client.get(link).status_code == 302  # to the login page, and back
+    client.force_login(supervisor)
+    assert b"U_NEW" in client.get(link).content
+    client.post(link)
+    assert SlackUser.objects.get(user=supervisor).slack_user_id == "U_NEW"
+    in_slack.press("approve", posted)
+    posted.refresh_from_db()
+    assert posted.status == "approved"
+
+
+def test_reject_asks_for_a_reason_in_a_modal(posted, sue_in_slack, slack_api):
+    sue_in_slack.press("reject", posted)
+
+    [opened] = slack_api.of("views.open")
+    assert opened["trigger_id"] == "trigger-1" and opened["view"]["callback_id"] == "reject"
+    assert "Against policy" in texts(opened["view"]["blocks"])
+    refused = sue_in_slack.submit("reject", posted, {"reason": ""})
+    assert refused.json()["response_action"] == "errors" and "Say why" in refused.json()["errors"]["reason"]
+    sue_in_slack.submit("reject", posted, {"common": "Against policy", "reason": "Over the limit"})
+    posted.refresh_from_db()
+    assert posted.status == "rejected" and posted.decision.reason == "Against policy: Over the limit"
+    assert Event.objects.get(kind="action.rejected").data["channel"] == "slack"
+
+
+def test_edit_and_approve_checks_the_fields_on_the_server(posted, sue_in_slack, slack_api):
+    sue_in_slack.press("edit", posted)
+
+    [opened] = slack_api.of("views.open")
+    fields = [b for b in opened["view"]["blocks"] if b["type"] == "input"]
+    assert [(b["block_id"], b["element"]["initial_value"]) for b in fields] == [("amount", "750")]
+    refused = sue_in_slack.submit("edit", posted, {"amount": "-5"})
+    assert refused.json()["response_action"] == "errors" and "amount" in refused.json()["errors"]
+    posted.refresh_from_db()
+    assert posted.status == "pending"
+    assert sue_in_slack.submit("edit", posted, {"amount": "500"}).status_code == 200
+    posted.refresh_from_db()
+    assert posted.status == "approved" and posted.final_params["amount"] == 500
+    assert Event.objects.get(kind="action.edited").data["channel"] == "slack"
+
+
+def test_a_second_click_after_the_decision_says_who_decided(posted, sue_in_slack, slack_api, second_supervisor):
+    sue_in_slack.press("approve", posted)
+    slack_api.users["U_SAM"] = (second_supervisor.email, True)
+
+    SlackUserAgent(sue_in_slack.client, "U_SAM").press("approve", posted)
+
+    assert slack_api.of("chat.postEphemeral")[0]["text"].startswith("Already approved by sue at")
+
+
+def test_slack_down_leaves_the_message_queued_for_a_retry(api, slack_api, refunds_channel):
+    slack_api.fail_with = (503, "service_unavailable")
+    api.propose()
+
+    [message_id] = SlackMessage.dispatch_due_now()
+    assert slack.deliver(message_id) is not None  # try again later
+    message = SlackMessage.objects.get()
+    assert message.status == "queued" and "503" in message.last_error and message.ts == ""
+
+
+def test_a_channel_slack_refuses_fails_for_good(api, slack_api, refunds_channel):
+    slack_api.fail_with = (200, "channel_not_found")
+    api.propose()
+
+    [message_id] = SlackMessage.dispatch_due_now()
+    assert slack.deliver(message_id) is None
+    message = SlackMessage.objects.get()
+    assert message.status == "failed" and "channel_not_found" in message.last_error
