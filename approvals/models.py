@@ -402,11 +402,15 @@ class Action(models.Model):
                 seconds_to_decide=seconds_to_decide,
             )
             decision.save(force_insert=True)
+            # One approval event whether edited or not, so that filtering on approvals finds it,
+            # and its summary is what ran (the final parameters'), not what was proposed.
+            # (Before #20 an edited approval was an `action.edited` event with the proposal's.)
             record(
-                kind="action.edited" if edited else "action.approved",
+                kind="action.approved",
                 actor=Actor.user(by),
                 action=self,
                 data={"verdict": "approved", "edited": edited, "diff": diff, "reason": reason},
+                **({"summary": self.action_type.render_summary(final_params)} if edited else {}),
             )
             self._wake_waiting_agent()
         return decision
