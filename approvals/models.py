@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, Exists, F, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -441,11 +441,15 @@ class Action(models.Model):
                 seconds_to_decide=seconds_to_decide,
             )
             decision.save(force_insert=True)
+            # One approval event whether edited or not, so that filtering on approvals finds it,
+            # and its summary is what ran (the final parameters'), not what was proposed.
+            # (Before #20 an edited approval was an `action.edited` event with the proposal's.)
             record(
-                kind="action.edited" if edited else "action.approved",
+                kind="action.approved",
                 actor=Actor.user(by),
                 action=self,
                 data={"verdict": "approved", "edited": edited, "diff": diff, "reason": reason, "channel": channel},
+                **({"summary": self.action_type.render_summary(final_params)} if edited else {}),
             )
             self._wake_waiting_agent()
         return decision
@@ -826,11 +830,15 @@ class AppealQuerySet(models.QuerySet):
         return self.filter(resolved_at__isnull=True)
 
     def visible_to(self, user):
-        """Those about an action type the user may review, or about no action at all."""
+        """Those about an action type the user may review, and, for a user who reviews any type,
+        those about no action at all: an appeal is a supervisor's to answer, never an auditor's
+        or an outsider's."""
         types = get_objects_for_user(
             user, "policies.review_actiontype", ActionType, accept_global_perms=True, with_superuser=True
         )
-        return self.filter(Q(action__isnull=True) | Q(action__action_type__in=types))
+        # In the same query, not a query of its own: the inbox counts its queries.
+        reviews_any = Exists(types.order_by())
+        return self.filter((Q(action__isnull=True) & reviews_any) | Q(action__action_type__in=types))
 
     def for_inbox(self, user):
         """The open appeals `user` sees at the top of the inbox, soonest due first."""

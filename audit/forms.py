@@ -23,7 +23,7 @@ KNOWN_KINDS = [
     "user.logout",
     "audit.exported",
 ]
-OUTCOMES = ["approved", "rejected", "expired", "cancelled", "executed", "failed"]
+OUTCOMES = ["approved", "edited", "rejected", "expired", "cancelled", "executed", "failed"]
 
 
 class SearchForm(forms.Form):

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import models
+from django.db.models import Q
 
 from audit.canonical import canonical_json, canonical_json_v1
 
@@ -33,6 +34,12 @@ class EventQuerySet(models.QuerySet):
 
     def with_outcome(self, outcome):
         """Events of the actions that ended this way (approved, rejected, executed, failed…)."""
+        if outcome == "edited":
+            # Approved after an edit: an `action.approved` saying so (or an older `action.edited`).
+            decided = Event.objects.filter(
+                Q(kind="action.approved", data__edited=True) | Q(kind="action.edited"), action_id__isnull=False
+            ).values("action_id")
+            return self.filter(action_id__in=decided)
         kinds = OUTCOME_KINDS.get(outcome, [f"action.{outcome}"])
         decided = Event.objects.filter(kind__in=kinds, action_id__isnull=False).values("action_id")
         return self.filter(action_id__in=decided)
@@ -85,6 +92,7 @@ EVENT_COLUMNS = [
 ]
 # The first window a full-text page searches (see EventQuerySet.page).
 SEARCH_WINDOW = 20_000
+# `action.edited` was the kind of an edited approval before #20; old logs still hold it.
 OUTCOME_KINDS = {"approved": ["action.approved", "action.edited"]}
 
 

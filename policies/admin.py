@@ -156,7 +156,10 @@ class ActionTypeAdmin(admin.ModelAdmin):
         """The edited policy, built from the form and the rule inlines but never saved, previewed
         or dry-run. Nothing is shown while a field has an error: the form shows the errors."""
         saved = self.get_object(request, object_id) if object_id else None
-        form = self.get_form(request, saved, change=saved is not None)(request.POST, instance=saved)
+        # The form writes the edits into its instance as it validates, so it gets a copy of its
+        # own: given `saved` itself, the "saved" column of the dry run would show the edits.
+        editing = self.get_object(request, object_id) if object_id else None
+        form = self.get_form(request, editing, change=saved is not None)(request.POST, instance=editing)
         form.is_valid()
         # The admin's own way to bind the inlines to the posted data (a private method, stable
         # since Django 1.x): the rules are read exactly as Save would read them.

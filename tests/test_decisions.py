@@ -43,7 +43,22 @@ def test_an_edit_is_validated_and_recorded_with_its_diff(pending, supervisor):
     assert pending.final_params["amount"] == 500
     assert pending.decision.edited is True
     assert pending.decision.diff == {"amount": {"from": 750, "to": 500}}
-    assert Event.objects.get(kind="action.edited").data["diff"] == {"amount": {"from": 750, "to": 500}}
+    assert Event.objects.get(kind="action.approved").data["diff"] == {"amount": {"from": 750, "to": 500}}
+
+
+def test_an_edited_approval_is_an_approval_whose_event_says_what_ran(pending, supervisor, client, auditor):
+    pending.approve(by=supervisor, params={**pending.params, "amount": 375})
+
+    event = Event.objects.get(action_id=pending.pk, kind="action.approved")
+    assert event.data["edited"] is True
+    assert event.summary == "Refund $375.00 to customer cus_123"
+    assert not Event.objects.filter(kind="action.edited").exists()
+    client.force_login(auditor)
+    for query in ("kind=action.approved", "outcome=approved", "outcome=edited"):
+        found = client.get(f"/audit/?{query}").context["events"]
+        assert [e.kind for e in found if e.action_id == pending.pk and e.kind.startswith("action.a")] == [
+            "action.approved"
+        ], query
 
 
 @pytest.mark.django_db(transaction=True)

@@ -51,7 +51,7 @@ def test_approving_an_edit_records_the_diff_and_the_agent_gets_the_final_params(
     assert seen["final_params"] == {"customer": "cus_123", "amount": 500, "currency": "USD"}
     assert seen["decision"]["edited"] is True
     assert Action.objects.get(pk=pending.pk).decision.diff == {"amount": {"from": 750, "to": 500}}
-    assert Event.objects.filter(kind="action.edited", action_id=pending.pk).exists()
+    assert Event.objects.get(kind="action.approved", action_id=pending.pk).data["edited"] is True
 
 
 def test_approving_an_invalid_edit_changes_nothing(client, supervisor, pending):

@@ -366,3 +366,20 @@ def test_deleting_action_types_in_bulk_is_audited_one_by_one(client, superuser, 
         "payments.refund",
         "tickets.tag",
     ]
+
+
+def test_the_dry_run_of_a_loosened_field_shows_the_saved_policy_unchanged(admin_client, api, tag_type):
+    # The edited fields once leaked into the "saved" column, so a loosening read "0 differently".
+    tag_type.autonomy = "confirm"
+    tag_type.save()
+    for _ in range(3):
+        api.propose("tickets.tag", TAG)
+
+    page = admin_client.post(
+        change_url(tag_type), form_data(tag_type, autonomy="audit", _dryrun="Dry run")
+    ).content.decode()
+
+    assert "this change would route 3 differently" in page
+    assert "<tr><td>confirm</td><td>3</td><td>0</td></tr>" in page
+    assert "<tr><td>audit</td><td>0</td><td>3</td></tr>" in page
+    assert ActionType.objects.get(pk=tag_type.pk).autonomy == "confirm"

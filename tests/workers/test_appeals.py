@@ -107,3 +107,15 @@ def test_the_reviewers_and_the_first_tier_are_told_at_once(api, supervisor, two_
     assert "The end user says: Refund <the other> order" in mail.outbox[0].body
     assert receiver.received == []  # the webhook belongs to the second tier
     assert {n.action_id for n in Notification.objects.all()} == {uuid.UUID(action_id)}
+
+
+def test_an_auditor_can_neither_see_nor_resolve_a_get_a_human(api, client, supervisor, auditor, outsider):
+    # A session-only appeal names no action type; it is still a supervisor's, not anyone's.
+    appeal_id = api.post("/escalations", {"kind": "human", "session_id": "run-1"}).json()["id"]
+
+    for user in (auditor, outsider):
+        client.force_login(user)
+        assert client.post(f"/appeals/{appeal_id}/resolve").status_code == 403
+        assert "Get a human" not in render_inbox_top(user)
+    assert Appeal.objects.get().resolved_at is None
+    assert "Get a human" in render_inbox_top(supervisor)
