@@ -2,10 +2,12 @@
 
 import logging
 
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.utils.decorators import sync_and_async_middleware
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -110,3 +112,51 @@ def on_not_found(request, exc):
 def on_database_down(request, exc):
     log.warning("database unavailable: %s", exc)
     return error_response(request, 503, "database_unavailable", "The database is not answering; try again shortly.")
+
+
+# What the API says for an error that no endpoint answered: a path that is not one, a method an
+# endpoint does not take, a failure nobody caught. Django and ninja answer these in HTML or plain
+# text; an agent's SDK expects the documented JSON shape from every answer under /api/v1/.
+UNANSWERED = {
+    404: ("not_found", "There is no such endpoint: {method} {path}. The endpoints are listed at /api/v1/docs."),
+    405: ("method_not_allowed", "{path} does not take {method}; it takes {allowed}."),
+    500: ("server_error", "Countersign failed to answer this request; the error is logged. Try again later."),
+}
+
+
+@sync_and_async_middleware
+def json_errors(get_response):
+    """Middleware: an error answer under /api/v1/ that is not JSON becomes the API's error shape.
+    Both sync and async, so that the agents waiting on async views hold no thread for it."""
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request):
+            return as_api_error(request, await get_response(request))
+
+    else:
+
+        def middleware(request):
+            return as_api_error(request, get_response(request))
+
+    return middleware
+
+
+def as_api_error(request, response):
+    if (
+        response.status_code < 400
+        or not request.path.startswith("/api/v1/")
+        or response.get("Content-Type", "").startswith("application/json")
+    ):
+        return response
+    code, message = UNANSWERED.get(response.status_code, ("error", "The request failed ({status})."))
+    message = message.format(
+        method=request.method,
+        path=request.path,
+        allowed=response.get("Allow", "").replace(",", ", ") or "no method",
+        status=response.status_code,
+    )
+    answer = JsonResponse({"error": {"code": code, "message": message, "details": []}}, status=response.status_code)
+    for header in ("Allow", "Retry-After"):
+        if header in response:
+            answer[header] = response[header]
+    return answer
