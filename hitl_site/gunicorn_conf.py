@@ -8,11 +8,17 @@ waiting agent holds one open file (its socket): the server raises its soft open-
 the hard one (deployments set `ulimit -n` to at least 20000; README, "Serving").
 """
 
+import os
 import resource
 
 wsgi_app = "hitl_site.asgi:application"
 worker_class = "uvicorn_worker.UvicornWorker"
-workers = 2
+# One process by default: MCP clients of the 2025 protocol (Claude Desktop, Cursor, the
+# `countersign-mcp` relay) keep a session that lives in the process that opened it, and gunicorn
+# does not route a client back to it. One asyncio process holds thousands of waiting agents; to
+# run more, give each its own port behind a proxy with affinity on the `Mcp-Session-Id` header
+# (README, "Serving").
+workers = int(os.environ.get("HITL_WEB_WORKERS", "1"))
 graceful_timeout = 10  # waiting agents are answered by their next call, after a restart too
 accesslog = None
 
