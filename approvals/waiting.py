@@ -20,7 +20,7 @@ import threading
 import time
 
 import psycopg
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 
 from approvals.models import DECIDED_CHANNEL, INBOX_CHANNEL
 from hitl_site.dbthreads import database
@@ -194,7 +194,10 @@ listener = Listener()
 
 async def wait_until(action_id, timeout, read, done):
     """Wait until `done(action)` for the action `read(action_id)` returns (a sync function, run in
-    a database thread), or `timeout` seconds pass (`None`: for ever); returns the last read."""
+    a database thread), or `timeout` seconds pass (`None`: for ever); returns the last read.
+
+    The first read's errors are the caller's (a 404, a 503); once waiting, a read that fails
+    because PostgreSQL is away is tried again at the next wake-up or poll, and the waiter goes on."""
     deadline = None if timeout is None else time.monotonic() + timeout
     wakeup = listener.subscribe(action_id)
     try:
@@ -210,7 +213,10 @@ async def wait_until(action_id, timeout, read, done):
             except TimeoutError:
                 pass
             wakeup.event.clear()
-            action = await database(read, action_id)
+            try:
+                action = await database(read, action_id)
+            except (OperationalError, InterfaceError) as error:  # PostgreSQL away: keep waiting, re-read later
+                log.info("waiter could not re-read action %s (%s); trying again", action_id, error)
     finally:
         listener.unsubscribe(action_id, wakeup)
     return action

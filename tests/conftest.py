@@ -3,9 +3,12 @@
 import copy
 import json
 import os
+import socket
+import threading
 from datetime import timedelta
 
 import pytest
+import uvicorn
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from guardian.shortcuts import assign_perm
@@ -48,6 +51,27 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-sync",
         ],
     }
+
+
+@pytest.fixture
+def asgi_url(transactional_db):
+    """Countersign's ASGI application (`hitl_site.asgi`, as gunicorn's uvicorn worker serves it)
+    under uvicorn in a thread, on the test database; its base URL."""
+    from hitl_site.asgi import application
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(application, lifespan="on", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        threading.Event().wait(0.02)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join()
+    sock.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

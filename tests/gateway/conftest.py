@@ -1,6 +1,6 @@
 """The gateway served for real: Countersign's ASGI application under uvicorn in a thread (on the
-test database), real upstream MCP servers (mcp-server-git over stdio on a throwaway repository,
-and the tests' own SDK server), and the SDK's own client as the agent."""
+test database; `asgi_url` in tests/conftest.py), real upstream MCP servers (mcp-server-git over
+stdio on a throwaway repository, and the tests' own SDK server), and the SDK's own client as the agent."""
 
 import contextlib
 import os
@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -29,22 +28,9 @@ def free_socket():
 
 
 @pytest.fixture
-def gateway_url(transactional_db):
+def gateway_url(asgi_url):
     """Countersign's ASGI application, `/mcp/` and Django both, as a deployment serves it."""
-    from hitl_site.asgi import application
-
-    sock = free_socket()
-    server = uvicorn.Server(uvicorn.Config(application, lifespan="on", log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        threading.Event().wait(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join()
-    sock.close()
+    return asgi_url
 
 
 @contextlib.asynccontextmanager
