@@ -75,11 +75,10 @@ class Receiver:
 
 
 def start_worker(stack):
-    """A Celery worker as docker-compose runs one, on the bench's database and Redis."""
+    """A Celery worker as `make run` starts one (prefork, two processes), on the bench's database and Redis."""
     log = open(stack.run_dir / "celery.log", "ab")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "hitl_site", "worker", "--pool", "threads", "--concurrency", "4"]
-        + ["--without-gossip", "--without-mingle", "--loglevel", "warning"],
+        [sys.executable, "-m", "celery", "-A", "hitl_site", "worker", "--concurrency", "2", "--loglevel", "warning"],
         cwd=BASE_DIR,
         env={**os.environ, "SITE_URL": stack.web_url},
         stdout=log,
