@@ -5,6 +5,7 @@ the URL is checked again before every attempt (its host may resolve elsewhere by
 request goes to the address that was checked. Every attempt is an audit event.
 """
 
+import functools
 import json
 from datetime import UTC, datetime
 
@@ -27,11 +28,19 @@ def deliver(callback_id):
     """Make one attempt at a callback. Returns the seconds after which to try again, or None
     when it is done (delivered, failed for good, or not ours to send)."""
     return attempt(
-        CallbackDelivery.objects.select_related("action__agent", "action__action_type"),
+        CallbackDelivery.objects.select_related("action__agent", "action__action_type", "action__decision"),
         callback_id,
         send=_send,
         failed=_failed,
     )
+
+
+@functools.cache
+def http_client():
+    """One client per process (httpx's are thread-safe): its TLS context is built once, not per
+    POST, and a receiver that keeps connections alive is not dialled again for each decision.
+    A Client, not httpx.post, because only Client.post takes extensions (TLS's server name)."""
+    return httpx.Client(timeout=settings.HITL_WEBHOOK_TIMEOUT_SECONDS)
 
 
 def body_of(callback):
@@ -43,8 +52,8 @@ def body_of(callback):
         # Through the API's own encoder, so that the body is byte for byte what GET would answer.
         action = ActionOut.model_validate(callback.action.as_api()).model_dump()
         callback.payload = json.loads(json.dumps(action, cls=NinjaJSONEncoder))
-        CallbackDelivery.objects.filter(pk=callback.pk, payload__isnull=True).update(payload=callback.payload)
-        callback.refresh_from_db(fields=["payload"])
+        if not CallbackDelivery.objects.filter(pk=callback.pk, payload__isnull=True).update(payload=callback.payload):
+            callback.refresh_from_db(fields=["payload"])  # another attempt fixed it first: send that one
     return json.dumps(callback.payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -70,9 +79,7 @@ def _send(callback):
     headers = {**signed_headers(callback, body, callback.action.agent.callback_secret()), "Host": target.host}
     extensions = {"sni_hostname": target.hostname} if callback.url.startswith("https:") else {}
     try:
-        # A client of its own: Client.post takes extensions (TLS's server name), httpx.post does not.
-        with httpx.Client(timeout=settings.HITL_WEBHOOK_TIMEOUT_SECONDS) as http:
-            response = http.post(target.url, content=body, headers=headers, extensions=extensions)
+        response = http_client().post(target.url, content=body, headers=headers, extensions=extensions)
         raise_for_answer(response)
     except (httpx.HTTPError, OSError, PermanentFailure) as failure:
         _record_attempt(callback, ok=False, error=f"{type(failure).__name__}: {failure}")

@@ -148,6 +148,15 @@ FIGURES = [
         "ms",
         Target("<", 250),
     ),
+    Figure(
+        "webhook delivery p95",
+        "webhooks",
+        "approve request returning (reviewer's htmx POST) to the agent's callback receiver getting the signed POST "
+        "from a Celery worker",
+        "empty request round trip p95",
+        "ms",
+        Target("<=", 250),
+    ),
     # Measured by the other areas' modules (issues 3 to 8), plugged in as they land.
     Figure(
         "batch approval of 100", "inbox", "one request approving 100 actions", "one approval", "ms", Target("<", 1000)

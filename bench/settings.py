@@ -13,3 +13,5 @@ STATIC_ROOT = embedded.RUN_DIR / "static"
 # The load generator's agents send thousands of proposals a minute: the per-agent limit stays on
 # the request path (its Redis round trip is part of what is measured) but never trips.
 HITL_AGENT_RATE_LIMIT = (1_000_000, HITL_AGENT_RATE_LIMIT[1])  # noqa: F405
+# The webhook delivery figure's receiver listens on loopback, which callbacks may not reach otherwise.
+HITL_CALLBACK_ALLOWED_NETWORKS = ["127.0.0.0/8"]

@@ -260,7 +260,7 @@ class AgentAdmin(admin.ModelAdmin):
                 },
             )
 
-    @admin.action(description="Rotate the callback signing secret (shown once)")
+    @admin.action(description="Rotate the callback signing secret (shown once)", permissions=["change"])
     def rotate_callback_secret(self, request, queryset):
         for agent in queryset:
             secret = agent.rotate_callback_secret(by=request.user)
