@@ -129,7 +129,8 @@ class ParamsForm:
 
     def _build(self, schema, name, key, pointer, original, *, required=False, row=None):
         schema, pointer = resolve(schema, self.root, pointer)
-        if self.is_bound and self.data.get(f"{name}.__new"):
+        is_new = self.is_bound and bool(self.data.get(f"{name}.__new"))
+        if is_new:
             original = MISSING  # an added row starts empty, whatever was at its index before
         text = label(key, schema) if row is None else f"{key} {row + 1}"
         help_text = schema.get("description", "") if isinstance(schema.get("description"), str) else ""
@@ -147,7 +148,7 @@ class ParamsForm:
             field = self._array(schema, name, text, pointer, original, common, row)
         else:
             field = self._scalar(schema, name, text, original, common, row)
-        field.row = row
+        field.row, field.is_new = row, is_new
         field.prefix = f"param-{self.action.pk}-"
         self.by_name[name] = field
         return field
