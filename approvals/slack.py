@@ -76,16 +76,13 @@ def outcome_line(action):
 def message(action):
     """(fallback text, blocks) for the action as it is now."""
     summary = one_line(action.current_summary, 300)
-    blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{agent_text(summary)}*"}},
-        {
-            "type": "section",
-            "fields": [
-                {"type": "mrkdwn", "text": f"*{agent_text(label, 100)}*\n{agent_text(one_line(text, 300), 300)}"}
-                for _, label, text, _ in action.humanized_params(action.final_params or action.params)[:10]
-            ],
-        },
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{agent_text(summary)}*"}}]
+    fields = [  # Slack shows at most ten fields in a section
+        {"type": "mrkdwn", "text": f"*{agent_text(label, 100)}*\n{agent_text(one_line(text, 300), 300)}"}
+        for _, label, text, _ in action.humanized_params(action.final_params or action.params)[:10]
     ]
+    if fields:
+        blocks.append({"type": "section", "fields": fields})
     context = [f"{agent_text(action.action_type.key)} · agent {agent_text(action.agent.name)}"]
     if action.status == Action.Status.PENDING and action.due_at:
         context.append(f"SLA: decide by {timezone.localtime(action.due_at):%Y-%m-%d %H:%M %Z}")
@@ -239,7 +236,8 @@ def _button(payload, slack_user):
         return _ephemeral(
             channel, slack_user, f"Slack does not say who you are in Countersign. Link your account once: {url}"
         )
-    why = refusal_for(user, action) if pressed["action_id"] == "approve" else _reviewer_refusal(user, action)
+    # Reject needs only the review permission; Approve and Edit (which approves) need four eyes too.
+    why = _reviewer_refusal(user, action) if pressed["action_id"] == "reject" else refusal_for(user, action)
     if why:
         return _ephemeral(channel, slack_user, why)
     if pressed["action_id"] == "approve":

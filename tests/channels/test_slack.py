@@ -269,3 +269,14 @@ def test_a_real_worker_posts_the_message_after_the_proposal_commits(api, slack_a
 
     assert [post["channel"] for post in slack_api.of("chat.postMessage")] == ["C_REFUNDS"]
     assert SlackMessage.objects.get().status == "sent"
+
+
+def test_edit_is_refused_before_the_modal_to_whom_four_eyes_keeps_from_approving(
+    api, slack_api, refunds_channel, sue_in_slack
+):
+    action = Action.objects.get(pk=api.propose(on_behalf_of="sue").json()["id"])
+
+    sue_in_slack.press("edit", action)
+
+    assert slack_api.of("views.open") == []
+    assert slack_api.of("chat.postEphemeral")[0]["text"] == "You cannot approve an action taken on your own behalf."
