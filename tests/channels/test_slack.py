@@ -280,3 +280,11 @@ def test_edit_is_refused_before_the_modal_to_whom_four_eyes_keeps_from_approving
 
     assert slack_api.of("views.open") == []
     assert slack_api.of("chat.postEphemeral")[0]["text"] == "You cannot approve an action taken on your own behalf."
+
+
+def test_the_admin_lists_slack_messages_and_links(posted, sue_in_slack, client, superuser):
+    sue_in_slack.press("approve", posted)
+    client.force_login(superuser)
+
+    assert b"C_REFUNDS" in client.get("/admin/approvals/slackmessage/").content
+    assert b"U_SUE" in client.get("/admin/approvals/slackuser/").content
