@@ -6,13 +6,16 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from approvals import slack
-from approvals.models import SlackUser
+from approvals.forms import RejectForm
+from approvals.models import Action, Conflict, SlackUser, SpentToken
+from approvals.notifications import read_decision_link
 
 
 @csrf_exempt  # Slack signs its requests instead (slack.verify)
@@ -55,3 +58,52 @@ def slack_unlink(request):
     SlackUser.objects.filter(user=request.user).delete()
     messages.success(request, "Your Slack account is no longer linked.")
     return redirect("approvals:notification_preferences")
+
+
+@login_required  # a reviewer who is not logged in logs in and comes back here
+@require_http_methods(["GET", "POST"])
+def email_decide(request, token):
+    """An email's Approve or Reject link: a GET shows the card and one button; only that
+    button's POST decides, once, as the reviewer the link was sent to."""
+    try:
+        link = read_decision_link(token)
+    except signing.SignatureExpired:
+        return _link_refused(request, "This link has expired. Open the action in Countersign instead.", 400)
+    except signing.BadSignature:
+        return _link_refused(request, "This link is not valid.", 400)
+    if link["u"] != request.user.pk:
+        return _link_refused(request, "This link was sent to another reviewer.", 403)
+    action = Action.objects.select_related("action_type", "agent").filter(pk=link["a"]).first()
+    if action is None or not Action.objects.filter(pk=action.pk).reviewable_by(request.user).exists():
+        return _link_refused(request, "You may not review this action.", 403)
+    spent = SpentToken.objects.filter(key=f"email:{link['n']}").exists()
+    context = {"action": action, "verdict": link["v"], "reject_form": RejectForm(request.POST or None)}
+    if spent or action.status != Action.Status.PENDING:
+        context["error"] = "This link was used already." if spent else action.conflict_message()
+        return render(request, "approvals/email_decide.html", context, status=409)
+    if request.method == "GET":
+        return render(request, "approvals/email_decide.html", context)
+    if link["v"] == "reject" and not context["reject_form"].is_valid():
+        context["error"] = " ".join(context["reject_form"].non_field_errors())
+        return render(request, "approvals/email_decide.html", context, status=422)
+    try:
+        with transaction.atomic():
+            if not SpentToken.spend(f"email:{link['n']}"):
+                raise Conflict("This link was used already.")
+            if link["v"] == "approve":
+                decision = action.approve(by=request.user, channel="email")
+            else:
+                reason = context["reject_form"].cleaned_data["text"]
+                decision = action.reject(by=request.user, reason=reason, channel="email")
+    except Conflict as conflict:
+        context["error"] = str(conflict)
+        return render(request, "approvals/email_decide.html", context, status=409)
+    if decision is None:
+        messages.success(request, "Your approval is recorded; it waits for another approver.")
+    else:
+        messages.success(request, f"{decision.verdict.capitalize()}: {action.current_summary}.")
+    return redirect(action)
+
+
+def _link_refused(request, error, status):
+    return render(request, "approvals/email_decide.html", {"error": error}, status=status)

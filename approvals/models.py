@@ -290,6 +290,20 @@ class Action(models.Model):
         checkers = self.route.get("checkers", []) if isinstance(self.route, dict) else []
         return [c for c in checkers if isinstance(c, dict) and c.get("verdict") not in ("pass", None)]
 
+    def risk_labels(self):
+        """The card's risk badges in words, for Slack and email (the inbox's template has its own)."""
+        labels = []
+        if self.action_type.irreversible:
+            labels.append("Irreversible")
+        if self.action_type.blast_radius != "low":
+            labels.append(f"Blast radius: {self.action_type.get_blast_radius_display().lower()}")
+        if self.low_confidence:
+            labels.append("Low confidence")
+        if self.untrusted_context:
+            labels.append("Untrusted context: " + ", ".join(self.untrusted_context))
+        labels += [f"Checker {c.get('name', '?')}: {c.get('verdict')}" for c in self.disagreeing_checkers]
+        return labels
+
     def raw_json(self):
         raw = {
             "action": self.action_type.key,
@@ -1049,11 +1063,7 @@ class SlackMessage(models.Model):
     then updated in place by the same delivery loop whenever the action's state changes. The
     row is queued again for each update, so the database knows what Slack still has to hear."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed after retries"
+    Status = Notification.Status  # the delivery loop's states
 
     action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="slack_messages")
     channel = models.CharField(max_length=80)  # Slack's channel id (C…)

@@ -6,17 +6,20 @@ whose JSON fits Slack's incoming webhooks. Transient failures are retried with b
 limit, and every outcome stays on the row for the action page to show.
 """
 
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core import signing
 from django.core.mail import send_mail
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import get_users_with_perms
 
 from approvals.delivery import attempt, finish_work, one_line, signed_post
-from approvals.models import Notification, NotificationPreference
+from approvals.models import Action, Notification, NotificationPreference
 
 # Who is told.
 
@@ -72,19 +75,64 @@ HEADLINES = {
 }
 
 
-def message_for_action(kind, action, detail):
-    """(subject, body, Slack payload) for a notification about one action."""
+# Approve and Reject links in emails. A GET of one never decides (mail scanners fetch links):
+# it opens a confirmation page, whose POST decides. Each link is signed, names the action, the
+# reviewer and the verdict, carries a nonce spent by that POST, and expires.
+
+EMAIL_LINK_SALT = "countersign.email-decision"
+
+
+def decision_link(action, user, verdict):
+    token = signing.dumps(
+        {"a": str(action.pk), "u": user.pk, "v": verdict, "n": secrets.token_urlsafe(12)}, salt=EMAIL_LINK_SALT
+    )
+    return settings.SITE_URL + reverse("approvals:email_decide", args=[token])
+
+
+def read_decision_link(token):
+    """{"a", "u", "v", "n"}; raises signing.SignatureExpired or signing.BadSignature."""
+    return signing.loads(token, salt=EMAIL_LINK_SALT, max_age=settings.HITL_EMAIL_LINK_MAX_AGE_SECONDS)
+
+
+def email_card(action, user=None, *, reviewable=None):
+    """The card in plain words, as an email shows it; with Approve and Reject links when it is
+    pending and `user` may review it (`reviewable`, where the caller knows)."""
+    lines = [action.current_summary, ""]
+    lines += [f"  {label}: {one_line(text, 300)}" for _, label, text, _ in action.humanized_params()]
+    if badges := action.risk_labels():
+        lines += ["", "Risk: " + "; ".join(badges)]
+    if action.status == Action.Status.PENDING and action.due_at:
+        lines.append(f"Decide by {action.due_at:%Y-%m-%d %H:%M} UTC.")
+    if action.rationale:
+        lines += ["", "The agent's words (not checked by Countersign):", "  " + one_line(action.rationale, 1000)]
+    lines += ["", f"Action type: {action.action_type.key} · agent {action.agent.name}"]
+    if reviewable is None and user is not None:
+        reviewable = Action.objects.filter(pk=action.pk).reviewable_by(user).exists()
+    if user is not None and reviewable and action.status == Action.Status.PENDING:
+        lines += [
+            "",
+            f"Approve: {decision_link(action, user, 'approve')}",
+            f"Reject: {decision_link(action, user, 'reject')}",
+            "(Each link opens a page in Countersign where you confirm; it works once, for you only.)",
+        ]
+    lines.append(f"Open it: {action.review_url}")
+    return "\n".join(lines)
+
+
+def reviewer_for(address):
+    """The one active user with this address, or None."""
+    users = list(get_user_model().objects.filter(email__iexact=address, is_active=True)[:2])
+    return users[0] if len(users) == 1 else None
+
+
+def message_for_action(kind, action, detail, reviewer=None):
+    """(subject, body, Slack payload) for a notification about one action; the email's body
+    carries decision links for `reviewer`."""
     headline = HEADLINES[kind]
     summary = one_line(action.summary)
     review_url = action.review_url
     subject = one_line(f"{headline}: {summary}")
-    body = (
-        f"{headline}: {action.summary}\n\n"
-        f"{detail}\n\n"
-        f"Action type: {action.action_type.key}\n"
-        f"Agent: {action.agent.name}\n"
-        f"Review it: {review_url}\n"
-    )
+    body = f"{headline}.\n\n" + (f"{detail}\n\n" if detail else "") + email_card(action, reviewer) + "\n"
     payload = {
         "text": f"{headline}: {summary} ({review_url})",
         "blocks": [
@@ -131,7 +179,9 @@ def render(notification):
     """Fill in the subject, body and webhook payload of a notification about an action."""
     if notification.subject or notification.action is None:
         return
-    subject, body, payload = message_for_action(notification.kind, notification.action, notification.detail)
+    email = notification.channel == Notification.Channel.EMAIL
+    reviewer = reviewer_for(notification.target) if email else None
+    subject, body, payload = message_for_action(notification.kind, notification.action, notification.detail, reviewer)
     notification.subject, notification.body = subject, body
     notification.payload = payload if notification.channel == Notification.Channel.WEBHOOK else {}
     Notification.objects.filter(pk=notification.pk).update(subject=subject, body=body, payload=notification.payload)
@@ -192,7 +242,7 @@ def queue_digests(now=None):
             waiting = list(
                 Action.objects.awaiting_review()
                 .reviewable_by(preference.user)
-                .select_related("action_type")
+                .select_related("action_type", "agent")
                 .order_by("due_at", "created_at")[:100]
             )
             if not waiting:
@@ -202,7 +252,7 @@ def queue_digests(now=None):
                 channel=Notification.Channel.EMAIL,
                 target=preference.user.email,
                 subject=f"{len(waiting)} action{'s' if len(waiting) != 1 else ''} wait for you",
-                body=digest_body(waiting),
+                body=digest_body(waiting, preference.user),
                 dedup_key=f"digest:{preference.user_id}:{now.isoformat()}",
                 created_at=now,
                 next_attempt_at=now,
@@ -211,13 +261,13 @@ def queue_digests(now=None):
     return queued
 
 
-def digest_body(actions):
+def digest_body(actions, user=None):
+    """The waiting actions, each as its card; pending ones with `user`'s decision links."""
     lines = ["These actions wait for a decision:", ""]
     for action in actions:
-        due = f" (due {action.due_at:%Y-%m-%d %H:%M} UTC)" if action.due_at else ""
-        tier = f" [escalated, tier {action.escalation_tier}]" if action.escalation_tier else ""
-        lines.append(f"- {one_line(action.summary)}{due}{tier}\n  {action.review_url}")
-    return "\n".join(lines) + "\n"
+        tier = f"[escalated, tier {action.escalation_tier}]\n" if action.escalation_tier else ""
+        lines.append(f"{tier}{email_card(action, user, reviewable=True)}\n\n---\n")
+    return "\n".join(lines)
 
 
 def notify_appeal(appeal):

@@ -24,6 +24,7 @@ from slack_sdk.signature import SignatureVerifier
 from approvals.delivery import PermanentFailure, attempt, finish_work, one_line
 from approvals.forms import ParamsForm, RejectForm
 from approvals.models import Action, Conflict, InvalidEdit, SlackMessage, SlackUser, SpentToken
+from approvals.notifications import slack_escape
 
 LINK_SALT = "countersign.slack-link"
 ZWSP = "\u200b"
@@ -42,7 +43,7 @@ def agent_text(text, limit=2900):
     """`text` as literal mrkdwn: & < > escaped (so no <@U…>, <!channel> or <http://…|…> from it),
     @channel/@here/@everyone broken by a zero-width space, and URLs and host names broken the
     same way so that Slack makes no link of them (nor unfurls one)."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = slack_escape(text)
     text = re.sub(r"@(channel|here|everyone)\b", "@" + ZWSP + r"\1", text, flags=re.IGNORECASE)
     text = re.sub(r"://", ":" + ZWSP + "//", text)
     text = re.sub(r"(?<=\w)\.(?=[A-Za-z]{2,})", "." + ZWSP, text)  # example.com, not 1.5
@@ -53,18 +54,9 @@ def agent_text(text, limit=2900):
 
 
 def risk_badges(action):
-    badges = []
-    if action.action_type.irreversible:
-        badges.append(":warning: Irreversible")
-    if action.action_type.blast_radius != "low":
-        badges.append(f"Blast radius: {action.action_type.get_blast_radius_display().lower()}")
-    if action.low_confidence:
-        badges.append("Low confidence")
-    if action.untrusted_context:
-        badges.append("Untrusted context: " + agent_text(", ".join(action.untrusted_context), 200))
-    for checker in action.disagreeing_checkers:
-        badges.append(agent_text(f"Checker {checker.get('name', '?')}: {checker.get('verdict')}", 200))
-    return badges
+    return [
+        (":warning: " if label == "Irreversible" else "") + agent_text(label, 200) for label in action.risk_labels()
+    ]
 
 
 def outcome_line(action):
@@ -84,16 +76,13 @@ def outcome_line(action):
 def message(action):
     """(fallback text, blocks) for the action as it is now."""
     summary = one_line(action.current_summary, 300)
-    blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{agent_text(summary)}*"}},
-        {
-            "type": "section",
-            "fields": [
-                {"type": "mrkdwn", "text": f"*{agent_text(label, 100)}*\n{agent_text(one_line(text, 300), 300)}"}
-                for _, label, text, _ in action.humanized_params(action.final_params or action.params)[:10]
-            ],
-        },
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{agent_text(summary)}*"}}]
+    fields = [  # Slack shows at most ten fields in a section
+        {"type": "mrkdwn", "text": f"*{agent_text(label, 100)}*\n{agent_text(one_line(text, 300), 300)}"}
+        for _, label, text, _ in action.humanized_params(action.final_params or action.params)[:10]
     ]
+    if fields:
+        blocks.append({"type": "section", "fields": fields})
     context = [f"{agent_text(action.action_type.key)} · agent {agent_text(action.agent.name)}"]
     if action.status == Action.Status.PENDING and action.due_at:
         context.append(f"SLA: decide by {timezone.localtime(action.due_at):%Y-%m-%d %H:%M %Z}")
@@ -247,7 +236,8 @@ def _button(payload, slack_user):
         return _ephemeral(
             channel, slack_user, f"Slack does not say who you are in Countersign. Link your account once: {url}"
         )
-    why = refusal_for(user, action) if pressed["action_id"] == "approve" else _reviewer_refusal(user, action)
+    # Reject needs only the review permission; Approve and Edit (which approves) need four eyes too.
+    why = _reviewer_refusal(user, action) if pressed["action_id"] == "reject" else refusal_for(user, action)
     if why:
         return _ephemeral(channel, slack_user, why)
     if pressed["action_id"] == "approve":
@@ -286,16 +276,27 @@ def _uuid(value):
 # Modals.
 
 
-def reject_modal(action):
+def modal(action, callback_id, *, title, submit, inputs):
+    """A modal about `action`, its summary first; the submission names the action in private_metadata."""
+    summary = {"type": "section", "text": {"type": "mrkdwn", "text": agent_text(one_line(action.current_summary, 300))}}
     return {
         "type": "modal",
-        "callback_id": "reject",
+        "callback_id": callback_id,
         "private_metadata": str(action.pk),
-        "title": {"type": "plain_text", "text": "Reject"},
-        "submit": {"type": "plain_text", "text": "Reject"},
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": agent_text(one_line(action.current_summary, 300))}},
+        "blocks": [summary, *inputs],
+    }
+
+
+def reject_modal(action):
+    return modal(
+        action,
+        "reject",
+        title="Reject",
+        submit="Reject",
+        inputs=[
             {
                 "type": "input",
                 "block_id": "common",
@@ -318,16 +319,14 @@ def reject_modal(action):
                 "element": {"type": "plain_text_input", "action_id": "value", "multiline": True, "max_length": 2000},
             },
         ],
-    }
+    )
 
 
 def edit_modal(action):
     """A modal with a field per editable parameter: ParamsForm's fields, as plain text inputs
     (a value Slack cannot show as text, such as a nested object, is edited as JSON)."""
     form = ParamsForm(action)
-    blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": agent_text(one_line(action.current_summary, 300))}}
-    ]
+    blocks = []
     for name, field in form.fields.items():
         initial = field.prepare_value(form.initial.get(name, ""))
         if not isinstance(initial, str):
@@ -345,15 +344,7 @@ def edit_modal(action):
                 **({"hint": {"type": "plain_text", "text": str(field.help_text)}} if field.help_text else {}),
             }
         )
-    return {
-        "type": "modal",
-        "callback_id": "edit",
-        "private_metadata": str(action.pk),
-        "title": {"type": "plain_text", "text": "Edit and approve"},
-        "submit": {"type": "plain_text", "text": "Approve"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": blocks,
-    }
+    return modal(action, "edit", title="Edit and approve", submit="Approve", inputs=blocks)
 
 
 def _values(view):

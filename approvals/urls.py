@@ -22,4 +22,5 @@ urlpatterns = [
     path("slack/interactions", channel_views.slack_interactions, name="slack_interactions"),
     path("slack/link/<str:token>", channel_views.slack_link, name="slack_link"),
     path("slack/unlink", channel_views.slack_unlink, name="slack_unlink"),
+    path("email/decide/<str:token>", channel_views.email_decide, name="email_decide"),
 ]

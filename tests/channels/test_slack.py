@@ -1,13 +1,17 @@
 """Deciding from Slack: the message, the buttons, the modals, and every message kept up to date."""
 
 import time
+from datetime import timedelta
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 
-from approvals import slack
+from approvals import escalation, slack
 from approvals.models import Action, SlackMessage, SlackUser
 from audit.models import Event
+from hitl_site.celery import app
+from policies.models import EscalationTier
 from tests.channels.conftest import SlackUserAgent
 
 pytestmark = pytest.mark.django_db
@@ -238,3 +242,49 @@ def test_a_channel_slack_refuses_fails_for_good(api, slack_api, refunds_channel)
     assert slack.deliver(message_id) is None
     message = SlackMessage.objects.get()
     assert message.status == "failed" and "channel_not_found" in message.last_error
+
+
+def test_an_escalation_posts_to_the_tiers_channel_and_updates_the_deadline_shown(posted, slack_api, supervisor):
+    EscalationTier.objects.create(
+        action_type=posted.action_type, position=1, slack_channel="C_MANAGERS", duration=timedelta(minutes=10)
+    )
+
+    escalation.escalate_now(posted, by=supervisor)
+
+    deliver_all()
+    assert [post["channel"] for post in slack_api.of("chat.postMessage")] == ["C_REFUNDS", "C_MANAGERS"]
+    [update] = slack_api.of("chat.update")
+    assert update["channel"] == "C_REFUNDS" and buttons(update["blocks"]) == ["approve", "reject", "edit", "open"]
+    assert SlackMessage.objects.get(channel="C_MANAGERS").tier == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_posts_the_message_after_the_proposal_commits(api, slack_api, refunds_channel):
+    # No ping check: it needs a result backend, and the tasks here report through the database.
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        api.propose()
+        deadline = time.monotonic() + 20
+        while not slack_api.of("chat.postMessage") and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    assert [post["channel"] for post in slack_api.of("chat.postMessage")] == ["C_REFUNDS"]
+    assert SlackMessage.objects.get().status == "sent"
+
+
+def test_edit_is_refused_before_the_modal_to_whom_four_eyes_keeps_from_approving(
+    api, slack_api, refunds_channel, sue_in_slack
+):
+    action = Action.objects.get(pk=api.propose(on_behalf_of="sue").json()["id"])
+
+    sue_in_slack.press("edit", action)
+
+    assert slack_api.of("views.open") == []
+    assert slack_api.of("chat.postEphemeral")[0]["text"] == "You cannot approve an action taken on your own behalf."
+
+
+def test_the_admin_lists_slack_messages_and_links(posted, sue_in_slack, client, superuser):
+    sue_in_slack.press("approve", posted)
+    client.force_login(superuser)
+
+    assert b"C_REFUNDS" in client.get("/admin/approvals/slackmessage/").content
+    assert b"U_SUE" in client.get("/admin/approvals/slackuser/").content

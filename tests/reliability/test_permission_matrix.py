@@ -88,6 +88,13 @@ MATRIX = [
     ),
     ("GET", "/notifications/preferences", None, page(allowed=HUMANS)),
     ("POST", "/notifications/preferences", {"delivery": "hourly"}, page(allowed=HUMANS, allowed_answer=302)),
+    # Slack and email: Slack's requests are signed (an unsigned one is refused for everyone); a
+    # link that is not ours is refused to any logged-in person, after the login.
+    ("POST", "/slack/interactions", {"payload": "{{}}"}, everyone(401)),  # "{{}}": fill() formats
+    ("GET", "/slack/link/not-a-token", None, page(allowed=HUMANS, allowed_answer=400)),
+    ("POST", "/slack/unlink", {}, page(allowed=HUMANS, allowed_answer=302)),
+    ("GET", "/email/decide/not-a-token", None, page(allowed=HUMANS, allowed_answer=400)),
+    ("POST", "/email/decide/not-a-token", {}, page(allowed=HUMANS, allowed_answer=400)),
     # The audit log.
     ("GET", "/audit/", None, page(allowed=("audrey", "root"))),
     ("GET", "/audit/export?format=csv", None, page(allowed=("audrey", "root"))),
