@@ -35,6 +35,7 @@ from policies.models import StandingApproval
 
 CARDS_PER_PAGE = 50  # the most urgent first: a screenful to work through, and fast to render
 BATCH_MAX = 500
+TIMED_OUT_SHOWN = 10
 
 
 def _get_action_for_reviewer(request, pk):
@@ -84,12 +85,15 @@ def _queue(request):
     groups = {}
     for action in page:
         groups.setdefault(action.group_key, []).append(action)
+    theirs = Action.objects.reviewable_by(request.user)
     return {
         "groups": [_group(key, actions) for key, actions in groups.items()],
         "page": page,
         "version": version,
         "appeals": appeals,
         "reject_form": RejectForm(),
+        "health": theirs.queue_health(),
+        "timed_out": theirs.timed_out()[:TIMED_OUT_SHOWN],
     }
 
 
