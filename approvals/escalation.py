@@ -17,7 +17,15 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from approvals import notifications
-from approvals.models import Action, Conflict, Decision, Notification, SlackMessage, wake_waiting_agents
+from approvals.models import (
+    SLA_TIMEOUT_NAME,
+    Action,
+    Conflict,
+    Decision,
+    Notification,
+    SlackMessage,
+    wake_waiting_agents,
+)
 from audit.log import Actor, record_many
 from policies.models import EscalationTier, TimeoutFallback
 
@@ -148,15 +156,15 @@ def escalate_batch(now, limit, *, only=None, actor=SLA_ACTOR):
             # Slack: the messages posted so far show the new deadline; the tier's channel gets its own.
             SlackMessage.queue_updates([a.pk for a in actions])
             SlackMessage.queue_posts([(a, tier.slack_channel) for a in actions], tier=from_tier + 1)
-            if tier.pk not in targets:
-                targets[tier.pk] = notifications.tier_targets(tier)
+            if ("tier", tier.pk) not in targets:
+                targets[("tier", tier.pk)] = notifications.tier_targets(tier)
             who = tier.group.name if tier.group else "the escalation targets"
             detail = (
                 f"Nobody decided in time. It is now with tier {from_tier + 1} ({who}), due {due_at:%Y-%m-%d %H:%M} UTC."
             )
             for action in actions:
                 action.escalation_tier, action.due_at, action.tier_started_at = from_tier + 1, due_at, now
-                for channel, target in targets[tier.pk]:
+                for channel, target in targets[("tier", tier.pk)]:
                     pending_notifications.append(
                         notifications.build(
                             kind=Notification.Kind.ESCALATED,
@@ -178,7 +186,7 @@ def escalate_batch(now, limit, *, only=None, actor=SLA_ACTOR):
                             "to_tier": from_tier + 1,
                             "group": tier.group.name if tier.group else "",
                             "due_at": due_at.isoformat(),
-                            "notified": [target for _, target in targets[tier.pk]],
+                            "notified": [target for _, target in targets[("tier", tier.pk)]],
                         },
                     }
                 )
@@ -187,12 +195,9 @@ def escalate_batch(now, limit, *, only=None, actor=SLA_ACTOR):
         for fallback, actions in falling.items():
             events += _apply_fallback(fallback, actions, now)
             for action in actions:
-                tier = action.current_escalation_tier(ladders[action.action_type_id])
-                if tier is None:
-                    continue
-                if tier.pk not in targets:
-                    targets[tier.pk] = notifications.tier_targets(tier)
-                for channel, target in targets[tier.pk]:
+                # Whoever had it last hears that it timed out: its tier, or with no tier its
+                # reviewers (a fallback nobody hears of is the silent failure #20 found).
+                for channel, target in _holders(targets, action, ladders[action.action_type_id]):
                     pending_notifications.append(
                         notifications.build(
                             kind=Notification.Kind.FALLBACK,
@@ -200,7 +205,7 @@ def escalate_batch(now, limit, *, only=None, actor=SLA_ACTOR):
                             tier=action.escalation_tier,
                             channel=channel,
                             target=target,
-                            detail=f"Nobody decided in time; the timeout fallback applied: {action.status}.",
+                            detail=f"{FALLBACK_REASON} The timeout fallback {action.status} it.",
                             now=now,
                         )
                     )
@@ -240,18 +245,18 @@ def _apply_fallback(fallback, actions, now):
     ids = [a.pk for a in actions]
     pending = Action.objects.filter(pk__in=ids, status=Action.Status.PENDING)
     if fallback == TimeoutFallback.EXPIRE:
-        pending.update(status=Action.Status.EXPIRED, decided_at=now)
         status, kind, verdict = Action.Status.EXPIRED, "action.expired", None
+        pending.update(status=status, decided_at=now, outcome=_timed_out(status))
     elif fallback == TimeoutFallback.APPROVE:
         pending.update(status=Action.Status.APPROVED, decided_at=now, final_params=F("params"))
         status, kind, verdict = Action.Status.APPROVED, "action.approved", Decision.Verdict.APPROVED
     else:
-        pending.update(status=Action.Status.REJECTED, decided_at=now)
         status, kind, verdict = Action.Status.REJECTED, "action.rejected", Decision.Verdict.REJECTED
+        pending.update(status=status, decided_at=now, outcome=_timed_out(status))
     if verdict is not None:
         Decision.objects.bulk_create(
             [
-                Decision.of(a, verdict=verdict, by=None, by_name="sla-timeout", reason=FALLBACK_REASON, at=now)
+                Decision.of(a, verdict=verdict, by=None, by_name=SLA_TIMEOUT_NAME, reason=FALLBACK_REASON, at=now)
                 for a in actions
             ],
             batch_size=1000,
@@ -274,6 +279,23 @@ def _apply_fallback(fallback, actions, now):
             }
         )
     return events
+
+
+def _holders(targets, action, ladder):
+    """[(channel, target)] for whoever holds `action` now: its current tier, or before any
+    escalation its reviewers. `targets` caches them per tier and per type for a batch."""
+    tier = action.current_escalation_tier(ladder)
+    key = ("tier", tier.pk) if tier else ("type", action.action_type_id)
+    if key not in targets:
+        targets[key] = (
+            notifications.tier_targets(tier) if tier else notifications.reviewer_targets(action.action_type, ladder)
+        )
+    return targets[key]
+
+
+def _timed_out(status):
+    """The outcome an agent reads on an action the timeout fallback stopped: why, and by whom."""
+    return {"status": str(status), "by": SLA_TIMEOUT_NAME, "reason": FALLBACK_REASON}
 
 
 # The warning before a breach: once per action and tier, when the share of its deadline
@@ -315,20 +337,12 @@ def warn_batch(now, limit):
         targets = {}
         pending_notifications = []
         for action in actions:
-            tier = action.current_escalation_tier(ladders[action.action_type_id])
-            key = ("tier", tier.pk) if tier else ("type", action.action_type_id)
-            if key not in targets:
-                targets[key] = (
-                    notifications.tier_targets(tier)
-                    if tier
-                    else notifications.reviewer_targets(action.action_type, ladders[action.action_type_id])
-                )
             left = action.due_at - now
             detail = (
                 f"Due {action.due_at:%Y-%m-%d %H:%M} UTC, in {int(left.total_seconds() // 60)} min; "
                 "after that it escalates."
             )
-            for channel, target in targets[key]:
+            for channel, target in _holders(targets, action, ladders[action.action_type_id]):
                 pending_notifications.append(
                     notifications.build(
                         kind=Notification.Kind.WARNING,

@@ -2,11 +2,12 @@
 
 import json
 import uuid
+from datetime import timedelta
 from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Count, Exists, F, Max, Q
+from django.db.models import Count, Exists, F, Max, Min, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -54,6 +55,14 @@ def decision_channel(channel):
     if channel not in CHANNELS:
         raise ValueError(f"Unknown decision channel {channel!r}: one of {', '.join(CHANNELS)}.")
     return channel
+# The inbox's queue health: arrivals and decisions over the last HEALTH_WINDOW; deadlines
+# within BREACH_HORIZON; the SLA fallbacks of the last TIMED_OUT_WINDOW. Arrivals outrunning
+# decisions warn only from FALLING_BEHIND_MIN arrivals, so that one card is not a warning.
+HEALTH_WINDOW = timedelta(minutes=10)
+BREACH_HORIZON = timedelta(minutes=10)
+TIMED_OUT_WINDOW = timedelta(hours=24)
+FALLING_BEHIND_MIN = 3
+SLA_TIMEOUT_NAME = "sla-timeout"  # the decider's name on a timeout fallback's decision
 
 
 class ActionQuerySet(models.QuerySet):
@@ -84,6 +93,49 @@ class ActionQuerySet(models.QuerySet):
         """Soonest deadline first; suggestions (no deadline) after, oldest first."""
         return self.select_related("action_type", "agent").order_by(
             F("due_at").asc(nulls_last=True), "created_at", "id"
+        )
+
+    def queue_health(self, now=None):
+        """What the inbox's health line and deadline banner read, for these actions (a
+        reviewer's): one aggregate query. Arrivals are proposals that went to a person;
+        decisions, those of them decided (by a person or the SLA's fallback)."""
+        now = now or timezone.now()
+        window = now - HEALTH_WINDOW
+        to_person = Q(autonomy__in=[Autonomy.CONFIRM, Autonomy.SUGGEST])
+        pending = Q(status=Action.Status.PENDING)
+        state = self.filter(
+            Q(status__in=[Action.Status.PENDING, Action.Status.SUGGESTED])
+            | Q(created_at__gte=window)
+            | Q(decided_at__gte=window)
+        ).aggregate(
+            arrivals=Count("id", filter=to_person & Q(created_at__gte=window)),
+            decisions=Count("id", filter=to_person & Q(decided_at__gte=window) & ~pending),
+            oldest=Min("created_at", filter=Q(status__in=[Action.Status.PENDING, Action.Status.SUGGESTED])),
+            overdue=Count("id", filter=pending & Q(due_at__lte=now)),
+            breaching_soon=Count("id", filter=pending & Q(due_at__gt=now, due_at__lte=now + BREACH_HORIZON)),
+            warned=Count("id", filter=pending & Q(due_at__gt=now, warned_tier=F("escalation_tier"))),
+            timed_out=Count(
+                "id",
+                filter=Q(decided_at__gte=now - TIMED_OUT_WINDOW)
+                & (Q(status=Action.Status.EXPIRED) | Q(decision__by_name=SLA_TIMEOUT_NAME)),
+            ),
+        )
+        minutes = HEALTH_WINDOW.total_seconds() / 60
+        state["arrivals_per_minute"] = state["arrivals"] / minutes
+        state["decisions_per_minute"] = state["decisions"] / minutes
+        state["falling_behind"] = state["arrivals"] > state["decisions"] and state["arrivals"] >= FALLING_BEHIND_MIN
+        state["oldest_wait"] = now - state["oldest"] if state["oldest"] else None
+        return state
+
+    def timed_out(self, now=None):
+        """Those the SLA's timeout fallback rejected or expired lately, newest first."""
+        since = (now or timezone.now()) - TIMED_OUT_WINDOW
+        return (
+            self.filter(decided_at__gte=since)
+            .filter(Q(status=Action.Status.EXPIRED) | Q(decision__by_name=SLA_TIMEOUT_NAME))
+            .exclude(status=Action.Status.APPROVED)
+            .select_related("action_type", "agent")
+            .order_by("-decided_at")
         )
 
     def inbox_version(self):
@@ -238,6 +290,15 @@ class Action(models.Model):
         if self.batch:
             return f"batch:{self.agent_id}:{self.batch}"
         return f"run:{self.agent_id}:{self.session_id}:{self.action_type_id}"
+
+    @property
+    def overdue(self):
+        return self.status == Action.Status.PENDING and self.due_at is not None and self.due_at <= timezone.now()
+
+    @property
+    def deadline_warned(self):
+        """The SLA's warning for its current tier went out: its deadline is near."""
+        return self.warned_tier is not None and self.warned_tier == self.escalation_tier
 
     @cached_property
     def current_summary(self):

@@ -6,6 +6,7 @@ app_name = "approvals"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("inbox/changes", views.inbox_changes, name="inbox_changes"),
+    path("hold", views.hold, name="hold"),
     path("batch/approve", views.batch_approve, name="batch_approve"),
     path("batch/reject", views.batch_reject, name="batch_reject"),
     path("actions/<uuid:pk>/", views.action_detail, name="action"),

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from guardian.shortcuts import get_objects_for_user
 
 from approvals import escalation
 from approvals.forms import AllowSimilarForm, ParamsForm, RejectForm
@@ -32,10 +33,11 @@ from approvals.models import (
 )
 from approvals.tasks import enqueue_on_commit, execute_action
 from audit.models import Event
-from policies.models import StandingApproval
+from policies.models import ActionType, Agent, Pause, StandingApproval
 
 CARDS_PER_PAGE = 50  # the most urgent first: a screenful to work through, and fast to render
 BATCH_MAX = 500
+TIMED_OUT_SHOWN = 10
 
 
 def _get_action_for_reviewer(request, pk):
@@ -85,12 +87,15 @@ def _queue(request):
     groups = {}
     for action in page:
         groups.setdefault(action.group_key, []).append(action)
+    theirs = Action.objects.reviewable_by(request.user)
     return {
         "groups": [_group(key, actions) for key, actions in groups.items()],
         "page": page,
         "version": version,
         "appeals": appeals,
         "reject_form": RejectForm(),
+        "health": theirs.queue_health(),
+        "timed_out": theirs.timed_out()[:TIMED_OUT_SHOWN],
     }
 
 
@@ -433,3 +438,45 @@ def _batch(request, *, verb, done, decide, form=None, leave_out=lambda pending: 
         },
         status=409 if conflicts and request.method == "POST" else 400 if form is not None and form.errors else 200,
     )
+
+
+def _holdable(request):
+    """The types `request.user` reviews, and the agents that proposed actions of them."""
+    types = get_objects_for_user(
+        request.user, "policies.review_actiontype", ActionType, accept_global_perms=True, with_superuser=True
+    )
+    agents = Agent.objects.filter(actions__action_type__in=types).distinct().order_by("name")
+    return types.order_by("key"), agents
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def hold(request):
+    """A supervisor holds an agent or a type they review (the kill switch's "hold": every
+    proposal waits for a person), or releases their hold; audited as a policy change."""
+    types, agents = _holdable(request)
+    if not types.exists():
+        raise PermissionDenied("You review no action types.")
+    if request.method == "POST":
+        kind, _, pk = request.POST.get("target", "").partition(":")
+        target = {"type": types, "agent": agents}.get(kind, ActionType.objects.none()).filter(pk=pk or None).first()
+        reason = request.POST.get("reason", "").strip()
+        if target is None:
+            messages.error(request, "Choose an agent or a type you review.")
+        elif "release" in request.POST:
+            _change_hold(request, target.release_hold, by=request.user)
+        elif not reason:
+            messages.error(request, "Say why: agents and other supervisors are shown the reason.")
+        else:
+            _change_hold(request, target.hold, by=request.user, reason=reason)
+        return redirect("approvals:hold")
+    return render(request, "approvals/hold.html", {"types": types, "agents": agents, "Pause": Pause})
+
+
+def _change_hold(request, change, **options):
+    try:
+        change(**options)
+    except ValidationError as refusal:
+        messages.error(request, " ".join(refusal.messages))
+    else:
+        messages.success(request, "Done: the kill switch is changed, and the change is in the audit log.")

@@ -1,5 +1,9 @@
 """Demo data: the action types a realistic deployment starts with."""
 
+from datetime import timedelta
+
+ESCALATION_TIER_DURATION = timedelta(minutes=15)
+
 ACTION_TYPES = [
     {
         "key": "email.send",
@@ -144,9 +148,10 @@ ACTION_TYPES = [
 ]
 
 
-def install_action_types(reviewers):
+def install_action_types(reviewers, escalate_to=None):
     """Create the demo's action types (with their rules) that do not exist yet, and let the
-    `reviewers` group review each. Safe to run again."""
+    `reviewers` group review each; with `escalate_to` (a group), give each type that has none
+    an escalation tier to it, so a newcomer sees the whole ladder. Safe to run again."""
     from guardian.shortcuts import assign_perm
 
     from policies.models import ActionType
@@ -163,5 +168,7 @@ def install_action_types(reviewers):
             for order, rule in enumerate(rules):
                 action_type.rules.create(order=order, **rule)
         assign_perm("policies.review_actiontype", reviewers, action_type)
+        if escalate_to is not None and not action_type.escalation_tiers.exists():
+            action_type.escalation_tiers.create(position=1, group=escalate_to, duration=ESCALATION_TIER_DURATION)
         action_types.append(action_type)
     return action_types

@@ -45,6 +45,26 @@ class Pause(models.TextChoices):
     HOLD = "hold", "Paused: hold every proposal for a person"
 
 
+class Holdable:
+    """The kill switch's "hold" set and released by a supervisor from the inbox (an agent, or a
+    type they review): every proposal waits for a person. Audited as a policy change. A block
+    set by a policy admin is not a supervisor's to soften."""
+
+    def hold(self, *, by, reason):
+        self._set_hold(by=by, pause=Pause.HOLD, reason=reason)
+
+    def release_hold(self, *, by):
+        self._set_hold(by=by, pause=Pause.OFF, reason="")
+
+    def _set_hold(self, *, by, pause, reason):
+        if self.pause == Pause.BLOCK:
+            raise ValidationError("A policy admin blocked it; only they can change its kill switch.")
+        before = self.hold_snapshot()
+        self.pause, self.pause_reason = pause, reason
+        self.save(update_fields=["pause", "pause_reason"])
+        self.record_hold(by=by, before=before)
+
+
 # Confidence is a hint the agent gives as a number 0–1 or a word; words compare as these numbers.
 CONFIDENCE_WORDS = {"low": 0.25, "medium": 0.5, "high": 0.75}
 
@@ -71,7 +91,7 @@ class TimeoutFallback(models.TextChoices):
     APPROVE = "approve", "Approve (never for irreversible action types)"
 
 
-class ActionType(models.Model):
+class ActionType(Holdable, models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         DRAFT = "draft", "Draft (registered on first use)"
@@ -329,6 +349,12 @@ class ActionType(models.Model):
             data={"what": what, "version": self.version, "diff": diff},
         )
 
+    def record_hold(self, *, by, before):
+        self.record_change(by=by, before=before, what="kill switch set from the inbox")
+
+    def hold_snapshot(self):
+        return self.policy_snapshot()
+
     def change_history(self):
         from audit.models import Event
 
@@ -404,7 +430,7 @@ class Rule(models.Model):
             raise ValidationError({"expression": f"Not a valid CEL expression: {error}"}) from None
 
 
-class Agent(models.Model):
+class Agent(Holdable, models.Model):
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     pause = models.CharField("kill switch", max_length=8, choices=Pause, default=Pause.OFF, blank=True)
@@ -468,6 +494,11 @@ class Agent(models.Model):
                 data={"what": "agent callback signing secret rotated", "version": self.callback_secret_version},
             )
         return self.callback_secret()
+    def record_hold(self, *, by, before):
+        self.record_pause_change(by=by, before=before)
+
+    def hold_snapshot(self):
+        return {"pause": self.pause, "pause_reason": self.pause_reason}
 
     def issue_token(self, label=""):
         """Create a token and return it in the clear: the only time it is ever seen."""

@@ -11,7 +11,9 @@ from tests.inbox.conftest import pending_actions
 
 pytestmark = pytest.mark.django_db
 
-INBOX_QUERIES = 10  # with the end users' open escalations, the cards' escalation tiers and approvals
+# With the end users' open escalations, the cards' escalation tiers and approvals, the queue
+# health and the timed-out list.
+INBOX_QUERIES = 12
 BATCH_QUERIES = 14
 FOUR_EYES_QUERIES = INBOX_QUERIES + 1  # who made each card's policy version, for the whole page
 

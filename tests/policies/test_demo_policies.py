@@ -41,3 +41,15 @@ def test_the_demo_policy_admin_edits_rules_and_escalation_tiers_without_being_a_
     assert page.status_code == 200
     assert 'name="rules-TOTAL_FORMS"' in page.content.decode()
     assert 'name="escalation_tiers-TOTAL_FORMS"' in page.content.decode()
+
+
+def test_the_demo_types_escalate_to_the_leads_and_its_people_have_email(db):
+    from django.contrib.auth.models import User
+
+    call_command("seed_demo", stdout=None)
+    call_command("seed_demo", stdout=None)
+
+    for action_type in ActionType.objects.all():
+        assert [tier.group.name for tier in action_type.escalation_tiers.all()] == ["leads"], action_type.key
+    assert User.objects.get(username="supervisor").email == "supervisor@example.com"
+    assert User.objects.get(username="lead").groups.filter(name="leads").exists()

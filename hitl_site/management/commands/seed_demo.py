@@ -15,7 +15,10 @@ DEMO_USERS = {
     "policyadmin": (roles.POLICY_ADMINS, True),
     "auditor": (roles.AUDITORS, False),
     "sampler": (roles.SAMPLE_REVIEWERS, False),
+    # Where the demo's actions escalate when nobody decides in time: a supervisor too.
+    "lead": (roles.SUPERVISORS, False),
 }
+LEADS = "leads"  # the group of the demo types' escalation tier
 DEMO_AGENT = "demo-agent"
 
 
@@ -27,7 +30,10 @@ class Command(BaseCommand):
         password = settings.HITL_DEMO_PASSWORD
         roles.install()  # the migration made them; a database flushed since has lost them
         for username, (group_name, is_staff) in DEMO_USERS.items():
-            user, created = User.objects.get_or_create(username=username, defaults={"is_staff": is_staff})
+            # An email address each, so that SLA warnings and timeouts reach them (#20).
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"is_staff": is_staff, "email": f"{username}@example.com"}
+            )
             if created:
                 user.set_password(password)
                 user.save()
@@ -36,7 +42,9 @@ class Command(BaseCommand):
             User.objects.create_superuser("admin", "admin@example.com", password)
 
         supervisors = Group.objects.get(name=roles.SUPERVISORS)
-        install_action_types(reviewers=supervisors)
+        leads, _ = Group.objects.get_or_create(name=LEADS)
+        User.objects.get(username="lead").groups.add(leads)
+        install_action_types(reviewers=supervisors, escalate_to=leads)
 
         agent, _ = Agent.objects.get_or_create(
             name=DEMO_AGENT, defaults={"description": "The simulated agent of the demo."}
