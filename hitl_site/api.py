@@ -153,9 +153,7 @@ def json_errors(get_response):
             allowed=response.get("Allow", "").replace(",", ", ") or "no method",
             status=response.status_code,
         )
-        answer = JsonResponse(
-            {"error": {"code": code, "message": message, "details": []}}, status=response.status_code
-        )
+        answer = JsonResponse({"error": {"code": code, "message": message, "details": []}}, status=response.status_code)
         for header in ("Allow", "Retry-After"):
             if header in response:
                 answer[header] = response[header]

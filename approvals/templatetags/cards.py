@@ -8,7 +8,7 @@ from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
-from approvals.models import Appeal
+from approvals.models import Appeal, Question
 
 register = template.Library()
 
@@ -78,3 +78,13 @@ def appeals(context):
     if open_appeals is None:
         open_appeals = Appeal.objects.for_inbox(request.user)
     return {"appeals": open_appeals, "request": request, "csrf_token": context.get("csrf_token")}
+
+
+@register.inclusion_tag("approvals/questions.html", takes_context=True)
+def questions(context):
+    """`{% questions %}`: the agents' open questions, for the top of the inbox."""
+    request = context["request"]
+    open_questions = context.get("questions")
+    if open_questions is None:
+        open_questions = Question.objects.for_inbox(request.user)
+    return {"questions": open_questions, "request": request, "csrf_token": context.get("csrf_token")}

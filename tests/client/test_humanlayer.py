@@ -1,9 +1,6 @@
 """Code written for the `humanlayer` SDK works unchanged with its API base pointed at Countersign."""
 
-import time
-
 import pytest
-from humanlayer import HumanLayer
 from humanlayer.core.models import FunctionCallSpec, FunctionCallStatus
 from humanlayer.core.protocol import HumanLayerException
 
@@ -11,17 +8,6 @@ from approvals.models import Action
 from tests.client.conftest import pending_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def hl(live_server, token):
-    # The only change an existing HumanLayer user makes: the API base (and their Countersign token).
-    return HumanLayer(
-        api_key=token,
-        api_base_url=live_server.url + "/api/v1/humanlayer",
-        run_id="billing-run-7",
-        sleep=lambda seconds: time.sleep(0.05),  # the SDK polls every 3 s; a test need not wait that long
-    )
 
 
 @pytest.fixture
@@ -69,7 +55,7 @@ def test_a_rejection_reaches_the_model_as_humanlayers_denial(send_email, supervi
 
     pending_action().reject(by=supervisor, reason="Ann already has it")
 
-    assert sending.result(timeout=20) == "User denied send_email with message: Rejected by sue: Ann already has it"
+    assert sending.result(timeout=20) == "User denied send_email with message: Ann already has it"
     assert outbox == []
 
 
