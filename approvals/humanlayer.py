@@ -23,12 +23,14 @@ A rejection's comment is the reviewer's words, verbatim; where the reviewer chos
 `reject_options`, its name is `reject_option_name`.
 
 The SDK runs the function with the arguments it proposed, so an approval *with edits* is answered
-`approved: false` with a comment giving the edited arguments: the model can call again with them.
+`approved: false` with a comment giving the edited arguments, and a one-shot standing approval bound
+to exactly those arguments (audited) lets the model's repeated call through without a second review.
 """
 
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from pydantic import BaseModel, StrictBool, field_validator
@@ -38,7 +40,7 @@ from approvals.api import ERRORS, ApiError
 from approvals.models import Action, Conflict, Question
 from approvals.services import InFlight, KeyReused, action_propose
 from audit.log import Actor
-from policies.models import Autonomy
+from policies.models import Autonomy, StandingApproval
 
 router = Router(tags=["HumanLayer compatibility"])
 
@@ -95,7 +97,7 @@ def _answer(action):
         if action.final_params != action.params:
             return False, (
                 f"Approved by {by} only with changes; call {action.action_type.key} again with exactly these "
-                f"arguments: {action.final_params}"
+                f"arguments, and that call is approved without another review: {action.final_params}"
             )
         return True, (decision.reason or None) if decision else None
     if action.status == Action.Status.REJECTED:
@@ -109,6 +111,8 @@ def _answer(action):
 
 def function_call(action):
     approved, comment = _answer(action)
+    if approved is False and action.status in Action.APPROVED_STATUSES:
+        _allow_the_edited_call(action)
     hl = action.context.get("humanlayer", {})
     decision = getattr(action, "decision", None)
     return {
@@ -123,6 +127,17 @@ def function_call(action):
             "reject_option_name": (decision.reject_option or None) if decision and approved is False else None,
         },
     }
+
+
+def _allow_the_edited_call(action):
+    """The SDK cannot run the edited arguments, so the model calls again with them: a one-shot
+    standing approval lets exactly that call through instead of a second review."""
+    decision = action.decision
+    if decision.by is None:  # the reviewer's account is gone: nobody to make the approval in the name of
+        return
+    with transaction.atomic():
+        Action.objects.select_for_update().filter(pk=action.pk).first()
+        StandingApproval.for_edited_call(action=action, by=decision.by)
 
 
 def _get_call(request, call_id):

@@ -5,6 +5,7 @@ from humanlayer.core.models import FunctionCallSpec, FunctionCallStatus
 from humanlayer.core.protocol import HumanLayerException
 
 from approvals.models import Action
+from audit.models import Event
 from tests.client.conftest import pending_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,6 +69,29 @@ def test_an_edited_approval_is_not_run_with_the_old_arguments(send_email, superv
     answer = sending.result(timeout=20)
     assert outbox == []
     assert "only with changes" in answer and "Your March invoice" in answer
+
+
+def test_the_call_repeated_with_the_edited_arguments_runs_once_without_a_second_review(
+    send_email, supervisor, outbox, in_background
+):
+    sending = in_background(email, send_email)
+    action = pending_action()
+    edited = {**action.params, "subject": "Your March invoice"}
+    action.approve(by=supervisor, params=edited)
+    assert "only with changes" in sending.result(timeout=20)
+
+    assert send_email(**edited) == "sent"  # the model's repeated call: no card, no wait
+    assert outbox == ["Your March invoice"]
+    repeated = Action.objects.exclude(pk=action.pk).get()
+    assert repeated.status == "approved" and repeated.route["standing_approval"]
+    made = Event.objects.get(kind="policy.changed", data__what="standing approval created")
+    assert made.actor_id == str(supervisor.pk) and made.data["max_uses"] == 1
+    assert made.data["constraints"]["subject"] == {"equals": "Your March invoice"}
+
+    # Used up: the same call again, or any other, waits for a person as before.
+    again = in_background(send_email, **edited)
+    pending_action().reject(by=supervisor, reason="Once is enough")
+    assert again.result(timeout=20) == "User denied send_email with message: Once is enough"
 
 
 def test_the_agent_can_withdraw_its_call_but_never_approve_it(hl, email_type):
