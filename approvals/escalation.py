@@ -26,7 +26,7 @@ from approvals.models import (
     SlackMessage,
     wake_waiting_agents,
 )
-from audit.log import Actor, record_many
+from audit.log import Actor, record, record_many
 from policies.models import EscalationTier, TimeoutFallback
 
 BATCH_SIZE = 1000
@@ -101,9 +101,10 @@ def sweep(now=None, batch_size=BATCH_SIZE):
     return result
 
 
-def escalate_now(action, *, by):
-    """A reviewer sends a pending card to its next tier at once, as if its deadline had passed.
-    Never past the last tier: that would apply the timeout fallback, which is the SLA's to apply."""
+def escalate_now(action, *, actor, message=""):
+    """A reviewer (or the agent, by HumanLayer's `escalate_email`) sends a pending card to its next
+    tier at once, as if its deadline had passed. Never past the last tier: that would apply the
+    timeout fallback, which is the SLA's to apply. `message`, if any, is recorded with it."""
     ladder = tiers_by_type({action.action_type_id})[action.action_type_id]
     if action.escalation_tier >= len(ladder):
         raise Conflict("There is no further tier to escalate this action to.")
@@ -116,9 +117,11 @@ def escalate_now(action, *, by):
         if not current.update(due_at=now):
             action.refresh_from_db()
             raise Conflict(action.conflict_message())
-        result = escalate_batch(now, 1, only=[action.pk], actor=Actor.user(by))
-    if result.escalated != 1:
-        raise Conflict("Someone else escalated or decided it meanwhile.")
+        result = escalate_batch(now, 1, only=[action.pk], actor=actor)
+        if result.escalated != 1:
+            raise Conflict("Someone else escalated or decided it meanwhile.")
+        if message:
+            record(kind="action.escalation_requested", actor=actor, action=action, data={"message": message})
     action.refresh_from_db()
     return action
 

@@ -400,6 +400,12 @@ class RejectForm(forms.Form):
         label="Reason", required=False, choices=[("", "Choose a reason…")] + [(r, r) for r in COMMON_REASONS]
     )
     reason = forms.CharField(label="Details", required=False, max_length=2000)
+    # One of the agent's own reject options (HumanLayer's `reject_options`), by name.
+    option = forms.CharField(label="The agent's reason", required=False, max_length=200)
+
+    def __init__(self, *args, action=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.agent_options = {o["name"]: o["label"] for o in action.reject_options} if action else {}
 
     @cached_property
     def common_options(self):
@@ -408,8 +414,12 @@ class RejectForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        option = cleaned.get("option") or ""
+        if option and option not in self.agent_options:
+            raise forms.ValidationError(f"The agent offered no reason named “{option}”.")
         parts = [cleaned.get("common", ""), (cleaned.get("reason") or "").strip()]
-        cleaned["text"] = ": ".join(part for part in parts if part)
+        # The reviewer's own words go back verbatim; a bare choice of the agent's option, its label.
+        cleaned["text"] = ": ".join(part for part in parts if part) or self.agent_options.get(option, "")
         if not cleaned["text"]:
             raise forms.ValidationError("Say why you reject it: the agent and the auditors read the reason.")
         return cleaned

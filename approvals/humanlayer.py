@@ -12,21 +12,35 @@ points here (`HUMANLAYER_API_BASE=https://countersign.example.com/api/v1/humanla
 - `POST /agent/function_calls/{call_id}/respond` lets the agent withdraw its call
   (`approved: false`); it can never approve its own call — people decide in the inbox.
 
+- `POST /contact_requests` asks a person a question (`HumanLayer.human_as_tool()`): a question
+  card in the inbox, where a supervisor types the answer or picks one of the `response_options`;
+  `GET /contact_requests/{call_id}` answers `status.response` verbatim (null until answered) and
+  `response_option_name`;
+- `POST /agent/function_calls/{call_id}/escalate_email` sends the call to its type's next SLA tier;
+  `POST /agent/human_contacts/{call_id}/escalate_email` puts the question at the top of the inbox.
+
+A rejection's comment is the reviewer's words, verbatim; where the reviewer chose one of the call's
+`reject_options`, its name is `reject_option_name`.
+
 The SDK runs the function with the arguments it proposed, so an approval *with edits* is answered
-`approved: false` with a comment giving the edited arguments: the model can call again with them.
+`approved: false` with a comment giving the edited arguments, and a one-shot standing approval bound
+to exactly those arguments (audited) lets the model's repeated call through without a second review.
 """
 
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from pydantic import BaseModel, StrictBool, field_validator
 
+from approvals import escalation
 from approvals.api import ERRORS, ApiError
-from approvals.models import Action, Conflict
+from approvals.models import Action, Conflict, Question
 from approvals.services import InFlight, KeyReused, action_propose
-from policies.models import Autonomy
+from audit.log import Actor
+from policies.models import Autonomy, StandingApproval
 
 router = Router(tags=["HumanLayer compatibility"])
 
@@ -83,11 +97,11 @@ def _answer(action):
         if action.final_params != action.params:
             return False, (
                 f"Approved by {by} only with changes; call {action.action_type.key} again with exactly these "
-                f"arguments: {action.final_params}"
+                f"arguments, and that call is approved without another review: {action.final_params}"
             )
         return True, (decision.reason or None) if decision else None
     if action.status == Action.Status.REJECTED:
-        return False, f"Rejected by {by}: {decision.reason or 'no reason given'}"
+        return False, decision.reason  # the reviewer's words, as HumanLayer gives them
     if action.status == Action.Status.EXPIRED:
         return False, "Nobody decided before the deadline, so the call was rejected."
     if action.status == Action.Status.CANCELLED:
@@ -97,7 +111,10 @@ def _answer(action):
 
 def function_call(action):
     approved, comment = _answer(action)
+    if approved is False and action.status in Action.APPROVED_STATUSES:
+        _allow_the_edited_call(action)
     hl = action.context.get("humanlayer", {})
+    decision = getattr(action, "decision", None)
     return {
         "run_id": hl.get("run_id", action.session_id),
         "call_id": hl.get("call_id", action.idempotency_key.removeprefix(KEY_PREFIX)),
@@ -107,8 +124,20 @@ def function_call(action):
             "responded_at": action.decided_at if approved is not None else None,
             "approved": approved,
             "comment": comment,
+            "reject_option_name": (decision.reject_option or None) if decision and approved is False else None,
         },
     }
+
+
+def _allow_the_edited_call(action):
+    """The SDK cannot run the edited arguments, so the model calls again with them: a one-shot
+    standing approval lets exactly that call through instead of a second review."""
+    decision = action.decision
+    if decision.by is None:  # the reviewer's account is gone: nobody to make the approval in the name of
+        return
+    with transaction.atomic():
+        Action.objects.select_for_update().filter(pk=action.pk).first()
+        StandingApproval.for_edited_call(action=action, by=decision.by)
 
 
 def _get_call(request, call_id):
@@ -157,4 +186,134 @@ def respond_to_function_call(request, call_id: str, status: FunctionCallStatus):
         action.cancel()
     except Conflict as conflict:
         raise ApiError(409, "conflict", f"Only a pending call can be withdrawn. {conflict}") from None
+    return function_call(action)
+
+
+# Contact requests: an agent's question to a person.
+
+
+class ResponseOption(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    title: str | None = Field(None, max_length=200)
+    description: str | None = Field(None, max_length=2000)
+    prompt_fill: str | None = Field(None, max_length=10000)
+    interactive: bool = False
+
+
+class HumanContactSpec(BaseModel):
+    msg: str = Field(min_length=1, max_length=20000, description="The question, shown to a person as written.")
+    subject: str | None = Field(None, max_length=200)
+    channel: dict[str, Any] | None = None
+    response_options: list[ResponseOption] | None = None
+    state: dict[str, Any] | None = None
+
+    @field_validator("response_options")
+    @classmethod
+    def names_unique(cls, options):
+        names = [option.name for option in options or ()]
+        if len(names) != len(set(names)):
+            raise ValueError("response_options must have unique names")
+        return options
+
+
+class HumanContactStatus(BaseModel):
+    requested_at: datetime | None = None
+    responded_at: datetime | None = None
+    response: str | None = None
+    response_option_name: str | None = None
+
+
+class HumanContactIn(Schema):
+    run_id: str = Field(max_length=200, examples=["billing-agent-3kd9"])
+    call_id: str = Field(min_length=1, max_length=200, examples=["contact-8fj2"])
+    spec: HumanContactSpec
+    status: HumanContactStatus | None = None
+
+
+class HumanContactOut(Schema):
+    run_id: str
+    call_id: str
+    spec: HumanContactSpec
+    status: HumanContactStatus
+
+
+class EscalationIn(Schema):
+    escalation_msg: str = Field(max_length=2000)
+    additional_recipients: list[dict[str, Any]] | None = None
+    channel: dict[str, Any] | None = None
+
+
+def human_contact(question):
+    return {
+        "run_id": question.session_id,
+        "call_id": question.call_id,
+        "spec": {
+            "msg": question.message,
+            "subject": question.subject or None,
+            "response_options": question.response_options or None,
+            **question.spec,
+        },
+        "status": {
+            "requested_at": question.created_at,
+            "responded_at": question.answered_at,
+            "response": question.response if question.answered_at else None,
+            "response_option_name": question.response_option_name or None,
+        },
+    }
+
+
+def _get_question(request, call_id):
+    return get_object_or_404(Question.objects.select_related("agent"), agent=request.auth, call_id=call_id)
+
+
+@router.post("/contact_requests", response={200: HumanContactOut, 201: HumanContactOut, **ERRORS})
+def create_contact_request(request, contact: HumanContactIn):
+    """Ask a person, as `HumanLayer.human_as_tool()` does: a question card in the inbox."""
+    question, created = Question.ask(
+        agent=request.auth,
+        call_id=contact.call_id,
+        session_id=contact.run_id,
+        message=contact.spec.msg,
+        subject=contact.spec.subject or "",
+        response_options=[option.model_dump(exclude_none=True) for option in contact.spec.response_options or ()],
+        spec=contact.spec.model_dump(include={"channel", "state"}, exclude_none=True),
+    )
+    if not created and question.message != contact.spec.msg:
+        raise ApiError(422, "idempotency_key_reused", "This call_id was already used for another question.")
+    return Status(201 if created else 200, human_contact(question))
+
+
+@router.get("/contact_requests/{call_id}", response={200: HumanContactOut, **ERRORS})
+def get_contact_request(request, call_id: str):
+    """The question with its answer: `status.response` is null until a person has answered."""
+    return human_contact(_get_question(request, call_id))
+
+
+@router.post("/agent/human_contacts/{call_id}/respond", response={200: HumanContactOut, **ERRORS})
+def respond_to_contact_request(request, call_id: str, status: HumanContactStatus):
+    """Refused: a person answers the agent's question, never the agent itself."""
+    _get_question(request, call_id)
+    raise ApiError(403, "agent_cannot_answer", "An agent cannot answer its own question; a person answers it.")
+
+
+@router.post("/agent/human_contacts/{call_id}/escalate_email", response={200: HumanContactOut, **ERRORS})
+def escalate_contact_request(request, call_id: str, body: EscalationIn):
+    """Mark the question escalated: it moves to the top of the inbox, due now, with the message."""
+    question = _get_question(request, call_id)
+    try:
+        question.escalate(message=body.escalation_msg)
+    except Conflict as conflict:
+        raise ApiError(409, "conflict", str(conflict)) from None
+    return human_contact(question)
+
+
+@router.post("/agent/function_calls/{call_id}/escalate_email", response={200: FunctionCallOut, **ERRORS})
+def escalate_function_call(request, call_id: str, body: EscalationIn):
+    """Send the waiting call to the next tier of its type's SLA ladder at once, as a reviewer's
+    "Escalate now" does; the message goes into the audit log."""
+    action = _get_call(request, call_id)
+    try:
+        action = escalation.escalate_now(action, actor=Actor.agent(request.auth), message=body.escalation_msg)
+    except Conflict as conflict:
+        raise ApiError(409, "conflict", str(conflict)) from None
     return function_call(action)

@@ -333,6 +333,17 @@ class Action(models.Model):
             )
         return described
 
+    @property
+    def reject_options(self):
+        """The reasons the agent offered for a rejection, [{"name", "label"}] (HumanLayer's
+        `reject_options`); a reviewer may pick one, and the agent gets its name back."""
+        options = (self.context.get("humanlayer") or {}).get("spec", {}).get("reject_options") or []
+        return [
+            {"name": option["name"], "label": option.get("title") or option.get("description") or option["name"]}
+            for option in options
+            if isinstance(option, dict) and isinstance(option.get("name"), str)
+        ]
+
     @cached_property
     def low_confidence(self):
         if isinstance(self.confidence, str):
@@ -612,8 +623,11 @@ class Action(models.Model):
         )
         return approvers >= required
 
-    def reject(self, *, by, reason, seconds_to_decide=None, channel="web"):
+    def reject(self, *, by, reason, seconds_to_decide=None, channel="web", option=""):
+        """`option`: the name of one of the agent's `reject_options`, if the reviewer chose one."""
         channel = decision_channel(channel)
+        if option and option not in {choice["name"] for choice in self.reject_options}:
+            raise InvalidEdit([{"path": "option", "message": f"The agent offered no reject option {option!r}."}])
         with transaction.atomic():
             self._claim(from_status=self.Status.PENDING, status=self.Status.REJECTED, decided_at=timezone.now())
             decision = Decision.of(
@@ -622,6 +636,7 @@ class Action(models.Model):
                 by=by,
                 by_name=by.get_username(),
                 reason=reason,
+                reject_option=option,
                 seconds_to_decide=seconds_to_decide,
             )
             decision.save(force_insert=True)
@@ -629,7 +644,12 @@ class Action(models.Model):
                 kind="action.rejected",
                 actor=Actor.user(by),
                 action=self,
-                data={"verdict": "rejected", "reason": reason, "channel": channel},
+                data={
+                    "verdict": "rejected",
+                    "reason": reason,
+                    "channel": channel,
+                    **({"reject_option": option} if option else {}),
+                },
             )
             self._wake_waiting_agent()
         return decision
@@ -751,6 +771,8 @@ class Decision(models.Model):
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     by_name = models.CharField(max_length=150)
     reason = models.TextField(blank=True)
+    # The name of the agent's own reject option the reviewer chose (HumanLayer's `reject_options`).
+    reject_option = models.CharField(max_length=200, blank=True)
     diff = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(default=timezone.now)
     # From the card being shown to the decision; NULL where the form did not say when it was
@@ -1004,6 +1026,142 @@ class Appeal(models.Model):
                 kind="escalation.resolved",
                 actor=Actor.user(by),
                 data={"escalation_id": str(self.pk), "kind": self.kind},
+                **self.audit_context(),
+            )
+
+
+class QuestionQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(answered_at__isnull=True)
+
+    def for_inbox(self, user):
+        """The open questions for the top of `user`'s inbox, escalated and soonest due first."""
+        if not user.has_perm("approvals.answer_question"):
+            return []
+        return list(self.open().select_related("agent").order_by("-escalated", "due_at")[:50])
+
+
+class Question(models.Model):
+    """An agent's question to a person (HumanLayer's contact request, `human_as_tool()`): the
+    answer a person types goes back to the agent verbatim, or the name of the option they chose."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="questions")
+    call_id = models.CharField(max_length=200)  # the agent's own id for it, unique per agent
+    session_id = models.CharField(max_length=200, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    message = models.TextField()
+    # [{"name", "title", "description", ...}] as the agent sent them: answers a person may pick.
+    response_options = models.JSONField(default=list, blank=True)
+    spec = models.JSONField(default=dict, blank=True)  # what else the agent sent, given back as sent
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    escalated = models.BooleanField(default=False)
+    escalation_message = models.TextField(blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answered_by_name = models.CharField(max_length=150, blank=True)
+    response = models.TextField(blank=True)
+    response_option_name = models.CharField(max_length=200, blank=True)
+
+    objects = QuestionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at"]
+        permissions = [("answer_question", "Can answer agents' questions in the inbox")]
+        constraints = [models.UniqueConstraint(fields=["agent", "call_id"], name="one_question_per_call_id")]
+
+    def __str__(self):
+        return f"Question from {self.agent} ({self.call_id})"
+
+    def audit_context(self):
+        return {"agent": self.agent.name, "session_id": self.session_id, "action_id": None, "action_type": ""}
+
+    @property
+    def overdue(self):
+        return self.answered_at is None and self.due_at <= timezone.now()
+
+    def option(self, name):
+        return next((option for option in self.response_options if option.get("name") == name), None)
+
+    @classmethod
+    def ask(cls, *, agent, call_id, message, subject="", session_id="", response_options=(), spec=None):
+        """Record the agent's question, due within the site's SLA for appeals. Returns (question,
+        created): the same call id asks once."""
+        now = timezone.now()
+        with transaction.atomic():
+            question, created = cls.objects.get_or_create(
+                agent=agent,
+                call_id=call_id,
+                defaults={
+                    "created_at": now,
+                    "due_at": now + settings.HITL_USER_ESCALATION_SLA,
+                    "message": message,
+                    "subject": subject,
+                    "session_id": session_id,
+                    "response_options": list(response_options),
+                    "spec": spec or {},
+                },
+            )
+            if created:
+                record(
+                    kind="question.asked",
+                    actor=Actor.agent(agent),
+                    data={"question_id": str(question.pk), "call_id": call_id, "subject": subject, "message": message},
+                    **question.audit_context(),
+                )
+        return question, created
+
+    def answer(self, *, by, response="", option_name=""):
+        """A person's answer: their words, or one of the agent's response options (with the
+        option's prompt as the words, unless they wrote their own). Raises Conflict if already
+        answered, InvalidEdit for an unknown option or an empty answer."""
+        if option_name and self.option(option_name) is None:
+            raise InvalidEdit([{"path": "option", "message": f"There is no option named {option_name!r}."}])
+        chosen = self.option(option_name) or {}
+        response = response or chosen.get("prompt_fill") or chosen.get("title") or option_name
+        if not response.strip() and not option_name:
+            raise InvalidEdit([{"path": "response", "message": "Type an answer, or choose one of the options."}])
+        now = timezone.now()
+        with transaction.atomic():
+            claimed = Question.objects.filter(pk=self.pk, answered_at__isnull=True).update(
+                answered_at=now,
+                answered_by=by,
+                answered_by_name=by.get_username(),
+                response=response,
+                response_option_name=option_name,
+            )
+            if claimed != 1:
+                self.refresh_from_db()
+                raise Conflict(
+                    f"Already answered by {self.answered_by_name} at {timezone.localtime(self.answered_at):%H:%M:%S}."
+                )
+            self.refresh_from_db()
+            record(
+                kind="question.answered",
+                actor=Actor.user(by),
+                data={"question_id": str(self.pk), "response": response, "response_option_name": option_name},
+                **self.audit_context(),
+            )
+
+    def escalate(self, *, message):
+        """The agent's `escalate_email`: the question goes to the top of the inbox, due now."""
+        with transaction.atomic():
+            if (
+                Question.objects.filter(pk=self.pk, answered_at__isnull=True).update(
+                    escalated=True, escalation_message=message, due_at=timezone.now()
+                )
+                != 1
+            ):
+                self.refresh_from_db()
+                raise Conflict("Only a question nobody has answered can be escalated.")
+            self.refresh_from_db()
+            record(
+                kind="question.escalated",
+                actor=Actor.agent(self.agent),
+                data={"question_id": str(self.pk), "message": message},
                 **self.audit_context(),
             )
 

@@ -27,11 +27,14 @@ from approvals.models import (
     BatchConflict,
     Conflict,
     Execution,
+    InvalidEdit,
     NotificationPreference,
+    Question,
     SlackUser,
     params_diff,
 )
 from approvals.tasks import enqueue_on_commit, execute_action
+from audit.log import Actor
 from audit.models import Event
 from policies.models import ActionType, Agent, Pause, StandingApproval
 
@@ -76,10 +79,9 @@ def _queue(request):
     """The inbox's context: this user's actions awaiting review, most urgent first, in groups."""
     waiting = Action.objects.awaiting_review().reviewable_by(request.user)
     appeals = Appeal.objects.for_inbox(request.user)
-    count, version = _inbox_version(waiting, appeals)
-    paginator = Paginator(
-        waiting.by_urgency().with_escalation_tiers().prefetch_related("approvals"), CARDS_PER_PAGE
-    )
+    questions = Question.objects.for_inbox(request.user)
+    count, version = _inbox_version(waiting, [*appeals, *questions])
+    paginator = Paginator(waiting.by_urgency().with_escalation_tiers().prefetch_related("approvals"), CARDS_PER_PAGE)
     paginator.count = count  # a cached_property: spare the paginator its own COUNT(*)
     page = paginator.get_page(request.GET.get("page"))
     # Four eyes asks who made each card's policy version: one query for the page.
@@ -93,6 +95,7 @@ def _queue(request):
         "page": page,
         "version": version,
         "appeals": appeals,
+        "questions": questions,
         "reject_form": RejectForm(),
         "health": theirs.queue_health(),
         "timed_out": theirs.timed_out()[:TIMED_OUT_SHOWN],
@@ -127,8 +130,8 @@ def inbox(request):
 def inbox_changes(request):
     """Polled by the open inbox: 204 when nothing arrived or left, else the queue anew."""
     waiting = Action.objects.awaiting_review().reviewable_by(request.user)
-    appeals = Appeal.objects.for_inbox(request.user)
-    if request.GET.get("version") == _inbox_version(waiting, appeals)[1]:
+    shown = [*Appeal.objects.for_inbox(request.user), *Question.objects.for_inbox(request.user)]
+    if request.GET.get("version") == _inbox_version(waiting, shown)[1]:
         return HttpResponse(status=204)
     return render(request, "approvals/inbox.html#queue", _queue(request))
 
@@ -216,12 +219,15 @@ def approve(request, pk):
 @login_required
 def reject(request, pk):
     action = _get_action_for_reviewer(request, pk)
-    form = RejectForm(request.POST)
+    form = RejectForm(request.POST, action=action)
     if not form.is_valid():
         return _card(request, action, error=" ".join(form.non_field_errors()) or "Give a reason.")
     try:
         decision = action.reject(
-            by=request.user, reason=form.cleaned_data["text"], seconds_to_decide=_seconds_shown(request)
+            by=request.user,
+            reason=form.cleaned_data["text"],
+            option=form.cleaned_data["option"],
+            seconds_to_decide=_seconds_shown(request),
         )
     except Conflict as conflict:
         return _card(request, action, error=str(conflict))
@@ -246,6 +252,33 @@ def resolve_appeal(request, pk):
         messages.error(request, error)
     else:
         messages.success(request, f"{appeal.get_kind_display()} from {appeal.agent.name}: resolved.")
+    return redirect("approvals:inbox")
+
+
+@require_POST
+@login_required
+def answer_question(request, pk):
+    """A supervisor answers an agent's question: their words go back verbatim, or an option's name."""
+    if not request.user.has_perm("approvals.answer_question"):
+        raise PermissionDenied("You may not answer agents' questions.")
+    question = get_object_or_404(Question.objects.select_related("agent"), pk=pk)
+    error = ""
+    try:
+        question.answer(
+            by=request.user,
+            response=request.POST.get("response", "").strip(),
+            option_name=request.POST.get("option", ""),
+        )
+    except Conflict as conflict:
+        error = str(conflict)
+    except InvalidEdit as invalid:
+        error = " ".join(detail["message"] for detail in invalid.errors)
+    if request.htmx:
+        return render(request, "approvals/questions.html#question", {"question": question, "error": error})
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"Answered {question.agent.name}'s question.")
     return redirect("approvals:inbox")
 
 
@@ -329,7 +362,7 @@ def escalate(request, pk):
     """Send the card to the next escalation tier now."""
     action = _get_action_for_reviewer(request, pk)
     try:
-        escalation.escalate_now(action, by=request.user)
+        escalation.escalate_now(action, actor=Actor.user(request.user))
     except Conflict as conflict:
         return _card(request, action, error=str(conflict))
     tier = action.current_escalation_tier()

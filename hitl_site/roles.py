@@ -16,7 +16,7 @@ SAMPLE_REVIEWERS = "sample_reviewers"
 
 ROLES = {
     # Review the action types whose reviewer groups include them, in the inbox.
-    SUPERVISORS: ["approvals.view_insights"],
+    SUPERVISORS: ["approvals.view_insights", "approvals.answer_question"],
     # Edit action types, their rules and tiers, agents and standing approvals in the admin.
     POLICY_ADMINS: [
         "policies.view_actiontype",

@@ -693,6 +693,18 @@ class StandingApproval(models.Model):
         self.refresh_from_db()
 
     @classmethod
+    def for_edited_call(cls, *, action, by):
+        """One use, bound to exactly the parameters `by` approved with edits, for an SDK that cannot
+        run a call with other arguments (HumanLayer): the agent calls again with them, and that call
+        is approved at once instead of being reviewed a second time. Made once per action (the
+        caller holds the action's row lock); audited as a policy change."""
+        existing = cls.objects.filter(created_from_action=action.pk, max_uses=1).first()
+        if existing is not None:
+            return existing
+        constraints = {name: {"equals": value} for name, value in action.final_params.items()}
+        return cls.allow_similar(action=action, by=by, constraints=constraints, max_uses=1)
+
+    @classmethod
     def allow_similar(cls, *, action, by, constraints, duration=None, max_uses=10):
         """Create one from an approved action (the inbox's "approve and allow similar")."""
         from audit.log import Actor, record

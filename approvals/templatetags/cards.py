@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from approvals.models import Appeal
+from approvals.models import Appeal, Question
 from policies.schema import child_pointer, label, matches, ordered_names, resolve, variants
 from policies.summary import humanize, plain_text, when
 
@@ -256,3 +256,13 @@ def readonly_value(action, field):
     action_type = action.action_type
     root = action_type.params_schema or {}
     return render_value(field.value, field.schema, root, action_type.params_order, "", field.name)
+
+
+@register.inclusion_tag("approvals/questions.html", takes_context=True)
+def questions(context):
+    """`{% questions %}`: the agents' open questions, for the top of the inbox."""
+    request = context["request"]
+    open_questions = context.get("questions")
+    if open_questions is None:
+        open_questions = Question.objects.for_inbox(request.user)
+    return {"questions": open_questions, "request": request, "csrf_token": context.get("csrf_token")}

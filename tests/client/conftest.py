@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from humanlayer import HumanLayer
 
 from approvals import escalation
 from approvals.models import Action
@@ -96,3 +97,13 @@ def pending_action(timeout=10.0):
         time.sleep(0.02)
     raise AssertionError("The agent never proposed a pending action.")
 
+
+@pytest.fixture
+def hl(live_server, token):
+    # The only change an existing HumanLayer user makes: the API base (and their Countersign token).
+    return HumanLayer(
+        api_key=token,
+        api_base_url=live_server.url + "/api/v1/humanlayer",
+        run_id="billing-run-7",
+        sleep=lambda seconds: time.sleep(0.05),  # the SDK polls every 3 s; a test need not wait that long
+    )

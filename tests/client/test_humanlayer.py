@@ -1,27 +1,14 @@
 """Code written for the `humanlayer` SDK works unchanged with its API base pointed at Countersign."""
 
-import time
-
 import pytest
-from humanlayer import HumanLayer
 from humanlayer.core.models import FunctionCallSpec, FunctionCallStatus
 from humanlayer.core.protocol import HumanLayerException
 
 from approvals.models import Action
+from audit.models import Event
 from tests.client.conftest import pending_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def hl(live_server, token):
-    # The only change an existing HumanLayer user makes: the API base (and their Countersign token).
-    return HumanLayer(
-        api_key=token,
-        api_base_url=live_server.url + "/api/v1/humanlayer",
-        run_id="billing-run-7",
-        sleep=lambda seconds: time.sleep(0.05),  # the SDK polls every 3 s; a test need not wait that long
-    )
 
 
 @pytest.fixture
@@ -69,7 +56,7 @@ def test_a_rejection_reaches_the_model_as_humanlayers_denial(send_email, supervi
 
     pending_action().reject(by=supervisor, reason="Ann already has it")
 
-    assert sending.result(timeout=20) == "User denied send_email with message: Rejected by sue: Ann already has it"
+    assert sending.result(timeout=20) == "User denied send_email with message: Ann already has it"
     assert outbox == []
 
 
@@ -82,6 +69,29 @@ def test_an_edited_approval_is_not_run_with_the_old_arguments(send_email, superv
     answer = sending.result(timeout=20)
     assert outbox == []
     assert "only with changes" in answer and "Your March invoice" in answer
+
+
+def test_the_call_repeated_with_the_edited_arguments_runs_once_without_a_second_review(
+    send_email, supervisor, outbox, in_background
+):
+    sending = in_background(email, send_email)
+    action = pending_action()
+    edited = {**action.params, "subject": "Your March invoice"}
+    action.approve(by=supervisor, params=edited)
+    assert "only with changes" in sending.result(timeout=20)
+
+    assert send_email(**edited) == "sent"  # the model's repeated call: no card, no wait
+    assert outbox == ["Your March invoice"]
+    repeated = Action.objects.exclude(pk=action.pk).get()
+    assert repeated.status == "approved" and repeated.route["standing_approval"]
+    made = Event.objects.get(kind="policy.changed", data__what="standing approval created")
+    assert made.actor_id == str(supervisor.pk) and made.data["max_uses"] == 1
+    assert made.data["constraints"]["subject"] == {"equals": "Your March invoice"}
+
+    # Used up: the same call again, or any other, waits for a person as before.
+    again = in_background(send_email, **edited)
+    pending_action().reject(by=supervisor, reason="Once is enough")
+    assert again.result(timeout=20) == "User denied send_email with message: Once is enough"
 
 
 def test_the_agent_can_withdraw_its_call_but_never_approve_it(hl, email_type):

@@ -11,9 +11,9 @@ from tests.inbox.conftest import pending_actions
 
 pytestmark = pytest.mark.django_db
 
-# With the end users' open escalations, the cards' escalation tiers and approvals, the queue
-# health and the timed-out list.
-INBOX_QUERIES = 12
+# With the end users' open escalations, the agents' open questions, the cards' escalation tiers and
+# approvals, the queue health and the timed-out list.
+INBOX_QUERIES = 13
 BATCH_QUERIES = 14
 FOUR_EYES_QUERIES = INBOX_QUERIES + 1  # who made each card's policy version, for the whole page
 
@@ -54,7 +54,7 @@ def test_an_unchanged_poll_costs_the_same_queries_whatever_the_cards(client, sup
     version = re.search(r"version=([^&\"]+)", client.get("/").content.decode()).group(1)
 
     # Session, user, two permission lookups; the actions' aggregate and the end users' open escalations.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):  # with the open questions
         response = client.get(f"/inbox/changes?version={version}")
 
     assert response.status_code == 204
