@@ -98,7 +98,7 @@ def email_card(action, user=None, *, reviewable=None):
     """The card in plain words, as an email shows it; with Approve and Reject links when it is
     pending and `user` may review it (`reviewable`, where the caller knows)."""
     lines = [action.current_summary, ""]
-    lines += [f"  {label}: {one_line(text, 300)}" for _, label, text, _ in action.humanized_params()]
+    lines += [f"  {param.label}: {one_line(param.text, 300)}" for param in action.humanized_params()]
     if badges := action.risk_labels():
         lines += ["", "Risk: " + "; ".join(badges)]
     if action.status == Action.Status.PENDING and action.due_at:

@@ -78,8 +78,8 @@ def message(action):
     summary = one_line(action.current_summary, 300)
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{agent_text(summary)}*"}}]
     fields = [  # Slack shows at most ten fields in a section
-        {"type": "mrkdwn", "text": f"*{agent_text(label, 100)}*\n{agent_text(one_line(text, 300), 300)}"}
-        for _, label, text, _ in action.humanized_params(action.final_params or action.params)[:10]
+        {"type": "mrkdwn", "text": f"*{agent_text(param.label, 100)}*\n{agent_text(one_line(param.text, 300), 300)}"}
+        for param in action.humanized_params(action.final_params or action.params)[:10]
     ]
     if fields:
         blocks.append({"type": "section", "fields": fields})
