@@ -9,10 +9,15 @@ from django.urls import reverse
 
 from approvals import escalation, slack
 from approvals.models import Action, SlackMessage, SlackUser
+from audit.log import Actor
 from audit.models import Event
 from hitl_site.celery import app
 from policies.models import EscalationTier
 from tests.channels.conftest import SlackUserAgent
+
+# Skipped, not hidden: the merge of #18 rewrote ParamsForm (no Django fields any more), and
+# Slack's edit modal, built on the old fields, must be rebuilt on the new one (open in #19).
+EDIT_MODAL_BROKEN = "Slack's edit modal is not yet rebuilt on #18's ParamsForm"
 
 pytestmark = pytest.mark.django_db
 
@@ -199,7 +204,7 @@ def test_reject_asks_for_a_reason_in_a_modal(posted, sue_in_slack, slack_api):
     assert Event.objects.get(kind="action.rejected").data["channel"] == "slack"
 
 
-@pytest.mark.skip(reason="broken by merging #18's rewritten ParamsForm and #17's escalate_now with #19; Slack's edit modal and tier posts must be rebuilt on them (open in #19)")
+@pytest.mark.skip(reason=EDIT_MODAL_BROKEN)
 def test_edit_and_approve_checks_the_fields_on_the_server(posted, sue_in_slack, slack_api):
     sue_in_slack.press("edit", posted)
 
@@ -245,7 +250,6 @@ def test_a_channel_slack_refuses_fails_for_good(api, slack_api, refunds_channel)
     assert message.status == "failed" and "channel_not_found" in message.last_error
 
 
-@pytest.mark.skip(reason="broken by merging #18's rewritten ParamsForm and #17's escalate_now with #19; Slack's edit modal and tier posts must be rebuilt on them (open in #19)")
 def test_an_escalation_posts_to_the_tiers_channel_and_updates_the_deadline_shown(posted, slack_api, supervisor):
     EscalationTier.objects.create(
         action_type=posted.action_type, position=1, slack_channel="C_MANAGERS", duration=timedelta(minutes=10)
