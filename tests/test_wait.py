@@ -2,6 +2,7 @@
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
@@ -10,6 +11,21 @@ from approvals import waiting
 from approvals.models import Action
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def wait(api, path, **params):
+    """`/wait` is an async view: the sync test client runs it with async_to_sync, which refuses a
+    thread where an earlier test (Playwright, an SDK) left an event loop running, so call it from a
+    thread of its own, closing that thread's connection after."""
+
+    def call():
+        try:
+            return api.get(path, **params)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(call).result()
 
 
 def approve_after(action_id, user, delay):
@@ -32,7 +48,7 @@ def test_a_waiting_agent_is_woken_by_the_decision(api, refund_type, supervisor, 
     decider = approve_after(action_id, supervisor, delay=0.5)
 
     started = time.monotonic()
-    response = api.get(f"/actions/{action_id}/wait", timeout=20)
+    response = wait(api, f"/actions/{action_id}/wait", timeout=20)
     waited = time.monotonic() - started
     decider.join()
 
@@ -45,7 +61,7 @@ def test_a_waiting_agent_is_woken_by_the_decision(api, refund_type, supervisor, 
 def test_a_wait_with_no_decision_returns_the_current_state_at_the_timeout(api, refund_type):
     action_id = api.propose().json()["id"]
 
-    response = api.get(f"/actions/{action_id}/wait", timeout=0.3)
+    response = wait(api, f"/actions/{action_id}/wait", timeout=0.3)
 
     assert response.status_code == 200
     assert response.json()["status"] == "pending"
@@ -55,7 +71,7 @@ def test_a_wait_on_a_decided_action_returns_at_once(api, refund_type, supervisor
     action_id = api.propose().json()["id"]
     Action.objects.get(pk=action_id).approve(by=supervisor)
 
-    response = api.get(f"/actions/{action_id}/wait", timeout=30)
+    response = wait(api, f"/actions/{action_id}/wait", timeout=30)
 
     assert response.json()["status"] == "approved"
 
@@ -63,6 +79,6 @@ def test_a_wait_on_a_decided_action_returns_at_once(api, refund_type, supervisor
 def test_a_wait_over_sixty_seconds_is_a_400(api, refund_type):
     action_id = api.propose().json()["id"]
 
-    response = api.get(f"/actions/{action_id}/wait", timeout=61)
+    response = wait(api, f"/actions/{action_id}/wait", timeout=61)
 
     assert response.status_code == 400
