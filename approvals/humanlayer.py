@@ -57,12 +57,11 @@ class FunctionCallSpec(BaseModel):
     state: dict[str, Any] | None = None
 
 
-class FunctionCallStatus(BaseModel):
+class SdkStatusTimes(BaseModel):
+    """The times a status of the SDK's carries."""
+
     requested_at: datetime | None = None
     responded_at: datetime | None = None
-    approved: StrictBool | None = None  # true, false or null: never "no" or 0 taken for false
-    comment: str | None = None
-    reject_option_name: str | None = None
 
     @field_validator("requested_at", "responded_at", mode="before")
     @classmethod
@@ -71,6 +70,12 @@ class FunctionCallStatus(BaseModel):
         if value is not None and not isinstance(value, str | datetime):
             raise ValueError("an ISO 8601 date and time, such as 2026-11-24T09:30:00Z")
         return value
+
+
+class FunctionCallStatus(SdkStatusTimes):
+    approved: StrictBool | None = None  # true, false or null: never "no" or 0 taken for false
+    comment: str | None = None
+    reject_option_name: str | None = None
 
 
 class FunctionCallIn(Schema):
@@ -216,9 +221,7 @@ class HumanContactSpec(BaseModel):
         return options
 
 
-class HumanContactStatus(BaseModel):
-    requested_at: datetime | None = None
-    responded_at: datetime | None = None
+class HumanContactStatus(SdkStatusTimes):
     response: str | None = None
     response_option_name: str | None = None
 

@@ -122,9 +122,10 @@ def load(actions_count, events_per_action):
         # than sending them. One in ten waiting actions was escalated; each expiry has its event.
         cursor.execute(
             """
-            INSERT INTO audit_event (seq, at, kind, actor_kind, actor_id, actor_name, agent, session_id,
-                on_behalf_of, model, prompt_version, action_id, action_type, summary, data, prev_hash, hash)
-            SELECT row_number() OVER (ORDER BY a.created_at, g.i), a.created_at + g.i * interval '1 second',
+            INSERT INTO audit_event (seq, version, lane, lane_seq, at, kind, actor_kind, actor_id, actor_name,
+                agent, session_id, on_behalf_of, model, prompt_version, action_id, action_type, summary, data, prev_hash, hash)
+            SELECT row_number() OVER (ORDER BY a.created_at, g.i), 2, 0, row_number() OVER (ORDER BY a.created_at, g.i),
+                a.created_at + g.i * interval '1 second',
                 CASE WHEN a.status = 'expired' AND g.i = %(last)s THEN 'action.expired'
                      WHEN a.autonomy = 'confirm' AND g.i = %(last)s - 1 AND hashtext(a.id::text) %% 10 = 0
                          THEN 'action.escalated'
@@ -138,6 +139,8 @@ def load(actions_count, events_per_action):
             """,
             {"last": events_per_action - 1, "kinds": EVENT_KINDS, "kind_count": len(EVENT_KINDS)},
         )
+        # Appends after these draw their seq from the sequence, which the INSERT did not move.
+        cursor.execute("SELECT setval('audit_event_seq', (SELECT max(seq) FROM audit_event))")
         cursor.execute("ANALYZE")
     return root, time.perf_counter() - started
 

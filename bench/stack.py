@@ -47,6 +47,10 @@ def own_database(name):
 
     original = connection.settings_dict["NAME"]  # create_test_db returns the new one's
     connection.settings_dict.setdefault("TEST", {})["NAME"] = name
+    # The pool's connections go to the database it was opened on: closed, it reopens on `name`
+    # (destroy_test_db closes it again on the way back).
+    connection.close()
+    connection.close_pool()
     # Not setup_test_environment(): it instruments template rendering, which some figures time.
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:

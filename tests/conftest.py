@@ -23,6 +23,13 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct horse battery staple"
 
+
+def pytest_collection_modifyitems(items):
+    """Tests that drive Chromium run last. Playwright's sync API leaves its event loop running
+    in the main thread from the first browser test to the end of the session, and Django (the
+    test client calling an async view, `asyncio.run`) refuses to start a loop of its own there."""
+    items.sort(key=lambda item: "playwright" in getattr(item, "fixturenames", ()))
+
 REFUND_SCHEMA = {
     "type": "object",
     "required": ["customer", "amount", "currency"],

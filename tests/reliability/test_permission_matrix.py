@@ -26,6 +26,10 @@ HUMANS = ("sue", "sid", "pat", "audrey", "sandy", "root")
 METRICS_TOKEN = "scrape-me-please"
 LOGIN = "login"
 
+# Transactional: the async /wait reads the agent and the action from threads with connections of
+# their own, which would not see a test's uncommitted rows.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 def everyone(answer):
     return dict.fromkeys(CALLERS, answer)
