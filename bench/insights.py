@@ -123,7 +123,8 @@ def load(actions_count, events_per_action):
         cursor.execute(
             """
             INSERT INTO audit_event (seq, version, lane, lane_seq, at, kind, actor_kind, actor_id, actor_name,
-                agent, session_id, on_behalf_of, model, prompt_version, action_id, action_type, summary, data, prev_hash, hash)
+                agent, session_id, on_behalf_of, model, prompt_version, action_id, action_type, summary, data,
+                prev_hash, hash)
             SELECT row_number() OVER (ORDER BY a.created_at, g.i), 2, 0, row_number() OVER (ORDER BY a.created_at, g.i),
                 a.created_at + g.i * interval '1 second',
                 CASE WHEN a.status = 'expired' AND g.i = %(last)s THEN 'action.expired'
