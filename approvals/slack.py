@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
 from approvals.delivery import PermanentFailure, attempt, finish_work, one_line
-from approvals.forms import ParamsForm, RejectForm
+from approvals.forms import MISSING, ParamsForm, RejectForm
 from approvals.models import Action, Conflict, InvalidEdit, SlackMessage, SlackUser, SpentToken
 from approvals.notifications import slack_escape
 
@@ -322,29 +322,84 @@ def reject_modal(action):
     )
 
 
+# Slack's limits: a static select's options and their values, a text input's initial value.
+SELECT_OPTIONS, OPTION_VALUE, INITIAL_VALUE = 100, 150, 3000
+TYPED_KINDS = ("input", "textarea", "select")
+
+
+def modal_fields(action):
+    """The edit form's editable top-level fields, as the modal shows them: a text, number or
+    choice as its own input; a nested value (object, list, variant) as one JSON text, since a
+    modal cannot add a row or switch a variant without a round trip of its own."""
+    fields = []
+    for field in ParamsForm(action):
+        if field.kind == "readonly":
+            continue
+        if field.kind == "select" and (
+            len(field.options) > SELECT_OPTIONS or any(len(value) > OPTION_VALUE for value, _ in field.options)
+        ):
+            field.kind = "json"
+        fields.append(field)
+    return fields
+
+
 def edit_modal(action):
-    """A modal with a field per editable parameter: ParamsForm's fields, as plain text inputs
-    (a value Slack cannot show as text, such as a nested object, is edited as JSON)."""
-    form = ParamsForm(action)
-    blocks = []
-    for name, field in form.fields.items():
-        initial = field.prepare_value(form.initial.get(name, ""))
-        if not isinstance(initial, str):
-            initial = json.dumps(initial) if initial is not None else ""
-        element = {"type": "plain_text_input", "action_id": "value", "multiline": "\n" in initial}
-        if initial:
+    """A modal with an input per editable parameter, prefilled with the proposed value."""
+    return modal(
+        action, "edit", title="Edit and approve", submit="Approve", inputs=[_input(f) for f in modal_fields(action)]
+    )
+
+
+def _input(field):
+    hint = field.help_text
+    if field.kind == "select":
+        options = [
+            {"text": {"type": "plain_text", "text": text[:75] or "—"}, "value": value}
+            for value, text in field.options
+            if value
+        ]
+        element = {"type": "static_select", "action_id": "value", "options": options}
+        chosen = next((option for option in options if option["value"] == field.raw), None)
+        if chosen:
+            element["initial_option"] = chosen
+    else:
+        if field.kind in ("input", "textarea"):
+            initial = field.raw
+        else:
+            initial = "" if field.value is MISSING else json.dumps(field.value, indent=2, ensure_ascii=False)
+            hint = f"{hint} Written as JSON.".strip()
+        element = {"type": "plain_text_input", "action_id": "value", "multiline": field.kind != "input"}
+        if initial and len(initial) <= INITIAL_VALUE:
             element["initial_value"] = initial
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": name,
-                "optional": True,
-                "label": {"type": "plain_text", "text": str(field.label)[:2000]},
-                "element": element,
-                **({"hint": {"type": "plain_text", "text": str(field.help_text)}} if field.help_text else {}),
-            }
-        )
-    return modal(action, "edit", title="Edit and approve", submit="Approve", inputs=blocks)
+    return {
+        "type": "input",
+        "block_id": field.name,
+        "optional": not field.required,
+        "label": {"type": "plain_text", "text": str(field.label)[:2000] or field.name},
+        "element": element,
+        **({"hint": {"type": "plain_text", "text": hint[:2000]}} if hint else {}),
+    }
+
+
+def edited_params(action, values):
+    """(the parameters the modal's `values` make, {block_id: error}). A block left out keeps
+    the proposed value; a nested value is read as JSON."""
+    fields = {field.name: field for field in modal_fields(action)}
+    typed = {name: text for name, text in values.items() if name in fields and fields[name].kind in TYPED_KINDS}
+    form = ParamsForm(action, _as_query(typed))
+    final = form.final_params()
+    errors = {name: " ".join(messages) for name, messages in form.field_errors().items() if name in typed}
+    for name, text in values.items():
+        if name not in fields or name in typed:
+            continue
+        if not text.strip():
+            final.pop(name, None)
+            continue
+        try:
+            final[name] = json.loads(text)
+        except ValueError as error:
+            errors[name] = f"Not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
+    return final, errors
 
 
 def _values(view):
@@ -383,20 +438,17 @@ def _submission(payload, slack_user):
         except Conflict as conflict:
             return _errors("reason", str(conflict))
         return 200, None
-    form = ParamsForm(action, _as_query(values))
-    if not form.is_valid():
-        errors = {name: " ".join(messages) for name, messages in form.errors.items() if name in values}
-        other = " ".join(form.non_field_errors())
-        if other or not errors:
-            errors[first_block] = (errors.get(first_block, "") + " " + other).strip() or "Not valid."
+    final, errors = edited_params(action, values)
+    if errors:
         return 200, {"response_action": "errors", "errors": errors}
     try:
-        action.approve(by=user, params=form.final_params(), channel="slack")
+        action.approve(by=user, params=final, channel="slack")
     except InvalidEdit as invalid:
-        return 200, {
-            "response_action": "errors",
-            "errors": {first_block: "; ".join(e["message"] for e in invalid.errors)},
-        }
+        for error in invalid.errors:
+            block = (error.get("path") or "").split(".")[0]
+            block = block if block in values else first_block
+            errors[block] = f"{errors.get(block, '')} {error['message']}".strip()
+        return 200, {"response_action": "errors", "errors": errors}
     except Conflict as conflict:
         return _errors(first_block, str(conflict))
     return 200, None

@@ -121,10 +121,10 @@ class SlackUserAgent:
             **signing,
         )
 
-    def submit(self, callback_id, action, values):
+    def submit(self, callback_id, action, values, selects=("common",)):
         state = {
             block: {"value": {"type": "static_select", "selected_option": {"value": value}}}
-            if block == "common"
+            if block in selects
             else {"value": {"type": "plain_text_input", "value": value}}
             for block, value in values.items()
         }

@@ -1,5 +1,6 @@
 """Deciding from Slack: the message, the buttons, the modals, and every message kept up to date."""
 
+import json
 import time
 from datetime import timedelta
 
@@ -14,10 +15,6 @@ from audit.models import Event
 from hitl_site.celery import app
 from policies.models import EscalationTier
 from tests.channels.conftest import SlackUserAgent
-
-# Skipped, not hidden: the merge of #18 rewrote ParamsForm (no Django fields any more), and
-# Slack's edit modal, built on the old fields, must be rebuilt on the new one (open in #19).
-EDIT_MODAL_BROKEN = "Slack's edit modal is not yet rebuilt on #18's ParamsForm"
 
 pytestmark = pytest.mark.django_db
 
@@ -204,7 +201,6 @@ def test_reject_asks_for_a_reason_in_a_modal(posted, sue_in_slack, slack_api):
     assert Event.objects.get(kind="action.rejected").data["channel"] == "slack"
 
 
-@pytest.mark.skip(reason=EDIT_MODAL_BROKEN)
 def test_edit_and_approve_checks_the_fields_on_the_server(posted, sue_in_slack, slack_api):
     sue_in_slack.press("edit", posted)
 
@@ -218,7 +214,58 @@ def test_edit_and_approve_checks_the_fields_on_the_server(posted, sue_in_slack, 
     assert sue_in_slack.submit("edit", posted, {"amount": "500"}).status_code == 200
     posted.refresh_from_db()
     assert posted.status == "approved" and posted.final_params["amount"] == 500
-    assert Event.objects.get(kind="action.edited").data["channel"] == "slack"
+    approved = Event.objects.get(kind="action.approved")
+    assert approved.data["channel"] == "slack" and approved.data["edited"] is True
+
+
+def test_the_edit_modal_offers_a_choice_as_a_select_and_a_nested_value_as_json(
+    api, slack_api, refunds_channel, sue_in_slack
+):
+    schema = refunds_channel.params_schema
+    schema["properties"]["lines"] = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["sku", "quantity"],
+            "properties": {"sku": {"type": "string"}, "quantity": {"type": "integer", "minimum": 1}},
+        },
+    }
+    refunds_channel.editable_params = ["amount", "currency", "lines"]
+    refunds_channel.save()
+    lines = [{"sku": "A-1", "quantity": 2}]
+    action = Action.objects.get(
+        pk=api.propose(params={"customer": "cus_1", "amount": 30, "currency": "USD", "lines": lines}).json()["id"]
+    )
+    deliver_all()
+
+    sue_in_slack.press("edit", action)
+
+    inputs = {b["block_id"]: b for b in slack_api.of("views.open")[0]["view"]["blocks"] if b["type"] == "input"}
+    assert list(inputs) == ["amount", "currency", "lines"]
+    currency = inputs["currency"]["element"]
+    assert currency["type"] == "static_select" and currency["initial_option"]["value"] == '"USD"'
+    assert [o["value"] for o in currency["options"]] == ['"USD"', '"EUR"']
+    assert json.loads(inputs["lines"]["element"]["initial_value"]) == lines
+    assert "JSON" in inputs["lines"]["hint"]["text"]
+
+    bad = {"amount": "30", "currency": '"EUR"', "lines": '[{"sku": "A-1", "quantity": 0}]'}
+    refused = sue_in_slack.submit("edit", action, bad, selects=("currency",)).json()
+    assert refused["response_action"] == "errors" and list(refused["errors"]) == ["lines"]
+    broken = sue_in_slack.submit("edit", action, {**bad, "lines": "[{"}, selects=("currency",)).json()
+    assert broken["errors"]["lines"].startswith("Not valid JSON")
+    action.refresh_from_db()
+    assert action.status == "pending"
+
+    good = {**bad, "lines": '[{"sku": "A-1", "quantity": 1}, {"sku": "B-2", "quantity": 3}]'}
+    assert sue_in_slack.submit("edit", action, good, selects=("currency",)).status_code == 200
+    action.refresh_from_db()
+    assert action.status == "approved"
+    assert action.final_params == {
+        "customer": "cus_1",
+        "amount": 30,
+        "currency": "EUR",
+        "lines": [{"sku": "A-1", "quantity": 1}, {"sku": "B-2", "quantity": 3}],
+    }
 
 
 def test_a_second_click_after_the_decision_says_who_decided(posted, sue_in_slack, slack_api, second_supervisor):
