@@ -21,7 +21,8 @@ from policies.names import identity
 
 # Waiting agents LISTEN on this PostgreSQL channel; the payload is the action id.
 DECIDED_CHANNEL = "action_decided"
-# The inbox stream LISTENs on this one; the payload is {"event": "new|decided|escalated|expired", "id": …}.
+# The inbox stream LISTENs on this one; triggers (migration 0013) send it the kind of change:
+# new, decided, expired or escalated.
 INBOX_CHANNEL = "inbox_changed"
 
 
@@ -55,6 +56,8 @@ def decision_channel(channel):
     if channel not in CHANNELS:
         raise ValueError(f"Unknown decision channel {channel!r}: one of {', '.join(CHANNELS)}.")
     return channel
+
+
 # The inbox's queue health: arrivals and decisions over the last HEALTH_WINDOW; deadlines
 # within BREACH_HORIZON; the SLA fallbacks of the last TIMED_OUT_WINDOW. Arrivals outrunning
 # decisions warn only from FALLING_BEHIND_MIN arrivals, so that one card is not a warning.

@@ -6,6 +6,7 @@ app_name = "approvals"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("inbox/changes", views.inbox_changes, name="inbox_changes"),
+    path("inbox/stream", views.inbox_stream, name="inbox_stream"),
     path("hold", views.hold, name="hold"),
     path("batch/approve", views.batch_approve, name="batch_approve"),
     path("batch/reject", views.batch_reject, name="batch_reject"),

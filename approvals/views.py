@@ -11,8 +11,9 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.handlers.asgi import ASGIRequest
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -34,6 +35,7 @@ from approvals.models import (
     params_diff,
 )
 from approvals.tasks import enqueue_on_commit, execute_action
+from approvals.waiting import inbox_events
 from audit.log import Actor
 from audit.models import Event
 from policies.models import ActionType, Agent, Pause, StandingApproval
@@ -122,7 +124,8 @@ def _group(key, actions):
 @require_GET
 @login_required
 def inbox(request):
-    return render(request, "approvals/inbox.html", _queue(request))
+    # Pushed where the ASGI server serves the page; polled alone elsewhere (the test live server).
+    return render(request, "approvals/inbox.html", {**_queue(request), "pushed": isinstance(request, ASGIRequest)})
 
 
 @require_GET
@@ -134,6 +137,21 @@ def inbox_changes(request):
     if request.GET.get("version") == _inbox_version(waiting, shown)[1]:
         return HttpResponse(status=204)
     return render(request, "approvals/inbox.html#queue", _queue(request))
+
+
+@require_GET
+@login_required
+async def inbox_stream(request):
+    """The open inbox's push channel (Server-Sent Events): it says when to ask `inbox_changes`
+    again, and nothing of what changed, which each reader's own query decides. Served by the
+    ASGI server only: under WSGI (the test live server) a stream would hold a thread for good,
+    so it answers 204, which tells EventSource not to retry, and the inbox polls instead."""
+    if not isinstance(request, ASGIRequest):
+        return HttpResponse(status=204)
+    response = StreamingHttpResponse(inbox_events(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
 
 
 @require_GET
@@ -325,15 +343,13 @@ def execute(request, pk):
 @require_http_methods(["GET", "POST"])
 @login_required
 def allow_similar(request, pk):
-    """"Approve and allow similar": after approving, let this agent's matching proposals of this
+    """ "Approve and allow similar": after approving, let this agent's matching proposals of this
     type through at `audit`, within a scope, a time and a count the reviewer chooses."""
     action = _get_action_for_reviewer(request, pk)
     form = AllowSimilarForm(action, request.POST or None)
     standing = None
     if request.method == "POST" and form.is_valid():
-        standing = StandingApproval(
-            action_type=action.action_type, agent=action.agent, constraints=form.constraints()
-        )
+        standing = StandingApproval(action_type=action.action_type, agent=action.agent, constraints=form.constraints())
         if "create" in request.POST:
             try:
                 standing = StandingApproval.allow_similar(

@@ -220,3 +220,42 @@ async def wait_until(action_id, timeout, read, done):
     finally:
         listener.unsubscribe(action_id, wakeup)
     return action
+
+
+STREAM_KEEPALIVE_SECONDS = 15.0  # a comment line this often, so proxies keep the stream open
+STREAM_COALESCE_SECONDS = 0.1  # changes closer together than this are sent as one event
+STREAM_RETRY_MS = 2000  # how soon a browser reconnects a dropped stream
+
+
+async def inbox_events():
+    """The inbox's Server-Sent Events: `changed` (its data the kind of change) whenever what an
+    inbox shows may have changed, and once on connecting and after the listener reconnects, so
+    that nothing changed meanwhile goes unseen. A burst of changes is sent as one event."""
+    stream = listener.subscribe_all()
+    try:
+        # A listener that has just started wakes its streams once it is connected: that is the
+        # "connected" below, not a reconnection.
+        for _ in range(50):
+            if listener.connected.is_set():
+                break
+            await asyncio.sleep(0.1)
+        while not stream.queue.empty():
+            stream.queue.get_nowait()  # the "connected" below has every inbox ask anew anyway
+        yield f"retry: {STREAM_RETRY_MS}\nevent: changed\ndata: connected\n\n"
+        while True:
+            try:
+                item = await asyncio.wait_for(stream.queue.get(), STREAM_KEEPALIVE_SECONDS)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            await asyncio.sleep(STREAM_COALESCE_SECONDS)
+            kinds = {item}
+            while not stream.queue.empty():
+                kinds.add(stream.queue.get_nowait())
+            changes = sorted(payload for channel, payload in filter(None, kinds) if channel == INBOX_CHANNEL)
+            if None in kinds:
+                changes.append("reconnected")
+            if changes:
+                yield f"event: changed\ndata: {' '.join(changes)}\n\n"
+    finally:
+        listener.unsubscribe_all(stream)

@@ -79,6 +79,17 @@
       event.preventDefault();
     }
   });
+  // Pushed updates: while the inbox's stream is open, its "changed" events ask for the queue
+  // and the 5 s timer's requests are skipped; when the stream is down, the timer asks.
+  var live = false;
+  document.addEventListener("htmx:sseOpen", function () { live = true; document.body.setAttribute("data-live", ""); });
+  document.addEventListener("htmx:sseError", function () { live = false; document.body.removeAttribute("data-live"); });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var timer = !(event.detail.requestConfig && event.detail.requestConfig.triggeringEvent);
+    if (live && timer && elt.classList && elt.classList.contains("poll")) event.preventDefault();
+  });
+
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "queue") {
       selected = Array.prototype.map.call(document.querySelectorAll("input.select:checked"), function (box) { return box.value; });

@@ -64,11 +64,18 @@ def browser_type_launch_args(browser_type_launch_args):
 def asgi_url(transactional_db):
     """Countersign's ASGI application (`hitl_site.asgi`, as gunicorn's uvicorn worker serves it)
     under uvicorn in a thread, on the test database; its base URL."""
-    from hitl_site.asgi import application
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    from hitl_site.asgi import application as countersign
+
+    # Static files from the apps' folders, as the live server serves them (no collectstatic).
+    application = ASGIStaticFilesHandler(countersign)
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(application, lifespan="on", log_level="warning"))
+    # An open event stream never ends by itself: 2 s after the test, uvicorn drops it.
+    config = uvicorn.Config(application, lifespan="on", log_level="warning", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
