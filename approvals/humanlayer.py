@@ -202,7 +202,7 @@ class ResponseOption(BaseModel):
     title: str | None = Field(None, max_length=200)
     description: str | None = Field(None, max_length=2000)
     prompt_fill: str | None = Field(None, max_length=10000)
-    interactive: bool = False
+    interactive: StrictBool = False  # true or false: never 0 taken for false
 
 
 class HumanContactSpec(BaseModel):
