@@ -77,18 +77,19 @@ class ParamsForm:
         self.by_name = {}
         properties = self.root.get("properties") or {}
         required = set(self.root.get("required") or [])
-        editable = set(action_type.editable_params)
-        names = ordered_names(self.root, "", self.orders, set(action.params) | editable)
+        names = ordered_names(self.root, "", self.orders, set(action.params) | set(action_type.editable_params))
         self.fields = []
         for name in names:
             original = action.params.get(name, MISSING)
             schema = properties.get(name, {})
-            if name in editable:
+            if action_type.may_edit(name):
                 pointer = child_pointer("", "properties", name)
                 field = self._build(schema, name, name, pointer, original, required=name in required)
             elif original is not MISSING:
                 field = Field("readonly", name, label(name, resolve(schema, self.root)[0]), schema)
                 field.value = original
+                if any(key == name or key.startswith(f"{name}.") for key in self.data):
+                    self.non_field_errors.append(f"“{field.label}” may not be edited: the policy does not allow it.")
             else:
                 continue
             self.fields.append(field)

@@ -733,7 +733,7 @@ class Action(models.Model):
         """Raises InvalidEdit with every error if `final_params` changes a parameter that may not
         be edited or fails the type's schema."""
         changed = {k for k in set(self.params) | set(final_params) if self.params.get(k) != final_params.get(k)}
-        not_editable = sorted(changed - set(self.action_type.editable_params))
+        not_editable = sorted(name for name in changed if not self.action_type.may_edit(name))
         errors = [{"path": name, "message": "This parameter may not be edited."} for name in not_editable]
         errors += self.action_type.edit_errors(final_params)
         if errors:

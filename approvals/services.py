@@ -44,7 +44,7 @@ def action_propose(*, agent, proposal, idempotency_key=None):
     """
     digest = hashlib.sha256(json.dumps(proposal, sort_keys=True, default=str).encode()).hexdigest()
     try:
-        action_type = action_type_for(proposal["action"])
+        action_type = action_type_for(proposal["action"], proposal.get("params"))
         rate_count = _count_for_rate_breaker(agent=agent, action_type=action_type, idempotency_key=idempotency_key)
         return _propose(
             agent=agent,

@@ -133,7 +133,7 @@ class ActionTypeAdmin(admin.ModelAdmin):
             },
         ),
         ("Kill switch", {"fields": ["pause", "pause_reason"]}),
-        ("Parameters", {"fields": ["params_schema", "editable_params", "redact_paths"]}),
+        ("Parameters", {"fields": ["params_schema", "params_schema_inferred", "editable_params", "redact_paths"]}),
         ("What the reviewer reads", {"fields": ["summary_template", "preview_params"]}),
         ("Review", {"fields": ["reviewer_groups", "sla", "sla_warning_share", "timeout_fallback", "slack_channel"]}),
         ("Sampling after the fact", {"fields": ["sampling_rate", "target_error_rate"]}),

@@ -124,6 +124,12 @@ class ActionType(Holdable, models.Model):
     editable_params = models.JSONField(
         default=list, blank=True, help_text="Names of the parameters a reviewer may edit."
     )
+    params_schema_inferred = models.BooleanField(
+        "schema inferred from the first call",
+        default=False,
+        help_text="A draft's provisional schema, inferred from its first call's parameters: it shapes the "
+        "reviewers' edit form but refuses no proposal. Clear it once the schema is reviewed.",
+    )
     sla = models.DurationField(default=timedelta(minutes=30), help_text="How long a person has to decide.")
     allow_irreversible_unattended = models.BooleanField(
         "let irreversible actions run without a person",
@@ -260,8 +266,16 @@ class ActionType(Holdable, models.Model):
         if self.irreversible and self.timeout_fallback == TimeoutFallback.APPROVE:
             raise ValidationError({"timeout_fallback": "An irreversible action is never approved by a timeout."})
 
+    def may_edit(self, name):
+        """Whether a reviewer may edit the parameter `name`: any of a draft's, whose editable
+        parameters nobody has chosen yet, else those the policy names."""
+        return self.status == self.Status.DRAFT or name in self.editable_params
+
     def params_errors(self, params):
-        """Every way `params` fails the schema, as [{"path": "amount", "message": …}]."""
+        """Every way `params` fails the schema, as [{"path": "amount", "message": …}]. An inferred
+        schema refuses nothing: it is a guess from one call."""
+        if self.params_schema_inferred:
+            return []
         validator = Draft202012Validator(self.params_schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
         return [
             {"path": ".".join(str(part) for part in error.absolute_path) or "(root)", "message": error.message}
@@ -390,6 +404,7 @@ POLICY_FIELDS = [
     "pause_reason",
     "summary_template",
     "params_schema",
+    "params_schema_inferred",
 ]
 
 

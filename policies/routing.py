@@ -29,6 +29,7 @@ from policies.models import (
 )
 from policies.names import action_key_problem
 from policies.rules import evaluate_rule, rule_variables
+from policies.schema import infer_schema
 
 # Without a session_id, invalid proposals of the last hour count as one session's.
 SESSIONLESS_REPAIR_WINDOW = timedelta(hours=1)
@@ -102,8 +103,9 @@ class Facts:
     standing_approvals: list[StandingApproval] = field(default_factory=list)
 
 
-def action_type_for(key):
-    """The action type agents call `key`; an unknown one is registered as a draft or refused."""
+def action_type_for(key, params=None):
+    """The action type agents call `key`; an unknown one is registered as a draft (its schema
+    inferred from `params`, the first call's) or refused."""
     action_type = ActionType.objects.filter(key=key).prefetch_related("rules").first()
     if action_type is not None:
         return action_type
@@ -127,7 +129,13 @@ def action_type_for(key):
     with transaction.atomic():
         action_type, created = ActionType.objects.get_or_create(
             key=key,
-            defaults={"name": key, "status": ActionType.Status.DRAFT, "autonomy": Autonomy.CONFIRM},
+            defaults={
+                "name": key,
+                "status": ActionType.Status.DRAFT,
+                "autonomy": Autonomy.CONFIRM,
+                "params_schema": infer_schema(params) if isinstance(params, dict) else {},
+                "params_schema_inferred": isinstance(params, dict),
+            },
         )
         if created:
             # A draft waits for a person: somebody must be able to see it, and the log says who.

@@ -98,6 +98,29 @@ def ordered_value(value, schema, root, orders, pointer=""):
     return value
 
 
+def infer_schema(value):
+    """A provisional JSON Schema for a value, from its shape alone: the type of each key, nested
+    objects and lists (a list's items from its first), every key present required. A draft type's
+    schema, taken from its first call, for a person to review."""
+    if isinstance(value, bool):
+        return {"type": "boolean"}
+    if isinstance(value, int):
+        return {"type": "integer"}
+    if isinstance(value, float):
+        return {"type": "number"}
+    if isinstance(value, str):
+        return {"type": "string"}
+    if isinstance(value, list):
+        return {"type": "array", "items": infer_schema(value[0])} if value else {"type": "array"}
+    if isinstance(value, dict):
+        return {
+            "type": "object",
+            "properties": {key: infer_schema(item) for key, item in value.items()},
+            "required": list(value),
+        }
+    return {}  # null: any value
+
+
 def humanize_key(name):
     """ "newText" → "New text", "repo_path" → "Repo path", "entityType" → "Entity type"."""
     text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(name)).replace("_", " ").replace("-", " ").strip()
