@@ -124,8 +124,29 @@ def _group(key, actions):
 @require_GET
 @login_required
 def inbox(request):
+    landing = _landing_page(request.user)
+    if landing:
+        return redirect(landing)
     # Pushed where the ASGI server serves the page; polled alone elsewhere (the test live server).
     return render(request, "approvals/inbox.html", {**_queue(request), "pushed": isinstance(request, ASGIRequest)})
+
+
+def _landing_page(user):
+    """Where a person who reviews nothing starts, rather than an inbox that is always empty: an
+    auditor at the audit log, a sample reviewer at the samples. None for a reviewer (a supervisor
+    answers questions, and anyone allowed to review a type reviews)."""
+    if user.has_perm("approvals.answer_question"):
+        return None
+    reviews = get_objects_for_user(
+        user, "policies.review_actiontype", ActionType, accept_global_perms=True, with_superuser=True
+    ).exists()
+    if reviews:
+        return None
+    if user.has_perm("audit.view_event"):
+        return reverse("audit:search")
+    if user.has_perm("sampling.grade_sample"):
+        return reverse("sampling:samples")
+    return None
 
 
 @require_GET

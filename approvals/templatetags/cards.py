@@ -1,6 +1,7 @@
 """What the inbox's cards need: their URLs, their times, who may approve them, when they were
 shown, and the end users' appeals above them. `{% load cards %}`."""
 
+import json
 import time
 from functools import lru_cache
 
@@ -15,6 +16,13 @@ from policies.schema import child_pointer, label, matches, ordered_names, resolv
 from policies.summary import humanize, plain_text, when
 
 register = template.Library()
+
+
+@register.filter
+def as_json(value):
+    """A value as the JSON it came as (indented, keys in their order): the "(JSON)" panels and
+    the audit log's details, never Python's repr. Escaped by the template like any text."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
 # `{% action_url "approvals:approve" action.pk %}`: the same URL as `{% url %}`, for the action

@@ -61,7 +61,8 @@ MATRIX = [
     ("GET", "/readyz", None, everyone(200)),
     ("GET", "/accounts/login/", None, everyone(200)),
     # The reviewer's pages.
-    ("GET", "/", None, page(allowed=HUMANS)),
+    # The auditor and the sample reviewer review nothing: they start at their own pages.
+    ("GET", "/", None, {**page(allowed=HUMANS), "audrey": 302, "sandy": 302}),
     ("GET", "/inbox/changes", None, page(allowed=HUMANS)),
     ("GET", "/actions/{action}/", None, page(allowed=READERS_OF_REFUNDS)),
     ("GET", "/actions/{missing}/", None, page(allowed=(), others=404)),
