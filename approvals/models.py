@@ -319,7 +319,6 @@ class Action(models.Model):
         action_type = self.action_type
         root = action_type.params_schema or {}
         properties = root.get("properties", {})
-        editable = set(action_type.editable_params)
         described = []
         for name, value in action_type.ordered_params(params).items():
             schema, pointer = resolve(properties.get(name, {}), root, f"properties/{name}")
@@ -328,7 +327,7 @@ class Action(models.Model):
                     name,
                     param_label(name, schema),
                     humanize(name, value, schema, params),
-                    name in editable,
+                    action_type.may_edit(name),
                     value,
                     schema,
                     pointer,

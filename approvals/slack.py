@@ -100,7 +100,7 @@ def message(action):
             button("Approve", "approve", action, style="primary"),
             button("Reject…", "reject", action, style="danger"),
         ]
-        if action.action_type.editable_params:
+        if action.action_type.has_editable_params:
             buttons.append(button("Edit…", "edit", action))
         buttons.append({**button("Open in Countersign", "open", action), "url": action.review_url})
         blocks.append({"type": "actions", "block_id": "decide", "elements": buttons})

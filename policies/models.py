@@ -266,6 +266,11 @@ class ActionType(Holdable, models.Model):
         if self.irreversible and self.timeout_fallback == TimeoutFallback.APPROVE:
             raise ValidationError({"timeout_fallback": "An irreversible action is never approved by a timeout."})
 
+    @property
+    def has_editable_params(self):
+        """Whether a reviewer may edit anything: an "Edit…" to offer."""
+        return self.status == self.Status.DRAFT or bool(self.editable_params)
+
     def may_edit(self, name):
         """Whether a reviewer may edit the parameter `name`: any of a draft's, whose editable
         parameters nobody has chosen yet, else those the policy names."""

@@ -61,6 +61,7 @@ def test_every_parameter_of_a_draft_is_editable_with_inputs_of_its_inferred_type
 
 def test_the_edit_form_says_the_fields_are_inferred(client, draft_reviewer, draft_action):
     client.force_login(draft_reviewer)
+    assert f'href="/actions/{draft_action.pk}/edit"' in client.get("/").content.decode()  # Edit… is offered
     page = client.get(f"/actions/{draft_action.pk}/edit", headers=HTMX).content.decode()
     assert "inferred from its first call" in page
 
