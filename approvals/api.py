@@ -6,6 +6,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict, Strict
@@ -303,10 +304,12 @@ async def wait(request, action_id: UUID, timeout: float = 25):
         raise ApiError(400, "bad_timeout", f"timeout must be between 0 and {settings.HITL_WAIT_MAX_SECONDS} seconds.")
     agent = request.auth
 
-    def read(pk):
-        return _own_action(agent, pk).as_api()
+    def shape(action):
+        if action is None or action.agent_id != agent.pk:
+            raise Http404("No Action matches the given query.")
+        return action.as_api()
 
-    return await wait_until(action_id, timeout, read, done=lambda shape: shape["status"] not in WAITING)
+    return await wait_until(action_id, timeout, done=lambda now: now["status"] not in WAITING, shape=shape)
 
 
 @router.post("/actions/{action_id}/result", response={200: ActionOut, **ERRORS})

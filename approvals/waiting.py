@@ -21,8 +21,9 @@ import time
 
 import psycopg
 from django.db import InterfaceError, OperationalError, connection
+from prometheus_client import Gauge
 
-from approvals.models import DECIDED_CHANNEL, INBOX_CHANNEL
+from approvals.models import DECIDED_CHANNEL, INBOX_CHANNEL, Action
 from hitl_site.dbthreads import database
 
 log = logging.getLogger(__name__)
@@ -191,35 +192,94 @@ class Listener:
 
 listener = Listener()
 
+# Exposed on /metrics (insights.metrics): what waiting costs this process, for operators and the bench.
+WAITING_REQUESTS = Gauge(
+    "countersign_waiting_requests",
+    "Requests in this process parked until a decision (agents on /wait, held MCP calls).",
+)
 
-async def wait_until(action_id, timeout, read, done):
-    """Wait until `done(action)` for the action `read(action_id)` returns (a sync function, run in
-    a database thread), or `timeout` seconds pass (`None`: for ever); returns the last read.
+
+async def wait_until(action_id, timeout, done, shape=lambda action: action):
+    """Wait until `done(shape(action))` for the action `action_id` (loaded with its type, agent and
+    decision), or `timeout` seconds pass (`None`: for ever); returns the last shape. `shape` runs
+    in a database thread and receives `None` for an action that does not exist.
 
     The first read's errors are the caller's (a 404, a 503); once waiting, a read that fails
     because PostgreSQL is away is tried again at the next wake-up or poll, and the waiter goes on."""
     deadline = None if timeout is None else time.monotonic() + timeout
     wakeup = listener.subscribe(action_id)
     try:
-        action = await database(read, action_id)
-        while not done(action):
+        now = await read_action(action_id, shape)
+        while not done(now):
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 break
             if not listener.connected.is_set():
                 remaining = FALLBACK_POLL_SECONDS if remaining is None else min(remaining, FALLBACK_POLL_SECONDS)
+            WAITING_REQUESTS.inc()
             try:
                 await asyncio.wait_for(wakeup.event.wait(), remaining)
             except TimeoutError:
                 pass
+            finally:
+                WAITING_REQUESTS.dec()
             wakeup.event.clear()
             try:
-                action = await database(read, action_id)
+                now = await read_action(action_id, shape)
             except (OperationalError, InterfaceError) as error:  # PostgreSQL away: keep waiting, re-read later
                 log.info("waiter could not re-read action %s (%s); trying again", action_id, error)
     finally:
         listener.unsubscribe(action_id, wakeup)
-    return action
+    return now
+
+
+# Waiters woken together read together: the reads asked for in one turn of an event loop are made
+# by one query in one database thread. A batch approval of a hundred actions wakes a hundred
+# agents at once, and a hundred single reads queued on a few threads would keep the last waiting.
+_reads = {}  # event loop → [(action id, shape, future)] asked for in its current turn
+
+
+async def read_action(action_id, shape):
+    """`shape(action)` for the action as it is now, read with every other read asked for meanwhile."""
+    loop = asyncio.get_running_loop()
+    pending = _reads.get(loop)
+    if pending is None:
+        pending = _reads[loop] = []
+        loop.call_soon(lambda: loop.create_task(_read_together(_reads.pop(loop))))
+    future = loop.create_future()
+    pending.append((str(action_id), shape, future))
+    return await future
+
+
+async def _read_together(reads):
+    try:
+        results = await database(_read_and_shape, [(pk, shape) for pk, shape, _ in reads])
+    except Exception as error:  # noqa: BLE001 - every waiter hears it, as its own read would
+        results = [(False, error)] * len(reads)
+    for (_, _, future), (ok, value) in zip(reads, results):
+        if future.done():  # its waiter was cancelled meanwhile
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
+def _read_and_shape(reads):
+    """In a database thread: the actions in one query, each shaped by its own waiter's `shape`."""
+    actions = {
+        str(action.pk): action
+        for action in Action.objects.select_related("action_type", "agent", "decision__by").filter(
+            pk__in={pk for pk, _ in reads}
+        )
+    }
+    results = []
+    for pk, shape in reads:
+        try:
+            results.append((True, shape(actions.get(pk))))
+        except Exception as error:  # noqa: BLE001 - that waiter's error (a 404), not the others'
+            results.append((False, error))
+    return results
 
 
 STREAM_KEEPALIVE_SECONDS = 15.0  # a comment line this often, so proxies keep the stream open

@@ -41,10 +41,6 @@ def propose(*, agent, tool, arguments, session_id, idempotency_key):
     return Action.objects.select_related("agent", "action_type", "decision__by").get(pk=action.pk), created
 
 
-def reread(pk):
-    return Action.objects.select_related("agent", "action_type", "decision__by").get(pk=pk)
-
-
 def record_result(action, result):
     """The upstream's answer as the action's outcome: `executed`, or `failed` when the tool said
     isError. The audit event is redacted by the type's paths (`output.…`)."""

@@ -148,7 +148,7 @@ async def await_decision(action):
     parameters), rejected, expired or cancelled. Waits as long as it takes; the action's SLA and
     timeout fallback bound it. A coroutine woken by the process's one LISTEN connection
     (`approvals.waiting`): no thread and no database connection is held while it waits."""
-    return await wait_until(action.pk, None, calls.reread, done=lambda now: now.status != Action.Status.PENDING)
+    return await wait_until(action.pk, None, done=lambda now: now.status != Action.Status.PENDING)
 
 
 async def report_waiting(ctx, action):

@@ -1,8 +1,8 @@
 """Prometheus metrics for operators.
 
 Counts come from the database at scrape time, so every web process reports the same totals
-and a restart loses nothing; only routing latency is measured in the process that routed
-(`approvals.services.ROUTING_SECONDS`).
+and a restart loses nothing; only routing latency (`approvals.services.ROUTING_SECONDS`) and the
+requests waiting for a decision (`approvals.waiting.WAITING_REQUESTS`) are the serving process's own.
 """
 
 from django.db.models import Count, Min
@@ -12,6 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from approvals.models import Action, Decision, Notification
 from approvals.services import ROUTING_SECONDS  # noqa: F401 - observed there, exposed with the process's metrics
+from approvals.waiting import WAITING_REQUESTS  # noqa: F401 - likewise
 from audit.models import Event
 
 
