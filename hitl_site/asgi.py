@@ -5,14 +5,37 @@ the MCP endpoint needs for its sessions.
 """
 
 import os
+import re
 
-from django.core.asgi import get_asgi_application
+import django
+from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hitl_site.settings")
-django_application = get_asgi_application()
+django.setup(set_prefix=False)  # as get_asgi_application() does
 
-from gateway.asgi import MCPApp  # noqa: E402 - needs the apps loaded by get_asgi_application()
+from gateway.asgi import MCPApp  # noqa: E402 - needs the apps loaded
 
+# The agent API's long-poll: `GET /api/v1/actions/{id}/wait`.
+WAITING = re.compile(r"^/api/v1/actions/[^/]+/wait$")
+
+
+class DjangoApplication(ASGIHandler):
+    """Django's ASGI handler, but a request that waits for a decision gets no thread of its own.
+
+    Django gives every request a context in which its sync middleware (sessions, CSRF, messages…,
+    each a `sync_to_async` call) runs in a thread created for that request and kept until it ends:
+    a waiting agent would keep an idle thread for as long as it waits. Outside such a context those
+    calls share one thread, which suits a request whose middleware only sets headers and whose
+    view reads through `approvals.waiting`'s database threads."""
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and WAITING.match(scope["path"]):
+            await self.handle(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
+django_application = DjangoApplication()
 mcp_application = MCPApp()
 
 

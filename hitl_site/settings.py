@@ -100,18 +100,20 @@ INSTALLED_APPS = [
     "hitl_site",  # last: its migration gives the roles the other apps' permissions
 ]
 
+# hitl_site.middleware: Django's own, run on the event loop under ASGI (no thread hand-off). Security,
+# CSRF and X-Frame-Options stay as named, for `check --deploy`, which looks for them by name.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Outermost but one: the API's unanswered errors (404, 405, 500) in its JSON shape.
     "hitl_site.api.json_errors",
     "hitl_site.static_files.StaticFilesMiddleware",  # WhiteNoise, async-capable
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "hitl_site.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "hitl_site.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "hitl_site.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
