@@ -165,6 +165,38 @@ FIGURES = [
         "ms",
         Target("<=", 250),
     ),
+    Figure(
+        "inbox p95 with waiting agents",
+        "waiting",
+        "GET / as a supervisor while 1,000 (small) or 10,000 (full) agents are parked on /wait",
+        "the same page with none waiting",
+        "ms",
+        Target("<=", 1.2, on="ratio"),
+    ),
+    Figure(
+        "/healthz p95 with waiting agents",
+        "waiting",
+        "GET /healthz while the same agents wait",
+        "the same request with none waiting",
+        "ms",
+        Target("<=", 1.2, on="ratio"),
+    ),
+    Figure(
+        "waking waiting agents p95",
+        "waiting",
+        "all of them decided by batch approvals of 100: a batch's answer to each of its agents' /wait answer",
+        "",
+        "ms",
+        Target("<=", 50),
+    ),
+    Figure(
+        "memory per waiting agent",
+        "waiting",
+        "growth of the server processes' resident set while they all wait, divided by their number",
+        "",
+        "KB",
+        Target("<=", 50),
+    ),
     # Measured by the other areas' modules (issues 3 to 8), plugged in as they land.
     Figure(
         "batch approval of 100", "inbox", "one request approving 100 actions", "one approval", "ms", Target("<", 1000)
