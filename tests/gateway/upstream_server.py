@@ -22,7 +22,10 @@ def add_note(text: str) -> str:
     return f"noted: {text}"
 
 
-@server.tool(description="Never answers", annotations=ToolAnnotations(read_only_hint=True))
+@server.tool(
+    description="Never answers",
+    annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False),
+)
 async def hang() -> str:
     (state / "hanging").write_text(str(os.getpid()))
     await asyncio.sleep(3600)
