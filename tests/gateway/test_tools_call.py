@@ -172,7 +172,10 @@ def test_a_cancelled_request_cancels_its_action(gateway_url, token, git_upstream
 
     action = Action.objects.get(action_type__key="mcp.git.git_reset")
     assert action.status == "cancelled"
-    assert Event.objects.filter(kind="action.cancelled", action_id=action.pk).exists()
+    why = "its MCP client cancelled the tools/call request while the call waited for a decision"
+    assert action.outcome == {"status": "cancelled", "by": "billing-agent", "reason": why}
+    event = Event.objects.get(kind="action.cancelled", action_id=action.pk)
+    assert (event.actor_name, event.data) == ("billing-agent", {"reason": why})
 
 
 def test_invalid_arguments_are_a_tool_error_the_repair_loop_counts(gateway_url, token, git_upstream, repo):
