@@ -3,6 +3,7 @@ forwarded when approved and answered with isError when not."""
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -236,3 +237,29 @@ def test_an_http_upstream_is_forwarded_to_once(gateway_url, token, notes_http, s
     assert result.content[0].text == "noted: one"
     assert (state_dir / "notes").read_text() == "one\n"
     assert Action.objects.get(action_type__key="mcp.notes.add_note").status == "executed"
+
+
+def test_the_audit_log_records_the_result_redacted_while_the_client_gets_it_unchanged(gateway_url, token, notes_stdio):
+    def let_run_alone_with_redaction():
+        let_run_alone("mcp.notes.add_note")
+        ActionType.objects.filter(key="mcp.notes.add_note").update(
+            redact_paths=["params.text", "output.content.*.text", "output.structuredContent.result"]
+        )
+
+    async def scenario():
+        async with mcp_client(gateway_url, token) as client:
+            await client.list_tools()
+            await in_thread(let_run_alone_with_redaction)
+            return await client.call_tool("notes__add_note", {"text": "the door code is 4711"})
+
+    result = run(scenario())
+
+    assert result.is_error is False and result.content[0].text == "noted: the door code is 4711"
+    action = Action.objects.get(action_type__key="mcp.notes.add_note")
+    executed = Event.objects.get(kind="action.executed", action_id=action.pk)
+    assert executed.data["output"]["content"][0]["text"] == "[redacted: output.content.*.text]"
+    assert executed.data["output"]["structuredContent"]["result"] == "[redacted: output.structuredContent.result]"
+    assert not any("4711" in json.dumps(event.data) for event in Event.objects.filter(action_id=action.pk))
+    # Redaction keeps secrets out of the append-only log; the action itself, which retention may
+    # delete, keeps what the upstream answered, as it keeps its parameters.
+    assert action.status == "executed" and action.outcome["output"]["content"][0]["text"] == result.content[0].text
