@@ -15,6 +15,7 @@ import pytest
 from django.db import connections
 from django.test import Client
 from mcp.shared.exceptions import MCPError
+from mcp_types import METHOD_NOT_FOUND
 
 from approvals.models import Action
 from audit.models import Event
@@ -263,3 +264,21 @@ def test_the_audit_log_records_the_result_redacted_while_the_client_gets_it_unch
     # Redaction keeps secrets out of the append-only log; the action itself, which retention may
     # delete, keeps what the upstream answered, as it keeps its parameters.
     assert action.status == "executed" and action.outcome["output"]["content"][0]["text"] == result.content[0].text
+
+
+def test_only_tools_pass_through_resources_and_prompts_are_withheld(gateway_url, token, notes_stdio):
+    async def scenario():
+        async with mcp_client(gateway_url, token) as client:
+            capabilities = client.server_capabilities
+            refused = []
+            for request in (client.list_resources, client.list_prompts):
+                with pytest.raises(MCPError) as refusal:
+                    await request()
+                refused.append(refusal.value.error.code)
+            return capabilities, refused
+
+    capabilities, refused = run(scenario())
+
+    assert capabilities.tools is not None
+    assert (capabilities.resources, capabilities.prompts, capabilities.completions) == (None, None, None)
+    assert refused == [METHOD_NOT_FOUND, METHOD_NOT_FOUND]
