@@ -10,6 +10,7 @@ COPY audit ./audit
 COPY policies ./policies
 COPY sampling ./sampling
 COPY insights ./insights
+COPY gateway ./gateway
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./

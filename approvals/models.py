@@ -656,10 +656,21 @@ class Action(models.Model):
             self._wake_waiting_agent()
         return decision
 
-    def cancel(self):
+    def cancel(self, *, reason=""):
+        """The agent withdraws its pending action. A `reason`, where the caller knows one (the MCP
+        gateway: the agent's MCP client cancelled its request), is kept as the outcome, by whom and
+        why, as the timeout fallback's is, and in the audit event."""
+        changes = {"decided_at": timezone.now()}
+        if reason:
+            changes["outcome"] = {"status": str(self.Status.CANCELLED), "by": self.agent.name, "reason": reason}
         with transaction.atomic():
-            self._claim(from_status=self.Status.PENDING, status=self.Status.CANCELLED, decided_at=timezone.now())
-            record(kind="action.cancelled", actor=Actor.agent(self.agent), action=self)
+            self._claim(from_status=self.Status.PENDING, status=self.Status.CANCELLED, **changes)
+            record(
+                kind="action.cancelled",
+                actor=Actor.agent(self.agent),
+                action=self,
+                data={"reason": reason} if reason else None,
+            )
             self._wake_waiting_agent()
 
     def record_outcome(self, *, succeeded, output=None, error=""):

@@ -29,7 +29,7 @@ def hints(tool):
     """MCP's annotations in words. A hint is the server's claim, never a permission."""
     words = []
     if tool.read_only_hint:
-        words.append("says read-only (a hint, not a permission)")
+        words.append("says read-only (a hint, not a permission: it lowers no risk)")
     if tool.annotations.get("destructiveHint") is True:
         words.append("destructive")
     if tool.annotations.get("idempotentHint") is True:

@@ -1,10 +1,11 @@
 """What a `tools/call` does to the database, as plain sync functions: the MCP endpoint runs each
 in a worker thread of `hitl_site.dbthreads`, never on its event loop."""
 
-from approvals.models import Action, Conflict
+from approvals.models import SLA_TIMEOUT_NAME, Action, Conflict
 from approvals.services import action_propose
 from gateway.models import Upstream, UpstreamTool, split_tool_name
 
+CLIENT_CANCELLED = "its MCP client cancelled the tools/call request while the call waited for a decision"
 NOT_RUN = {
     Action.Status.REJECTED: "rejected",
     Action.Status.EXPIRED: "expired",
@@ -60,7 +61,7 @@ def cancel_if_pending(pk):
     action = Action.objects.select_related("agent", "action_type").get(pk=pk)
     if action.status == Action.Status.PENDING:
         try:
-            action.cancel()
+            action.cancel(reason=CLIENT_CANCELLED)
         except Conflict:  # decided in the same instant: the decision stands
             action.refresh_from_db()
     return action
@@ -69,13 +70,23 @@ def cancel_if_pending(pk):
 def not_run_text(action):
     """Why a call was not run, in words for the model: by whom and why."""
     decision = action.as_api()["decision"]
+    outcome = action.outcome or {}
+    if action.status == Action.Status.EXPIRED or (decision and decision["by"] == SLA_TIMEOUT_NAME):
+        # The SLA's timeout fallback: the action type's setting, after every escalation tier.
+        verdict = "expired" if action.status == Action.Status.EXPIRED else "rejected"
+        reason = outcome.get("reason") or (decision or {}).get("reason") or "nobody decided in time"
+        return f"Not run: the SLA's timeout fallback {verdict} this call: {reason}"
     if action.status == Action.Status.REJECTED and decision:
         reason = f": {decision['reason']}" if decision["reason"] else " (no reason given)"
         return f"Not run: {decision['by']} rejected this call{reason}"
-    if action.status == Action.Status.EXPIRED:
-        return "Not run: nobody approved this call before its deadline, so it expired."
     if action.status == Action.Status.CANCELLED:
-        return "Not run: the call was cancelled before anyone approved it."
+        if outcome.get("reason"):
+            return f"Not run: the agent {outcome['by']} cancelled this call: {outcome['reason']}."
+        # Only an agent cancels; where the gateway did not, the agent did through the agent API.
+        return (
+            f"Not run: the agent {action.agent.name} cancelled this call through Countersign's API while it "
+            "waited for a decision."
+        )
     if action.status == Action.Status.SUGGESTED:
         return (
             "Not run: the policy lets an agent only suggest this tool. It was recorded as a suggestion for a person "

@@ -226,10 +226,17 @@ class Upstream(models.Model):
 
 
 def risk_from_annotations(annotations):
-    """MCP's hints, read as the spec defines their defaults (a tool that says nothing may be
-    destructive and open-world): (irreversible, blast radius at least)."""
-    read_only = annotations.get("readOnlyHint") is True
-    destructive = not read_only and annotations.get("destructiveHint", True) is not False
+    """(irreversible, blast radius at least) from MCP's hints: `destructiveHint` makes a tool
+    irreversible and `openWorldHint` gives it a blast radius of at least medium, each true unless
+    the server says false, as MCP defines their defaults (a tool that says nothing may be
+    destructive and open-world).
+
+    `readOnlyHint` plays no part. MCP calls `destructiveHint` meaningful only when `readOnlyHint`
+    is false, so a reader of the spec might take `readOnlyHint: true` alone as "not destructive";
+    but that would let one claim of the server's lower the risk, and so the scrutiny, of every
+    call: a permission, not a hint. A server that means it also says `destructiveHint: false`
+    (mcp-server-git does), and an admin may lower the type's risk after reading the tool."""
+    destructive = annotations.get("destructiveHint", True) is not False
     open_world = annotations.get("openWorldHint", True) is not False
     return destructive, BlastRadius.MEDIUM if open_world else BlastRadius.LOW
 

@@ -2,9 +2,10 @@
 
 One long-lived session per upstream per process, shared by every concurrent call (JSON-RPC
 matches answers to requests by id). The session is opened on first use and held by a task of its
-own, since the SDK's client must be entered and left in one task. A stdio server that exits or
-crashes closes its session: the next use starts it again. Nothing here retries a `tools/call`:
-a call that failed may have run upstream, so it is reported, never sent a second time.
+own, since the SDK's client must be entered and left in one task. A stdio server that exits,
+crashes, hangs past its timeout or breaks the protocol loses its session: the next use starts it
+again. Nothing here retries a `tools/call`: a call that failed may have run upstream, so it is
+reported, never sent a second time.
 """
 
 import asyncio
@@ -160,6 +161,8 @@ class Session:
                 self.spec, f"answered {what} with error {error.error.code}: {error.error.message}"
             ) from None
         except (ValidationError, RuntimeError) as error:
+            if self.spec.transport == "stdio":
+                self._ended.set()  # a process that broke the protocol once is not trusted with the next call
             raise UpstreamError(self.spec, f"broke the protocol answering {what}: {describe(error)}") from None
 
 

@@ -3,6 +3,7 @@ forwarded when approved and answered with isError when not."""
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from django.db import connections
 from django.test import Client
 from mcp.shared.exceptions import MCPError
+from mcp_types import METHOD_NOT_FOUND
 
 from approvals.models import Action
 from audit.models import Event
@@ -172,7 +174,10 @@ def test_a_cancelled_request_cancels_its_action(gateway_url, token, git_upstream
 
     action = Action.objects.get(action_type__key="mcp.git.git_reset")
     assert action.status == "cancelled"
-    assert Event.objects.filter(kind="action.cancelled", action_id=action.pk).exists()
+    why = "its MCP client cancelled the tools/call request while the call waited for a decision"
+    assert action.outcome == {"status": "cancelled", "by": "billing-agent", "reason": why}
+    event = Event.objects.get(kind="action.cancelled", action_id=action.pk)
+    assert (event.actor_name, event.data) == ("billing-agent", {"reason": why})
 
 
 def test_invalid_arguments_are_a_tool_error_the_repair_loop_counts(gateway_url, token, git_upstream, repo):
@@ -233,3 +238,47 @@ def test_an_http_upstream_is_forwarded_to_once(gateway_url, token, notes_http, s
     assert result.content[0].text == "noted: one"
     assert (state_dir / "notes").read_text() == "one\n"
     assert Action.objects.get(action_type__key="mcp.notes.add_note").status == "executed"
+
+
+def test_the_audit_log_records_the_result_redacted_while_the_client_gets_it_unchanged(gateway_url, token, notes_stdio):
+    def let_run_alone_with_redaction():
+        let_run_alone("mcp.notes.add_note")
+        ActionType.objects.filter(key="mcp.notes.add_note").update(
+            redact_paths=["params.text", "output.content.*.text", "output.structuredContent.result"]
+        )
+
+    async def scenario():
+        async with mcp_client(gateway_url, token) as client:
+            await client.list_tools()
+            await in_thread(let_run_alone_with_redaction)
+            return await client.call_tool("notes__add_note", {"text": "the door code is 4711"})
+
+    result = run(scenario())
+
+    assert result.is_error is False and result.content[0].text == "noted: the door code is 4711"
+    action = Action.objects.get(action_type__key="mcp.notes.add_note")
+    executed = Event.objects.get(kind="action.executed", action_id=action.pk)
+    assert executed.data["output"]["content"][0]["text"] == "[redacted: output.content.*.text]"
+    assert executed.data["output"]["structuredContent"]["result"] == "[redacted: output.structuredContent.result]"
+    assert not any("4711" in json.dumps(event.data) for event in Event.objects.filter(action_id=action.pk))
+    # Redaction keeps secrets out of the append-only log; the action itself, which retention may
+    # delete, keeps what the upstream answered, as it keeps its parameters.
+    assert action.status == "executed" and action.outcome["output"]["content"][0]["text"] == result.content[0].text
+
+
+def test_only_tools_pass_through_resources_and_prompts_are_withheld(gateway_url, token, notes_stdio):
+    async def scenario():
+        async with mcp_client(gateway_url, token) as client:
+            capabilities = client.server_capabilities
+            refused = []
+            for request in (client.list_resources, client.list_prompts):
+                with pytest.raises(MCPError) as refusal:
+                    await request()
+                refused.append(refusal.value.error.code)
+            return capabilities, refused
+
+    capabilities, refused = run(scenario())
+
+    assert capabilities.tools is not None
+    assert (capabilities.resources, capabilities.prompts, capabilities.completions) == (None, None, None)
+    assert refused == [METHOD_NOT_FOUND, METHOD_NOT_FOUND]

@@ -142,6 +142,49 @@ def test_a_listed_tool_becomes_a_draft_type_at_confirm_with_its_schema_and_risk(
     assert (reset.irreversible, reset.blast_radius) == (True, "medium")
 
 
+@pytest.mark.parametrize(
+    ("annotations", "irreversible", "blast_radius"),
+    [
+        ({}, True, "medium"),
+        ({"destructiveHint": True, "openWorldHint": True}, True, "medium"),
+        ({"destructiveHint": False, "openWorldHint": False}, False, "low"),
+        ({"destructiveHint": False}, False, "medium"),
+        ({"openWorldHint": False}, True, "low"),
+        # readOnlyHint is the server's claim: it never lowers the risk the other hints give.
+        ({"readOnlyHint": True}, True, "medium"),
+        ({"readOnlyHint": True, "destructiveHint": True, "openWorldHint": False}, True, "low"),
+        ({"readOnlyHint": True, "destructiveHint": False, "openWorldHint": False}, False, "low"),
+        ({"readOnlyHint": False, "destructiveHint": False, "openWorldHint": False}, False, "low"),
+    ],
+)
+def test_the_risk_follows_destructive_and_open_world_hints_only(git, annotations, irreversible, blast_radius):
+    git.register_listing([{**COMMIT, "name": "tool", "annotations": annotations}])
+
+    action_type = ActionType.objects.get(key="mcp.git.tool")
+    assert (action_type.irreversible, action_type.blast_radius) == (irreversible, blast_radius)
+
+
+def test_a_tool_that_only_claims_to_be_read_only_is_held_for_a_person(git, api):
+    git.register_listing([{**COMMIT, "name": "peek", "annotations": {"readOnlyHint": True}}])
+    ActionType.objects.filter(key="mcp.git.peek").update(status="active", autonomy="autonomous",
+                                                         first_use_threshold=0)  # fmt: skip
+
+    held = api.propose("mcp.git.peek", {"repo_path": "/srv/repo", "message": "x"}).json()
+
+    assert held["status"] == "pending"
+    assert "irreversible: a person confirms before it runs" in held["route"]["reasons"]
+
+
+def test_the_admin_shows_the_read_only_claim_as_a_hint(client, git, policy_admin):
+    git.register_listing([{**COMMIT, "name": "peek", "annotations": {"readOnlyHint": True}}])
+    client.force_login(policy_admin)
+
+    response = client.get("/admin/gateway/upstreamtool/")
+
+    assert response.status_code == 200
+    assert "says read-only (a hint, not a permission: it lowers no risk)" in response.content.decode()
+
+
 def test_a_type_the_document_declared_keeps_its_level_and_its_risk_is_only_raised(git):
     ActionType.objects.create(key="mcp.git.git_reset", name="mcp.git.git_reset", autonomy="autonomous")
 

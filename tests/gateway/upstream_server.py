@@ -1,7 +1,8 @@
 """A small MCP server of the tests' own, written with the SDK: `python upstream_server.py STATE_DIR`
 serves stdio, `… STATE_DIR --port N` streamable HTTP at /mcp. Each call of `add_note` appends a
 line to STATE_DIR/notes, so a test can count how often a call really ran; `hang` writes
-STATE_DIR/hanging (its pid) and then never answers, so a test can kill it mid-call."""
+STATE_DIR/hanging (its pid) and then never answers, so a test can kill it mid-call. Each start
+appends the process's pid to STATE_DIR/started, so a test can see a server started again."""
 
 import asyncio
 import os
@@ -12,6 +13,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
 state = Path(sys.argv[1])
+with open(state / "started", "a") as started:
+    started.write(f"{os.getpid()}\n")
 server = MCPServer("notes")
 
 
@@ -22,7 +25,10 @@ def add_note(text: str) -> str:
     return f"noted: {text}"
 
 
-@server.tool(description="Never answers", annotations=ToolAnnotations(read_only_hint=True))
+@server.tool(
+    description="Never answers",
+    annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False),
+)
 async def hang() -> str:
     (state / "hanging").write_text(str(os.getpid()))
     await asyncio.sleep(3600)
