@@ -55,11 +55,14 @@ def test_a_number_json_cannot_hold_is_a_400_and_is_logged(api, refund_type, numb
     ],
     ids=["in params", "in context"],
 )
-def test_an_integer_past_what_readers_keep_exactly_is_a_400(api, refund_type, body):
+def test_an_integer_past_what_readers_keep_exactly_is_a_400_and_is_logged(api, refund_type, body):
     response = api.post("/actions", raw=body)
 
     assert_refused(response, 400, "number_out_of_range")
     assert "1000 digits" in response.json()["error"]["message"]
+    [event] = refused_events()
+    assert event.action_type == "payments.refund"
+    assert event.data["code"] == "number_out_of_range"
 
 
 def test_the_largest_safe_integer_is_accepted(api, refund_type):
@@ -121,10 +124,26 @@ def test_a_json_suffix_media_type_is_json(client, token, refund_type):
     [(REFUND % "5").encode("utf-16"), (REFUND % "5").encode("utf-16-le"), b"\xef\xbb\xbf" + (REFUND % "5").encode()],
     ids=["utf-16 with BOM", "utf-16-le", "utf-8 with BOM"],
 )
-def test_a_body_in_another_encoding_or_with_a_bom_is_a_400(api, refund_type, body):
+def test_a_body_in_another_encoding_or_with_a_bom_is_a_400_and_is_logged_under_its_action(api, refund_type, body):
+    # Refused all the same, but the log's lenient reader recognises UTF-16 and the BOM as
+    # RFC 4627 readers did: the action is named, and the event carries that name, not mojibake.
     response = api.client.post("/api/v1/actions", data=body, content_type="application/json", headers=api.headers)
 
     assert_refused(response, 400, "bad_encoding")
+    [event] = refused_events()
+    assert event.action_type == "payments.refund"
+    assert event.data["code"] == "bad_encoding"
+
+
+def test_a_body_no_reader_can_decode_is_a_400_and_logs_no_made_up_action(api, refund_type):
+    # Latin-1 with a letter outside ASCII: no UTF is a guess that reads it, so no action is named
+    # and nothing is logged under a name the agent never sent.
+    body = (REFUND % "5").replace("payments.refund", "paiements.remboursé").encode("latin-1")
+
+    response = api.client.post("/api/v1/actions", data=body, content_type="application/json", headers=api.headers)
+
+    assert_refused(response, 400, "bad_encoding")
+    assert not refused_events()
 
 
 def test_an_idempotency_key_with_a_comma_is_refused_as_two_keys(api, refund_type):
@@ -156,13 +175,14 @@ def test_two_idempotency_key_headers_on_the_wire_are_a_400(live_server, token, r
     assert head.startswith(b"HTTP/1.1 400")
     assert json.loads(payload)["error"]["code"] == "bad_idempotency_key"
     assert not Action.objects.exists()
+    [event] = refused_events()
+    assert event.action_type == "payments.refund"
+    assert event.data["code"] == "bad_idempotency_key"
 
 
 def test_a_rule_over_a_value_cel_cannot_hold_asks_for_a_person(agent, refund_type):
     rule = Rule.objects.create(action_type=refund_type, name="big context", expression="context.n > 1", level="audit")
-    proposal = Proposal.from_request(
-        {"action": "payments.refund", "params": {"amount": 5}, "context": {"n": 10**400}}
-    )
+    proposal = Proposal.from_request({"action": "payments.refund", "params": {"amount": 5}, "context": {"n": 10**400}})
 
     [ask] = rule_asks([rule], agent, proposal)
 
@@ -237,6 +257,9 @@ def test_an_action_key_outside_the_format_is_refused_before_anything_is_register
     assert_refused(response, 422, "action_key_invalid")
     assert named in response.json()["error"]["message"]
     assert ActionType.objects.count() == types_before
+    [event] = refused_events()
+    assert event.action_type == key  # the key as sent, invisible characters and all
+    assert event.data["code"] == "action_key_invalid"
 
 
 def test_a_second_spelling_of_an_existing_key_is_refused_with_the_right_one(api, refund_type):
@@ -245,6 +268,9 @@ def test_a_second_spelling_of_an_existing_key_is_refused_with_the_right_one(api,
     assert_refused(response, 422, "action_key_invalid")
     assert "did you mean 'payments.refund'" in response.json()["error"]["message"]
     assert ActionType.objects.filter(key__iexact="payments.refund").count() == 1
+    [event] = refused_events()
+    assert event.action_type == "Payments.Refund"
+    assert event.data["code"] == "action_key_invalid"
 
 
 def test_an_mcp_style_key_registers(api):
