@@ -35,9 +35,20 @@ def assert_refused(response, status, code):
     assert not Action.objects.exists()
 
 
+IN_CONTEXT = (
+    '{"action": "payments.refund", "params": {"customer": "cus_1", "amount": 1, "currency": "USD"}, '
+    '"context": {"n": %s}}'
+)
+NESTED_IN_CONTEXT = (
+    '{"action": "payments.refund", "params": {"customer": "cus_1", "amount": 1, "currency": "USD"}, '
+    '"context": {"ticket": {"scores": [0.5, {"risk": %s}]}}}'
+)
+
+
+@pytest.mark.parametrize("where", [REFUND, IN_CONTEXT, NESTED_IN_CONTEXT], ids=["params", "context", "nested context"])
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"])
-def test_a_number_json_cannot_hold_is_a_400_and_is_logged(api, refund_type, number):
-    response = api.post("/actions", raw=REFUND % number)
+def test_a_number_json_cannot_hold_is_a_400_and_is_logged(api, refund_type, number, where):
+    response = api.post("/actions", raw=where % number)
 
     assert_refused(response, 400, "number_out_of_range")
     assert number.lstrip("-")[:5] in response.json()["error"]["message"]
@@ -50,10 +61,10 @@ def test_a_number_json_cannot_hold_is_a_400_and_is_logged(api, refund_type, numb
     "body",
     [
         REFUND % ("9" * 1000),
-        '{"action": "payments.refund", "params": {"customer": "cus_1", "amount": 1, "currency": "USD"}, '
-        '"context": {"n": %s}}' % ("9" * 1000),
+        IN_CONTEXT % ("9" * 1000),
+        NESTED_IN_CONTEXT % ("-" + "9" * 1000),
     ],
-    ids=["in params", "in context"],
+    ids=["in params", "in context", "nested in context"],
 )
 def test_an_integer_past_what_readers_keep_exactly_is_a_400_and_is_logged(api, refund_type, body):
     response = api.post("/actions", raw=body)
