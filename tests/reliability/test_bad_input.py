@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.utils.html import escape
 
 from approvals.models import Action
 from audit.models import Event
@@ -202,18 +203,34 @@ def test_a_rule_over_a_value_cel_cannot_hold_asks_for_a_person(agent, refund_typ
     assert "CEL cannot represent" in ask.reason
 
 
-def test_a_rule_that_overflows_while_evaluating_asks_for_a_person(api, refund_type):
+@pytest.mark.parametrize(
+    ("expression", "why"),
+    [
+        ("params.amount * 9223372036854775807 > 0", "Arithmetic overflow in 'mul' on 3 and 9223372036854775807"),
+        ("params.amount / context.n > 1", "division by zero"),
+        ("params.customer > 1", "No such overload"),
+        ("context.ticket.priority > 2", "no such field: ticket"),
+        ("params.amount", "the expression gave 3, not true or false"),
+    ],
+    ids=["overflow while evaluating", "division by zero", "type error", "missing key", "not true or false"],
+)
+def test_a_rule_that_cannot_be_evaluated_asks_for_a_person_and_says_why(
+    api, client, supervisor, refund_type, expression, why
+):
+    # The numbers are all within I-JSON's range, so the request is accepted: only the rule fails.
     refund_type.autonomy = "audit"
     refund_type.save()
-    Rule.objects.create(
-        action_type=refund_type, name="overflow", expression="params.amount * 9223372036854775807 > 0", level="audit"
-    )
+    Rule.objects.create(action_type=refund_type, name="unlucky", expression=expression, level="audit")
 
-    response = api.propose(params={"customer": "cus_1", "amount": 3, "currency": "USD"})
+    response = api.propose(params={"customer": "cus_1", "amount": 3, "currency": "USD"}, context={"n": 0})
 
     assert response.status_code == 201
     assert response.json()["status"] == "pending"
-    assert any("rule 'overflow' could not be evaluated" in reason for reason in response.json()["route"]["reasons"])
+    [reason] = [r for r in response.json()["route"]["reasons"] if r.startswith("rule 'unlucky'")]
+    assert reason.startswith(f"rule 'unlucky' could not be evaluated: {why}")
+    assert reason in Action.objects.get().route["reasons"]
+    client.force_login(supervisor)
+    assert escape(reason) in client.get("/").content.decode()
 
 
 def test_any_failure_of_the_rate_limiter_lets_the_request_through(api, refund_type, settings):
