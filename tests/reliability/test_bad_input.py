@@ -334,18 +334,35 @@ def _start_django(env):
         ({"SECRET_KEY": "django-insecure-" + "x" * 40}, "SECRET_KEY is a development"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY is a development"),
         ({"SECRET_KEY": "k" * 20 + "0123456789abcdefghij", "AUDIT_SIGNING_KEY": "changeme"}, "AUDIT_SIGNING_KEY"),
+        ({"SECRET_KEY": "k" * 20 + "0123456789abcdefghij", "HITL_RECEIPT_KEY": "secret"}, "HITL_RECEIPT_KEY"),
+        ({"SECRET_KEY": "k" * 20 + "0123456789abcdefghij", "HITL_WEBHOOK_SECRET": "short"}, "HITL_WEBHOOK_SECRET"),
     ],
-    ids=["the old public fallback", "django's insecure default", "too short", "a guessable signing key"],
+    ids=[
+        "the old public fallback",
+        "django's insecure default",
+        "too short",
+        "a guessable signing key",
+        "a guessable receipt key",
+        "a short webhook secret",
+    ],
 )
-def test_production_refuses_a_development_key(env, message):
-    result = _start_django(env)
+@pytest.mark.parametrize("debug", ["false", "true"], ids=["", "even with DEBUG=true"])
+def test_production_refuses_a_development_key(env, message, debug):
+    result = _start_django({**env, "DEBUG": debug})
 
     assert result.returncode != 0
     assert message in result.stderr
 
 
+def test_production_refuses_debug_with_real_keys():
+    result = _start_django({"SECRET_KEY": "k" * 20 + "0123456789abcdefghij", "DEBUG": "true"})
+
+    assert result.returncode != 0
+    assert "DEBUG=true is refused when HITL_PRODUCTION=true" in result.stderr
+
+
 def test_production_starts_with_real_keys():
-    result = _start_django({"SECRET_KEY": "k" * 20 + "0123456789abcdefghij"})
+    result = _start_django({"SECRET_KEY": "k" * 20 + "0123456789abcdefghij", "DEBUG": "false"})
 
     assert result.returncode == 0, result.stderr
 
