@@ -219,7 +219,7 @@ def propose(request, proposal: ProposalIn):
     | 413 | `body_too_large` | body over the limit (256 KiB by default) |
     | 422 | `params_invalid` | the parameters fail the type's JSON Schema; `details` lists every error |
     | 422 | `unknown_action` | no such action type, when the site refuses unknown types |
-    | 422 | `action_key_invalid` | a new key outside the format (README), or a second spelling of one |
+    | 422 | `action_key_invalid` | a key outside the format (README), registered or not; a new second spelling of one |
     | 422 | `idempotency_key_reused` | the same key with a different body |
     | 422 | `callback_url_refused` | `callback_url` not http(s), with credentials, or its host not public (README) |
     | 429 | | the agent is over its request rate (where a rate limit is configured): retry later |

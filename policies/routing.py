@@ -106,15 +106,19 @@ class Facts:
 def action_type_for(key, params=None):
     """The action type agents call `key`; an unknown one is registered as a draft (its schema
     inferred from `params`, the first call's) or refused."""
+    # The format is checked first, for every proposal: junk, invisible or look-alike characters
+    # never become draft types, and a type registered under such a key before the format existed
+    # (the admin and the gateway refuse one now) is refused too, until an admin renames it.
+    if problem := action_key_problem(key):
+        if ActionType.objects.filter(key=key).exists():
+            problem += " An action type has this key from before the format: an admin renames it in the policy admin."
+        raise Refusal(422, "action_key_invalid", problem)
     action_type = ActionType.objects.filter(key=key).prefetch_related("rules").first()
     if action_type is not None:
         return action_type
     if settings.HITL_UNKNOWN_ACTIONS == "refuse":
         raise Refusal(422, "unknown_action", f"No action type is called '{key}'.")
-    # Checked before anything is registered: junk, invisible or look-alike characters, and a
-    # second spelling of a type that exists, never become draft types.
-    if problem := action_key_problem(key):
-        raise Refusal(422, "action_key_invalid", problem)
+    # A second spelling of a type that exists is not registered as another.
     twin = ActionType.objects.filter(key__iexact=key).values_list("key", flat=True).first()
     if twin is not None:
         raise Refusal(

@@ -301,6 +301,27 @@ def test_a_second_spelling_of_an_existing_key_is_refused_with_the_right_one(api,
     assert event.data["code"] == "action_key_invalid"
 
 
+def test_a_type_registered_under_a_key_outside_the_format_before_it_existed_is_refused_too(api, refund_type):
+    # As fuzzing left them, or an admin before the format: created without the model's checks.
+    ActionType.objects.create(key="payments refund", name="old junk", params_schema={})
+
+    response = api.propose(action="payments refund")
+
+    assert_refused(response, 422, "action_key_invalid")
+    assert "U+0020 SPACE" in response.json()["error"]["message"]
+    assert "an admin renames it" in response.json()["error"]["message"]
+    [event] = refused_events()
+    assert event.action_type == "payments refund"
+
+
+def test_a_registered_key_in_the_format_keeps_working_where_unknown_keys_are_refused(api, refund_type, settings):
+    settings.HITL_UNKNOWN_ACTIONS = "refuse"
+
+    assert api.propose().status_code == 201
+    assert api.propose(action="payments..refund").json()["error"]["code"] == "action_key_invalid"
+    assert api.propose(action="payments.refunds").json()["error"]["code"] == "unknown_action"
+
+
 def test_an_mcp_style_key_registers(api):
     response = api.propose(action="git.git_status", params={"repo_path": "/tmp/x"})
 
