@@ -301,6 +301,33 @@ def test_a_second_spelling_of_an_existing_key_is_refused_with_the_right_one(api,
     assert event.data["code"] == "action_key_invalid"
 
 
+@pytest.mark.parametrize(
+    ("key", "existing"),
+    [
+        ("payrnents.refund", "payments.refund"),
+        ("rnail.0utbox", "mail.outbox"),
+        ("maiI.outbox", "mail.outbox"),
+        ("mai1.OUTBOX", "mail.outbox"),
+    ],
+)
+def test_a_look_alike_of_an_existing_key_is_refused_naming_it(api, refund_type, key, existing):
+    ActionType.objects.create(key="mail.outbox", name="Send from the outbox")
+    types_before = ActionType.objects.count()
+
+    response = api.propose(action=key, params={})
+
+    assert_refused(response, 422, "action_key_invalid")
+    assert f"it looks like '{existing}', which exists" in response.json()["error"]["message"]
+    assert ActionType.objects.count() == types_before
+    assert refused_events()[0].action_type == key
+
+
+def test_a_key_that_only_resembles_an_existing_one_in_spelling_registers(api, refund_type):
+    # UTS #39 does not confuse a lower-case i with l, nor a letter dropped or added.
+    for key in ("payments.refunds", "payments.refnd", "paymints.refund"):
+        assert api.propose(action=key, params={}).status_code == 201
+
+
 def test_a_type_registered_under_a_key_outside_the_format_before_it_existed_is_refused_too(api, refund_type):
     # As fuzzing left them, or an admin before the format: created without the model's checks.
     ActionType.objects.create(key="payments refund", name="old junk", params_schema={})
