@@ -47,7 +47,9 @@ class ProposalIn(Schema):
 
     action: str = Field(min_length=1, max_length=200, examples=["payments.refund"])
     """The action type's key (`GET /action-types` lists them). An unknown key registers a draft type
-    at `confirm`, or is refused with `422 unknown_action`, by site setting."""
+    at `confirm`, or is refused with `422 unknown_action`, by site setting. A key outside the format
+    (1 to 128 ASCII letters, digits, `_` and `-` in segments joined by dots, starting with a letter),
+    or one that reads like an existing key, is refused with `422 action_key_invalid`."""
     params: dict[str, Any] = Field(examples=[{"customer": "cus_123", "amount": 750, "currency": "USD"}])
     """The tool call's literal arguments, checked against the action type's JSON Schema."""
     session_id: str | None = Field(None, max_length=200, examples=["run-42"])
