@@ -48,7 +48,9 @@ class ProposalIn(Schema):
 
     action: str = Field(min_length=1, max_length=200, examples=["payments.refund"])
     """The action type's key (`GET /action-types` lists them). An unknown key registers a draft type
-    at `confirm`, or is refused with `422 unknown_action`, by site setting."""
+    at `confirm`, or is refused with `422 unknown_action`, by site setting. A key outside the format
+    (1 to 128 ASCII letters, digits, `_` and `-` in segments joined by dots, starting with a letter),
+    or one that reads like an existing key, is refused with `422 action_key_invalid`."""
     params: dict[str, Any] = Field(examples=[{"customer": "cus_123", "amount": 750, "currency": "USD"}])
     """The tool call's literal arguments, checked against the action type's JSON Schema."""
     session_id: str | None = Field(None, max_length=200, examples=["run-42"])
@@ -220,7 +222,7 @@ def propose(request, proposal: ProposalIn):
     | 413 | `body_too_large` | body over the limit (256 KiB by default) |
     | 422 | `params_invalid` | the parameters fail the type's JSON Schema; `details` lists every error |
     | 422 | `unknown_action` | no such action type, when the site refuses unknown types |
-    | 422 | `action_key_invalid` | a new key outside the format (README), or a second spelling of one |
+    | 422 | `action_key_invalid` | a key outside the format (README), registered or not; a new second spelling of one |
     | 422 | `idempotency_key_reused` | the same key with a different body |
     | 422 | `callback_url_refused` | `callback_url` not http(s), with credentials, or its host not public (README) |
     | 429 | | the agent is over its request rate (where a rate limit is configured): retry later |

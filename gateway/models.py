@@ -9,7 +9,8 @@ A–Z, a–z, 0–9, `_`, `-`, `.`) and the action-type key format (`email.send`
 - the tool's action type is `mcp.git.git_status`.
 
 A tool whose namespaced name would break the rule (more than 128 characters, or characters
-outside the set) is withheld from clients, and the admin shows why.
+outside the set), or whose action type key would fall outside the key format (`a..b`, or past
+128 characters with its prefix), is withheld from clients, and the admin shows why.
 """
 
 import re
@@ -23,6 +24,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from policies.models import ActionType, Autonomy, BlastRadius, Pause, policy_diff
+from policies.names import action_key_problem
 
 UPSTREAM_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
@@ -59,6 +61,9 @@ def withheld_reason(upstream_name, name):
         if len(namespaced) > 128:
             return f"its namespaced name {namespaced[:40]}… would be {len(namespaced)} characters (MCP allows 128)"
         return "its name has characters MCP tool names do not allow (only A-Z, a-z, 0-9, _, - and .)"
+    # Proposals of a key outside the format are refused, so its action type would be unusable.
+    if problem := action_key_problem(action_key(upstream_name, name)):
+        return f"its action type key would be refused: {problem}"
     return ""
 
 

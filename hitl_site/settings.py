@@ -37,7 +37,9 @@ def env_required(name):
 
 
 DEBUG = env_bool("DEBUG", False)
-PRODUCTION = env_bool("HITL_PRODUCTION") and not DEBUG
+# HITL_PRODUCTION alone decides: DEBUG=true must not switch off the key checks below, and is
+# itself refused in production (after them, so a bad key is named first).
+PRODUCTION = env_bool("HITL_PRODUCTION")
 # Keys anyone can read (this file's old fallback, Django's startproject default) sign nothing in
 # production: the audit log's signing key and the receipts' key derive from SECRET_KEY.
 PUBLIC_KEY_VALUES = {"dev-only-insecure-key-set-SECRET_KEY-in-production", "changeme", "secret"}
@@ -67,10 +69,16 @@ def development_secret_key():
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if PRODUCTION:
-    for key_name in ("SECRET_KEY", "AUDIT_SIGNING_KEY"):
+    # The signing keys default to ones derived from SECRET_KEY; set, each is held to the same bar.
+    for key_name in ("SECRET_KEY", "AUDIT_SIGNING_KEY", "HITL_RECEIPT_KEY", "HITL_WEBHOOK_SECRET"):
         if key_name == "SECRET_KEY" or os.environ.get(key_name):
             if problem := development_key_problem(key_name, os.environ.get(key_name, "")):
                 raise RuntimeError(problem)
+    if DEBUG:
+        raise RuntimeError(
+            "DEBUG=true is refused when HITL_PRODUCTION=true: debug pages show settings and tracebacks "
+            "to anyone who can cause an error. Unset DEBUG, or unset HITL_PRODUCTION on a development machine."
+        )
 elif not SECRET_KEY:
     SECRET_KEY = development_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
@@ -294,9 +302,10 @@ CELERY_BEAT_SCHEDULE = {
 
 # The audit log. Checkpoints and verified chain heads are signed with this key (HMAC-SHA256);
 # keep it out of the database's reach, so that whoever can rewrite the table cannot re-sign it.
-AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY") or hashlib.sha256(
-    f"countersign.audit.signing:{SECRET_KEY}".encode()
-).hexdigest()
+AUDIT_SIGNING_KEY = (
+    os.environ.get("AUDIT_SIGNING_KEY")
+    or hashlib.sha256(f"countersign.audit.signing:{SECRET_KEY}".encode()).hexdigest()
+)
 # Each signed chain head is also written outside PostgreSQL: to this directory (one file per
 # head, never overwritten; make it append-only, README), to a webhook receiver, and to any
 # witness class listed (audit/witness.py). Empty AUDIT_WITNESS_DIR turns the directory off.

@@ -41,6 +41,23 @@ def action_key_problem(key):
     return None
 
 
+# Unicode's confusables (UTS #39, confusables.txt) that map ASCII to ASCII, the only characters a
+# key may hold: 0 reads as O, 1 and I as l, m as rn. With case folded on top (a second spelling
+# by case is as easy to mistake), two keys with one skeleton are told apart only by close reading.
+_CONFUSABLE = str.maketrans({"0": "O", "1": "l", "I": "l"})
+
+
+def skeleton(key):
+    """The form in which look-alike keys compare equal: UTS #39's skeleton within ASCII, case-folded."""
+    return key.translate(_CONFUSABLE).casefold().replace("m", "rn")
+
+
+def look_alike(key, keys):
+    """The first of `keys` (other than `key` itself) that a reader could take for `key`, or None."""
+    mark = skeleton(key)
+    return next((other for other in sorted(keys) if other != key and skeleton(other) == mark), None)
+
+
 def _invisible(char):
     # Format characters (zero-width spaces and joiners, bidi controls, soft hyphens), controls,
     # and every kind of space: none of them can be told apart by a person reading a name.

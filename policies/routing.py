@@ -27,7 +27,7 @@ from policies.models import (
     StandingApproval,
     confidence_value,
 )
-from policies.names import action_key_problem
+from policies.names import action_key_problem, look_alike
 from policies.rules import evaluate_rule, rule_variables
 from policies.schema import infer_schema
 
@@ -106,21 +106,33 @@ class Facts:
 def action_type_for(key, params=None):
     """The action type agents call `key`; an unknown one is registered as a draft (its schema
     inferred from `params`, the first call's) or refused."""
+    # The format is checked first, for every proposal: junk, invisible or look-alike characters
+    # never become draft types, and a type registered under such a key before the format existed
+    # (the admin and the gateway refuse one now) is refused too, until an admin renames it.
+    if problem := action_key_problem(key):
+        if ActionType.objects.filter(key=key).exists():
+            problem += " An action type has this key from before the format: an admin renames it in the policy admin."
+        raise Refusal(422, "action_key_invalid", problem)
     action_type = ActionType.objects.filter(key=key).prefetch_related("rules").first()
     if action_type is not None:
         return action_type
     if settings.HITL_UNKNOWN_ACTIONS == "refuse":
         raise Refusal(422, "unknown_action", f"No action type is called '{key}'.")
-    # Checked before anything is registered: junk, invisible or look-alike characters, and a
-    # second spelling of a type that exists, never become draft types.
-    if problem := action_key_problem(key):
-        raise Refusal(422, "action_key_invalid", problem)
-    twin = ActionType.objects.filter(key__iexact=key).values_list("key", flat=True).first()
-    if twin is not None:
+    # A second spelling of a type that exists, by case or by look-alike characters, is not
+    # registered as another: all the keys are read, but only when a new one would be registered.
+    twin = look_alike(key, ActionType.objects.values_list("key", flat=True))
+    if twin is not None and twin.casefold() == key.casefold():
         raise Refusal(
             422,
             "action_key_invalid",
             f"No action type is called '{key}'; did you mean '{twin}'? Keys are case-sensitive.",
+        )
+    if twin is not None:
+        raise Refusal(
+            422,
+            "action_key_invalid",
+            f"No action type is called '{key}', and it looks like '{twin}', which exists (0 and O, 1, I and l, "
+            f"rn and m are told apart only by close reading): did you mean '{twin}'? A look-alike is not registered.",
         )
     from django.contrib.auth.models import Group
 

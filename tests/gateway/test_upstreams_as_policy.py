@@ -229,6 +229,18 @@ def test_a_tool_whose_namespaced_name_breaks_mcp_rules_is_withheld(git):
     assert not ActionType.objects.filter(key__startswith="mcp.").exists()
 
 
+def test_a_tool_whose_action_key_would_be_outside_the_key_format_is_withheld(git):
+    # Both fit MCP's rule as `git__…`; as `mcp.git.…` one has an empty segment, one 131 characters.
+    listed = git.register_listing([{**COMMIT, "name": "a..b"}, {**COMMIT, "name": "x" * 123}, COMMIT])
+
+    assert [tool.name for tool, _ in listed] == ["git_commit"]
+    assert "not in the format" in UpstreamTool.objects.get(name="a..b").withheld_reason
+    assert "131 characters" in UpstreamTool.objects.get(name="x" * 123).withheld_reason
+    assert list(ActionType.objects.filter(key__startswith="mcp.").values_list("key", flat=True)) == [
+        "mcp.git.git_commit"
+    ]
+
+
 def test_the_naming_rule_round_trips():
     assert tool_name("github-prod", "create_issue") == "github-prod__create_issue"
     assert split_tool_name("github-prod__create_issue") == ("github-prod", "create_issue")

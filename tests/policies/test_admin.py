@@ -368,6 +368,24 @@ def test_deleting_action_types_in_bulk_is_audited_one_by_one(client, superuser, 
     ]
 
 
+def test_a_draft_type_is_deleted_in_the_admin_unless_its_actions_keep_it(client, superuser, api):
+    # How junk drafts go: one nobody acted on is deleted like any type; the actions of one that was
+    # used are history and keep it (rename it, or block it with a pause, instead).
+    api.propose("junk.used", {"x": 1})
+    used = ActionType.objects.get(key="junk.used")
+    unused = ActionType.objects.create(key="junk.unused", name="junk.unused", status="draft")
+    client.force_login(superuser)
+
+    deleted = client.post(f"/admin/policies/actiontype/{unused.pk}/delete/", {"post": "yes"})
+    kept = client.post(f"/admin/policies/actiontype/{used.pk}/delete/", {"post": "yes"})
+
+    assert deleted.status_code == 302
+    assert not ActionType.objects.filter(key="junk.unused").exists()
+    assert Event.objects.get(kind="policy.changed", action_type="junk.unused").data["what"] == "action type deleted"
+    assert "Cannot delete action type" in kept.content.decode()
+    assert ActionType.objects.filter(key="junk.used").exists()
+
+
 def test_the_dry_run_of_a_loosened_field_shows_the_saved_policy_unchanged(admin_client, api, tag_type):
     # The edited fields once leaked into the "saved" column, so a loosening read "0 differently".
     tag_type.autonomy = "confirm"
