@@ -2,7 +2,8 @@
 source of truth), the long-poll still answers on a decision (LISTEN/NOTIFY), `/readyz` names
 Redis; when Redis returns the recovery sweep hands the queued work to the broker, nothing lost.
 
-A real server process on a PostgreSQL and a Redis of its own, so stopping Redis does not
+A real server process (gunicorn with the uvicorn worker, as deployed) on a PostgreSQL and a Redis
+of its own, so stopping Redis does not
 disturb the rest of the suite."""
 
 import http.cookiejar
@@ -130,7 +131,8 @@ def test_proposals_and_decisions_succeed_while_redis_is_down_and_the_work_resume
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
+        # As deployed: the ASGI server, whose /wait is the async view that waits.
+        [sys.executable, "-m", "gunicorn", "-c", "hitl_site/gunicorn_conf.py", "--bind", f"127.0.0.1:{port}"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -180,7 +182,7 @@ def test_proposals_and_decisions_succeed_while_redis_is_down_and_the_work_resume
         queued = own_redis.client().llen("celery")
     finally:
         server.terminate()
-        stderr = server.communicate(timeout=10)[1]
+        stderr = server.communicate(timeout=30)[1]
 
     assert ready_status == 503
     assert json.loads(ready_body)["checks"] == {"postgresql": "ok", "redis": "down"}
