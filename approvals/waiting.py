@@ -22,8 +22,8 @@ import time
 import psycopg
 from django.db import InterfaceError, OperationalError, connection
 
+from approvals.dbthreads import database
 from approvals.models import DECIDED_CHANNEL, INBOX_CHANNEL
-from hitl_site.dbthreads import database
 
 log = logging.getLogger(__name__)
 

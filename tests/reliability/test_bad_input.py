@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from approvals import agent_auth
 from approvals.models import Action
 from audit.models import Event
-from hitl_site import limits
 from policies.models import ActionType, Rule
 from policies.names import identity
 from policies.routing import Proposal, rule_asks
@@ -160,9 +160,7 @@ def test_two_idempotency_key_headers_on_the_wire_are_a_400(live_server, token, r
 
 def test_a_rule_over_a_value_cel_cannot_hold_asks_for_a_person(agent, refund_type):
     rule = Rule.objects.create(action_type=refund_type, name="big context", expression="context.n > 1", level="audit")
-    proposal = Proposal.from_request(
-        {"action": "payments.refund", "params": {"amount": 5}, "context": {"n": 10**400}}
-    )
+    proposal = Proposal.from_request({"action": "payments.refund", "params": {"amount": 5}, "context": {"n": 10**400}})
 
     [ask] = rule_asks([rule], agent, proposal)
 
@@ -189,11 +187,11 @@ def test_any_failure_of_the_rate_limiter_lets_the_request_through(api, refund_ty
     # Not Redis being down but its client failing another way (here, an address it cannot even
     # parse): the promise is the same, never a 500.
     settings.REDIS_URL = "nonsense://nowhere"
-    limits._redis.cache_clear()
+    agent_auth._redis.cache_clear()
     try:
         response = api.propose()
     finally:
-        limits._redis.cache_clear()
+        agent_auth._redis.cache_clear()
 
     assert response.status_code == 201
 
