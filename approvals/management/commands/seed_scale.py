@@ -46,6 +46,7 @@ class Command(BaseCommand):
         if events < actions * 6:
             self.stderr.write(f"note: {events} events is fewer than 6 per action; some actions get none")
         seed = seed if seed is not None else random.SystemRandom().getrandbits(32)
+        # hitl_site.roles.SUPERVISORS: approvals may not import hitl_site (tests/test_import_direction.py).
         supervisors, _ = Group.objects.get_or_create(name="supervisors")
         types = {action_type.key: action_type for action_type in install_action_types(reviewers=supervisors)}
         agents = [Agent.objects.get_or_create(name=name)[0] for name in AGENTS]
