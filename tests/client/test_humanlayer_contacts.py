@@ -11,8 +11,8 @@ from humanlayer.core.protocol import HumanLayerException
 
 from approvals.models import Action, Question
 from audit.models import Event
-from tests.client.conftest import pending_action
 from tests.client.test_humanlayer import email
+from tests.conftest import pending_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
