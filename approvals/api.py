@@ -11,12 +11,12 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict, Strict
 
+from approvals.agent_auth import AsyncAgentBearer
 from approvals.models import Action, Appeal, Conflict
 from approvals.notifications import notify_appeal
 from approvals.services import InFlight, KeyReused, action_propose, record_refusal
 from approvals.tasks import dispatch_notifications, enqueue_on_commit
 from approvals.waiting import wait_until
-from hitl_site.auth import AsyncAgentBearer
 from policies.callback_urls import CallbackUrlRefused
 from policies.callback_urls import check as check_callback_url
 from policies.models import ActionType

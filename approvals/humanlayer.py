@@ -17,7 +17,8 @@ points here (`HUMANLAYER_API_BASE=https://countersign.example.com/api/v1/humanla
   `GET /contact_requests/{call_id}` answers `status.response` verbatim (null until answered) and
   `response_option_name`;
 - `POST /agent/function_calls/{call_id}/escalate_email` sends the call to its type's next SLA tier;
-  `POST /agent/human_contacts/{call_id}/escalate_email` puts the question at the top of the inbox.
+  `POST /agent/human_contacts/{call_id}/escalate_email` expedites the question: urgent, at the top
+  of the inbox (`Question.expedite`; HumanLayer's one word covers both, Countersign's two do not).
 
 A rejection's comment is the reviewer's words, verbatim; where the reviewer chose one of the call's
 `reject_options`, its name is `reject_option_name`.
@@ -241,6 +242,8 @@ class HumanContactOut(Schema):
 
 
 class EscalationIn(Schema):
+    """HumanLayer's `Escalation`, the body of both `escalate_email` routes."""
+
     escalation_msg: str = Field(max_length=2000)
     additional_recipients: list[dict[str, Any]] | None = None
     channel: dict[str, Any] | None = None
@@ -300,11 +303,11 @@ def respond_to_contact_request(request, call_id: str, status: HumanContactStatus
 
 
 @router.post("/agent/human_contacts/{call_id}/escalate_email", response={200: HumanContactOut, **ERRORS})
-def escalate_contact_request(request, call_id: str, body: EscalationIn):
-    """Mark the question escalated: it moves to the top of the inbox, due now, with the message."""
+def expedite_contact_request(request, call_id: str, body: EscalationIn):
+    """Expedite the question: it is urgent, at the top of the inbox, due now, with the message."""
     question = _get_question(request, call_id)
     try:
-        question.escalate(message=body.escalation_msg)
+        question.expedite(message=body.escalation_msg)
     except Conflict as conflict:
         raise ApiError(409, "conflict", str(conflict)) from None
     return human_contact(question)

@@ -1048,10 +1048,10 @@ class QuestionQuerySet(models.QuerySet):
         return self.filter(answered_at__isnull=True)
 
     def for_inbox(self, user):
-        """The open questions for the top of `user`'s inbox, escalated and soonest due first."""
+        """The open questions for the top of `user`'s inbox, expedited and soonest due first."""
         if not user.has_perm("approvals.answer_question"):
             return []
-        return list(self.open().select_related("agent").order_by("-escalated", "due_at")[:50])
+        return list(self.open().select_related("agent").order_by("-expedited", "due_at")[:50])
 
 
 class Question(models.Model):
@@ -1069,8 +1069,10 @@ class Question(models.Model):
     spec = models.JSONField(default=dict, blank=True)  # what else the agent sent, given back as sent
     created_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField()
-    escalated = models.BooleanField(default=False)
-    escalation_message = models.TextField(blank=True)
+    # Expedited by the agent (HumanLayer's `escalate_email` on a contact request): urgent, first in
+    # the inbox. Not an SLA escalation, which moves an action up its type's tiers.
+    expedited = models.BooleanField(default=False)
+    expedite_message = models.TextField(blank=True)  # the agent's `escalation_msg`: why it is urgent
     answered_at = models.DateTimeField(null=True, blank=True)
     answered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -1159,20 +1161,21 @@ class Question(models.Model):
                 **self.audit_context(),
             )
 
-    def escalate(self, *, message):
-        """The agent's `escalate_email`: the question goes to the top of the inbox, due now."""
+    def expedite(self, *, message):
+        """The agent's `escalate_email`: the question is urgent, at the top of the inbox, due now.
+        Audited as `question.expedited` (`question.escalated` in events written before the name)."""
         with transaction.atomic():
             if (
                 Question.objects.filter(pk=self.pk, answered_at__isnull=True).update(
-                    escalated=True, escalation_message=message, due_at=timezone.now()
+                    expedited=True, expedite_message=message, due_at=timezone.now()
                 )
                 != 1
             ):
                 self.refresh_from_db()
-                raise Conflict("Only a question nobody has answered can be escalated.")
+                raise Conflict("Only a question nobody has answered can be expedited.")
             self.refresh_from_db()
             record(
-                kind="question.escalated",
+                kind="question.expedited",
                 actor=Actor.agent(self.agent),
                 data={"question_id": str(self.pk), "message": message},
                 **self.audit_context(),

@@ -454,6 +454,8 @@ def batch_approve(request):
         request,
         verb="approve",
         done="approved",
+        intro="Each runs as proposed, and its agent is told at once. Read what each will do:",
+        button="primary",
         # Four eyes: what one person may not approve alone stays out of the batch, and says why.
         leave_out=lambda pending: Action.left_out_of_batch(pending, request.user),
         decide=lambda pending, form: Action.approve_all(pending, by=request.user),
@@ -468,14 +470,17 @@ def batch_reject(request):
         request,
         verb="reject",
         done="rejected",
+        intro="None of them runs; each agent is told at once, with your reason. Read what you are turning down:",
+        button="danger",
         form=RejectForm(request.POST if request.method == "POST" else None),
         decide=lambda pending, form: Action.reject_all(pending, by=request.user, reason=form.cleaned_data["text"]),
     )
 
 
-def _batch(request, *, verb, done, decide, form=None, leave_out=lambda pending: []):
-    """The confirmation page of a batch and its POST. `decide(pending, form)` decides them all
-    or raises BatchConflict; `leave_out(pending)` names those the batch must not take."""
+def _batch(request, *, verb, done, intro, button, decide, form=None, leave_out=lambda pending: []):
+    """The confirmation page of a batch (`intro` over the list, a `button` of that class) and its
+    POST, to the page's own URL. `decide(pending, form)` decides them all or raises BatchConflict;
+    `leave_out(pending)` names those the batch must not take."""
     ids = request.POST.getlist("ids") if request.method == "POST" else request.GET.getlist("ids")
     if not ids:
         messages.info(request, f"Select the actions to {verb} first (x, or the boxes on the cards).")
@@ -500,6 +505,9 @@ def _batch(request, *, verb, done, decide, form=None, leave_out=lambda pending: 
         {
             "verb": verb,
             "verb_done": done,
+            "intro": intro,
+            "button": button,
+            "post_to": request.path,
             "actions": pending,
             "conflicts": conflicts,
             "left_out": left_out,

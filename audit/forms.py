@@ -16,6 +16,10 @@ KNOWN_KINDS = [
     "action.cancelled",
     "action.executed",
     "action.failed",
+    "question.asked",
+    "question.answered",
+    "question.expedited",
+    "question.escalated",  # question.expedited, as events written before that name call it
     "sample.graded",
     "policy.changed",
     "user.login",

@@ -42,11 +42,12 @@ def run():
     from django.db import connection
     from django.test import Client
 
+    from hitl_site import roles
     from policies.demo import install_action_types
     from policies.models import Agent
 
     agent = Agent.objects.create(name="bench-agent")
-    group, _ = Group.objects.get_or_create(name="supervisors")  # made by the roles' migration
+    group, _ = Group.objects.get_or_create(name=roles.SUPERVISORS)  # made by the roles' migration
     # The demo's types, with their rules (ACTION_TYPES alone cannot create them since they have rules).
     refund = next(t for t in install_action_types(reviewers=group) if t.key == "payments.refund")
     user = User.objects.create_user("sue", password="bench")

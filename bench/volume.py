@@ -14,6 +14,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from approvals.models import Action
+from hitl_site import roles
 from policies.demo import install_action_types
 from policies.models import ActionType, Agent
 
@@ -36,7 +37,7 @@ class Actors:
 
 
 def prepare_actors():
-    supervisors, _ = Group.objects.get_or_create(name="supervisors")
+    supervisors, _ = Group.objects.get_or_create(name=roles.SUPERVISORS)
     install_action_types(reviewers=supervisors)
     idle_group, _ = Group.objects.get_or_create(name="bench idle reviewers")
     idle_type, _ = ActionType.objects.get_or_create(key=IDLE_TYPE, defaults={"name": "Nothing", "autonomy": "confirm"})

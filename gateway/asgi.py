@@ -14,8 +14,8 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
+from approvals.dbthreads import close_database, database
 from gateway.server import create_server
-from hitl_site.dbthreads import close_database, database
 from policies.models import AgentToken
 
 UNAUTHORIZED = json.dumps(

@@ -11,9 +11,9 @@ from django.utils.decorators import sync_and_async_middleware
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from approvals.agent_auth import AgentBearer, RateLimited
 from approvals.api import router
 from approvals.services import record_refusal
-from hitl_site.auth import AgentBearer, RateLimited
 from hitl_site.limits import AgentJsonParser, Unacceptable, check_storable, read_leniently
 from policies.routing import Refusal
 

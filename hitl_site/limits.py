@@ -1,27 +1,18 @@
-"""Request limits of the agent API: a per-agent request rate, and a strict reading of JSON.
+"""Request limits of the agent API: a strict reading of JSON (the per-agent request rate is
+checked with the agent's token, in `approvals.agent_auth`).
 
 The body must be `application/json` in UTF-8 without a byte order mark, hold each object key
 once, and keep to what every later reader stores and hashes alike (I-JSON, RFC 7493): finite
 numbers, integers within ±(2**53 - 1), nesting under a cap, text PostgreSQL can store (no NUL
 character, no lone surrogate). Python's own parser is laxer on each point.
-
-The rate is counted in Redis (a fixed window per agent), so it holds across web processes.
-When Redis does not answer, or the client fails in any way, requests are let through:
-PostgreSQL is the source of truth and an outage of the broker must not stop agents.
 """
 
 import json
-import logging
 import math
 import re
-import time
-from functools import cache
 
-import redis
 from django.conf import settings
 from ninja.parser import Parser
-
-log = logging.getLogger(__name__)
 
 
 class Unacceptable(ValueError):
@@ -150,26 +141,3 @@ class AgentJsonParser(Parser):
     def parse_body(self, request):
         check_media_type(request.content_type, request.content_params)
         return parse_json(request.body, settings.HITL_MAX_JSON_DEPTH)
-
-
-@cache
-def _redis():
-    url = settings.REDIS_URL.replace("redis+socket://", "unix://")
-    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-
-
-def over_rate(agent):
-    """True when `agent` has used up its requests for the current window."""
-    limit, window = settings.HITL_AGENT_RATE_LIMIT
-    if not limit:
-        return False
-    key = f"rate:agent:{agent.pk}:{int(time.time() // window)}"
-    try:
-        pipe = _redis().pipeline()
-        pipe.incr(key)
-        pipe.expire(key, window + 1)
-        count, _ = pipe.execute()
-    except Exception as error:  # noqa: BLE001 - any failure of the broker's client is an outage, never a 500
-        log.warning("rate limit not checked, Redis unavailable: %s", error)
-        return False
-    return count > limit

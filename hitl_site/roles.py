@@ -1,9 +1,11 @@
 """The roles people hold in Countersign, each a group with its permissions.
 
-Every install has them: migration hitl_site 0001 creates them (and `install()` is safe to run
-again; `seed_demo` and the tests call it too). An admin grants a role by adding the user to
-its group in /admin/ (a policy admin also needs "staff status" to sign in there). Which action
-types a group reviews is not a role: it is an object permission set on each action type.
+Every install has them: migration hitl_site 0001 creates them, and each later roles migration
+adds the permissions of models made since (`install()` is safe to run again; `seed_demo` and the
+tests call it too). A permission added to `ROLES` needs a roles migration that depends on the
+migration making its model. An admin grants a role by adding the user to its group in /admin/
+(a policy admin also needs "staff status" to sign in there). Which action types a group reviews
+is not a role: it is an object permission set on each action type.
 """
 
 from django.apps import apps as installed_apps
@@ -54,17 +56,24 @@ ROLES = {
 
 def install(apps=installed_apps):
     """Create each role's group with its permissions. Adds what is missing and removes nothing,
-    so permissions an admin gave a group stay. `apps`: a migration's historical registry."""
+    so permissions an admin gave a group stay.
+
+    `apps`: a migration's historical registry. A roles migration sees the models as of its own
+    dependencies, and `ROLES` is today's: a permission whose model a later migration makes (say
+    `approvals.answer_question` when only `migrate hitl_site 0001` runs) is left to the roles
+    migration that depends on that one. With the project's registry, every model is there, and a
+    permission that does not exist is a mistake in `ROLES`."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    ContentType = apps.get_model("contenttypes", "ContentType")
     for name, permissions in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)
         for permission in permissions:
             app_label, codename = permission.split(".")
-            if not ContentType.objects.filter(app_label=app_label).exists():
-                continue  # that app is migrated later, and its own roles migration adds these
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if found is not None:
+                group.permissions.add(found)
+            elif apps is installed_apps:
+                raise LookupError(f"The role {name} names {permission}, which no model defines.")
 
 
 def migrate(apps, schema_editor):

@@ -222,6 +222,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("HITL_MAX_BODY_BYTES", str(256 
 # type at `confirm`; "refuse" answers 422 unknown_action.
 HITL_UNKNOWN_ACTIONS = os.environ.get("HITL_UNKNOWN_ACTIONS", "register")
 # Who reviews a type registered on first use, until an admin chooses: comma-separated groups.
+# The default is hitl_site.roles.SUPERVISORS, written out: settings import no app module.
 HITL_DRAFT_REVIEWER_GROUPS = [
     name.strip() for name in os.environ.get("HITL_DRAFT_REVIEWER_GROUPS", "supervisors").split(",") if name.strip()
 ]

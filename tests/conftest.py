@@ -5,6 +5,7 @@ import json
 import os
 import socket
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -29,6 +30,7 @@ def pytest_collection_modifyitems(items):
     in the main thread from the first browser test to the end of the session, and Django (the
     test client calling an async view, `asyncio.run`) refuses to start a loop of its own there."""
     items.sort(key=lambda item: "playwright" in getattr(item, "fixturenames", ()))
+
 
 REFUND_SCHEMA = {
     "type": "object",
@@ -114,6 +116,19 @@ def make_user(username, group=None, **extra):
         roles.install()  # made by a migration, but a transactional test's flush empties the groups
         user.groups.add(Group.objects.get_or_create(name=group)[0])
     return user
+
+
+def pending_action(key=None, timeout=10.0):
+    """The action an agent under test (its SDK, a framework, an MCP client) just proposed, of type
+    `key` if given, once it is waiting for a person; the agent runs in another thread or process."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        waiting = Action.objects.filter(status=Action.Status.PENDING).select_related("action_type", "agent")
+        action = (waiting.filter(action_type__key=key) if key else waiting).first()
+        if action is not None:
+            return action
+        time.sleep(0.02)
+    raise AssertionError(f"No {key or 'action'} was proposed and left pending within {timeout} s.")
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 
 from hitl_site import roles
 from hitl_site.roles import ROLES
@@ -29,6 +31,28 @@ def test_the_migration_creates_every_role_with_its_permissions():
     assert {group.name: permissions_of(group) for group in Group.objects.all()} == {
         name: set(permissions) for name, permissions in ROLES.items()
     }
+
+
+def models_before(migration):
+    """The historical models a migration runs with when only it and its dependencies are migrated."""
+    return MigrationLoader(connection).project_state(("hitl_site", migration), at_end=False).apps
+
+
+def test_the_first_roles_migration_alone_leaves_a_later_models_permission_to_its_own_migration():
+    # As `migrate hitl_site 0001` on an empty database: approvals.Question is made later.
+    Permission.objects.filter(codename="answer_question").delete()
+
+    roles.migrate(models_before("0001_roles"), schema_editor=None)
+    assert "approvals.answer_question" not in permissions_of(Group.objects.get(name=roles.SUPERVISORS))
+
+    roles.migrate(models_before("0003_question_roles"), schema_editor=None)
+    assert permissions_of(Group.objects.get(name=roles.SUPERVISORS)) == set(ROLES[roles.SUPERVISORS])
+
+
+def test_a_role_naming_a_permission_no_model_defines_is_an_error(monkeypatch):
+    monkeypatch.setitem(ROLES, roles.AUDITORS, [*ROLES[roles.AUDITORS], "audit.erase_history"])
+    with pytest.raises(LookupError, match="audit.erase_history"):
+        roles.install()
 
 
 def test_a_role_keeps_the_permissions_an_admin_added():

@@ -112,6 +112,19 @@ def test_search_and_every_filter(client, auditor, history, query, expected):
     assert [s for s in seqs(response) if s <= 6] == expected
 
 
+def test_events_of_a_kind_since_renamed_are_still_found_and_offered(client, auditor):
+    # An expedited question was audited as `question.escalated` before "escalation" meant only
+    # the SLA tier move; the log keeps those events as they were written.
+    append("question.escalated", actor=Actor("agent", "1", "support-agent"), data={"message": "On the phone"})
+    client.force_login(auditor)
+
+    response = client.get("/audit/?kind=question.escalated")
+
+    assert seqs(response) == [1]
+    assert '<option value="question.escalated">' in response.content.decode()
+    assert '<option value="question.expedited">' in response.content.decode()
+
+
 def test_the_time_range_filter(client, auditor, history):
     old = timezone.now() - timedelta(days=3)
     append_many([Event(at=old, kind="long.ago", actor_kind="system", actor_name="tests")])

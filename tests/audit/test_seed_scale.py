@@ -23,3 +23,18 @@ def test_seed_scale_loads_actions_and_a_valid_chain_after_existing_events():
     assert (proposed.summary, proposed.agent) == (action.summary, action.agent.name)
     assert Event.objects.matching(action.action_type.key).exists()
     call_command("audit_verify")
+
+
+def test_an_expiry_it_loads_reads_as_the_sla_fallback_writes_one():
+    call_command("seed_scale", actions=60, events=500, seed=7)
+
+    expired = Action.objects.filter(status="expired").first()
+    event = Event.objects.get(kind="action.expired", action_id=expired.pk)
+    assert event.data == {
+        "fallback": "expire",
+        "verdict": "expired",
+        "reason": "No decision within the SLA and its escalation tiers.",
+        "tier": 1,
+        "due_at": expired.due_at.isoformat(),
+    }
+    assert expired.outcome == {"status": "expired", "by": "sla-timeout", "reason": event.data["reason"]}

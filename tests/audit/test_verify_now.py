@@ -18,11 +18,6 @@ from tests.conftest import make_user
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def outsider(db):
-    return make_user("olive")
-
-
 @pytest.mark.django_db
 def test_only_auditors_may_verify_or_watch_and_verifying_takes_a_post(client, auditor, outsider):
     assert client.post("/audit/verify").status_code == 302  # to the login page

@@ -10,7 +10,6 @@ from django.utils import timezone
 from humanlayer import HumanLayer
 
 from approvals import escalation
-from approvals.models import Action
 from approvals.receipts import agent_secret
 from hitl_client import AsyncClient, Client
 from policies.models import ActionType
@@ -85,17 +84,6 @@ def in_background():
             # A test that failed midway must not leave an agent waiting forever for a person:
             # the SLA's timeout fallback decides whatever still waits.
             escalation.sweep(now=timezone.now() + timedelta(days=365))
-
-
-def pending_action(timeout=10.0):
-    """The action the agent under test just proposed, once it is waiting for a person."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        action = Action.objects.filter(status=Action.Status.PENDING).select_related("action_type", "agent").first()
-        if action is not None:
-            return action
-        time.sleep(0.02)
-    raise AssertionError("The agent never proposed a pending action.")
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from hitl_client import (
     Unauthorized,
 )
 from policies.models import ActionType
-from tests.client.conftest import pending_action
+from tests.conftest import pending_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from tests.client.conftest import pending_action
 from tests.client.test_crewai import crewai_python  # noqa: F401 (a fixture)
+from tests.conftest import pending_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

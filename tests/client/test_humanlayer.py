@@ -6,7 +6,7 @@ from humanlayer.core.protocol import HumanLayerException
 
 from approvals.models import Action
 from audit.models import Event
-from tests.client.conftest import pending_action
+from tests.conftest import pending_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

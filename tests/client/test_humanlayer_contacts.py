@@ -11,8 +11,8 @@ from humanlayer.core.protocol import HumanLayerException
 
 from approvals.models import Action, Question
 from audit.models import Event
-from tests.client.conftest import pending_action
 from tests.client.test_humanlayer import email
+from tests.conftest import pending_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -129,7 +129,7 @@ def test_the_agent_cannot_answer_its_own_question(hl):
     assert Question.objects.get().answered_at is None
 
 
-def test_escalate_email_puts_the_question_at_the_top_of_the_inbox_and_audits_it(hl, reviewer):
+def test_escalate_email_expedites_the_question_to_the_top_of_the_inbox_and_audits_it(hl, reviewer):
     hl.create_human_contact(HumanContactSpec(msg="First"))
     contact = hl.create_human_contact(HumanContactSpec(msg="Second"))
 
@@ -137,8 +137,8 @@ def test_escalate_email_puts_the_question_at_the_top_of_the_inbox_and_audits_it(
 
     inbox = reviewer.get("/").content.decode()
     assert inbox.index("Second") < inbox.index("First")
-    assert "The customer is on the phone" in inbox
-    assert Event.objects.get(kind="question.escalated").data["message"] == "The customer is on the phone"
+    assert "Urgent: The customer is on the phone" in inbox
+    assert Event.objects.get(kind="question.expedited").data["message"] == "The customer is on the phone"
 
 
 def test_escalate_email_on_a_call_without_a_further_tier_is_a_clear_conflict(hl, refund_type):

@@ -2,7 +2,6 @@
 tool-approval interruptions decided in Countersign."""
 
 import json
-import time
 
 import pytest
 from agents import Agent, function_tool, set_tracing_disabled
@@ -11,8 +10,8 @@ from agents.models.interface import Model
 from agents.usage import Usage
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
 
-from approvals.models import Action
 from hitl_client.openai_agents import run_sync
+from tests.conftest import pending_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,16 +60,6 @@ def billing_agent(refunds):
     return Agent(name="billing", instructions="Refund when asked.", tools=[refund], model=ScriptedModel())
 
 
-def pending_refund(timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        action = Action.objects.filter(status="pending").first()
-        if action is not None:
-            return action
-        time.sleep(0.02)
-    raise AssertionError("No refund was proposed.")
-
-
 def refund_981(countersign, billing_agent):
     return run_sync(
         countersign, billing_agent, "Refund order 981", action_names={"refund": "payments.refund"}, wait_timeout=20
@@ -80,7 +69,7 @@ def refund_981(countersign, billing_agent):
 def test_an_approved_tool_call_runs(countersign, billing_agent, refund_type, supervisor, refunds, in_background):
     running = in_background(refund_981, countersign, billing_agent)
 
-    action = pending_refund()
+    action = pending_action()
     assert action.params == REFUND
     action.approve(by=supervisor)
 
@@ -93,7 +82,7 @@ def test_a_rejected_tool_call_does_not_run_and_the_model_hears_why(
 ):
     running = in_background(refund_981, countersign, billing_agent)
 
-    pending_refund().reject(by=supervisor, reason="Refunded already on T-977")
+    pending_action().reject(by=supervisor, reason="Refunded already on T-977")
 
     assert "Refunded already on T-977" in running.result(timeout=30).final_output
     assert refunds == []
@@ -104,7 +93,7 @@ def test_an_edited_approval_is_sent_back_to_the_model_instead_of_running_the_old
 ):
     running = in_background(refund_981, countersign, billing_agent)
 
-    pending_refund().approve(by=supervisor, params={**REFUND, "amount": 500})
+    pending_action().approve(by=supervisor, params={**REFUND, "amount": 500})
 
     answer = running.result(timeout=30).final_output
     assert refunds == []

@@ -20,6 +20,7 @@ from mcp_types import METHOD_NOT_FOUND
 from approvals.models import Action
 from audit.models import Event
 from policies.models import ActionType, InvalidProposal
+from tests.conftest import pending_action
 from tests.gateway.conftest import git_log, mcp_client
 
 
@@ -89,16 +90,6 @@ def test_a_bad_token_is_refused(gateway_url, git_upstream):
     assert response.json()["error"]["code"] == "unauthorized"
 
 
-def pending_action(key):
-    """The pending action of type `key`, once the held call has proposed it."""
-    for _ in range(1200):
-        action = Action.objects.filter(action_type__key=key, status="pending").first()
-        if action is not None:
-            return action
-        threading.Event().wait(0.05)
-    raise AssertionError(f"no pending {key} action appeared")
-
-
 def decide(user, path, data):
     client = Client()
     client.force_login(user)
@@ -111,7 +102,7 @@ def test_a_held_commit_runs_with_the_message_the_supervisor_edited(gateway_url, 
         ActionType.objects.filter(key="mcp.git.git_commit").update(editable_params=["message"])
 
     def approve_with_a_better_message():
-        action = pending_action("mcp.git.git_commit")
+        action = pending_action("mcp.git.git_commit", timeout=60)
         decide(supervisor, f"/actions/{action.pk}/approve", {"edited": "1", "message": "Say hello to the world"})
 
     async def scenario():
@@ -134,7 +125,7 @@ def test_a_held_commit_runs_with_the_message_the_supervisor_edited(gateway_url, 
 
 def test_a_rejection_reaches_the_client_as_an_error_with_the_reason(gateway_url, token, git_upstream, repo, supervisor):
     def reject():
-        action = pending_action("mcp.git.git_reset")
+        action = pending_action("mcp.git.git_reset", timeout=60)
         decide(supervisor, f"/actions/{action.pk}/reject", {"reason": "Keep the staged change for review"})
 
     async def scenario():
@@ -160,7 +151,7 @@ def test_a_cancelled_request_cancels_its_action(gateway_url, token, git_upstream
         async with mcp_client(gateway_url, token) as client:
             await client.list_tools()
             call = asyncio.create_task(client.call_tool("git__git_reset", {"repo_path": str(repo)}))
-            await in_thread(pending_action, "mcp.git.git_reset")
+            await in_thread(pending_action, "mcp.git.git_reset", 60)
             call.cancel()  # the SDK sends notifications/cancelled for the request
             with contextlib.suppress(asyncio.CancelledError):
                 await call

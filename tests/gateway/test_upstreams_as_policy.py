@@ -12,7 +12,6 @@ from django.core.management import CommandError, call_command
 from audit.models import Event
 from gateway.models import Upstream, UpstreamTool, secret_fingerprint, split_tool_name, tool_name
 from policies.models import ActionType
-from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -99,8 +98,8 @@ def test_a_bad_server_is_refused_and_nothing_is_applied(tmp_path, git, server, e
     assert Upstream.objects.get(name="git").command == "mcp-server-git"
 
 
-def test_an_admin_change_is_a_policy_change_event_with_its_diff(client, git):
-    client.force_login(make_user("pat", "policy_admins", is_staff=True, is_superuser=True))
+def test_an_admin_change_is_a_policy_change_event_with_its_diff(client, git, policy_admin):
+    client.force_login(policy_admin)
 
     response = client.post(
         f"/admin/gateway/upstream/{git.pk}/change/",
@@ -195,7 +194,7 @@ def test_a_type_the_document_declared_keeps_its_level_and_its_risk_is_only_raise
     assert reset.params_schema == COMMIT["inputSchema"] and reset.name == "git_reset"
 
 
-def test_a_changed_schema_holds_the_type_for_review_until_an_admin_accepts_it(client, git, api, agent):
+def test_a_changed_schema_holds_the_type_for_review_until_an_admin_accepts_it(client, git, api, agent, policy_admin):
     git.register_listing([COMMIT])
     ActionType.objects.filter(key="mcp.git.git_commit").update(status="active", autonomy="autonomous",
                                                                first_use_threshold=0)  # fmt: skip
@@ -211,7 +210,7 @@ def test_a_changed_schema_holds_the_type_for_review_until_an_admin_accepts_it(cl
     assert held["status"] == "pending"
     assert any("changed this tool's input schema" in reason for reason in held["route"]["reasons"])
 
-    client.force_login(make_user("pat", "policy_admins", is_staff=True, is_superuser=True))
+    client.force_login(policy_admin)
     response = client.post("/admin/gateway/upstreamtool/", {"action": "accept_schema", "_selected_action": [tool.pk]})
 
     assert response.status_code == 302

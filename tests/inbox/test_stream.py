@@ -84,7 +84,7 @@ def test_a_new_proposal_and_its_decision_each_reach_the_stream(stream, asgi_url,
     assert stream.next() == ("changed", "decided")
 
 
-def test_an_escalation_an_expiry_and_a_question_reach_the_stream(stream, pending, supervisor):
+def test_an_escalation_an_expiry_and_a_question_and_its_expediting_reach_the_stream(stream, pending, supervisor):
     stream.next()  # connected
     stream.next()  # the pending action, proposed as the stream opened (or after)
     Action.objects.filter(pk=pending.pk).update(escalation_tier=1)
@@ -92,13 +92,15 @@ def test_an_escalation_an_expiry_and_a_question_reach_the_stream(stream, pending
     Action.objects.filter(pk=pending.pk).update(status=Action.Status.EXPIRED)
     assert stream.next() == ("changed", "expired")
 
-    Question.objects.create(
+    question = Question.objects.create(
         agent=Agent.objects.first(),
         call_id="contact-1",
         message="Which plan?",
         due_at=timezone.now() + timedelta(hours=1),
     )
     assert stream.next() == ("changed", "new")
+    question.expedite(message="The customer is on the phone")
+    assert stream.next() == ("changed", "expedited")
 
 
 def test_a_burst_of_changes_is_one_event():

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from django.utils.html import escape
 
+from approvals import agent_auth
 from approvals.models import Action
 from audit.models import Event
-from hitl_site import limits
 from policies.models import ActionType, Rule
 from policies.names import identity
 from policies.routing import Proposal, rule_asks
@@ -237,11 +237,11 @@ def test_any_failure_of_the_rate_limiter_lets_the_request_through(api, refund_ty
     # Not Redis being down but its client failing another way (here, an address it cannot even
     # parse): the promise is the same, never a 500.
     settings.REDIS_URL = "nonsense://nowhere"
-    limits._redis.cache_clear()
+    agent_auth._redis.cache_clear()
     try:
         response = api.propose()
     finally:
-        limits._redis.cache_clear()
+        agent_auth._redis.cache_clear()
 
     assert response.status_code == 201
 

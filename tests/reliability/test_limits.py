@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from approvals import agent_auth
 from approvals.models import Action
-from hitl_site import limits
 from hitl_site.limits import Unacceptable, check_storable
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def fresh_rate_counters():
     """Agent ids restart with each test database; counters of an earlier run must not count."""
-    redis = limits._redis()
+    redis = agent_auth._redis()
     for key in redis.scan_iter("rate:agent:*"):
         redis.delete(key)
 

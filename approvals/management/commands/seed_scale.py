@@ -15,16 +15,19 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.utils import timezone
 
+from approvals.escalation import FALLBACK_REASON
 from approvals.management.commands.simulate_agent import realistic_proposal
-from approvals.models import Action
+from approvals.models import SLA_TIMEOUT_NAME, Action
 from audit.log import append_many
 from audit.models import Event
-from policies.demo import install_action_types
+from policies.demo import ESCALATION_TIER_DURATION, install_action_types
 from policies.models import Agent
 
 AGENTS = ["support-agent", "billing-agent", "ops-agent", "crm-agent", "docs-agent"]
 REVIEWERS = ["sue", "sam", "ada", "lin", "omar", "priya"]
 OUTCOMES = ["approved", "edited", "rejected", "expired", "cancelled"]
+SUCCEEDED = {"status": "succeeded", "output": {}, "error": ""}
+TIMED_OUT = {"status": "expired", "by": SLA_TIMEOUT_NAME, "reason": FALLBACK_REASON}  # as the fallback sets it
 REJECT_REASONS = ["duplicate of a chargeback", "wrong customer", "amount too high", "needs a manager", "not requested"]
 # Events that belong to no action, mixed in between actions' events.
 OTHER_KINDS = ["user.login", "user.logout", "sample.graded", "policy.changed", "user.login_failed", "audit.exported"]
@@ -43,6 +46,7 @@ class Command(BaseCommand):
         if events < actions * 6:
             self.stderr.write(f"note: {events} events is fewer than 6 per action; some actions get none")
         seed = seed if seed is not None else random.SystemRandom().getrandbits(32)
+        # hitl_site.roles.SUPERVISORS: approvals may not import hitl_site (tests/test_import_direction.py).
         supervisors, _ = Group.objects.get_or_create(name="supervisors")
         types = {action_type.key: action_type for action_type in install_action_types(reviewers=supervisors)}
         agents = [Agent.objects.get_or_create(name=name)[0] for name in AGENTS]
@@ -79,6 +83,8 @@ def _action(rng, types, agents, created_at):
     action_type = types.get(key) or rng.choice(list(types.values()))
     outcome = rng.choices(OUTCOMES, weights=[70, 10, 12, 5, 3])[0]
     approved = outcome in ("approved", "edited")
+    expired = outcome == "expired"  # past its SLA and one escalation tier, by the fallback "expire"
+    due_at = created_at + action_type.sla + (ESCALATION_TIER_DURATION if expired else timedelta())
     action = Action(
         id=uuid.UUID(int=rng.getrandbits(128), version=4),
         agent=rng.choice(agents),
@@ -91,9 +97,10 @@ def _action(rng, types, agents, created_at):
         summary=action_type.render_summary(params),
         route={"reasons": [f"policy: {action_type.autonomy}"], "checkers": [{"name": "schema", "verdict": "pass"}]},
         created_at=created_at,
-        due_at=created_at + action_type.sla,
-        decided_at=created_at + timedelta(minutes=rng.randint(1, 30)),
-        outcome={"status": "succeeded", "output": {}, "error": ""} if approved else None,
+        due_at=due_at,
+        escalation_tier=1 if expired else 0,
+        decided_at=due_at if expired else created_at + timedelta(minutes=rng.randint(1, 30)),
+        outcome=SUCCEEDED if approved else TIMED_OUT if expired else None,
         **fields,
     )
     return action, outcome
@@ -142,8 +149,11 @@ def _story(rng, action, outcome):
     elif outcome == "rejected":
         story.append(("action.rejected", reviewer, {"verdict": "rejected", "reason": rng.choice(REJECT_REASONS)}))
     elif outcome == "expired":
-        story.append(("action.escalated", ("system", "sla"), {"tier": 1}))
-        story.append(("action.expired", ("system", "sla"), {"fallback": "reject"}))
+        due_at = action.due_at.isoformat()
+        escalated = {"from_tier": 0, "to_tier": 1, "group": "leads", "due_at": due_at, "notified": ["lead@example.com"]}
+        expired = {"fallback": "expire", "verdict": "expired", "reason": FALLBACK_REASON, "tier": 1, "due_at": due_at}
+        story.append(("action.escalated", ("system", "sla"), escalated))
+        story.append(("action.expired", ("system", "sla"), expired))
     else:
         story.append(("action.cancelled", ("agent", agent), {}))
     if outcome in ("approved", "edited"):
