@@ -111,10 +111,17 @@ def message(action):
             }
         )
     if action.status == Action.Status.PENDING:
-        buttons = [
-            button("Approve", "approve", action, style="primary"),
-            button("Reject…", "reject", action, style="danger"),
-        ]
+        approve = button("Approve", "approve", action, style="primary")
+        if action.action_type.irreversible:
+            # As in the inbox, an irreversible approval is a second, deliberate step (Slack's dialog).
+            approve["confirm"] = {
+                "title": {"type": "plain_text", "text": "Approve — irreversible"},
+                "text": {"type": "plain_text", "text": "Once approved it runs and cannot be undone."},
+                "confirm": {"type": "plain_text", "text": "Approve"},
+                "deny": {"type": "plain_text", "text": "Not yet"},
+                "style": "danger",
+            }
+        buttons = [approve, button("Reject…", "reject", action, style="danger")]
         if action.action_type.has_editable_params:
             buttons.append(button("Edit…", "edit", action))
         buttons.append({**button("Open in Countersign", "open", action), "url": action.review_url})

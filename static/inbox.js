@@ -39,7 +39,8 @@
     switch (event.key) {
       case "j": move(1); break;
       case "k": move(-1); break;
-      case "a": if (!press(card, "button[data-key=a]")) return; break;
+      // A held key repeats: never let that confirm an irreversible approval on its own.
+      case "a": if (event.repeat || !press(card, "button[data-confirm], button[data-key=a]")) return; break;
       case "e": if (!press(card, "[data-key=e]")) return; break;
       case "r": {
         var details = card && card.querySelector("details.reject");
@@ -61,13 +62,22 @@
     event.preventDefault();
   });
 
-  // After htmx swaps a card, keep the keyboard on it (the old element left the page).
-  document.addEventListener("htmx:afterSwap", function (event) {
+  // After htmx swaps a card, keep the keyboard on it (the old element left the page). htmx 2
+  // puts the focus back on the element with the old one's id, here the card itself: an approval
+  // to confirm takes it onto its button. Once settled, not at the swap: htmx wires the new card's
+  // buttons when it settles, and a key pressed on a button not wired yet would post the plain form.
+  document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
     if (!target || !target.matches("article.card")) return;
     var card = document.getElementById(target.id);
-    if (!card || (document.activeElement !== document.body && document.contains(document.activeElement))) return;
-    (card.querySelector(".edit input:not([type=hidden]), .edit textarea, .edit select") || card).focus();
+    if (!card) return;
+    var active = document.activeElement;
+    var lost = active === document.body || !document.contains(active);
+    if (!lost && !card.contains(active)) return;
+    var confirm = card.querySelector("button[data-confirm]");
+    var field = card.querySelector(".edit input:not([type=hidden]), .edit textarea, .edit select");
+    if (confirm) confirm.focus();
+    else if (lost) (field || card).focus();
   });
 
   // The poll re-renders the queue; never while someone types or edits, and keep the selection.

@@ -75,6 +75,9 @@ def test_a_pending_action_is_posted_to_its_types_channel_with_buttons(posted, sl
     assert "Refund $750.00 to customer cus_123" in shown
     assert "*The agent's words:*" in shown
     assert ":warning: Irreversible" in shown and "SLA: decide by" in shown
+    # An irreversible action's Approve asks again in Slack's own dialog (#20).
+    approve = next(e for b in post["blocks"] if b["type"] == "actions" for e in b["elements"])
+    assert approve["confirm"]["title"]["text"] == "Approve — irreversible"
     assert SlackMessage.objects.get().ts == "1700000000.000001"
 
 
