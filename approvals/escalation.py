@@ -359,6 +359,8 @@ def warn_batch(now, limit):
                 )
         result.warned = len(ids)
         result.notifications = insert_notifications(pending_notifications)
+        # Slack: the messages posted about them say the deadline is near (`slack.message`).
+        SlackMessage.queue_updates(ids)
         record_many(
             {
                 "kind": "action.warned",

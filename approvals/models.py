@@ -303,6 +303,12 @@ class Action(models.Model):
         """The SLA's warning for its current tier went out: its deadline is near."""
         return self.warned_tier is not None and self.warned_tier == self.escalation_tier
 
+    @property
+    def needs_deliberate_approval(self):
+        """A pending irreversible action is approved in two steps in the inbox: an approval
+        cannot be taken back (the agent is woken and its receipt issued at commit)."""
+        return self.status == Action.Status.PENDING and self.action_type.irreversible
+
     @cached_property
     def current_summary(self):
         """Rendered now, not at proposal time, so relative dates stay true."""

@@ -59,6 +59,19 @@ def risk_badges(action):
     ]
 
 
+def deadline_line(action):
+    """The inbox's "Deadline near" / "Deadline passed" badge, for a pending action's message: the
+    SLA sweep updates the message when it warns, and again when it escalates."""
+    if action.status != Action.Status.PENDING or action.due_at is None:
+        return ""
+    if action.overdue:
+        return ":rotating_light: *Deadline passed:* escalating now"
+    if action.deadline_warned:
+        minutes = max(round((action.due_at - timezone.now()).total_seconds() / 60), 0)
+        return f":hourglass_flowing_sand: *Deadline near:* due in {minutes} min, then it escalates"
+    return ""
+
+
 def outcome_line(action):
     """What became of the action, for a message whose buttons are gone."""
     decision = getattr(action, "decision", None) if action.decided_at else None
@@ -88,6 +101,8 @@ def message(action):
         context.append(f"SLA: decide by {timezone.localtime(action.due_at):%Y-%m-%d %H:%M %Z}")
     context += risk_badges(action)
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})
+    if deadline := deadline_line(action):
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": deadline}]})
     if action.rationale:
         blocks.append(
             {
@@ -96,10 +111,17 @@ def message(action):
             }
         )
     if action.status == Action.Status.PENDING:
-        buttons = [
-            button("Approve", "approve", action, style="primary"),
-            button("Reject…", "reject", action, style="danger"),
-        ]
+        approve = button("Approve", "approve", action, style="primary")
+        if action.action_type.irreversible:
+            # As in the inbox, an irreversible approval is a second, deliberate step (Slack's dialog).
+            approve["confirm"] = {
+                "title": {"type": "plain_text", "text": "Approve — irreversible"},
+                "text": {"type": "plain_text", "text": "Once approved it runs and cannot be undone."},
+                "confirm": {"type": "plain_text", "text": "Approve"},
+                "deny": {"type": "plain_text", "text": "Not yet"},
+                "style": "danger",
+            }
+        buttons = [approve, button("Reject…", "reject", action, style="danger")]
         if action.action_type.has_editable_params:
             buttons.append(button("Edit…", "edit", action))
         buttons.append({**button("Open in Countersign", "open", action), "url": action.review_url})

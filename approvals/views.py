@@ -40,6 +40,8 @@ from audit.log import Actor
 from audit.models import Event
 from policies.models import ActionType, Agent, Pause, StandingApproval
 
+# What the second step of approving an irreversible action posts (`confirm`).
+CONFIRMED = "irreversible"
 CARDS_PER_PAGE = 50  # the most urgent first: a screenful to work through, and fast to render
 BATCH_MAX = 500
 TIMED_OUT_SHOWN = 10
@@ -196,14 +198,18 @@ def action_detail(request, pk):
     )
 
 
-def _card(request, action, *, status=200, error="", form=None, message=""):
-    """After a decision or an edit: the card again (htmx), or a page (a plain form post)."""
+def _card(request, action, *, status=200, error="", form=None, message="", confirming=False):
+    """After a decision or an edit: the card again (htmx), or a page (a plain form post).
+    `confirming`: the card asks to confirm the approval of an irreversible action."""
     context = {"action": action, "error": error, "message": message, "form": form, "reject_form": RejectForm()}
     if form is not None and form.is_bound and form.is_valid():
         context["preview"] = _preview(action, form)
+    if confirming:
+        # The reading time runs from the card's first showing, not from this second step.
+        context.update(confirming=True, first_shown_at=request.POST.get("shown_at", ""))
     if request.htmx:
         return render(request, "approvals/inbox.html#card", context)
-    if form is not None:
+    if form is not None or confirming:
         return render(request, "approvals/edit.html", context, status=status)
     if error:
         messages.error(request, error)
@@ -237,13 +243,19 @@ def edit(request, pk):
 @login_required
 def approve(request, pk):
     action = _get_action_for_reviewer(request, pk)
-    params = None
+    params = form = None
     if "edited" in request.POST:
         form = ParamsForm(action, request.POST)
         if not form.is_valid():
             return _card(request, action, form=form, status=422)
         params = form.final_params()
     try:
+        if action.needs_deliberate_approval and request.POST.get("confirm") != CONFIRMED:
+            # The first press of Approve on an irreversible action asks again (unless four eyes
+            # refuses this reviewer anyway); nothing is decided, as after an edit that fails.
+            action.check_may_approve(request.user)
+            why = "Irreversible: once approved it runs and cannot be undone. Approve again to confirm."
+            return _card(request, action, form=form, confirming=True, message=why, status=422)
         decision = action.approve(by=request.user, params=params, seconds_to_decide=_seconds_shown(request))
     except Conflict as conflict:
         return _card(request, action, error=str(conflict))

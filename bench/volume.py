@@ -55,7 +55,7 @@ def prepare_actors():
 def _refund(rng, n):
     return "payments.refund", {
         "customer": f"cus_{n:06d}",
-        "amount": round(rng.uniform(5, 2000), 2),
+        "amount": round(rng.uniform(101, 2000), 2),  # over the demo's 100: it waits
         "currency": rng.choice(["USD", "EUR", "GBP"]),
         "order": f"ord_{rng.randrange(10**6)}",
     }

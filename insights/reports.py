@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from approvals.models import Action, Decision
 from audit.models import Event
+from policies.earned_autonomy import offers
 from policies.models import ActionType, Autonomy
 from sampling.error_rates import ADVICE, RELAX, TIGHTEN, error_rates
 from sampling.models import Sample
@@ -32,6 +33,8 @@ SLA_EVENT_KINDS = {"action.warned": "warned", "action.escalated": "escalated", "
 # "Consider `audit` with sampling": approved as proposed this often, on at least this many decisions.
 HIGH_APPROVAL_RATE = 0.98
 HIGH_APPROVAL_MIN_DECISIONS = 100
+# From each type's own latest N decisions (policies/earned_autonomy.py): no 100 to wait for.
+EARNED_ADVICE = "could move to act-with-audit"
 
 
 @dataclass(frozen=True)
@@ -305,11 +308,25 @@ class Insights:
                 side = "below" if rate.recommendation == RELAX else "above"
                 why = f"error rate interval {low:.1%}–{high:.1%} is {side} the target {target:.1%}"
                 table.rows.append([rate.action_type.key, ADVICE[rate.recommendation], why])
+        offers = self.autonomy_offers
+        for offer in offers.values():
+            table.rows.append([offer.action_type.key, EARNED_ADVICE, offer.why()])
         for t in self.per_type:
+            if t.id in offers:
+                continue  # said above, from the type's own N
             if t.decisions >= HIGH_APPROVAL_MIN_DECISIONS and t.approved / t.decisions > HIGH_APPROVAL_RATE:
                 why = f"{t.approved} of {t.decisions} decisions approved as proposed"
                 table.rows.append([t.key, "consider `audit` with sampling", why])
         return table
+
+    @cached_property
+    def autonomy_offers(self):
+        """{type id: AutonomyOffer}: types at confirm whose latest decisions by a person (N and the
+        window set on each type, not this page's range) were all approvals without an edit."""
+        types = ActionType.objects.filter(autonomy=Autonomy.CONFIRM, earned_autonomy_decisions__gt=0)
+        if self.window.action_type is not None:
+            types = types.filter(pk=self.window.action_type.pk)
+        return offers(types.order_by("key"), now=self.now)
 
     def action_type_ids(self):
         """{key: pk} for linking recommendations to the action type's admin page."""

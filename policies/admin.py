@@ -129,6 +129,7 @@ class ActionTypeAdmin(admin.ModelAdmin):
                     "first_use_threshold",
                     ("rate_limit", "rate_window"),
                     "required_approvers",
+                    ("earned_autonomy_decisions", "earned_autonomy_window"),
                 ]
             },
         ),
@@ -150,6 +151,7 @@ class ActionTypeAdmin(admin.ModelAdmin):
             action_type = self.get_object(request, object_id)
             if action_type is not None:
                 extra_context["history"] = action_type.change_history()[:50]
+                extra_context["autonomy_offer"] = action_type.autonomy_offer()
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def _try_unsaved(self, request, object_id):

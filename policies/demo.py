@@ -1,4 +1,8 @@
-"""Demo data: the action types a realistic deployment starts with."""
+"""Demo data: the action types a realistic deployment starts with.
+
+Tuned so that what reaches a person deserves one: routine replies and small refunds run at
+act-with-audit and are sampled; large refunds, new or bulk emails, deletions and deploys wait.
+"""
 
 from datetime import timedelta
 
@@ -9,10 +13,23 @@ ACTION_TYPES = [
         "key": "email.send",
         "name": "Send an email",
         "description": "Send an email to a customer or colleague.",
-        "autonomy": "confirm",
+        # A reply to the customer on their own ticket runs and is sampled; anything else (a new
+        # message, several recipients, text from outside) waits for a person.
+        "autonomy": "audit",
+        "sampling_rate": 0.2,
         "blast_radius": "medium",
         "irreversible": True,
+        "allow_irreversible_unattended": True,
         "editable_params": ["subject", "body", "to"],
+        "rules": [
+            {"name": "several recipients", "expression": "size(params.to) > 1", "level": "confirm"},
+            {
+                "name": "not a reply on a ticket",
+                "expression": '!has(context.ticket) || !params.subject.startsWith("Re:")',
+                "level": "confirm",
+            },
+            {"name": "written from untrusted text", "expression": "size(untrusted) > 0", "level": "confirm"},
+        ],
         "summary_template": "Email {{ to|listing:'recipient' }}: “{{ subject }}”",
         "params_schema": {
             "type": "object",
@@ -79,13 +96,16 @@ ACTION_TYPES = [
         "key": "payments.refund",
         "name": "Refund a payment",
         "description": "Refund money to a customer's original payment method.",
-        "autonomy": "confirm",
+        # Small refunds run and a quarter of them are sampled; above 100 a person confirms.
+        "autonomy": "audit",
+        "sampling_rate": 0.25,
         "blast_radius": "medium",
         "irreversible": True,
+        "allow_irreversible_unattended": True,
         "editable_params": ["amount"],
         "summary_template": "Refund {{ amount|money:currency }} to customer {{ customer }}",
         "rules": [
-            {"name": "large refund", "expression": "params.amount > 500", "level": "confirm"},
+            {"name": "large refund", "expression": "params.amount > 100", "level": "confirm"},
             {"name": "very large refund", "expression": "params.amount > 20000", "level": "suggest"},
         ],
         "params_schema": {

@@ -199,6 +199,17 @@ class ActionType(Holdable, models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="The error rate you accept for actions of this type that run without review.",
     )
+    earned_autonomy_decisions = models.PositiveIntegerField(
+        "offer act-with-audit after",
+        default=20,
+        help_text="At confirm, when this many of the latest decisions by a person (within the window) are all "
+        "approvals without an edit, this page offers act-with-audit, with the dry run of that change. 0: never.",
+    )
+    earned_autonomy_window = models.DurationField(
+        "decisions within",
+        default=timedelta(days=30),
+        help_text="How far back those decisions may go, such as 30 00:00:00 for 30 days.",
+    )
     slack_channel = models.CharField(
         max_length=80,
         blank=True,
@@ -250,6 +261,8 @@ class ActionType(Holdable, models.Model):
             raise ValidationError({"confidence_threshold": "A number from 0 to 1, or low, medium or high."})
         if not 0 <= self.sampling_rate <= 1:
             raise ValidationError({"sampling_rate": "A share from 0 to 1."})
+        if self.earned_autonomy_window is not None and self.earned_autonomy_window <= timedelta(0):
+            raise ValidationError({"earned_autonomy_window": "A time back from now, such as 30 days."})
         if self.checker_url and not self.checker_secret:
             raise ValidationError({"checker_secret": "The external checker needs a secret to sign requests with."})
         if self.pause and not self.pause_reason:
@@ -374,6 +387,13 @@ class ActionType(Holdable, models.Model):
     def hold_snapshot(self):
         return self.policy_snapshot()
 
+    def autonomy_offer(self, now=None):
+        """The AutonomyOffer this type earned from its people's decisions ("could move to
+        act-with-audit", with the dry run of that change), or None."""
+        from policies.earned_autonomy import offers
+
+        return offers([self], now=now).get(self.pk)
+
     def change_history(self):
         from audit.models import Event
 
@@ -401,6 +421,8 @@ POLICY_FIELDS = [
     "timeout_fallback",
     "sampling_rate",
     "target_error_rate",
+    "earned_autonomy_decisions",
+    "earned_autonomy_window",
     "executor_url",
     "slack_channel",
     "checker_url",

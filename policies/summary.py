@@ -193,3 +193,17 @@ def _is_money(name, schema, params):
     if schema.get("format") == "money" or schema.get("x-money"):
         return True
     return isinstance(params, dict) and "currency" in params and any(word in name.lower() for word in MONEY_NAMES)
+
+
+def money_amounts(params, root):
+    """(currency, amount) for each top-level parameter of `params` that is money (`_is_money`):
+    what the dry run adds up. The currency is the sibling `currency`, "" without one."""
+    from policies.schema import resolve
+
+    properties = root.get("properties", {}) if isinstance(root, dict) else {}
+    for name, value in params.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        schema, _ = resolve(properties.get(name, {}), root)
+        if _is_money(name, schema if isinstance(schema, dict) else {}, params):
+            yield str(params.get("currency") or "").upper(), Decimal(str(value))

@@ -34,12 +34,19 @@
       event.target.closest("article.card").querySelector(".edit a").click();
       return;
     }
+    // Ctrl+Enter in an edit approves the changes (Enter alone only checks them), as the button does.
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.closest && event.target.closest("form.edit")) {
+      if (!event.repeat) press(event.target.closest("article.card"), "button[data-approve-edit]");
+      event.preventDefault();
+      return;
+    }
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
     var card = current();
     switch (event.key) {
       case "j": move(1); break;
       case "k": move(-1); break;
-      case "a": if (!press(card, "button[data-key=a]")) return; break;
+      // A held key repeats: never let that confirm an irreversible approval on its own.
+      case "a": if (event.repeat || !press(card, "button[data-confirm], button[data-key=a]")) return; break;
       case "e": if (!press(card, "[data-key=e]")) return; break;
       case "r": {
         var details = card && card.querySelector("details.reject");
@@ -61,13 +68,27 @@
     event.preventDefault();
   });
 
-  // After htmx swaps a card, keep the keyboard on it (the old element left the page).
-  document.addEventListener("htmx:afterSwap", function (event) {
+  // After htmx swaps a card, keep the keyboard on it (the old element left the page). htmx 2
+  // puts the focus back on the element with the old one's id, here the card itself: an edit just
+  // opened still takes it into its first field, and an approval to confirm onto its button. Once
+  // settled, not at the swap: htmx wires the new card's buttons when it settles, and a key pressed
+  // on a button not wired yet would post the plain form.
+  document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
     if (!target || !target.matches("article.card")) return;
     var card = document.getElementById(target.id);
-    if (!card || (document.activeElement !== document.body && document.contains(document.activeElement))) return;
-    (card.querySelector(".edit input:not([type=hidden]), .edit textarea, .edit select") || card).focus();
+    if (!card) return;
+    var active = document.activeElement;
+    var lost = active === document.body || !document.contains(active);
+    if (!lost && !card.contains(active)) return;
+    var confirm = card.querySelector("button[data-confirm]");
+    var field = card.querySelector(".edit input:not([type=hidden]), .edit textarea, .edit select");
+    if (confirm) confirm.focus();
+    else if (lost) (field || card).focus();
+    else if (active === card && field) {
+      field.focus();
+      if (field.tagName === "INPUT" && field.select) field.select();  // typing replaces the value
+    }
   });
 
   // The poll re-renders the queue; never while someone types or edits, and keep the selection.

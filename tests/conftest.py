@@ -23,6 +23,8 @@ from policies.models import ActionType, Agent
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct horse battery staple"
+# The second step of approving an irreversible action in the inbox (#20); the refunds are.
+CONFIRMED = {"confirm": "irreversible"}
 
 
 def pytest_collection_modifyitems(items):

@@ -31,6 +31,11 @@ def test_a_supervisor_approves_and_the_agent_sees_it(page, live_server, supervis
     expect(card.get_by_role("heading")).to_have_text("Refund $750.00 to customer cus_123")
     expect(card).to_contain_text("Double charge on order 981")
     card.get_by_role("button", name="Approve").click()
+    # A refund is irreversible: the button asks again, and only the second click decides (#20).
+    confirm = page.locator(f"#action-{action_id}").get_by_role("button", name="Approve — irreversible: confirm")
+    expect(confirm).to_be_focused()
+    assert api.get(f"/actions/{action_id}").json()["status"] == "pending"
+    confirm.click()
 
     expect(page.locator(f"#action-{action_id}")).to_contain_text("Approved by sue")
     expect(page).to_have_url(re.compile(r"/$"))  # swapped in place, no navigation

@@ -62,6 +62,7 @@ def test_a_supervisor_edits_a_parameter_and_the_agent_receives_it(page, live_ser
     expect(card.locator("table.diff")).to_contain_text("750")
     expect(card.locator(".field-error")).to_have_count(0)
     card.get_by_role("button", name="Approve with changes").click()
+    card.get_by_role("button", name="Approve with changes — irreversible: confirm").click()  # a refund (#20)
 
     expect(page.locator(f"#action-{action_id}")).to_contain_text("Approved by sue")
     expect(page.locator(f"#action-{action_id}")).to_contain_text("amount: 750 → 500")
@@ -106,6 +107,9 @@ def test_a_supervisor_approves_by_keyboard(page, live_server, supervisor, api):
     page.keyboard.press("j")
     page.keyboard.press("j")
     expect(page.locator(f"#action-{second}")).to_be_focused()
+    page.keyboard.press("a")
+    # A refund is irreversible: `a` again confirms (#20).
+    expect(page.locator(f"#action-{second}").get_by_role("button", name="irreversible: confirm")).to_be_focused()
     page.keyboard.press("a")
 
     expect(page.locator(f"#action-{second}")).to_contain_text("Approved by sue")

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from approvals.models import Action
 from audit.models import Event
+from tests.conftest import CONFIRMED
 
 pytestmark = pytest.mark.django_db
 
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.django_db
 def test_a_decision_in_the_inbox_is_recorded_as_taken_on_the_web(client, pending, supervisor):
     client.force_login(supervisor)
 
-    client.post(reverse("approvals:approve", args=[pending.pk]))
+    client.post(reverse("approvals:approve", args=[pending.pk]), CONFIRMED)
 
     assert Event.objects.get(kind="action.approved").data["channel"] == "web"
 

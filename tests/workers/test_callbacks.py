@@ -17,6 +17,7 @@ from approvals.models import Action, CallbackDelivery
 from audit.models import Event
 from hitl_site.celery import app
 from policies.models import Agent
+from tests.conftest import CONFIRMED
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +101,7 @@ def test_an_approval_is_posted_as_the_api_shows_the_action_and_signed(
 ):
     action = propose(api, callback_receiver)
     client.force_login(supervisor)
-    client.post(f"/actions/{action.pk}/approve")
+    client.post(f"/actions/{action.pk}/approve", CONFIRMED)
 
     [callback] = CallbackDelivery.objects.filter(action=action)
     assert (callback.state, callback.status) == ("approved", "queued")
@@ -235,7 +236,7 @@ def test_a_receiver_that_fails_then_is_down_then_recovers_gets_the_event_once(
     client.force_login(supervisor)
 
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        client.post(f"/actions/{action.pk}/approve")
+        client.post(f"/actions/{action.pk}/approve", CONFIRMED)
         wait_for(lambda: CallbackDelivery.objects.filter(action=action, attempts=1, status="queued").exists())
         callback_receiver.stop()  # down: the next attempt finds nobody listening
         wait_for(lambda: CallbackDelivery.objects.filter(action=action, attempts=2, status="queued").exists())

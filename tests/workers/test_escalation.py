@@ -13,6 +13,7 @@ from approvals.models import Action, Notification, NotificationPreference
 from approvals.tasks import escalate_overdue
 from audit.models import Event
 from policies.models import ActionType
+from tests.conftest import CONFIRMED
 from tests.workers.conftest import copies
 
 pytestmark = pytest.mark.django_db
@@ -200,7 +201,7 @@ def test_the_tier_an_action_reached_can_decide_it_and_sees_it_on_its_card(api, c
     client.force_login(managers)
 
     inbox = client.get("/").content.decode()
-    response = client.post(f"/actions/{action.pk}/approve")
+    response = client.post(f"/actions/{action.pk}/approve", CONFIRMED)
 
     assert "Escalated · tier 1 (managers)" in inbox
     assert response.status_code == 302
