@@ -10,7 +10,7 @@ from approvals import escalation
 from approvals.models import Action
 from hitl_client import Expired, ReceiptInvalid, Rejected, Suggested, gate
 from policies.models import ActionType
-from tests.client.conftest import pending_action
+from tests.conftest import pending_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
