@@ -13,6 +13,7 @@ import time
 
 import httpx
 
+from approvals.views import CONFIRMED as CONFIRMED_IRREVERSIBLE
 from bench.harness import Reading, percentile
 from bench.volume import WAITING_PROPOSALS, proposal
 
@@ -59,7 +60,7 @@ async def decide(stack, reviewer):
             await asyncio.sleep(PARK_SECONDS)
             if waiting.done():
                 raise RuntimeError(f"/wait returned before the decision: {waiting.result()[0].text[:300]}")
-            approved = await reviewer.post(f"/actions/{action['id']}/approve")
+            approved = await reviewer.post(f"/actions/{action['id']}/approve", data={"confirm": CONFIRMED_IRREVERSIBLE})
             approve_returned = time.perf_counter()
             if approved.status_code != 200:
                 raise RuntimeError(f"approving answered {approved.status_code}: {approved.text[:300]}")

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 from standardwebhooks import Webhook
 
+from approvals.views import CONFIRMED as CONFIRMED_IRREVERSIBLE
 from bench.harness import Reading, percentile
 from bench.volume import WAITING_PROPOSALS, proposal
 
@@ -143,7 +144,7 @@ def decide(stack, receiver, csrf, cookies):
             if proposed.status_code != 201 or action["status"] != "pending":
                 raise RuntimeError(f"expected a pending action, got {proposed.status_code}: {proposed.text[:300]}")
             arrived = receiver.event(action["id"])
-            approved = reviewer.post(f"/actions/{action['id']}/approve")
+            approved = reviewer.post(f"/actions/{action['id']}/approve", data={"confirm": CONFIRMED_IRREVERSIBLE})
             approve_returned = time.perf_counter()
             if approved.status_code != 200:
                 raise RuntimeError(f"approving answered {approved.status_code}: {approved.text[:300]}")
