@@ -194,27 +194,27 @@ def _text_html(value, schema, name, text):
 
 @register.simple_tag
 def diff_rows(action, diff):
-    """`{% diff_rows action diff as rows %}`: a diff's changes in the schema's order, each with a
-    human label ("Edits › 2 › New text"), its path, and the old and new values rendered."""
+    """`{% diff_rows action diff as rows %}`: a diff's changes in the schema's order at every
+    level (then the rest, by name) and lists by index, each with a human label ("Edits › 2 ›
+    New text"), its path, and the old and new values rendered."""
     action_type = action.action_type
     root = action_type.params_schema or {}
     orders = action_type.params_order
-    top = ordered_names(root, "", orders, {path_parts(path)[0] for path in diff})
-    rank = {name: index for index, name in enumerate(top)}
     rows = []
-    for path in sorted(diff, key=lambda p: (rank.get(path_parts(p)[0], len(rank)), p)):
+    for path in diff:
+        schema, names, place = _schema_at(root, orders, path_parts(path))
         change = diff[path]
-        schema, names = _schema_at(root, path_parts(path))
         last = names[-1] if names else path
         rows.append(
             {
+                "place": place,
                 "path": path,
                 "label": " › ".join(names),
                 "from": _diff_value(change.get("from"), schema, root, orders, last),
                 "to": _diff_value(change.get("to"), schema, root, orders, last),
             }
         )
-    return rows
+    return sorted(rows, key=lambda row: row["place"])
 
 
 def _diff_value(value, schema, root, orders, name):
@@ -234,22 +234,40 @@ def path_parts(path):
     return parts or [str(path)]
 
 
-def _schema_at(root, parts):
-    """The sub-schema at a diff path, and the human names of the path's steps."""
-    schema, names = root, []
+def _schema_at(root, orders, parts):
+    """The sub-schema at a diff path, the human names of the path's steps, and its place in
+    the schema's order: at each step the property's position (a name the schema does not know
+    after those it does, by name), or the list index."""
+    schema, pointer = root, ""
+    names, place = [], []
     for part in parts:
-        schema, _ = resolve(schema, root)
+        schema, pointer = resolve(schema, root, pointer)
         if isinstance(part, int):
             schema = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+            pointer = child_pointer(pointer, "items")
             names.append(str(part + 1))
-        else:
-            options = variants(schema) or [schema]
-            found = next(
-                (resolve(o, root)[0] for o in options if part in (resolve(o, root)[0].get("properties") or {})), {}
-            )
-            schema = (found.get("properties") or {}).get(part, {})
-            names.append(label(part, resolve(schema, root)[0]))
-    return resolve(schema, root)[0], names
+            place.append((part, ""))
+            continue
+        owner, pointer = _owner_of(part, schema, root, pointer)
+        known = ordered_names(owner, pointer, orders)
+        place.append((known.index(part), "") if part in known else (len(known), part))
+        schema = (owner.get("properties") or {}).get(part, {})
+        pointer = child_pointer(pointer, "properties", part)
+        names.append(label(part, resolve(schema, root)[0]))
+    return resolve(schema, root)[0], names, tuple(place)
+
+
+def _owner_of(name, schema, root, pointer):
+    """The object schema (itself or one of its `anyOf`/`oneOf` variants) that declares `name`,
+    and its pointer."""
+    options = variants(schema)
+    if options:
+        keyword = "anyOf" if isinstance(schema.get("anyOf"), list) else "oneOf"
+        for index, option in enumerate(options):
+            found, found_pointer = resolve(option, root, child_pointer(pointer, keyword, index))
+            if name in (found.get("properties") or {}):
+                return found, found_pointer
+    return schema, pointer
 
 
 @register.filter

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from approvals.models import Action
+from tests.schemas.test_corpus import submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +148,38 @@ def test_every_answer_lists_parameters_in_the_schemas_order(client, api, slack_t
     body = answer.content.decode()
     assert body.index('"channel"') < body.index('"text"') < body.index('"unfurl_links"')
     assert json.loads(body)["summary"].startswith("slack_post_message — Channel: C1; Text: Hi; Unfurl Links: no")
+
+
+def rows_of(page, caption="Your changes"):
+    """The diff table's row paths, top to bottom."""
+    table = page[page.index(f'aria-label="{caption}"') :].split("</table>")[0]
+    return [cell.split("</code>")[0] for cell in table.split('<code class="path">')[1:]]
+
+
+def test_the_diff_lists_nested_changes_in_the_schemas_order(client, supervisor, api, slack_type):
+    """The schema's SectionBlock declares text before block_id, and Schedule post_at before timezone."""
+    params = {
+        "channel": "C1",
+        "text": "Hi",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "old"}, "block_id": "b1"}],
+    }
+    action_id = api.propose(action="slack.post_message", params=params).json()["id"]
+    client.force_login(supervisor)
+    form = submitted(client.get(f"/actions/{action_id}/edit").content.decode())
+    form.update({"blocks.0.text.text": "new", "blocks.0.block_id": "b2", "channel": "C2"})
+
+    page = post_edit(client, action_id, form).content.decode()
+
+    assert rows_of(page) == ["channel", "blocks[0].text.text", "blocks[0].block_id"]
+
+
+def test_the_diff_lists_list_items_by_index_not_as_text(client, supervisor, api, edit_file_type):
+    edits = [{"oldText": f"line {n}", "newText": f"line {n}!"} for n in range(11)]
+    action_id = api.propose(action="fs.edit_file", params={"path": "/srv/a.py", "edits": edits}).json()["id"]
+    client.force_login(supervisor)
+    form = submitted(client.get(f"/actions/{action_id}/edit").content.decode())
+    form.update({"edits.10.newText": "ten", "edits.2.newText": "two", "edits.2.oldText": "2"})
+
+    page = post_edit(client, action_id, form).content.decode()
+
+    assert rows_of(page) == ["edits[2].oldText", "edits[2].newText", "edits[10].newText"]
