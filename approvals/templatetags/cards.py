@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 
 from approvals.models import Appeal, Question
 from policies.schema import child_pointer, label, matches, ordered_names, resolve, variants
-from policies.summary import humanize, plain_text, when
+from policies.summary import humanize, when
 
 register = template.Library()
 
@@ -268,12 +268,6 @@ def _owner_of(name, schema, root, pointer):
             if name in (found.get("properties") or {}):
                 return found, found_pointer
     return schema, pointer
-
-
-@register.filter
-def plain(value):
-    """`{{ change.from|plain }}`: any JSON value in words, never repr."""
-    return plain_text(value)
 
 
 @register.simple_tag

@@ -10,6 +10,8 @@ from tests.schemas.test_corpus import submitted
 
 pytestmark = pytest.mark.django_db
 
+HTMX = {"HX-Request": "true"}
+
 EDITS = {
     "path": "/srv/app/config.py",
     "edits": [
@@ -19,8 +21,8 @@ EDITS = {
 }
 
 
-def post_edit(client, action_id, data, url="edit"):
-    return client.post(f"/actions/{action_id}/{url}", {"edited": "1", **data})
+def post_edit(client, action_id, data, url="edit", headers=None):
+    return client.post(f"/actions/{action_id}/{url}", {"edited": "1", **data}, headers=headers)
 
 
 def test_a_row_is_added_and_another_removed_without_javascript(client, supervisor, api, edit_file_type):
@@ -183,3 +185,22 @@ def test_the_diff_lists_list_items_by_index_not_as_text(client, supervisor, api,
     page = post_edit(client, action_id, form).content.decode()
 
     assert rows_of(page) == ["edits[2].oldText", "edits[2].newText", "edits[10].newText"]
+
+
+def test_the_decided_card_shows_the_changes_as_the_diff_table_does(client, supervisor, api, slack_type):
+    params = {
+        "channel": "C1",
+        "text": "Hi",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "old"}, "block_id": "b1"}],
+    }
+    action_id = api.propose(action="slack.post_message", params=params).json()["id"]
+    client.force_login(supervisor)
+    form = submitted(client.get(f"/actions/{action_id}/edit").content.decode())
+    form.update({"blocks.0.text.text": "new", "blocks.0.block_id": "b2", "channel": "C2"})
+
+    card = post_edit(client, action_id, form, url="approve", headers=HTMX).content.decode()
+
+    assert "Approved by sue" in card
+    assert rows_of(card, "The reviewer's changes") == ["channel", "blocks[0].text.text", "blocks[0].block_id"]
+    assert '<th scope="row">Blocks › 1 › Block Id <code' in card
+    assert "<del>old</del>" in card and "<ins>new</ins>" in card
