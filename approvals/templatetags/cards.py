@@ -2,6 +2,7 @@
 shown, and the end users' appeals above them. `{% load cards %}`."""
 
 import json
+import re
 import time
 from functools import lru_cache
 
@@ -12,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from approvals.models import Appeal, Question
-from policies.schema import child_pointer, label, matches, ordered_names, resolve, variants
+from policies.schema import child_pointer, humanize_key, label, matches, ordered_names, resolve, variants
 from policies.summary import humanize, when
 
 register = template.Library()
@@ -96,25 +97,65 @@ def appeals(context):
 # lines, long text collapsed behind "show all", code and paths in monospace; never Python's repr.
 
 LONG_VALUE = 160  # characters (or 4 lines) past which a text is collapsed
-CODE_WORDS = (
+# Monospace for what is code or a path, by the schema's hints, the parameter's name or the
+# value's look; never for a name that merely contains such a word ("provider", "video_guide").
+CODE_FORMATS = (
+    "uri",
+    "uri-reference",
+    "uri-template",
+    "iri",
+    "iri-reference",
+    "regex",
+    "json-pointer",
+    "relative-json-pointer",
+    "uuid",
+    "hostname",
+    "ipv4",
+    "ipv6",
+)
+# A name that is exactly one of these (case and separators aside): "oldText", "new_text", "content".
+CODE_NAMES = {"content", "oldtext", "newtext", "diff", "patch", "script", "expression", "selector"}
+# A name whose last word is one of these: "path", "repo_path", "commit_id", "unsubscribe_url".
+CODE_LAST_WORDS = {
     "path",
-    "sql",
+    "paths",
+    "file",
+    "files",
+    "filename",
+    "filepath",
+    "dir",
+    "directory",
+    "command",
+    "cmd",
     "query",
+    "sql",
     "code",
+    "regex",
     "sha",
     "commit",
     "branch",
-    "command",
-    "content",
-    "oldtext",
-    "newtext",
+    "ref",
     "url",
     "uri",
-    "file",
-    "regex",
-    "pattern",
     "id",
+    "ids",
+}
+# An absolute, home or ./ path, a Windows path, a relative path to a file (src/app.py), a URL.
+LOOKS_LIKE_CODE = re.compile(
+    r"\A(?:(?:~|\.{1,2})?/[^\s/]\S*|[A-Za-z]:\\\S*|[\w.-]+/[\w./-]*\.\w+|[a-z][a-z0-9+.-]*://\S+)\Z"
 )
+
+
+def is_code(value, schema, name):
+    """Whether a text is code, a path or an identifier, to be shown in monospace."""
+    if schema.get("format") in CODE_FORMATS:
+        return True
+    if "pattern" in schema and not re.search(r"\s", value):
+        return True  # a constrained token: an id, a code, a number with a shape
+    words = humanize_key(name).lower().split()
+    if "".join(words) in CODE_NAMES or (words and words[-1] in CODE_LAST_WORDS):
+        return True
+    return bool(LOOKS_LIKE_CODE.match(value))
 
 
 @register.simple_tag(takes_context=True)
@@ -175,7 +216,7 @@ def _variant_for(value, schema, root, pointer):
 def _text_html(value, schema, name, text):
     if schema.get("format") in ("date", "date-time"):
         return when(value)
-    code = schema.get("format") in ("uri", "uri-reference") or any(word in str(name).lower() for word in CODE_WORDS)
+    code = is_code(value, schema, name)
     lines = value.count("\n") + 1
     if len(value) <= LONG_VALUE and lines <= 4:
         return format_html("<code>{}</code>", value) if code else (text if text is not None else value)
@@ -202,9 +243,11 @@ def diff_rows(action, diff):
     orders = action_type.params_order
     rows = []
     for path in diff:
-        schema, names, place = _schema_at(root, orders, path_parts(path))
+        parts = path_parts(path)
+        schema, names, place = _schema_at(root, orders, parts)
         change = diff[path]
-        last = names[-1] if names else path
+        # The key it is under (a list item's: its list's), as the card names a value.
+        last = next((part for part in reversed(parts) if isinstance(part, str)), path)
         rows.append(
             {
                 "place": place,

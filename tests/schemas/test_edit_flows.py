@@ -74,7 +74,7 @@ def test_the_diff_names_a_nested_change_by_its_path_with_human_labels(client, su
     page = post_edit(client, action_id, {"edits.1.newText": "PORT = 9090"}).content.decode()
 
     assert "Edits › 2 › New text" in page and "edits[1].newText" in page
-    assert "<del>PORT = 8080</del>" in page and "<ins>PORT = 9090</ins>" in page
+    assert "<del><code>PORT = 8080</code></del>" in page and "<ins><code>PORT = 9090</code></ins>" in page
     assert "{&#x27;" not in page
 
 
