@@ -2,6 +2,7 @@
 by a round trip, a variant chosen, null kept, formats checked, the diff by path."""
 
 import json
+import re
 
 import pytest
 
@@ -204,3 +205,41 @@ def test_the_decided_card_shows_the_changes_as_the_diff_table_does(client, super
     assert rows_of(card, "The reviewer's changes") == ["channel", "blocks[0].text.text", "blocks[0].block_id"]
     assert '<th scope="row">Blocks › 1 › Block Id <code' in card
     assert "<del>old</del>" in card and "<ins>new</ins>" in card
+
+
+def test_a_date_and_time_is_typed_as_text_with_its_time_zone(client, supervisor, api, slack_type):
+    params = {"channel": "C1", "text": "Deploy", "schedule": {"post_at": "2026-12-24T17:00:00Z"}}
+    action_id = api.propose(action="slack.post_message", params=params).json()["id"]
+    client.force_login(supervisor)
+
+    page = client.get(f"/actions/{action_id}/edit").content.decode()
+
+    field = re.search(r'<input [^>]*name="schedule.post_at"[^>]*>', page).group()
+    assert 'type="text"' in field and 'value="2026-12-24T17:00:00Z"' in field
+    assert 'placeholder="2026-12-31T09:30:00Z"' in field
+    assert "A date and time with its time zone (Z for UTC, or like +01:00)." in page
+
+
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("2026-12-24", "Add the time and its time zone, like 2026-12-31T09:30:00Z."),
+        ("2026-12-24T17:00:00", "Add the time zone: Z for UTC, or an offset like +01:00"),
+        ("2026-12-24T17:00Z", "Add the seconds, like 2026-12-31T09:30:00Z."),
+        ("2026-12-24 17:00:00Z", "Put a T between the date and the time"),
+        ("2026-02-30T17:00:00Z", "No such date or time"),
+        ("next Friday", "Not a date and time, like 2026-12-31T09:30:00Z."),
+    ],
+)
+def test_a_date_and_time_in_the_wrong_form_says_what_is_wrong(client, supervisor, api, slack_type, typed, message):
+    params = {"channel": "C1", "text": "Deploy", "schedule": {"post_at": "2026-12-24T17:00:00Z"}}
+    action_id = api.propose(action="slack.post_message", params=params).json()["id"]
+    client.force_login(supervisor)
+
+    response = post_edit(client, action_id, {"schedule.__variant": "0", "schedule.post_at": typed}, url="approve")
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    error = page[page.index('name="schedule.post_at"') :].split("</div>\n</div>")[0]
+    assert message in error
+    assert Action.objects.get(pk=action_id).status == "pending"
