@@ -24,7 +24,9 @@ A rejection's comment is the reviewer's words, verbatim; where the reviewer chos
 
 The SDK runs the function with the arguments it proposed, so an approval *with edits* is answered
 `approved: false` with a comment giving the edited arguments, and a one-shot standing approval bound
-to exactly those arguments (audited) lets the model's repeated call through without a second review.
+to exactly those arguments (audited; `Action.allow_repeat`, as the agent API's `/repeat`) lets the
+model's repeated call through without a second review — except for an irreversible type, which no
+standing approval waives: the comment then says the repeated call is reviewed again.
 """
 
 from datetime import datetime
