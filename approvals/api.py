@@ -347,6 +347,27 @@ def cancel(request, action_id: UUID):
     return action.as_api()
 
 
+@router.post("/actions/{action_id}/repeat", response={200: ActionOut, **ERRORS})
+def repeat(request, action_id: UUID):
+    """For a framework that can only run the arguments its model wrote (the OpenAI Agents SDK, for
+    one): after an approval with changes, the agent tells its model to call again with exactly
+    `final_params`, and that one repeated call is approved at once instead of being reviewed a
+    second time. It is a one-shot standing approval in the reviewer's name, bound to this type, this
+    agent and exactly those parameters, recorded in the audit log; asking again changes nothing. As
+    any standing approval, it never waives the review of an irreversible type. `409 conflict` unless
+    the action was approved with changes.
+
+    Every request: `Authorization: Bearer <agent token>` (else `401 unauthorized`). Every error:
+    `{"error": {"code", "message", "details"}}`; `503 database_unavailable` means try again shortly.
+    """
+    action = _get_own_action(request, action_id)
+    try:
+        action.allow_repeat()
+    except Conflict as conflict:
+        raise ApiError(409, "conflict", f"Only a call approved with changes can be repeated. {conflict}") from None
+    return action.as_api()
+
+
 class ActionTypeOut(Schema):
     model_config = ConfigDict(use_attribute_docstrings=True)
 

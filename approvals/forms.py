@@ -27,6 +27,12 @@ from policies.summary import plain_text
 LONG_TEXT = 200  # characters past which a string gets a text area
 MISSING = object()  # a key that is not there (as opposed to null)
 INPUT_TYPES = {"date": "date", "email": "email", "uri": "url"}
+# A date and time with its time zone is typed as text: datetime-local cannot carry the zone.
+# The server checks the format and says what is missing (policies.schema.plain_message).
+TYPED_FORMATS = {
+    "date-time": ("2026-12-31T09:30:00Z", "A date and time with its time zone (Z for UTC, or like +01:00)."),
+    "time": ("09:30:00Z", "A time with its time zone (Z for UTC, or like +01:00)."),
+}
 OPS = ("add", "remove", "refresh")
 
 
@@ -258,6 +264,9 @@ class ParamsForm:
             )
             if field.input_type == "number":
                 field.step = "1" if kinds == "integer" else "any"
+            if schema.get("format") in TYPED_FORMATS and kinds == "string":
+                field.placeholder, hint = TYPED_FORMATS[schema["format"]]
+                field.help_text = f"{field.help_text} {hint}".strip()
         if "default" in schema:
             field.placeholder = plain_text(schema["default"])
         if not present:

@@ -25,13 +25,14 @@ A rejection's comment is the reviewer's words, verbatim; where the reviewer chos
 
 The SDK runs the function with the arguments it proposed, so an approval *with edits* is answered
 `approved: false` with a comment giving the edited arguments, and a one-shot standing approval bound
-to exactly those arguments (audited) lets the model's repeated call through without a second review.
+to exactly those arguments (audited; `Action.allow_repeat`, as the agent API's `/repeat`) lets the
+model's repeated call through without a second review — except for an irreversible type, which no
+standing approval waives: the comment then says the repeated call is reviewed again.
 """
 
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from pydantic import BaseModel, StrictBool, field_validator
@@ -41,7 +42,7 @@ from approvals.api import ERRORS, ApiError
 from approvals.models import Action, Conflict, Question
 from approvals.services import InFlight, KeyReused, action_propose
 from audit.log import Actor
-from policies.models import Autonomy, StandingApproval
+from policies.models import Autonomy
 
 router = Router(tags=["HumanLayer compatibility"])
 
@@ -101,10 +102,7 @@ def _answer(action):
         return None, None
     if action.status in Action.APPROVED_STATUSES and action.autonomy != Autonomy.SUGGEST:
         if action.final_params != action.params:
-            return False, (
-                f"Approved by {by} only with changes; call {action.action_type.key} again with exactly these "
-                f"arguments, and that call is approved without another review: {action.final_params}"
-            )
+            return False, _edited_call_comment(action, by)
         return True, (decision.reason or None) if decision else None
     if action.status == Action.Status.REJECTED:
         return False, decision.reason  # the reviewer's words, as HumanLayer gives them
@@ -117,8 +115,6 @@ def _answer(action):
 
 def function_call(action):
     approved, comment = _answer(action)
-    if approved is False and action.status in Action.APPROVED_STATUSES:
-        _allow_the_edited_call(action)
     hl = action.context.get("humanlayer", {})
     decision = getattr(action, "decision", None)
     return {
@@ -135,15 +131,21 @@ def function_call(action):
     }
 
 
-def _allow_the_edited_call(action):
-    """The SDK cannot run the edited arguments, so the model calls again with them: a one-shot
-    standing approval lets exactly that call through instead of a second review."""
-    decision = action.decision
-    if decision.by is None:  # the reviewer's account is gone: nobody to make the approval in the name of
-        return
-    with transaction.atomic():
-        Action.objects.select_for_update().filter(pk=action.pk).first()
-        StandingApproval.for_edited_call(action=action, by=decision.by)
+def _edited_call_comment(action, by):
+    """The SDK cannot run the edited arguments, so the model is told to call again with them; a
+    one-shot standing approval lets exactly that call through instead of a second review, unless
+    the type is irreversible or the reviewer's account is gone (then it is reviewed again)."""
+    try:
+        action.allow_repeat()
+    except Conflict as refused:
+        return (
+            f"Approved by {by} only with changes; call {action.action_type.key} again with exactly these "
+            f"arguments ({refused}): {action.final_params}"
+        )
+    return (
+        f"Approved by {by} only with changes; call {action.action_type.key} again with exactly these "
+        f"arguments, and that call is approved without another review: {action.final_params}"
+    )
 
 
 def _get_call(request, call_id):

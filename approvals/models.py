@@ -16,7 +16,7 @@ from guardian.shortcuts import get_objects_for_user
 from approvals.delivery import claim_due_work
 from approvals.receipts import receipt_for
 from audit.log import Actor, record, record_many
-from policies.models import ActionType, Agent, Autonomy
+from policies.models import ActionType, Agent, Autonomy, StandingApproval
 from policies.names import identity
 
 # Waiting agents LISTEN on this PostgreSQL channel; the payload is the action id.
@@ -691,6 +691,27 @@ class Action(models.Model):
         with transaction.atomic():
             self._claim(from_status=self.Status.APPROVED, status=status, outcome=outcome, finished_at=timezone.now())
             record(kind=f"action.{status}", actor=Actor.agent(self.agent), action=self, data=outcome)
+
+    def allow_repeat(self):
+        """For a framework that can only run the arguments its model wrote (HumanLayer, the OpenAI
+        Agents SDK): the model is told the reviewer's arguments and calls again, and that one call —
+        same type, same agent, exactly `final_params` — is approved without a second review. A
+        one-shot standing approval in the reviewer's name, audited as a policy change; asking twice
+        gives the same one. A Conflict unless approved with changes by a person still on record, or
+        for an irreversible type, which no standing approval waives."""
+        with transaction.atomic():
+            locked = Action.objects.select_for_update(of=("self",)).select_related("action_type", "decision")
+            action = locked.get(pk=self.pk)
+            if action.status not in self.APPROVED_STATUSES or action.autonomy == Autonomy.SUGGEST:
+                raise Conflict(f"The action is {action.status}, not approved.")
+            if action.final_params == action.params:
+                raise Conflict("It was approved as proposed: run it with its own arguments.")
+            if action.action_type.irreversible:
+                raise Conflict("An irreversible type is reviewed every time: the repeated call will be too.")
+            decision = getattr(action, "decision", None)
+            if decision is None or decision.by is None:
+                raise Conflict("The reviewer's account is gone: the repeated call will be reviewed again.")
+            return StandingApproval.for_edited_call(action=action, by=decision.by)
 
     def accept_suggestion(self, *, by):
         """A person takes up a suggest-level action to have it executed: it becomes approved,

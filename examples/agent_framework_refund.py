@@ -1,9 +1,8 @@
 """A Microsoft Agent Framework agent whose refund tool has `approval_mode="always_require"`.
 
 `hitl_client.agent_framework.run` answers each function approval request from your decision and
-runs the agent again: approve it and it runs; reject it and the model reads your reason. The
-framework runs only the call it recorded, so an edited approval is told to the model as the
-arguments to call again with. A scripted chat client stands in for a real one, so this runs
+runs the agent again: approve it and it runs; edit it and it runs with your arguments; reject it
+and the model reads your reason. A scripted chat client stands in for a real one, so this runs
 without an API key: pass any chat client instead.
 
 Run `make run`, then `.venv/bin/python examples/agent_framework_refund.py`, and decide in the inbox.

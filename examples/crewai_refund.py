@@ -7,8 +7,9 @@ pass any `llm=` instead.
 
 CrewAI's pins clash with the other frameworks here (see docs/integrating.md), so it lives in a
 virtualenv of its own: `python3 -m venv .run/venvs/crewai && .run/venvs/crewai/bin/pip install
--e './hitl_client[crewai]'`. Run `make run`, then `.run/venvs/crewai/bin/python
-examples/crewai_refund.py`, and decide in the inbox.
+-e './hitl_client[crewai]'`. Run `make run`, then `CREWAI_DISABLE_TELEMETRY=true
+OTEL_SDK_DISABLED=true .run/venvs/crewai/bin/python examples/crewai_refund.py` (without those,
+CrewAI sends telemetry), and decide in the inbox.
 """
 
 import json

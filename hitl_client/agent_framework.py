@@ -10,16 +10,22 @@
 
 Each `function_approval_request` of a response becomes one proposal (keyed by the function
 call's id), and the agent is run again, in the same session, with the approval responses. An
-approval response is a yes or no: the framework runs the call it recorded, whatever arguments
-the response carries. So an approval *with edits* is answered as a rejection, and the model is told
-the approved arguments to call again with (that call is reviewed again); a rejection's reason is
-told to the model in the same message, beside the framework's own "rejected by user" result.
+approval response is only a yes or no, so an approval *with edits* is a yes, and the function
+middleware `EditedArguments` puts the reviewer's arguments in place before the call runs. The
+framework, seeing arguments changed after an approval, asks for a replacement approval of exactly
+the new ones; that is answered at once, since a person approved exactly those: the call runs with
+the reviewer's arguments, without a second review. A rejection's reason is told to the model in
+the same message, beside the framework's own "rejected by user" result.
 """
 
 import asyncio
 import json
+from typing import TYPE_CHECKING
 
-from hitl_client.review import decide_calls, edited_call_message
+from hitl_client.review import decide_calls
+
+if TYPE_CHECKING:
+    from agent_framework import FunctionInvocationContext
 
 
 def _arguments(call):
@@ -32,29 +38,59 @@ def _arguments(call):
     return dict(arguments or {})
 
 
-def responses(client, response, *, action_names=None, wait_timeout=3600.0, **fields):
-    """The user `Message` answering every function approval request of `response`, or None if it has none."""
+class EditedArguments:
+    """A function middleware that runs a call a reviewer approved with changes with the reviewer's
+    arguments. `run()` passes one to every `agent.run`; if you drive the loop yourself, pass the same
+    one to `responses(..., edits=)` and to `agent.run(..., middleware=[edits])`."""
+
+    def __init__(self):
+        self.to_apply = {}  # call id → the reviewer's arguments, put in place at the call's next run
+        self.approved = {}  # call id → the same, until the framework's replacement request is answered
+
+    def add(self, call_id, args):
+        self.to_apply[call_id] = self.approved[call_id] = dict(args)
+
+    def confirms(self, request):
+        """Whether `request` is the framework's replacement approval for exactly the reviewer's arguments."""
+        call = request.function_call
+        return call.call_id in self.approved and _arguments(call) == self.approved[call.call_id]
+
+    async def __call__(self, context: "FunctionInvocationContext", call_next):
+        args = self.to_apply.pop(context.metadata.get("call_id"), None)
+        if args is not None:
+            context.arguments = args
+        await call_next()
+
+
+def responses(client, response, *, edits, action_names=None, wait_timeout=3600.0, **fields):
+    """The user `Message` answering every function approval request of `response`, or None if it has none.
+    `edits` is the `EditedArguments` middleware the agent runs with."""
     from agent_framework import Content, Message
 
     requests = [r for r in response.user_input_requests if r.type == "function_approval_request"]
     if not requests:
         return None
+    replacements = [r for r in requests if edits.confirms(r)]
+    asked = [r for r in requests if r not in replacements]
+    calls = [r.function_call for r in asked]
     decisions = decide_calls(
         client,
-        [
-            (f"agent-framework:{r.function_call.call_id}", r.function_call.name, _arguments(r.function_call))
-            for r in requests
-        ],
+        [(f"agent-framework:{call.call_id}", call.name, _arguments(call)) for call in calls],
         action_names=action_names,
         wait_timeout=wait_timeout,
         **fields,
     )
-    contents, notes = [], []
-    for request, decision in zip(requests, decisions):
-        contents.append(request.to_function_approval_response(decision.verdict == "approve"))
+    contents = []
+    for request in replacements:
+        edits.approved.pop(request.function_call.call_id)
+        contents.append(request.to_function_approval_response(True))
+    notes = []
+    for request, decision in zip(asked, decisions):
+        contents.append(request.to_function_approval_response(decision.approved))
         name = request.function_call.name
         if decision.verdict == "edit":
-            notes.append(edited_call_message(name, decision.args))
+            edits.add(request.function_call.call_id, decision.args)
+            notes.append(f"A reviewer approved {name} with changes; it runs with: {json.dumps(decision.args)}")
         elif decision.verdict == "reject":
             notes.append(f"A reviewer rejected {name}: {decision.message}")
     if notes:
@@ -66,7 +102,8 @@ async def run(client, agent, messages, *, session=None, **options):
     """`agent.run(messages)`, run again with Countersign's answers until no function approval is pending. The
     decisions are awaited in a thread with the sync `client`; `session` defaults to a new one of the agent's."""
     session = session or agent.create_session()
-    response = await agent.run(messages, session=session)
-    while (answer := await asyncio.to_thread(responses, client, response, **options)) is not None:
-        response = await agent.run(answer, session=session)
+    edits = EditedArguments()
+    response = await agent.run(messages, session=session, middleware=[edits])
+    while (answer := await asyncio.to_thread(responses, client, response, edits=edits, **options)) is not None:
+        response = await agent.run(answer, session=session, middleware=[edits])
     return response

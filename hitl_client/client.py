@@ -184,6 +184,11 @@ class Client(_Settings):
                 return action
             raise
 
+    def repeat(self, action_id):
+        """After an approval with changes, for a framework that can only run its model's arguments: the
+        model's next call with exactly `final_params` is approved without a second review."""
+        return self._call("POST", f"/actions/{action_id}/repeat")
+
     def escalate(self, kind, message, *, session_id=None, action_id=None):
         """Forward the end user's "This is wrong" (kind="wrong") or "Get a human" (kind="human")."""
         return self._call("POST", "/escalations", json=self._escalation(kind, message, session_id, action_id))
@@ -257,6 +262,9 @@ class AsyncClient(_Settings):
             if action["status"] == "cancelled":
                 return action
             raise
+
+    async def repeat(self, action_id):
+        return await self._call("POST", f"/actions/{action_id}/repeat")
 
     async def escalate(self, kind, message, *, session_id=None, action_id=None):
         return await self._call("POST", "/escalations", json=self._escalation(kind, message, session_id, action_id))

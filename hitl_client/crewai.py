@@ -30,6 +30,8 @@ class ToolGate:
     def before(self, context):
         if self.tools is not None and context.tool_name not in self.tools:
             return None
+        # CrewAI's hook context carries no call id (1.15: the executor keeps it to itself), so each
+        # call is keyed afresh: a crew run again after a crash proposes its calls again.
         key = f"crewai:{uuid.uuid4()}"
         [decision] = decide_calls(self.client, [(key, context.tool_name, dict(context.tool_input))], **self.options)
         if decision.verdict == "reject":

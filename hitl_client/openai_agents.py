@@ -7,12 +7,15 @@
 Each interruption (a `ToolApprovalItem`) becomes one proposal, keyed by the tool call's id; the
 run's `RunState` is approved or rejected from the decisions and the run resumes. The SDK cannot
 run a tool with arguments other than the model's, so an approval *with edits* is answered as a
-rejection whose message gives the approved arguments: the model can call again with them.
+rejection whose message gives the approved arguments, and Countersign is asked to let the model's
+repeated call with exactly those arguments through once (`Client.repeat`): it runs without a
+second review (unless the type is irreversible, which is reviewed every time).
 """
 
 import asyncio
 import json
 
+from hitl_client.errors import Conflict
 from hitl_client.review import edited_call_message, propose_tool_calls, verdict_for
 
 
@@ -21,6 +24,16 @@ def _arguments(item):
         return json.loads(item.arguments or "{}")
     except ValueError:
         return {"arguments": item.arguments}
+
+
+def allow_repeat(client, action):
+    """Ask Countersign to let the model's repeated call with the reviewer's arguments through once;
+    False where it will be reviewed again (an irreversible type)."""
+    try:
+        client.repeat(action["id"])
+    except Conflict:
+        return False
+    return True
 
 
 def decide(client, result, *, action_names=None, wait_timeout=3600.0, **fields):
@@ -38,7 +51,8 @@ def decide(client, result, *, action_names=None, wait_timeout=3600.0, **fields):
         if verdict == "approve":
             state.approve(item)
         elif verdict == "edit":
-            state.reject(item, rejection_message=edited_call_message(item.tool_name, args))
+            message = edited_call_message(item.tool_name, args, repeat_allowed=allow_repeat(client, action))
+            state.reject(item, rejection_message=message)
         else:
             state.reject(item, rejection_message=message)
     return state

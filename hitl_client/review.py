@@ -58,9 +58,11 @@ def decide_calls(client, calls, *, action_names=None, wait_timeout=3600.0, **fie
     return [verdict_for(client, action, wait_timeout) for action in proposed]
 
 
-def edited_call_message(name, args):
-    """What a model hears when a reviewer changed a call its framework cannot run with other arguments."""
-    return (
+def edited_call_message(name, args, *, repeat_allowed=False):
+    """What a model hears when a reviewer changed a call its framework cannot run with other arguments;
+    `repeat_allowed` once Countersign lets the repeated call through (`Client.repeat`)."""
+    message = (
         f"A reviewer approved {name} only with changes; call it again with exactly these arguments: "
         f"{json.dumps(args)}"
     )
+    return f"{message} (that call is approved without another review)" if repeat_allowed else message

@@ -737,7 +737,8 @@ class StandingApproval(models.Model):
     @classmethod
     def for_edited_call(cls, *, action, by):
         """One use, bound to exactly the parameters `by` approved with edits, for an SDK that cannot
-        run a call with other arguments (HumanLayer): the agent calls again with them, and that call
+        run a call with other arguments (HumanLayer, the OpenAI Agents SDK): the agent calls again
+        with them, and that call
         is approved at once instead of being reviewed a second time. Made once per action (the
         caller holds the action's row lock); audited as a policy change."""
         existing = cls.objects.filter(created_from_action=action.pk, max_uses=1).first()

@@ -252,6 +252,30 @@ FORMAT_WORDS = {
 }
 
 
+# The parts of an RFC 3339 date and time, to say which one a typed text lacks.
+DATE = r"\d{4}-\d{2}-\d{2}"
+MINUTES = r"\d{2}:\d{2}"
+SECONDS = r"\d{2}:\d{2}:\d{2}(?:\.\d+)?"
+ZONE = r"(?:[Zz]|[+-]\d{2}:\d{2})"
+
+
+def date_time_message(text):
+    """What is wrong with a text that should be an RFC 3339 date and time, in words."""
+    text = text.strip()
+    example = "like 2026-12-31T09:30:00Z"
+    if re.fullmatch(DATE, text):
+        return f"Add the time and its time zone, {example}."
+    if re.fullmatch(f"{DATE}[Tt ](?:{SECONDS}|{MINUTES})", text):
+        return f"Add the time zone: Z for UTC, or an offset like +01:00 ({example})."
+    if re.fullmatch(f"{DATE}[Tt]{MINUTES}{ZONE}", text):
+        return f"Add the seconds, {example}."
+    if re.fullmatch(f"{DATE} {SECONDS}{ZONE}", text):
+        return f"Put a T between the date and the time, {example}."
+    if re.fullmatch(f"{DATE}[Tt]{SECONDS}{ZONE}", text):
+        return f"No such date or time (check the month, day, hour and minutes), {example}."
+    return f"Not a date and time, {example}."
+
+
 def plain_message(error):
     """One validation error as a person reads it ("At least 0." rather than "-5 is less than
     or equal to the minimum of 0")."""
@@ -275,6 +299,8 @@ def plain_message(error):
     if kind == "pattern":
         return f"Not in the expected form (the pattern {limit})."
     if kind == "format":
+        if limit == "date-time" and isinstance(error.instance, str):
+            return date_time_message(error.instance)
         return f"Not {FORMAT_WORDS.get(limit, f'a valid {limit}')}."
     if kind == "enum":
         return "Choose one of: " + ", ".join(str(choice) for choice in limit) + "."

@@ -2,6 +2,7 @@
 shown, and the end users' appeals above them. `{% load cards %}`."""
 
 import json
+import re
 import time
 from functools import lru_cache
 
@@ -12,8 +13,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from approvals.models import Appeal, Question
-from policies.schema import child_pointer, label, matches, ordered_names, resolve, variants
-from policies.summary import humanize, plain_text, when
+from policies.schema import child_pointer, humanize_key, label, matches, ordered_names, resolve, variants
+from policies.summary import humanize, when
 
 register = template.Library()
 
@@ -96,25 +97,65 @@ def appeals(context):
 # lines, long text collapsed behind "show all", code and paths in monospace; never Python's repr.
 
 LONG_VALUE = 160  # characters (or 4 lines) past which a text is collapsed
-CODE_WORDS = (
+# Monospace for what is code or a path, by the schema's hints, the parameter's name or the
+# value's look; never for a name that merely contains such a word ("provider", "video_guide").
+CODE_FORMATS = (
+    "uri",
+    "uri-reference",
+    "uri-template",
+    "iri",
+    "iri-reference",
+    "regex",
+    "json-pointer",
+    "relative-json-pointer",
+    "uuid",
+    "hostname",
+    "ipv4",
+    "ipv6",
+)
+# A name that is exactly one of these (case and separators aside): "oldText", "new_text", "content".
+CODE_NAMES = {"content", "oldtext", "newtext", "diff", "patch", "script", "expression", "selector"}
+# A name whose last word is one of these: "path", "repo_path", "commit_id", "unsubscribe_url".
+CODE_LAST_WORDS = {
     "path",
-    "sql",
+    "paths",
+    "file",
+    "files",
+    "filename",
+    "filepath",
+    "dir",
+    "directory",
+    "command",
+    "cmd",
     "query",
+    "sql",
     "code",
+    "regex",
     "sha",
     "commit",
     "branch",
-    "command",
-    "content",
-    "oldtext",
-    "newtext",
+    "ref",
     "url",
     "uri",
-    "file",
-    "regex",
-    "pattern",
     "id",
+    "ids",
+}
+# An absolute, home or ./ path, a Windows path, a relative path to a file (src/app.py), a URL.
+LOOKS_LIKE_CODE = re.compile(
+    r"\A(?:(?:~|\.{1,2})?/[^\s/]\S*|[A-Za-z]:\\\S*|[\w.-]+/[\w./-]*\.\w+|[a-z][a-z0-9+.-]*://\S+)\Z"
 )
+
+
+def is_code(value, schema, name):
+    """Whether a text is code, a path or an identifier, to be shown in monospace."""
+    if schema.get("format") in CODE_FORMATS:
+        return True
+    if "pattern" in schema and not re.search(r"\s", value):
+        return True  # a constrained token: an id, a code, a number with a shape
+    words = humanize_key(name).lower().split()
+    if "".join(words) in CODE_NAMES or (words and words[-1] in CODE_LAST_WORDS):
+        return True
+    return bool(LOOKS_LIKE_CODE.match(value))
 
 
 @register.simple_tag(takes_context=True)
@@ -175,7 +216,7 @@ def _variant_for(value, schema, root, pointer):
 def _text_html(value, schema, name, text):
     if schema.get("format") in ("date", "date-time"):
         return when(value)
-    code = schema.get("format") in ("uri", "uri-reference") or any(word in str(name).lower() for word in CODE_WORDS)
+    code = is_code(value, schema, name)
     lines = value.count("\n") + 1
     if len(value) <= LONG_VALUE and lines <= 4:
         return format_html("<code>{}</code>", value) if code else (text if text is not None else value)
@@ -194,27 +235,29 @@ def _text_html(value, schema, name, text):
 
 @register.simple_tag
 def diff_rows(action, diff):
-    """`{% diff_rows action diff as rows %}`: a diff's changes in the schema's order, each with a
-    human label ("Edits › 2 › New text"), its path, and the old and new values rendered."""
+    """`{% diff_rows action diff as rows %}`: a diff's changes in the schema's order at every
+    level (then the rest, by name) and lists by index, each with a human label ("Edits › 2 ›
+    New text"), its path, and the old and new values rendered."""
     action_type = action.action_type
     root = action_type.params_schema or {}
     orders = action_type.params_order
-    top = ordered_names(root, "", orders, {path_parts(path)[0] for path in diff})
-    rank = {name: index for index, name in enumerate(top)}
     rows = []
-    for path in sorted(diff, key=lambda p: (rank.get(path_parts(p)[0], len(rank)), p)):
+    for path in diff:
+        parts = path_parts(path)
+        schema, names, place = _schema_at(root, orders, parts)
         change = diff[path]
-        schema, names = _schema_at(root, path_parts(path))
-        last = names[-1] if names else path
+        # The key it is under (a list item's: its list's), as the card names a value.
+        last = next((part for part in reversed(parts) if isinstance(part, str)), path)
         rows.append(
             {
+                "place": place,
                 "path": path,
                 "label": " › ".join(names),
                 "from": _diff_value(change.get("from"), schema, root, orders, last),
                 "to": _diff_value(change.get("to"), schema, root, orders, last),
             }
         )
-    return rows
+    return sorted(rows, key=lambda row: row["place"])
 
 
 def _diff_value(value, schema, root, orders, name):
@@ -234,28 +277,40 @@ def path_parts(path):
     return parts or [str(path)]
 
 
-def _schema_at(root, parts):
-    """The sub-schema at a diff path, and the human names of the path's steps."""
-    schema, names = root, []
+def _schema_at(root, orders, parts):
+    """The sub-schema at a diff path, the human names of the path's steps, and its place in
+    the schema's order: at each step the property's position (a name the schema does not know
+    after those it does, by name), or the list index."""
+    schema, pointer = root, ""
+    names, place = [], []
     for part in parts:
-        schema, _ = resolve(schema, root)
+        schema, pointer = resolve(schema, root, pointer)
         if isinstance(part, int):
             schema = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+            pointer = child_pointer(pointer, "items")
             names.append(str(part + 1))
-        else:
-            options = variants(schema) or [schema]
-            found = next(
-                (resolve(o, root)[0] for o in options if part in (resolve(o, root)[0].get("properties") or {})), {}
-            )
-            schema = (found.get("properties") or {}).get(part, {})
-            names.append(label(part, resolve(schema, root)[0]))
-    return resolve(schema, root)[0], names
+            place.append((part, ""))
+            continue
+        owner, pointer = _owner_of(part, schema, root, pointer)
+        known = ordered_names(owner, pointer, orders)
+        place.append((known.index(part), "") if part in known else (len(known), part))
+        schema = (owner.get("properties") or {}).get(part, {})
+        pointer = child_pointer(pointer, "properties", part)
+        names.append(label(part, resolve(schema, root)[0]))
+    return resolve(schema, root)[0], names, tuple(place)
 
 
-@register.filter
-def plain(value):
-    """`{{ change.from|plain }}`: any JSON value in words, never repr."""
-    return plain_text(value)
+def _owner_of(name, schema, root, pointer):
+    """The object schema (itself or one of its `anyOf`/`oneOf` variants) that declares `name`,
+    and its pointer."""
+    options = variants(schema)
+    if options:
+        keyword = "anyOf" if isinstance(schema.get("anyOf"), list) else "oneOf"
+        for index, option in enumerate(options):
+            found, found_pointer = resolve(option, root, child_pointer(pointer, keyword, index))
+            if name in (found.get("properties") or {}):
+                return found, found_pointer
+    return schema, pointer
 
 
 @register.simple_tag

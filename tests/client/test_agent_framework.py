@@ -9,6 +9,7 @@ from agent_framework import Agent, BaseChatClient, ChatResponse, Content, Functi
 
 from approvals.models import Action
 from hitl_client.agent_framework import run
+from policies.models import StandingApproval
 from tests.client.test_langgraph import pending_actions
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -95,7 +96,7 @@ def test_a_rejected_call_does_not_run_and_the_model_hears_why(
     assert ran == []
 
 
-def test_an_edited_approval_is_sent_back_to_the_model_instead_of_running_the_old_call(
+def test_an_edited_approval_runs_the_reviewers_arguments_without_a_second_review(
     countersign, tools, refund_type, supervisor, ran, in_background
 ):
     running = in_background(converse, countersign, tools, ("refund", REFUND))
@@ -103,8 +104,25 @@ def test_an_edited_approval_is_sent_back_to_the_model_instead_of_running_the_old
     pending_actions(1, timeout=60)[0].approve(by=supervisor, params={**REFUND, "amount": 500})
 
     said = running.result(timeout=30)
-    assert ran == []
-    assert "only with changes" in said and '"amount": 500' in said
+    assert ran == [("refund", 500)]  # once, with the reviewer's amount; the model's 750 never ran
+    assert "refunded 500.0 USD" in said and '"amount": 500' in said
+    assert Action.objects.count() == 1  # nobody was asked about the replacement
+    assert not StandingApproval.objects.exists()
+
+
+def test_an_edited_and_an_approved_call_of_one_turn_both_run_once(
+    countersign, tools, refund_type, email_type, supervisor, ran, in_background
+):
+    running = in_background(converse, countersign, tools, ("refund", REFUND), ("send_email", EMAIL))
+
+    email, refund = pending_actions(2, timeout=60)
+    email.approve(by=supervisor, params={**EMAIL, "subject": "Your invoice"})
+    refund.approve(by=supervisor)
+
+    said = running.result(timeout=30)
+    assert sorted(ran) == [("refund", 750), ("send_email", "Your invoice")]
+    assert "refunded 750.0 USD" in said and "sent Your invoice" in said
+    assert Action.objects.count() == 2
 
 
 def test_two_calls_in_one_turn_wait_together(

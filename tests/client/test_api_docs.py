@@ -21,6 +21,7 @@ def test_every_endpoint_is_described(openapi):
         "/api/v1/actions/{action_id}/wait",
         "/api/v1/actions/{action_id}/result",
         "/api/v1/actions/{action_id}/cancel",
+        "/api/v1/actions/{action_id}/repeat",
         "/api/v1/action-types",
         "/api/v1/humanlayer/function_calls",
         "/api/v1/humanlayer/function_calls/{call_id}",

@@ -36,14 +36,12 @@ def crewai_python():
     return str(VENV / "bin" / "python")
 
 
+# CrewAI sends telemetry unless told not to; the network here reaches nothing but registries.
+OFFLINE = {"CREWAI_DISABLE_TELEMETRY": "true", "OTEL_SDK_DISABLED": "true"}
+
+
 def start(crewai_python, live_server, token, *calls):
-    env = {
-        **os.environ,
-        "COUNTERSIGN_URL": live_server.url,
-        "COUNTERSIGN_TOKEN": token,
-        "CREWAI_DISABLE_TELEMETRY": "true",
-        "OTEL_SDK_DISABLED": "true",
-    }
+    env = {**os.environ, "COUNTERSIGN_URL": live_server.url, "COUNTERSIGN_TOKEN": token, **OFFLINE}
     return subprocess.Popen(
         [crewai_python, str(ROOT / "tests" / "client" / "crewai_agent.py"), json.dumps(calls)],
         env=env,

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from tests.client.test_crewai import crewai_python  # noqa: F401 (a fixture)
+from tests.client.test_crewai import OFFLINE, crewai_python  # noqa: F401 (a fixture)
 from tests.conftest import pending_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,8 +25,13 @@ def demo(db):
     return User.objects.get(username="supervisor")
 
 
-def start(example, live_server, python=sys.executable):
-    env = {**os.environ, "COUNTERSIGN_URL": live_server.url, "COUNTERSIGN_TOKEN": settings.HITL_DEMO_AGENT_TOKEN}
+def start(example, live_server, python=sys.executable, **env):
+    env = {
+        **os.environ,
+        "COUNTERSIGN_URL": live_server.url,
+        "COUNTERSIGN_TOKEN": settings.HITL_DEMO_AGENT_TOKEN,
+        **env,
+    }
     return subprocess.Popen(
         [python, str(EXAMPLES / example)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -97,7 +102,7 @@ def test_the_agent_framework_example_hears_the_rejection(live_server, demo):
 
 
 def test_the_crewai_example_runs_the_edited_refund(live_server, demo, crewai_python):  # noqa: F811
-    process = start("crewai_refund.py", live_server, python=crewai_python)
+    process = start("crewai_refund.py", live_server, python=crewai_python, **OFFLINE)
     action = pending_action(timeout=120)
     action.approve(by=demo, params={**action.params, "amount": 500})
 

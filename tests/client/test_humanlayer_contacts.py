@@ -3,14 +3,17 @@
 
 import asyncio
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from humanlayer import AsyncHumanLayer
 from humanlayer.core.models import Escalation, HumanContactSpec, ResponseOption
 from humanlayer.core.protocol import HumanLayerException
 
-from approvals.models import Action, Question
+from approvals.models import Action, Notification, Question
 from audit.models import Event
+from policies.models import EscalationTier
 from tests.client.test_humanlayer import email
 from tests.conftest import pending_action
 
@@ -139,6 +142,32 @@ def test_escalate_email_expedites_the_question_to_the_top_of_the_inbox_and_audit
     assert inbox.index("Second") < inbox.index("First")
     assert "Urgent: The customer is on the phone" in inbox
     assert Event.objects.get(kind="question.expedited").data["message"] == "The customer is on the phone"
+
+
+def test_escalate_email_sends_a_call_to_its_next_tier_and_audits_the_message(hl, refund_type, agent):
+    from humanlayer.core.models import FunctionCallSpec
+
+    EscalationTier.objects.create(
+        action_type=refund_type, position=1, emails="finance-leads@example.com", duration=timedelta(hours=2)
+    )
+    call = hl.create_function_call(
+        FunctionCallSpec(fn="payments.refund", kwargs={"customer": "cus_1", "amount": 1, "currency": "USD"})
+    )
+    before = timezone.now()
+
+    answered = hl.escalate_email_function_call(call.call_id, Escalation(escalation_msg="The customer is on the phone"))
+
+    assert answered.call_id == call.call_id and answered.status.approved is None  # still waiting, for tier 1
+    action = Action.objects.get()
+    assert action.status == "pending" and action.escalation_tier == 1
+    assert before + timedelta(hours=2) <= action.due_at <= timezone.now() + timedelta(hours=2)
+    [notice] = Notification.objects.filter(action=action)
+    assert (notice.kind, notice.tier, notice.target) == ("escalated", 1, "finance-leads@example.com")
+    escalated = Event.objects.get(kind="action.escalated", action_id=action.pk)
+    assert (escalated.actor_kind, escalated.actor_name) == ("agent", agent.name)
+    assert escalated.data["to_tier"] == 1 and escalated.data["notified"] == ["finance-leads@example.com"]
+    requested = Event.objects.get(kind="action.escalation_requested", action_id=action.pk)
+    assert requested.data["message"] == "The customer is on the phone"
 
 
 def test_escalate_email_on_a_call_without_a_further_tier_is_a_clear_conflict(hl, refund_type):

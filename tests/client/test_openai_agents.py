@@ -2,6 +2,7 @@
 tool-approval interruptions decided in Countersign."""
 
 import json
+import re
 
 import pytest
 from agents import Agent, function_tool, set_tracing_disabled
@@ -10,6 +11,8 @@ from agents.models.interface import Model
 from agents.usage import Usage
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
 
+from approvals.models import Action, Decision
+from audit.models import Event
 from hitl_client.openai_agents import run_sync
 from tests.conftest import pending_action
 
@@ -18,23 +21,33 @@ pytestmark = pytest.mark.django_db(transaction=True)
 set_tracing_disabled(True)  # no network: the SDK would otherwise export traces to OpenAI
 
 REFUND = {"customer": "cus_123", "amount": 750, "currency": "USD"}
+EMAIL = {"to": ["ann@example.com"], "subject": "Your invioce", "body": "Attached."}
 
 
 class ScriptedModel(Model):
-    """Asks for one refund, then answers with whatever the refund tool said (or the rejection it got)."""
+    """Makes one tool call; calls again when told to with other arguments; then answers with whatever
+    the tool said (or the rejection it got)."""
 
-    def __init__(self):
+    def __init__(self, name="refund", args=REFUND):
+        self.name, self.args = name, args
         self.inputs = []
 
     async def get_response(self, system_instructions, input, *args, **kwargs):
         self.inputs.append(input)
         outputs = [i for i in input if isinstance(i, dict) and i.get("type") == "function_call_output"]
-        if not outputs:
+        told = str(outputs[-1]["output"]) if outputs else ""
+        again = re.search(r"call it again with exactly these arguments: (\{.*?\})(?: \(|$)", told)
+        if not outputs or again:
+            arguments = again.group(1) if again else json.dumps(self.args)
             call = ResponseFunctionToolCall(
-                type="function_call", call_id="call_981", name="refund", arguments=json.dumps(REFUND), id="fc_1"
+                type="function_call",
+                call_id=f"call_{len(outputs)}",
+                name=self.name,
+                arguments=arguments,
+                id=f"fc_{len(outputs)}",
             )
             return ModelResponse(output=[call], usage=Usage(), response_id=None)
-        text = ResponseOutputText(type="output_text", text=str(outputs[-1]["output"]), annotations=[])
+        text = ResponseOutputText(type="output_text", text=told, annotations=[])
         message = ResponseOutputMessage(
             type="message", id="msg_1", role="assistant", status="completed", content=[text]
         )
@@ -58,6 +71,27 @@ def billing_agent(refunds):
         return f"refunded {amount} {currency}"
 
     return Agent(name="billing", instructions="Refund when asked.", tools=[refund], model=ScriptedModel())
+
+
+@pytest.fixture
+def sent():
+    return []
+
+
+@pytest.fixture
+def mailer_agent(sent):
+    @function_tool(needs_approval=True)
+    def send_email(to: list[str], subject: str, body: str) -> str:
+        """Send an email."""
+        sent.append(subject)
+        return f"sent {subject}"
+
+    model = ScriptedModel("send_email", EMAIL)
+    return Agent(name="mailer", instructions="Send invoices.", tools=[send_email], model=model)
+
+
+def send_invoice(countersign, mailer_agent):
+    return run_sync(countersign, mailer_agent, "Send the invoice", action_names={"send_email": "email.send"})
 
 
 def refund_981(countersign, billing_agent):
@@ -88,13 +122,35 @@ def test_a_rejected_tool_call_does_not_run_and_the_model_hears_why(
     assert refunds == []
 
 
-def test_an_edited_approval_is_sent_back_to_the_model_instead_of_running_the_old_call(
+def test_an_edited_approval_is_sent_back_to_the_model_and_its_repeated_call_runs_without_a_second_review(
+    countersign, mailer_agent, email_type, supervisor, sent, in_background
+):
+    running = in_background(send_invoice, countersign, mailer_agent)
+
+    action = pending_action()
+    edited = {**EMAIL, "subject": "Your March invoice"}
+    action.approve(by=supervisor, params=edited)
+
+    assert running.result(timeout=30).final_output == "sent Your March invoice"
+    assert sent == ["Your March invoice"]  # the edited call, once; the model's first never ran
+    repeated = Action.objects.exclude(pk=action.pk).get()
+    assert repeated.params == edited and repeated.status == "approved" and repeated.route["standing_approval"]
+    assert not Decision.objects.filter(action=repeated).exists()  # nobody reviewed it
+    made = Event.objects.get(kind="policy.changed", data__what="standing approval created")
+    assert made.actor_id == str(supervisor.pk) and made.data["max_uses"] == 1
+    assert made.data["constraints"]["subject"] == {"equals": "Your March invoice"}
+
+
+def test_an_edited_irreversible_call_is_repeated_by_the_model_and_reviewed_again(
     countersign, billing_agent, refund_type, supervisor, refunds, in_background
 ):
     running = in_background(refund_981, countersign, billing_agent)
 
     pending_action().approve(by=supervisor, params={**REFUND, "amount": 500})
 
-    answer = running.result(timeout=30).final_output
+    repeated = pending_action()  # no standing approval waives an irreversible type: a person decides again
+    assert repeated.params == {**REFUND, "amount": 500}
+    repeated.reject(by=supervisor, reason="Changed my mind")
+    assert "Changed my mind" in running.result(timeout=30).final_output
     assert refunds == []
-    assert "only with changes" in answer and '"amount": 500' in answer
+    assert not Event.objects.filter(kind="policy.changed").exists()

@@ -132,6 +132,8 @@ MATRIX = [
     ("POST", "/api/v1/actions/{other_agents}/cancel", {}, agent_api(404)),
     ("POST", "/api/v1/actions/{fresh}/result", {"status": "succeeded"}, agent_api(409)),
     ("POST", "/api/v1/actions/{other_agents}/result", {"status": "succeeded"}, agent_api(404)),
+    ("POST", "/api/v1/actions/{fresh}/repeat", {}, agent_api(409)),  # pending: not approved with changes
+    ("POST", "/api/v1/actions/{other_agents}/repeat", {}, agent_api(404)),
     ("POST", "/api/v1/escalations", {"kind": "human", "session_id": "s-1"}, agent_api(201)),
     ("POST", "/api/v1/escalations", {"kind": "human", "action_id": "{other_agents}"}, agent_api(404)),
     # The HumanLayer compatibility routes.

@@ -15,12 +15,13 @@ CORPUS = Path(__file__).with_name("corpus")
 
 def corpus_type(key, filename, **fields):
     entry = json.loads((CORPUS / filename).read_text())
+    return schema_type(key, entry["tool"], entry["schema"], **fields)
+
+
+def schema_type(key, name, schema, **fields):
+    """A type of this schema, every parameter editable, reviewed by the supervisors."""
     action_type = ActionType.objects.create(
-        key=key,
-        name=entry["tool"],
-        params_schema=entry["schema"],
-        editable_params=list(entry["schema"]["properties"]),
-        **fields,
+        key=key, name=name, params_schema=schema, editable_params=list(schema["properties"]), **fields
     )
     assign_perm("policies.review_actiontype", Group.objects.get(name=roles.SUPERVISORS), action_type)
     return action_type

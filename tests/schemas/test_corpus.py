@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from jsonschema import Draft202012Validator
 
 from approvals.forms import ParamsForm
-from approvals.models import Action
+from approvals.models import Action, params_diff
 from policies.models import ActionType
 from tests.schemas.strategies import values
 
@@ -36,9 +36,18 @@ def reprs(value):
     return found
 
 
-def assert_no_repr(text, params):
-    for shown in reprs(params):
-        assert shown not in text and str(escape(shown)) not in text, shown
+# What Python's repr of a dict or a list looks like on a page, unless the values themselves
+# hold it (generated text may well contain "{'").
+REPR_MARKS = ("{'", "['", "': ", "{&#x27;", "[&#x27;", "&#x27;: ")
+
+
+def assert_no_repr(text, *values):
+    for value in values:
+        for shown in reprs(value):
+            assert shown not in text and str(escape(shown)) not in text, shown
+    typed = json.dumps(values, ensure_ascii=False) + str(escape(json.dumps(values, ensure_ascii=False)))
+    for mark in REPR_MARKS:
+        assert mark not in text or mark.replace("&#x27;", "'") in typed or mark in typed, mark
 
 
 def load(path):
@@ -98,10 +107,13 @@ def entry_validator(entry):
     return Draft202012Validator(entry["schema"], format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def action_for(entry, params):
+def action_for(entry, params, editable=True):
     schema = entry["schema"]
     action_type = ActionType(
-        key="corpus.tool", name=entry["tool"], params_schema=schema, editable_params=list(schema["properties"])
+        key="corpus.tool",
+        name=entry["tool"],
+        params_schema=schema,
+        editable_params=list(schema["properties"]) if editable else [],
     )
     action_type.params_order = ActionType(params_schema=schema).params_order or _orders(schema)
     return Action(action_type=action_type, params=params)
@@ -127,24 +139,54 @@ def request_():
     return request
 
 
+def render_card(action, params, changed):
+    """The card's parameter list and summary, and the diff table of a change to `changed`."""
+    listed = render_to_string("approvals/param_list.html", {"action": action, "params": action.humanized_params()})
+    summary = action.action_type.render_summary(params)
+    diff = render_to_string(
+        "approvals/diff_table.html",
+        {"action": action, "diff": params_diff(params, changed), "caption": "Changes", "final_heading": "Final"},
+    )
+    return listed + summary + diff
+
+
 @pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
 def test_card_and_edit_form_hold_up_for_generated_parameters(path, request_):
     entry = load(path)
+    generated = values(entry["schema"]).filter(no_carriage_return)
 
     @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(values(entry["schema"]).filter(no_carriage_return))
-    def check(params):
+    @given(generated, generated)
+    def check(params, changed):
         assert entry_validator(entry).is_valid(params), params
         action = action_for(entry, params)
-        card = render_to_string("approvals/param_list.html", {"action": action, "params": action.humanized_params()})
-        assert_no_repr(card, params)
-        assert_no_repr(action.action_type.render_summary(params), params)
+        assert_no_repr(render_card(action, params, changed), params, changed)
         form = ParamsForm(action)
         html = render_to_string("approvals/edit_field_list.html", {"form": form, "action": action})
         assert_no_repr(html, params)
         back = ParamsForm(action, {"edited": "1", **submitted(html)})
         assert back.final_params() == params
         assert json.dumps(back.final_params(), sort_keys=True) == json.dumps(params, sort_keys=True)
+        assert not back.errors, back.errors
+
+    check()
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
+def test_a_type_with_nothing_editable_shows_every_parameter_read_only(path, request_):
+    entry = load(path)
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(values(entry["schema"]).filter(no_carriage_return))
+    def check(params):
+        action = action_for(entry, params, editable=False)
+        form = ParamsForm(action)
+        assert {field.kind for field in form} <= {"readonly"}
+        html = render_to_string("approvals/edit_field_list.html", {"form": form, "action": action})
+        assert html.count("(not editable)") == len(params)
+        assert_no_repr(html, params)
+        back = ParamsForm(action, {"edited": "1", **submitted(html)})
+        assert back.final_params() == params
         assert not back.errors, back.errors
 
     check()

@@ -2,12 +2,16 @@
 by a round trip, a variant chosen, null kept, formats checked, the diff by path."""
 
 import json
+import re
 
 import pytest
 
 from approvals.models import Action
+from tests.schemas.test_corpus import submitted
 
 pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
 
 EDITS = {
     "path": "/srv/app/config.py",
@@ -18,8 +22,8 @@ EDITS = {
 }
 
 
-def post_edit(client, action_id, data, url="edit"):
-    return client.post(f"/actions/{action_id}/{url}", {"edited": "1", **data})
+def post_edit(client, action_id, data, url="edit", headers=None):
+    return client.post(f"/actions/{action_id}/{url}", {"edited": "1", **data}, headers=headers)
 
 
 def test_a_row_is_added_and_another_removed_without_javascript(client, supervisor, api, edit_file_type):
@@ -71,7 +75,7 @@ def test_the_diff_names_a_nested_change_by_its_path_with_human_labels(client, su
     page = post_edit(client, action_id, {"edits.1.newText": "PORT = 9090"}).content.decode()
 
     assert "Edits › 2 › New text" in page and "edits[1].newText" in page
-    assert "<del>PORT = 8080</del>" in page and "<ins>PORT = 9090</ins>" in page
+    assert "<del><code>PORT = 8080</code></del>" in page and "<ins><code>PORT = 9090</code></ins>" in page
     assert "{&#x27;" not in page
 
 
@@ -147,3 +151,95 @@ def test_every_answer_lists_parameters_in_the_schemas_order(client, api, slack_t
     body = answer.content.decode()
     assert body.index('"channel"') < body.index('"text"') < body.index('"unfurl_links"')
     assert json.loads(body)["summary"].startswith("slack_post_message — Channel: C1; Text: Hi; Unfurl Links: no")
+
+
+def rows_of(page, caption="Your changes"):
+    """The diff table's row paths, top to bottom."""
+    table = page[page.index(f'aria-label="{caption}"') :].split("</table>")[0]
+    return [cell.split("</code>")[0] for cell in table.split('<code class="path">')[1:]]
+
+
+def test_the_diff_lists_nested_changes_in_the_schemas_order(client, supervisor, api, slack_type):
+    """The schema's SectionBlock declares text before block_id, and Schedule post_at before timezone."""
+    params = {
+        "channel": "C1",
+        "text": "Hi",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "old"}, "block_id": "b1"}],
+    }
+    action_id = api.propose(action="slack.post_message", params=params).json()["id"]
+    client.force_login(supervisor)
+    form = submitted(client.get(f"/actions/{action_id}/edit").content.decode())
+    form.update({"blocks.0.text.text": "new", "blocks.0.block_id": "b2", "channel": "C2"})
+
+    page = post_edit(client, action_id, form).content.decode()
+
+    assert rows_of(page) == ["channel", "blocks[0].text.text", "blocks[0].block_id"]
+
+
+def test_the_diff_lists_list_items_by_index_not_as_text(client, supervisor, api, edit_file_type):
+    edits = [{"oldText": f"line {n}", "newText": f"line {n}!"} for n in range(11)]
+    action_id = api.propose(action="fs.edit_file", params={"path": "/srv/a.py", "edits": edits}).json()["id"]
+    client.force_login(supervisor)
+    form = submitted(client.get(f"/actions/{action_id}/edit").content.decode())
+    form.update({"edits.10.newText": "ten", "edits.2.newText": "two", "edits.2.oldText": "2"})
+
+    page = post_edit(client, action_id, form).content.decode()
+
+    assert rows_of(page) == ["edits[2].oldText", "edits[2].newText", "edits[10].newText"]
+
+
+def test_the_decided_card_shows_the_changes_as_the_diff_table_does(client, supervisor, api, slack_type):
+    params = {
+        "channel": "C1",
+        "text": "Hi",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "old"}, "block_id": "b1"}],
+    }
+    action_id = api.propose(action="slack.post_message", params=params).json()["id"]
+    client.force_login(supervisor)
+    form = submitted(client.get(f"/actions/{action_id}/edit").content.decode())
+    form.update({"blocks.0.text.text": "new", "blocks.0.block_id": "b2", "channel": "C2"})
+
+    card = post_edit(client, action_id, form, url="approve", headers=HTMX).content.decode()
+
+    assert "Approved by sue" in card
+    assert rows_of(card, "The reviewer's changes") == ["channel", "blocks[0].text.text", "blocks[0].block_id"]
+    assert '<th scope="row">Blocks › 1 › Block Id <code' in card
+    assert "<del>old</del>" in card and "<ins>new</ins>" in card
+
+
+def test_a_date_and_time_is_typed_as_text_with_its_time_zone(client, supervisor, api, slack_type):
+    params = {"channel": "C1", "text": "Deploy", "schedule": {"post_at": "2026-12-24T17:00:00Z"}}
+    action_id = api.propose(action="slack.post_message", params=params).json()["id"]
+    client.force_login(supervisor)
+
+    page = client.get(f"/actions/{action_id}/edit").content.decode()
+
+    field = re.search(r'<input [^>]*name="schedule.post_at"[^>]*>', page).group()
+    assert 'type="text"' in field and 'value="2026-12-24T17:00:00Z"' in field
+    assert 'placeholder="2026-12-31T09:30:00Z"' in field
+    assert "A date and time with its time zone (Z for UTC, or like +01:00)." in page
+
+
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("2026-12-24", "Add the time and its time zone, like 2026-12-31T09:30:00Z."),
+        ("2026-12-24T17:00:00", "Add the time zone: Z for UTC, or an offset like +01:00"),
+        ("2026-12-24T17:00Z", "Add the seconds, like 2026-12-31T09:30:00Z."),
+        ("2026-12-24 17:00:00Z", "Put a T between the date and the time"),
+        ("2026-02-30T17:00:00Z", "No such date or time"),
+        ("next Friday", "Not a date and time, like 2026-12-31T09:30:00Z."),
+    ],
+)
+def test_a_date_and_time_in_the_wrong_form_says_what_is_wrong(client, supervisor, api, slack_type, typed, message):
+    params = {"channel": "C1", "text": "Deploy", "schedule": {"post_at": "2026-12-24T17:00:00Z"}}
+    action_id = api.propose(action="slack.post_message", params=params).json()["id"]
+    client.force_login(supervisor)
+
+    response = post_edit(client, action_id, {"schedule.__variant": "0", "schedule.post_at": typed}, url="approve")
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    error = page[page.index('name="schedule.post_at"') :].split("</div>\n</div>")[0]
+    assert message in error
+    assert Action.objects.get(pk=action_id).status == "pending"
