@@ -3,11 +3,10 @@ up to date by the delivery loop, and the interactivity requests those buttons an
 
 Every decision goes through `Action.approve` and `Action.reject`, as the inbox's do, as the
 Countersign user the Slack user is (`SlackUser`): the permissions are the inbox's. Agent text
-reaches Slack escaped (`agent_text`): no mention, broadcast, link or unfurl comes from it.
+reaches Slack escaped (`notifications.agent_text`): no mention, broadcast, link or unfurl comes from it.
 """
 
 import json
-import re
 import uuid
 from datetime import timedelta
 
@@ -24,30 +23,15 @@ from slack_sdk.signature import SignatureVerifier
 from approvals.delivery import PermanentFailure, attempt, finish_work, one_line
 from approvals.forms import MISSING, ParamsForm, RejectForm
 from approvals.models import Action, Conflict, InvalidEdit, SlackMessage, SlackUser, SpentToken
-from approvals.notifications import slack_escape
+from approvals.notifications import agent_text
 
 LINK_SALT = "countersign.slack-link"
-ZWSP = "\u200b"
 
 
 def client():
     return WebClient(
         token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL, timeout=settings.HITL_WEBHOOK_TIMEOUT_SECONDS
     )
-
-
-# Agent-supplied text, made inert for mrkdwn.
-
-
-def agent_text(text, limit=2900):
-    """`text` as literal mrkdwn: & < > escaped (so no <@U…>, <!channel> or <http://…|…> from it),
-    @channel/@here/@everyone broken by a zero-width space, and URLs and host names broken the
-    same way so that Slack makes no link of them (nor unfurls one)."""
-    text = slack_escape(text)
-    text = re.sub(r"@(channel|here|everyone)\b", "@" + ZWSP + r"\1", text, flags=re.IGNORECASE)
-    text = re.sub(r"://", ":" + ZWSP + "//", text)
-    text = re.sub(r"(?<=\w)\.(?=[A-Za-z]{2,})", "." + ZWSP, text)  # example.com, not 1.5
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # The message.
@@ -107,7 +91,7 @@ def message(action):
     else:
         link = f"<{action.review_url}|Open in Countersign>"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"{outcome_line(action)} · {link}"}]})
-    return summary, blocks
+    return agent_text(summary), blocks
 
 
 def button(label, action_id, action, style=None):

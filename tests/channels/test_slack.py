@@ -8,12 +8,12 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 
-from approvals import escalation, slack
-from approvals.models import Action, SlackMessage, SlackUser
+from approvals import escalation, notifications, slack
+from approvals.models import Action, Notification, SlackMessage, SlackUser
 from audit.log import Actor
 from audit.models import Event
 from hitl_site.celery import app
-from policies.models import EscalationTier
+from policies.models import ActionType, EscalationTier
 from tests.channels.conftest import SlackUserAgent
 
 pytestmark = pytest.mark.django_db
@@ -77,12 +77,38 @@ def test_a_pending_action_is_posted_to_its_types_channel_with_buttons(posted, sl
     assert SlackMessage.objects.get().ts == "1700000000.000001"
 
 
-def test_agent_text_cannot_mention_broadcast_or_link(posted, slack_api):
-    shown = texts(slack_api.of("chat.postMessage")[0]["blocks"])
-
+def assert_inert(shown):
     assert "<@U0ADMIN>" not in shown and "<!here>" not in shown and "<https://" not in shown
     assert "@channel" not in shown and "evil.example.com" not in shown and "https://evil" not in shown
     assert "&lt;@U0ADMIN&gt;" in shown and "&amp; more" in shown
+
+
+@pytest.fixture
+def email_type(refunds_channel):
+    """An email whose subject, the agent's text, is the summary's."""
+    return ActionType.objects.create(
+        key="email.send",
+        params_schema={"type": "object", "properties": {"to": {"type": "string"}, "subject": {"type": "string"}}},
+        summary_template="Email {{ to }}: {{ subject }}",
+        autonomy="confirm",
+        slack_channel="C_REFUNDS",
+        first_use_threshold=0,
+    )
+
+
+def test_agent_text_cannot_mention_broadcast_or_link(posted, api, email_type, slack_api):
+    assert_inert(texts(slack_api.of("chat.postMessage")[0]["blocks"]))
+    email = Action.objects.get(pk=api.propose("email.send", {"to": "ann@example.org", "subject": HOSTILE}).json()["id"])
+    deliver_all()
+
+    post = slack_api.of("chat.postMessage")[1]
+    # The fallback `text` (notifications, screen readers) is mrkdwn too, not only the blocks.
+    assert_inert(post["text"])
+    assert_inert(texts(post["blocks"]))
+    # The Slack-compatible webhook of an escalation tier says the same, as inertly.
+    _, _, payload = notifications.message_for_action(Notification.Kind.ESCALATED, email, HOSTILE)
+    assert_inert(payload["text"])
+    assert_inert(texts(payload["blocks"]))
 
 
 def test_approving_from_slack_takes_one_click_and_updates_the_message(posted, sue_in_slack, slack_api):
