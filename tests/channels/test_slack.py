@@ -303,6 +303,48 @@ def test_a_second_click_after_the_decision_says_who_decided(posted, sue_in_slack
     assert slack_api.of("chat.postEphemeral")[0]["text"].startswith("Already approved by sue at")
 
 
+@pytest.fixture
+def sam_in_slack(client, slack_api, second_supervisor):
+    slack_api.users["U_SAM"] = (second_supervisor.email, True)
+    return SlackUserAgent(client, "U_SAM")
+
+
+def test_four_eyes_in_slack_records_the_first_approval_and_the_second_person_decides(
+    posted, sue_in_slack, sam_in_slack, slack_api
+):
+    posted.action_type.required_approvers = 2
+    posted.action_type.save()
+
+    sue_in_slack.press("approve", posted)
+
+    [ephemeral] = slack_api.of("chat.postEphemeral")
+    assert (ephemeral["user"], ephemeral["channel"]) == ("U_SUE", "C_REFUNDS")
+    assert ephemeral["text"] == "Your approval is recorded: 1 of 2."
+    posted.refresh_from_db()
+    assert posted.status == "pending"
+    sam_in_slack.press("approve", posted)
+    posted.refresh_from_db()
+    assert posted.status == "approved" and posted.decision.by_name == "sam"
+    assert len(slack_api.of("chat.postEphemeral")) == 1
+
+
+def test_an_edit_that_needs_another_approval_says_so_when_the_modal_closes(posted, sue_in_slack, slack_api):
+    posted.action_type.required_approvers = 2
+    posted.action_type.save()
+    sue_in_slack.press("edit", posted)
+    opened = slack_api.of("views.open")[0]["view"]
+
+    answer = sue_in_slack.submit("edit", posted, {"amount": "375"}, metadata=opened["private_metadata"])
+
+    assert answer.status_code == 200 and not answer.content  # the modal closes
+    [ephemeral] = slack_api.of("chat.postEphemeral")
+    assert (ephemeral["user"], ephemeral["channel"]) == ("U_SUE", "C_REFUNDS")
+    assert ephemeral["text"].startswith("Your approval is recorded: 1 of 2.")
+    assert "must approve the same changes" in ephemeral["text"]
+    posted.refresh_from_db()
+    assert posted.status == "pending" and posted.approvals.get().final_params["amount"] == 375
+
+
 def test_slack_down_leaves_the_message_queued_for_a_retry(api, slack_api, refunds_channel):
     slack_api.fail_with = (503, "service_unavailable")
     api.propose()
