@@ -196,9 +196,17 @@ def action_detail(request, pk):
     )
 
 
-def _card(request, action, *, status=200, error="", form=None, message=""):
-    """After a decision or an edit: the card again (htmx), or a page (a plain form post)."""
-    context = {"action": action, "error": error, "message": message, "form": form, "reject_form": RejectForm()}
+def _card(request, action, *, status=200, error="", form=None, message="", rejecting=False):
+    """After a decision or an edit: the card again (htmx), or a page (a plain form post).
+    `rejecting`: the error is the reject panel's, which stays open to show it."""
+    context = {
+        "action": action,
+        "error": error,
+        "message": message,
+        "form": form,
+        "reject_form": RejectForm(),
+        "rejecting": rejecting,
+    }
     if form is not None and form.is_bound and form.is_valid():
         context["preview"] = _preview(action, form)
     if request.htmx:
@@ -260,7 +268,8 @@ def reject(request, pk):
     action = _get_action_for_reviewer(request, pk)
     form = RejectForm(request.POST, action=action)
     if not form.is_valid():
-        return _card(request, action, error=" ".join(form.non_field_errors()) or "Give a reason.")
+        error = " ".join(form.non_field_errors()) or "Give a reason."
+        return _card(request, action, error=error, rejecting=action.status == Action.Status.PENDING)
     try:
         decision = action.reject(
             by=request.user,
