@@ -16,7 +16,7 @@ from guardian.shortcuts import get_objects_for_user
 from approvals.delivery import claim_due_work
 from approvals.receipts import receipt_for
 from audit.log import Actor, record, record_many
-from policies.models import ActionType, Agent, Autonomy
+from policies.models import ActionType, Agent, Autonomy, StandingApproval
 from policies.names import identity
 
 # Waiting agents LISTEN on this PostgreSQL channel; the payload is the action id.
@@ -363,6 +363,21 @@ class Action(models.Model):
     def disagreeing_checkers(self):
         checkers = self.route.get("checkers", []) if isinstance(self.route, dict) else []
         return [c for c in checkers if isinstance(c, dict) and c.get("verdict") not in ("pass", None)]
+
+    @property
+    def allow_similar_refusal(self):
+        """Why "Allow similar…" is not offered on this action, or "" (the standing approval's rules)."""
+        return StandingApproval.refusal_for(self)
+
+    def approved_by_words(self, user):
+        """Who approved it, as `user` reads it: "You", another reviewer's name, "A standing
+        approval" or "The policy" (an action let through on arrival has no Decision)."""
+        decision = Decision.objects.filter(action=self).first()
+        if decision is not None:
+            return "You" if decision.by_id is not None and decision.by_id == user.pk else decision.by_name
+        if isinstance(self.route, dict) and self.route.get("standing_approval"):
+            return "A standing approval"
+        return "The policy"
 
     def risk_labels(self):
         """The card's risk badges in words, for Slack and email (the inbox's template has its own)."""

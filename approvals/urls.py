@@ -20,6 +20,7 @@ urlpatterns = [
     path("notifications/preferences", views.notification_preferences, name="notification_preferences"),
     path("actions/<uuid:pk>/escalate", views.escalate, name="escalate"),
     path("actions/<uuid:pk>/allow-similar", views.allow_similar, name="allow_similar"),
+    path("standing-approvals/<int:pk>/revoke", views.revoke_standing_approval, name="revoke_standing_approval"),
     path("actions/<uuid:pk>/done", views.mark_done, name="done"),
     path("actions/<uuid:pk>/dismiss", views.dismiss, name="dismiss"),
     path("slack/interactions", channel_views.slack_interactions, name="slack_interactions"),

@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from guardian.shortcuts import get_objects_for_user
@@ -188,10 +189,9 @@ def action_detail(request, pk):
             "decision": getattr(action, "decision", None) if action.decided_at else None,
             "diff": params_diff(action.params, final),
             "events": Event.objects.for_action(action.pk).defer("search"),
-            # "Allow similar…" for a reviewer of its type, once a person or a policy approved it.
-            "may_allow_similar": action.status == Action.Status.APPROVED
-            and not action.action_type.irreversible
-            and Action.objects.filter(pk=action.pk).reviewable_by(request.user).exists(),
+            # "Allow similar…" for a reviewer of its type, once a person or a policy approved it;
+            # where the type forbids it, the page says why rather than hiding it.
+            "reviews_it": Action.objects.filter(pk=action.pk).reviewable_by(request.user).exists(),
         },
     )
 
@@ -351,6 +351,10 @@ def notification_preferences(request):
             "preference": preference,
             "choices": NotificationPreference.Delivery.choices,
             "slack_identity": SlackUser.objects.filter(user=request.user).first(),
+            "standing_approvals": StandingApproval.objects.active()
+            .reviewable_by(request.user)
+            .select_related("action_type", "agent", "created_by")
+            .order_by("expires_at")[:100],
         },
     )
 
@@ -396,10 +400,31 @@ def allow_similar(request, pk):
                     request,
                     f"Allowing similar {action.action_type.key} from {action.agent.name} "
                     f"({standing.describe()}) for {form.cleaned_data['hours']} h, at most "
-                    f"{form.cleaned_data['max_uses']} times. Revoke it on the action type in the admin.",
+                    f"{form.cleaned_data['max_uses']} times. Revoke it any time under “Standing approvals” "
+                    "on your Notifications page.",
                 )
                 return redirect("approvals:inbox")
-    return render(request, "approvals/allow_similar.html", {"action": action, "form": form, "standing": standing})
+    return render(
+        request,
+        "approvals/allow_similar.html",
+        {"action": action, "form": form, "standing": standing, "approved_by": action.approved_by_words(request.user)},
+    )
+
+
+@require_POST
+@login_required
+def revoke_standing_approval(request, pk):
+    """A reviewer of its type revokes a standing approval at once (audited by the model)."""
+    standing = get_object_or_404(StandingApproval.objects.select_related("action_type", "agent"), pk=pk)
+    if not StandingApproval.objects.filter(pk=pk).reviewable_by(request.user).exists():
+        raise PermissionDenied("You may not review this action type, so its standing approvals are not yours.")
+    if standing.revoke(by=request.user):
+        messages.success(
+            request, f"Revoked: {standing.action_type.key} from {standing.agent.name} no longer runs unseen."
+        )
+    else:
+        messages.info(request, f"Already revoked at {timezone.localtime(standing.revoked_at):%Y-%m-%d %H:%M}.")
+    return redirect(reverse("approvals:notification_preferences") + "#standing")
 
 
 @require_POST
