@@ -16,6 +16,7 @@ urlpatterns = [
     path("actions/<uuid:pk>/reject", views.reject, name="reject"),
     path("actions/<uuid:pk>/execute", views.execute, name="execute"),
     path("questions/<uuid:pk>/answer", views.answer_question, name="answer_question"),
+    path("appeals/<uuid:pk>/claim", views.claim_appeal, name="claim_appeal"),
     path("appeals/<uuid:pk>/resolve", views.resolve_appeal, name="resolve_appeal"),
     path("notifications/preferences", views.notification_preferences, name="notification_preferences"),
     path("actions/<uuid:pk>/escalate", views.escalate, name="escalate"),

@@ -283,15 +283,18 @@ def reject(request, pk):
     return _card(request, action, message=f"Rejected: {action.current_summary}.")
 
 
-@require_POST
-@login_required
-def resolve_appeal(request, pk):
-    appeal = get_object_or_404(Appeal.objects.select_related("agent", "action__action_type"), pk=pk)
+def _get_appeal_for_reviewer(request, pk):
+    appeal = get_object_or_404(Appeal.objects.select_related("agent", "action__action_type", "claimed_by"), pk=pk)
     if not Appeal.objects.filter(pk=pk).visible_to(request.user).exists():
         raise PermissionDenied("You may not review the actions this appeal is about.")
+    return appeal
+
+
+def _appeal(request, appeal, change, done):
+    """Make `change`; then the appeal's card again (htmx), or the inbox with a message."""
     error = ""
     try:
-        appeal.resolve(by=request.user)
+        change()
     except Conflict as conflict:
         error = str(conflict)
     if request.htmx:
@@ -299,8 +302,24 @@ def resolve_appeal(request, pk):
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, f"{appeal.get_kind_display()} from {appeal.agent.name}: resolved.")
+        messages.success(request, f"{appeal.get_kind_display()} from {appeal.agent.name}: {done}.")
     return redirect("approvals:inbox")
+
+
+@require_POST
+@login_required
+def claim_appeal(request, pk):
+    """ "I'm on it": the other supervisors see who handles it."""
+    appeal = _get_appeal_for_reviewer(request, pk)
+    return _appeal(request, appeal, lambda: appeal.claim(by=request.user), "you are on it")
+
+
+@require_POST
+@login_required
+def resolve_appeal(request, pk):
+    appeal = _get_appeal_for_reviewer(request, pk)
+    note = request.POST.get("note", "").strip()[:5000]
+    return _appeal(request, appeal, lambda: appeal.resolve(by=request.user, note=note), "resolved")
 
 
 @require_POST
