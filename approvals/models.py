@@ -450,7 +450,7 @@ class Action(models.Model):
             conflicts = []
             for action in taken:
                 by_id[action.pk].status = action.status
-                conflicts.append((by_id[action.pk], action.conflict_message()))
+                conflicts.append((by_id[action.pk], action.conflict_message(by)))
             raise BatchConflict(conflicts) from None
         for action in actions:
             action.status, action.decided_at = status, now
@@ -736,10 +736,13 @@ class Action(models.Model):
         for name, value in changes.items():
             setattr(self, name, value)
 
-    def conflict_message(self):
+    def conflict_message(self, user=None):
+        """Why it cannot be decided now, for `user` (who may be the one who decided it)."""
         decision = Decision.objects.filter(action=self).first()
         if decision is not None:
             when = timezone.localtime(decision.at).strftime("%H:%M:%S")
+            if user is not None and decision.by_id is not None and decision.by_id == user.pk:
+                return f"You already decided this: {decision.verdict} at {when}."
             return f"Already {decision.verdict} by {decision.by_name} at {when}."
         return f"This action is already {self.status}."
 

@@ -192,7 +192,7 @@ def refusal_for(user, action):
     if not Action.objects.filter(pk=action.pk).reviewable_by(user).exists():
         return f"You may not review {action.action_type.key} actions."
     if action.status != Action.Status.PENDING:
-        return action.conflict_message()
+        return action.conflict_message(user)
     return action.approval_refusal(user)
 
 
@@ -241,7 +241,7 @@ def _reviewer_refusal(user, action):
     """Before a modal opens: may this user review it at all, and is it still pending?"""
     if not Action.objects.filter(pk=action.pk).reviewable_by(user).exists():
         return f"You may not review {action.action_type.key} actions."
-    return "" if action.status == Action.Status.PENDING else action.conflict_message()
+    return "" if action.status == Action.Status.PENDING else action.conflict_message(user)
 
 
 def approval_recorded(action, params):

@@ -234,7 +234,7 @@ def _preview(action, form):
 def edit(request, pk):
     action = _get_action_for_reviewer(request, pk)
     if action.status != Action.Status.PENDING:
-        return _card(request, action, error=action.conflict_message())
+        return _card(request, action, error=action.conflict_message(request.user))
     form = ParamsForm(action, request.POST if request.method == "POST" else None)
     if form.is_bound:
         form.is_valid()  # errors beside the fields, the preview when it is valid
@@ -535,7 +535,7 @@ def _batch(request, *, verb, done, decide, form=None, leave_out=lambda pending: 
         return redirect("approvals:inbox")
     actions = _get_actions_for_reviewer(request, ids)
     pending = [action for action in actions if action.status == Action.Status.PENDING]
-    conflicts = [(action, action.conflict_message()) for action in actions if action not in pending]
+    conflicts = [(action, action.conflict_message(request.user)) for action in actions if action not in pending]
     left_out = leave_out(pending)
     pending = [action for action in pending if action not in {a for a, _ in left_out}]
     if request.method == "POST" and not conflicts and (form is None or form.is_valid()):
