@@ -9,9 +9,11 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.models import Group
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import models, transaction
+from django.forms.utils import ErrorList
 from django.utils import timezone
 
 from audit.log import Actor, record
@@ -19,6 +21,7 @@ from policies.dry_run import DEFAULT_LIMIT, dry_run
 from policies.models import POLICY_FIELDS, ActionType, Agent, AgentToken, EscalationTier, Rule, StandingApproval
 
 TRYING = ("_preview", "_dryrun")
+TRIAL = "trial"  # the code of the form error that holds a preview or a dry run back from saving
 
 
 class ActionTypeForm(forms.ModelForm):
@@ -63,8 +66,9 @@ class ActionTypeForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if any(name in self.data for name in TRYING):
-            # A preview or a dry run never saves: the page comes back with the edits kept.
-            raise forms.ValidationError("Not saved: this was a preview or a dry run. Save to keep these changes.")
+            # A preview or a dry run never saves: this error keeps the admin from saving, and the
+            # page, which comes back with the edits kept, does not show it (render_change_form).
+            raise forms.ValidationError("Not saved: a preview or a dry run.", code=TRIAL)
         return cleaned
 
 
@@ -151,6 +155,20 @@ class ActionTypeAdmin(admin.ModelAdmin):
             if action_type is not None:
                 extra_context["history"] = action_type.change_history()[:50]
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        """A preview or a dry run is no mistake: without the error that kept it from saving, the
+        page says "Please correct the error below." only for a real one."""
+        if request.method == "POST" and any(name in request.POST for name in TRYING):
+            form = context["adminform"].form
+            kept = [error for error in form.errors.get(NON_FIELD_ERRORS, ErrorList()).as_data() if error.code != TRIAL]
+            if kept:
+                form.errors[NON_FIELD_ERRORS] = ErrorList(kept, error_class="nonfield")
+            else:
+                form.errors.pop(NON_FIELD_ERRORS, None)
+            formsets = [inline.formset for inline in context["inline_admin_formsets"]]
+            context.update(errors=helpers.AdminErrorList(form, formsets), trial=True)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def _try_unsaved(self, request, object_id):
         """The edited policy, built from the form and the rule inlines but never saved, previewed

@@ -169,6 +169,31 @@ def test_the_preview_renders_the_edited_summary_without_saving(admin_client, tag
     assert not Event.objects.filter(kind="policy.changed").exists()
 
 
+def test_a_preview_or_a_dry_run_is_not_called_an_error(admin_client, api, tag_type):
+    api.propose("tickets.tag", TAG)
+    for trial in ({"_preview": "Preview summary"}, {"_dryrun": "Dry run"}):
+        page = admin_client.post(change_url(tag_type), form_data(tag_type, **trial)).content.decode()
+
+        assert "Please correct the error" not in page and "errornote" not in page
+        assert "Not saved: this was a preview or a dry run" in page
+
+    # A real mistake still says so, and nothing is previewed.
+    page = admin_client.post(
+        change_url(tag_type), form_data(tag_type, params_schema='{"type": "strong"}', _preview="Preview summary")
+    ).content.decode()
+    assert "Please correct the error below." in page and "Not a valid JSON Schema" in page
+    assert "The reviewer would read" not in page
+
+
+def test_a_preview_without_a_parameter_the_summary_needs_names_it(admin_client, tag_type):
+    data = form_data(tag_type, summary_template="Charge {{ amount|money:currency }}", _preview="Preview summary")
+
+    page = admin_client.post(change_url(tag_type), data).content.decode()
+
+    assert "the summary needs the parameter “currency”, which is missing" in page
+    assert "Failed lookup" not in page
+
+
 def test_the_preview_lists_schema_errors_of_the_sample(admin_client, tag_type):
     data = form_data(tag_type, preview_params=json.dumps({"ticket": 5}), _preview="Preview summary")
 
