@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 
 from audit.canonical import canonical_json, canonical_json_v1
+from audit.changes import change_summary, diff_lines
 
 GENESIS_HASH = "0" * 64
 # The rule events are written with now (see audit/canonical.py); every event keeps its own.
@@ -143,6 +144,21 @@ class Event(models.Model):
 
     def __str__(self):
         return f"#{self.seq} {self.kind} by {self.actor_name or self.actor_kind}"
+
+    @property
+    def summary_text(self):
+        """The line the log shows: the summary written with it; for a policy change written
+        before policy changes had one, the same words made from its diff; else a reason."""
+        if self.summary:
+            return self.summary
+        if self.kind == "policy.changed":
+            return change_summary(action_type=self.action_type, agent=self.agent, data=self.data)
+        return self.data.get("reason", "") if isinstance(self.data, dict) else ""
+
+    @property
+    def change_lines(self):
+        """A policy change's diff, one line per change (rules one by one, by name)."""
+        return diff_lines(self.data.get("diff")) if isinstance(self.data, dict) else []
 
     def compute_hash(self):
         return hashlib.sha256(self.canonical().encode()).hexdigest()

@@ -131,6 +131,26 @@ def test_saving_writes_the_diff_bumps_the_version_and_shows_in_the_history(admin
     assert "autonomous → audit" in page
 
 
+def test_the_history_diffs_rules_one_by_one_by_name(admin_client, tag_type):
+    add_rule(tag_type, "big", "params.tags.size() > 3")
+    data = form_data(tag_type)
+    data["rules-0-expression"] = "params.tags.size() > 5"
+    admin_client.post(change_url(tag_type), data)
+    data = form_data(tag_type)
+    data["rules-0-DELETE"] = "on"
+    data["rules-TOTAL_FORMS"] = "2"
+    data.update({"rules-1-name": "vip", "rules-1-expression": '"vip" in params.tags', "rules-1-level": "confirm"})
+    data.update({"rules-1-order": "1", "rules-1-action_type": tag_type.pk})
+    admin_client.post(change_url(tag_type), data)
+
+    page = admin_client.get(change_url(tag_type)).content.decode()
+
+    assert "<li>rule “big”: expression params.tags.size() &gt; 3 → params.tags.size() &gt; 5</li>" in page
+    assert "<li>rule “vip” added: expression &quot;vip&quot; in params.tags, level confirm, order 1</li>" in page
+    assert "<li>rule “big” removed</li>" in page
+    assert "{&#x27;name&#x27;" not in page and "[{" not in page
+
+
 def test_saving_without_changes_writes_no_event(admin_client, tag_type):
     admin_client.post(change_url(tag_type), form_data(tag_type))
 
