@@ -10,10 +10,11 @@ import hashlib
 import hmac
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 
 from audit.canonical import canonical_json, canonical_json_v1
 from audit.changes import change_summary, diff_lines
@@ -138,6 +139,11 @@ class Event(models.Model):
             models.Index(fields=["action_type", "seq"], name="event_action_type_seq"),
             models.Index(fields=["actor_name", "seq"], name="event_actor_seq"),
             models.Index(fields=["session_id", "seq"], name="event_session_seq"),
+            models.Index(fields=["model", "seq"], name="event_model_seq"),
+            models.Index(fields=["prompt_version", "seq"], name="event_prompt_version_seq"),
+            # The search's agent filter is a case-insensitive prefix: UPPER(agent) LIKE 'BILL%'.
+            # text_pattern_ops lets LIKE use the index whatever the database's collation.
+            models.Index(OpClass(Upper("agent"), name="text_pattern_ops"), F("seq"), name="event_agent_prefix_seq"),
             GinIndex(fields=["search"], name="event_search"),
         ]
         constraints = [models.UniqueConstraint(fields=["lane", "lane_seq"], name="event_lane_position")]
