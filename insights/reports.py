@@ -19,7 +19,7 @@ from django.utils import timezone
 from approvals.models import Action, Decision
 from audit.models import Event
 from policies.models import ActionType, Autonomy
-from sampling.error_rates import ADVICE, RELAX, TIGHTEN, error_rates
+from sampling.error_rates import ADVICE, RELAX, TIGHTEN, error_rates, percent
 from sampling.models import Sample
 
 # Levels at which a proposal waits for a person.
@@ -303,7 +303,7 @@ class Insights:
             if rate.recommendation in (RELAX, TIGHTEN):
                 (low, high), target = rate.interval, rate.action_type.target_error_rate
                 side = "below" if rate.recommendation == RELAX else "above"
-                why = f"error rate interval {low:.1%}–{high:.1%} is {side} the target {target:.1%}"
+                why = f"error rate interval {percent(low)}–{percent(high)} is {side} the target {percent(target)}"
                 table.rows.append([rate.action_type.key, ADVICE[rate.recommendation], why])
         for t in self.per_type:
             if t.decisions >= HIGH_APPROVAL_MIN_DECISIONS and t.approved / t.decisions > HIGH_APPROVAL_RATE:

@@ -237,4 +237,4 @@ def test_the_admin_lists_each_types_recommendation(admin_client, agent, sample_r
 
     page = admin_client.get("/admin/policies/actiontype/").content.decode()
 
-    assert "20.0% (13.3%–28.9%, 100 graded): tighten" in page
+    assert "20.0% (13.3%–28.9%), 100 graded: tighten" in page
