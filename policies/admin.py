@@ -137,14 +137,24 @@ class ActionTypeAdmin(admin.ModelAdmin):
             },
         ),
         ("Kill switch", {"fields": ["pause", "pause_reason"]}),
-        ("Parameters", {"fields": ["params_schema", "params_schema_inferred", "editable_params", "redact_paths"]}),
+        # Rarely changed once a type is set up: collapsed (a <details>, open when it holds an error).
+        (
+            "Parameters",
+            {
+                "fields": ["params_schema", "params_schema_inferred", "editable_params", "redact_paths"],
+                "classes": ["collapse"],
+            },
+        ),
         ("What the reviewer reads", {"fields": ["summary_template", "preview_params"]}),
         ("Review", {"fields": ["reviewer_groups", "sla", "sla_warning_share", "timeout_fallback", "slack_channel"]}),
-        ("Sampling after the fact", {"fields": ["sampling_rate", "target_error_rate"]}),
-        ("External checker", {"fields": ["checker_url", "checker_secret", "checker_timeout"]}),
-        ("Execution from the dashboard", {"fields": ["executor_url"]}),
-        ("Dry run", {"fields": ["dry_run_limit"]}),
+        ("Sampling after the fact", {"fields": ["sampling_rate", "target_error_rate"], "classes": ["collapse"]}),
+        ("External checker", {"fields": ["checker_url", "checker_secret", "checker_timeout"], "classes": ["collapse"]}),
+        ("Execution from the dashboard", {"fields": ["executor_url"], "classes": ["collapse"]}),
+        ("Dry run", {"fields": ["dry_run_limit"], "classes": ["collapse"]}),
     ]
+
+    class Media:
+        css = {"all": ["admin-policies.css"]}
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
