@@ -370,6 +370,21 @@ class Action(models.Model):
         checkers = self.route.get("checkers", []) if isinstance(self.route, dict) else []
         return [c for c in checkers if isinstance(c, dict) and c.get("verdict") not in ("pass", None)]
 
+    @property
+    def allow_similar_refusal(self):
+        """Why "Allow similar…" is not offered on this action, or "" (the standing approval's rules)."""
+        return StandingApproval.refusal_for(self)
+
+    def approved_by_words(self, user):
+        """Who approved it, as `user` reads it: "You", another reviewer's name, "A standing
+        approval" or "The policy" (an action let through on arrival has no Decision)."""
+        decision = Decision.objects.filter(action=self).first()
+        if decision is not None:
+            return "You" if decision.by_id is not None and decision.by_id == user.pk else decision.by_name
+        if isinstance(self.route, dict) and self.route.get("standing_approval"):
+            return "A standing approval"
+        return "The policy"
+
     def risk_labels(self):
         """The card's risk badges in words, for Slack and email (the inbox's template has its own)."""
         labels = []
@@ -441,7 +456,7 @@ class Action(models.Model):
             conflicts = []
             for action in taken:
                 by_id[action.pk].status = action.status
-                conflicts.append((by_id[action.pk], action.conflict_message()))
+                conflicts.append((by_id[action.pk], action.conflict_message(by)))
             raise BatchConflict(conflicts) from None
         for action in actions:
             action.status, action.decided_at = status, now
@@ -759,10 +774,13 @@ class Action(models.Model):
         for name, value in changes.items():
             setattr(self, name, value)
 
-    def conflict_message(self):
+    def conflict_message(self, user=None):
+        """Why it cannot be decided now, for `user` (who may be the one who decided it)."""
         decision = Decision.objects.filter(action=self).first()
         if decision is not None:
             when = timezone.localtime(decision.at).strftime("%H:%M:%S")
+            if user is not None and decision.by_id is not None and decision.by_id == user.pk:
+                return f"You already decided this: {decision.verdict} at {when}."
             return f"Already {decision.verdict} by {decision.by_name} at {when}."
         return f"This action is already {self.status}."
 
@@ -979,7 +997,12 @@ class AppealQuerySet(models.QuerySet):
 
     def for_inbox(self, user):
         """The open appeals `user` sees at the top of the inbox, soonest due first."""
-        return list(self.open().visible_to(user).select_related("agent", "action__action_type").order_by("due_at")[:50])
+        return list(
+            self.open()
+            .visible_to(user)
+            .select_related("agent", "action__action_type", "claimed_by")
+            .order_by("due_at")[:50]
+        )
 
 
 class Appeal(models.Model):
@@ -1002,6 +1025,13 @@ class Appeal(models.Model):
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # What the supervisor did about it, in their words: for the other supervisors and the log.
+    resolution_note = models.TextField(blank=True)
+    # "I'm on it": who took it, so that two supervisors do not both call the end user.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = AppealQuerySet.as_manager()
 
@@ -1019,6 +1049,18 @@ class Appeal(models.Model):
         else:
             actions = actions.filter(pk=self.action_id)
         return actions.order_by("-created_at")
+
+    def conversation(self, limit=12):
+        """What happened in the session before the end user asked, oldest first: the agent's
+        proposals (with its words and each decision) and its questions to a person (with the
+        answers), the latest `limit` of them, as [("action" | "question", object)]."""
+        actions = self.session_actions().select_related("decision")[:limit]
+        questions = Question.objects.none()
+        if self.session_id:
+            questions = Question.objects.filter(agent=self.agent, session_id=self.session_id).order_by("-created_at")
+        entries = [("action", action) for action in actions] + [("question", q) for q in questions[:limit]]
+        entries.sort(key=lambda entry: entry[1].created_at)
+        return entries[-limit:]
 
     def audit_context(self):
         return {
@@ -1055,17 +1097,41 @@ class Appeal(models.Model):
             )
         return appeal
 
-    def resolve(self, *, by):
+    def claim(self, *, by):
+        """ "I'm on it": the appeal is `by`'s to handle, and the inbox says so. A second claim is
+        a Conflict naming who has it; anyone who sees it may still resolve it."""
         with transaction.atomic():
             now = timezone.now()
-            if Appeal.objects.filter(pk=self.pk, resolved_at__isnull=True).update(resolved_at=now, resolved_by=by) != 1:
+            open_unclaimed = Appeal.objects.filter(pk=self.pk, resolved_at__isnull=True, claimed_by__isnull=True)
+            if open_unclaimed.update(claimed_at=now, claimed_by=by) != 1:
+                self.refresh_from_db()
+                if self.resolved_at:
+                    raise Conflict("This appeal is already resolved.")
+                who = "You are" if self.claimed_by_id == by.pk else f"{self.claimed_by.get_username()} is"
+                raise Conflict(f"{who} on it since {timezone.localtime(self.claimed_at):%H:%M}.")
+            self.claimed_at, self.claimed_by = now, by
+            record(
+                kind="escalation.claimed",
+                actor=Actor.user(by),
+                data={"escalation_id": str(self.pk), "kind": self.kind},
+                **self.audit_context(),
+            )
+
+    def resolve(self, *, by, note=""):
+        """Resolved, with what was done about it in `by`'s words (`note`, optional)."""
+        with transaction.atomic():
+            now = timezone.now()
+            resolved = Appeal.objects.filter(pk=self.pk, resolved_at__isnull=True).update(
+                resolved_at=now, resolved_by=by, resolution_note=note
+            )
+            if resolved != 1:
                 self.refresh_from_db()
                 raise Conflict("This appeal is already resolved.")
-            self.resolved_at, self.resolved_by = now, by
+            self.resolved_at, self.resolved_by, self.resolution_note = now, by, note
             record(
                 kind="escalation.resolved",
                 actor=Actor.user(by),
-                data={"escalation_id": str(self.pk), "kind": self.kind},
+                data={"escalation_id": str(self.pk), "kind": self.kind, "note": note},
                 **self.audit_context(),
             )
 

@@ -6,6 +6,7 @@ whose JSON fits Slack's incoming webhooks. Transient failures are retried with b
 limit, and every outcome stays on the row for the action page to show.
 """
 
+import re
 import secrets
 from datetime import timedelta
 
@@ -62,9 +63,20 @@ def reviewer_targets(action_type, ladder=()):
 # What they are told.
 
 
-def slack_escape(text):
-    # Slack's mrkdwn treats these three as control characters; everything else is literal.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+ZWSP = "\u200b"
+
+
+def agent_text(text, limit=2900):
+    """`text` as literal mrkdwn, for every piece of agent or end-user text sent to Slack (the
+    webhook's payload and the Slack app's messages alike, blocks and fallback `text`): & < >
+    escaped (so no <@U…>, <!channel> or <http://…|…> from it), @channel/@here/@everyone broken
+    by a zero-width space, and URLs and host names broken the same way so that Slack makes no
+    link of them (nor unfurls one)."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = re.sub(r"@(channel|here|everyone)\b", "@" + ZWSP + r"\1", text, flags=re.IGNORECASE)
+    text = re.sub(r"://", ":" + ZWSP + "//", text)
+    text = re.sub(r"(?<=\w)\.(?=[A-Za-z]{2,})", "." + ZWSP, text)  # example.com, not 1.5
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 HEADLINES = {
@@ -133,14 +145,15 @@ def message_for_action(kind, action, detail, reviewer=None):
     review_url = action.review_url
     subject = one_line(f"{headline}: {summary}")
     body = f"{headline}.\n\n" + (f"{detail}\n\n" if detail else "") + email_card(action, reviewer) + "\n"
+    # Slack reads the fallback `text` as mrkdwn too: the agent's words are made inert there as well.
     payload = {
-        "text": f"{headline}: {summary} ({review_url})",
+        "text": f"{headline}: {agent_text(summary)} ({review_url})",
         "blocks": [
             {
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"*{headline}*: <{review_url}|{slack_escape(summary)}>\n{slack_escape(detail)}",
+                    "text": f"*{headline}*: <{review_url}|{agent_text(summary)}>\n{agent_text(detail)}",
                 },
             },
             {
@@ -148,7 +161,7 @@ def message_for_action(kind, action, detail, reviewer=None):
                 "elements": [
                     {
                         "type": "mrkdwn",
-                        "text": slack_escape(f"{action.action_type.key} · agent {action.agent.name}"),
+                        "text": agent_text(f"{action.action_type.key} · agent {action.agent.name}"),
                     }
                 ],
             },

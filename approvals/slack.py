@@ -3,11 +3,10 @@ up to date by the delivery loop, and the interactivity requests those buttons an
 
 Every decision goes through `Action.approve` and `Action.reject`, as the inbox's do, as the
 Countersign user the Slack user is (`SlackUser`): the permissions are the inbox's. Agent text
-reaches Slack escaped (`agent_text`): no mention, broadcast, link or unfurl comes from it.
+reaches Slack escaped (`notifications.agent_text`): no mention, broadcast, link or unfurl comes from it.
 """
 
 import json
-import re
 import uuid
 from datetime import timedelta
 
@@ -24,30 +23,15 @@ from slack_sdk.signature import SignatureVerifier
 from approvals.delivery import PermanentFailure, attempt, finish_work, one_line
 from approvals.forms import MISSING, ParamsForm, RejectForm
 from approvals.models import Action, Conflict, InvalidEdit, SlackMessage, SlackUser, SpentToken
-from approvals.notifications import slack_escape
+from approvals.notifications import agent_text
 
 LINK_SALT = "countersign.slack-link"
-ZWSP = "\u200b"
 
 
 def client():
     return WebClient(
         token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL, timeout=settings.HITL_WEBHOOK_TIMEOUT_SECONDS
     )
-
-
-# Agent-supplied text, made inert for mrkdwn.
-
-
-def agent_text(text, limit=2900):
-    """`text` as literal mrkdwn: & < > escaped (so no <@U…>, <!channel> or <http://…|…> from it),
-    @channel/@here/@everyone broken by a zero-width space, and URLs and host names broken the
-    same way so that Slack makes no link of them (nor unfurls one)."""
-    text = slack_escape(text)
-    text = re.sub(r"@(channel|here|everyone)\b", "@" + ZWSP + r"\1", text, flags=re.IGNORECASE)
-    text = re.sub(r"://", ":" + ZWSP + "//", text)
-    text = re.sub(r"(?<=\w)\.(?=[A-Za-z]{2,})", "." + ZWSP, text)  # example.com, not 1.5
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # The message.
@@ -129,7 +113,7 @@ def message(action):
     else:
         link = f"<{action.review_url}|Open in Countersign>"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"{outcome_line(action)} · {link}"}]})
-    return summary, blocks
+    return agent_text(summary), blocks
 
 
 def button(label, action_id, action, style=None):
@@ -230,7 +214,7 @@ def refusal_for(user, action):
     if not Action.objects.filter(pk=action.pk).reviewable_by(user).exists():
         return f"You may not review {action.action_type.key} actions."
     if action.status != Action.Status.PENDING:
-        return action.conflict_message()
+        return action.conflict_message(user)
     return action.approval_refusal(user)
 
 
@@ -268,10 +252,9 @@ def _button(payload, slack_user):
         except Conflict as conflict:
             return _ephemeral(channel, slack_user, str(conflict))
         if action.status == Action.Status.PENDING:  # four eyes: more approvals needed
-            count, required = action.approvals.count(), action.action_type.required_approvers
-            return _ephemeral(channel, slack_user, f"Your approval is recorded: {count} of {required}.")
+            return _ephemeral(channel, slack_user, approval_recorded(action, action.params))
         return 200, None
-    view = reject_modal(action) if pressed["action_id"] == "reject" else edit_modal(action)
+    view = reject_modal(action, channel) if pressed["action_id"] == "reject" else edit_modal(action, channel)
     client().views_open(trigger_id=payload.get("trigger_id", ""), view=view)
     return 200, None
 
@@ -280,7 +263,16 @@ def _reviewer_refusal(user, action):
     """Before a modal opens: may this user review it at all, and is it still pending?"""
     if not Action.objects.filter(pk=action.pk).reviewable_by(user).exists():
         return f"You may not review {action.action_type.key} actions."
-    return "" if action.status == Action.Status.PENDING else action.conflict_message()
+    return "" if action.status == Action.Status.PENDING else action.conflict_message(user)
+
+
+def approval_recorded(action, params):
+    """What the approver is told when four eyes needs more approvals of the same parameters."""
+    count = action.approvals.filter(final_params=params).count()
+    text = f"Your approval is recorded: {count} of {action.action_type.required_approvers}."
+    if params != action.params:
+        text += " The others must approve the same changes for them to run."
+    return text
 
 
 def _ephemeral(channel, slack_user, text):
@@ -298,13 +290,14 @@ def _uuid(value):
 # Modals.
 
 
-def modal(action, callback_id, *, title, submit, inputs):
-    """A modal about `action`, its summary first; the submission names the action in private_metadata."""
+def modal(action, callback_id, *, title, submit, inputs, channel=""):
+    """A modal about `action`, its summary first; the submission names the action and the channel
+    the button was pressed in (for an answer there) in private_metadata."""
     summary = {"type": "section", "text": {"type": "mrkdwn", "text": agent_text(one_line(action.current_summary, 300))}}
     return {
         "type": "modal",
         "callback_id": callback_id,
-        "private_metadata": str(action.pk),
+        "private_metadata": json.dumps({"action": str(action.pk), "channel": channel}),
         "title": {"type": "plain_text", "text": title},
         "submit": {"type": "plain_text", "text": submit},
         "close": {"type": "plain_text", "text": "Cancel"},
@@ -312,12 +305,13 @@ def modal(action, callback_id, *, title, submit, inputs):
     }
 
 
-def reject_modal(action):
+def reject_modal(action, channel=""):
     return modal(
         action,
         "reject",
         title="Reject",
         submit="Reject",
+        channel=channel,
         inputs=[
             {
                 "type": "input",
@@ -365,11 +359,10 @@ def modal_fields(action):
     return fields
 
 
-def edit_modal(action):
+def edit_modal(action, channel=""):
     """A modal with an input per editable parameter, prefilled with the proposed value."""
-    return modal(
-        action, "edit", title="Edit and approve", submit="Approve", inputs=[_input(f) for f in modal_fields(action)]
-    )
+    inputs = [_input(field) for field in modal_fields(action)]
+    return modal(action, "edit", title="Edit and approve", submit="Approve", inputs=inputs, channel=channel)
 
 
 def _input(field):
@@ -434,11 +427,24 @@ def _values(view):
     return values
 
 
+def _metadata(view):
+    """(action id, channel) from a modal's private_metadata; a modal opened before it named its
+    channel holds the action id alone, and its answer goes to the action's first message's channel."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "")
+    except ValueError:
+        metadata = None
+    if not isinstance(metadata, dict):
+        action_id = _uuid(view.get("private_metadata"))
+        first = SlackMessage.objects.filter(action_id=action_id).order_by("pk").first() if action_id else None
+        return action_id, first.channel if first else ""
+    return _uuid(metadata.get("action")), str(metadata.get("channel") or "")
+
+
 def _submission(payload, slack_user):
     view = payload.get("view") or {}
-    action = (
-        Action.objects.select_related("action_type", "agent").filter(pk=_uuid(view.get("private_metadata"))).first()
-    )
+    action_id, channel = _metadata(view)
+    action = Action.objects.select_related("action_type", "agent").filter(pk=action_id).first()
     first_block = "reason" if view.get("callback_id") == "reject" else None
     if action is None:
         return 200, None
@@ -473,6 +479,8 @@ def _submission(payload, slack_user):
         return 200, {"response_action": "errors", "errors": errors}
     except Conflict as conflict:
         return _errors(first_block, str(conflict))
+    if action.status == Action.Status.PENDING and channel:  # four eyes: the modal closes, and says so
+        _ephemeral(channel, slack_user, approval_recorded(action, final))
     return 200, None
 
 

@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from guardian.shortcuts import get_objects_for_user
@@ -190,18 +191,25 @@ def action_detail(request, pk):
             "decision": getattr(action, "decision", None) if action.decided_at else None,
             "diff": params_diff(action.params, final),
             "events": Event.objects.for_action(action.pk).defer("search"),
-            # "Allow similar…" for a reviewer of its type, once a person or a policy approved it.
-            "may_allow_similar": action.status == Action.Status.APPROVED
-            and not action.action_type.irreversible
-            and Action.objects.filter(pk=action.pk).reviewable_by(request.user).exists(),
+            # "Allow similar…" for a reviewer of its type, once a person or a policy approved it;
+            # where the type forbids it, the page says why rather than hiding it.
+            "reviews_it": Action.objects.filter(pk=action.pk).reviewable_by(request.user).exists(),
         },
     )
 
 
-def _card(request, action, *, status=200, error="", form=None, message="", confirming=False):
+def _card(request, action, *, status=200, error="", form=None, message="", confirming=False, rejecting=False):
     """After a decision or an edit: the card again (htmx), or a page (a plain form post).
-    `confirming`: the card asks to confirm the approval of an irreversible action."""
-    context = {"action": action, "error": error, "message": message, "form": form, "reject_form": RejectForm()}
+    `confirming`: the card asks to confirm the approval of an irreversible action.
+    `rejecting`: the error is the reject panel's, which stays open to show it."""
+    context = {
+        "action": action,
+        "error": error,
+        "message": message,
+        "form": form,
+        "reject_form": RejectForm(),
+        "rejecting": rejecting,
+    }
     if form is not None and form.is_bound and form.is_valid():
         context["preview"] = _preview(action, form)
     if confirming:
@@ -232,7 +240,7 @@ def _preview(action, form):
 def edit(request, pk):
     action = _get_action_for_reviewer(request, pk)
     if action.status != Action.Status.PENDING:
-        return _card(request, action, error=action.conflict_message())
+        return _card(request, action, error=action.conflict_message(request.user))
     form = ParamsForm(action, request.POST if request.method == "POST" else None)
     if form.is_bound:
         form.is_valid()  # errors beside the fields, the preview when it is valid
@@ -272,7 +280,8 @@ def reject(request, pk):
     action = _get_action_for_reviewer(request, pk)
     form = RejectForm(request.POST, action=action)
     if not form.is_valid():
-        return _card(request, action, error=" ".join(form.non_field_errors()) or "Give a reason.")
+        error = " ".join(form.non_field_errors()) or "Give a reason."
+        return _card(request, action, error=error, rejecting=action.status == Action.Status.PENDING)
     try:
         decision = action.reject(
             by=request.user,
@@ -286,15 +295,18 @@ def reject(request, pk):
     return _card(request, action, message=f"Rejected: {action.current_summary}.")
 
 
-@require_POST
-@login_required
-def resolve_appeal(request, pk):
-    appeal = get_object_or_404(Appeal.objects.select_related("agent", "action__action_type"), pk=pk)
+def _get_appeal_for_reviewer(request, pk):
+    appeal = get_object_or_404(Appeal.objects.select_related("agent", "action__action_type", "claimed_by"), pk=pk)
     if not Appeal.objects.filter(pk=pk).visible_to(request.user).exists():
         raise PermissionDenied("You may not review the actions this appeal is about.")
+    return appeal
+
+
+def _appeal(request, appeal, change, done):
+    """Make `change`; then the appeal's card again (htmx), or the inbox with a message."""
     error = ""
     try:
-        appeal.resolve(by=request.user)
+        change()
     except Conflict as conflict:
         error = str(conflict)
     if request.htmx:
@@ -302,8 +314,24 @@ def resolve_appeal(request, pk):
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, f"{appeal.get_kind_display()} from {appeal.agent.name}: resolved.")
+        messages.success(request, f"{appeal.get_kind_display()} from {appeal.agent.name}: {done}.")
     return redirect("approvals:inbox")
+
+
+@require_POST
+@login_required
+def claim_appeal(request, pk):
+    """ "I'm on it": the other supervisors see who handles it."""
+    appeal = _get_appeal_for_reviewer(request, pk)
+    return _appeal(request, appeal, lambda: appeal.claim(by=request.user), "you are on it")
+
+
+@require_POST
+@login_required
+def resolve_appeal(request, pk):
+    appeal = _get_appeal_for_reviewer(request, pk)
+    note = request.POST.get("note", "").strip()[:5000]
+    return _appeal(request, appeal, lambda: appeal.resolve(by=request.user, note=note), "resolved")
 
 
 @require_POST
@@ -354,6 +382,10 @@ def notification_preferences(request):
             "preference": preference,
             "choices": NotificationPreference.Delivery.choices,
             "slack_identity": SlackUser.objects.filter(user=request.user).first(),
+            "standing_approvals": StandingApproval.objects.active()
+            .reviewable_by(request.user)
+            .select_related("action_type", "agent", "created_by")
+            .order_by("expires_at")[:100],
         },
     )
 
@@ -399,10 +431,31 @@ def allow_similar(request, pk):
                     request,
                     f"Allowing similar {action.action_type.key} from {action.agent.name} "
                     f"({standing.describe()}) for {form.cleaned_data['hours']} h, at most "
-                    f"{form.cleaned_data['max_uses']} times. Revoke it on the action type in the admin.",
+                    f"{form.cleaned_data['max_uses']} times. Revoke it any time under “Standing approvals” "
+                    "on your Notifications page.",
                 )
                 return redirect("approvals:inbox")
-    return render(request, "approvals/allow_similar.html", {"action": action, "form": form, "standing": standing})
+    return render(
+        request,
+        "approvals/allow_similar.html",
+        {"action": action, "form": form, "standing": standing, "approved_by": action.approved_by_words(request.user)},
+    )
+
+
+@require_POST
+@login_required
+def revoke_standing_approval(request, pk):
+    """A reviewer of its type revokes a standing approval at once (audited by the model)."""
+    standing = get_object_or_404(StandingApproval.objects.select_related("action_type", "agent"), pk=pk)
+    if not StandingApproval.objects.filter(pk=pk).reviewable_by(request.user).exists():
+        raise PermissionDenied("You may not review this action type, so its standing approvals are not yours.")
+    if standing.revoke(by=request.user):
+        messages.success(
+            request, f"Revoked: {standing.action_type.key} from {standing.agent.name} no longer runs unseen."
+        )
+    else:
+        messages.info(request, f"Already revoked at {timezone.localtime(standing.revoked_at):%Y-%m-%d %H:%M}.")
+    return redirect(reverse("approvals:notification_preferences") + "#standing")
 
 
 @require_POST
@@ -499,7 +552,7 @@ def _batch(request, *, verb, done, intro, button, decide, form=None, leave_out=l
         return redirect("approvals:inbox")
     actions = _get_actions_for_reviewer(request, ids)
     pending = [action for action in actions if action.status == Action.Status.PENDING]
-    conflicts = [(action, action.conflict_message()) for action in actions if action not in pending]
+    conflicts = [(action, action.conflict_message(request.user)) for action in actions if action not in pending]
     left_out = leave_out(pending)
     pending = [action for action in pending if action not in {a for a, _ in left_out}]
     if request.method == "POST" and not conflicts and (form is None or form.is_valid()):

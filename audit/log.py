@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from audit.changes import change_summary
 from audit.models import CHAIN_VERSION, EVENT_COLUMNS, GENESIS_HASH, Event
 from audit.redaction import redact, redact_text
 
@@ -133,6 +134,12 @@ def _unchained_event(*, kind, actor, action, data, redact_paths, context):
     if action is not None and "summary" not in fields:
         fields["summary"] = getattr(action, "summary", "") or ""
     fields.update(context)
+    data = redact(data or {}, redact_paths)
+    if kind == "policy.changed" and "summary" not in context:
+        # What changed, in words, for the log's list and its search (not the action's summary).
+        fields["summary"] = change_summary(
+            action_type=fields.get("action_type", ""), agent=fields.get("agent", ""), data=data
+        )
     fields["summary"] = redact_text(fields.get("summary", ""))
     return Event(
         at=timezone.now(),
@@ -140,7 +147,7 @@ def _unchained_event(*, kind, actor, action, data, redact_paths, context):
         actor_kind=actor.kind,
         actor_id=actor.id,
         actor_name=actor.name,
-        data=redact(data or {}, redact_paths),
+        data=data,
         **fields,
     )
 

@@ -10,12 +10,14 @@ import hashlib
 import hmac
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 
 from audit.canonical import canonical_json, canonical_json_v1
+from audit.changes import change_summary, diff_lines
 
 GENESIS_HASH = "0" * 64
 # The rule events are written with now (see audit/canonical.py); every event keeps its own.
@@ -137,12 +139,32 @@ class Event(models.Model):
             models.Index(fields=["action_type", "seq"], name="event_action_type_seq"),
             models.Index(fields=["actor_name", "seq"], name="event_actor_seq"),
             models.Index(fields=["session_id", "seq"], name="event_session_seq"),
+            models.Index(fields=["model", "seq"], name="event_model_seq"),
+            models.Index(fields=["prompt_version", "seq"], name="event_prompt_version_seq"),
+            # The search's agent filter is a case-insensitive prefix: UPPER(agent) LIKE 'BILL%'.
+            # text_pattern_ops lets LIKE use the index whatever the database's collation.
+            models.Index(OpClass(Upper("agent"), name="text_pattern_ops"), F("seq"), name="event_agent_prefix_seq"),
             GinIndex(fields=["search"], name="event_search"),
         ]
         constraints = [models.UniqueConstraint(fields=["lane", "lane_seq"], name="event_lane_position")]
 
     def __str__(self):
         return f"#{self.seq} {self.kind} by {self.actor_name or self.actor_kind}"
+
+    @property
+    def summary_text(self):
+        """The line the log shows: the summary written with it; for a policy change written
+        before policy changes had one, the same words made from its diff; else a reason."""
+        if self.summary:
+            return self.summary
+        if self.kind == "policy.changed":
+            return change_summary(action_type=self.action_type, agent=self.agent, data=self.data)
+        return self.data.get("reason", "") if isinstance(self.data, dict) else ""
+
+    @property
+    def change_lines(self):
+        """A policy change's diff, one line per change (rules one by one, by name)."""
+        return diff_lines(self.data.get("diff")) if isinstance(self.data, dict) else []
 
     def compute_hash(self):
         return hashlib.sha256(self.canonical().encode()).hexdigest()

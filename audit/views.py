@@ -9,14 +9,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db import connection, transaction
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from audit import tasks
 from audit.forms import KNOWN_KINDS, SearchForm
 from audit.log import Actor, record
-from audit.models import EVENT_COLUMNS, Verification
+from audit.models import EVENT_COLUMNS, Event, Verification
 from audit.spreadsheets import spreadsheet_cell
 from audit.verification import chain_status
 
@@ -55,6 +55,19 @@ def search(request):
             "export_query": newest.urlencode(),
             **_chain_context(),
         },
+    )
+
+
+@require_GET
+@login_required
+@permission_required("audit.view_event", raise_exception=True)
+def event(request, seq):
+    """One event in full: every column, a policy change's diff in words, the data as JSON."""
+    found = get_object_or_404(Event.objects.defer("search"), seq=seq)
+    return render(
+        request,
+        "audit/event.html",
+        {"event": found, "data_json": json.dumps(found.data, indent=2, ensure_ascii=False, sort_keys=True)},
     )
 
 

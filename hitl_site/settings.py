@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # OpClass in indexes (the audit log's case-insensitive agent prefix)
     "django_htmx",
     "template_partials",
     "guardian",

@@ -68,9 +68,7 @@ class DatabaseCollector:
             labels=["action_type", "verdict"],
         )
         for key, verdict, edited, n in (
-            Decision.objects.values_list("action_type__key", "verdict", "edited")
-            .annotate(n=Count("pk"))
-            .order_by()
+            Decision.objects.values_list("action_type__key", "verdict", "edited").annotate(n=Count("pk")).order_by()
         ):
             decisions.add_metric([key, "edited" if edited else verdict], n)
         yield decisions

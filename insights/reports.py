@@ -20,7 +20,7 @@ from approvals.models import Action, Decision
 from audit.models import Event
 from policies.earned_autonomy import offers
 from policies.models import ActionType, Autonomy
-from sampling.error_rates import ADVICE, RELAX, TIGHTEN, error_rates
+from sampling.error_rates import ADVICE, RELAX, TIGHTEN, error_rates, percent
 from sampling.models import Sample
 
 # Levels at which a proposal waits for a person.
@@ -306,7 +306,7 @@ class Insights:
             if rate.recommendation in (RELAX, TIGHTEN):
                 (low, high), target = rate.interval, rate.action_type.target_error_rate
                 side = "below" if rate.recommendation == RELAX else "above"
-                why = f"error rate interval {low:.1%}–{high:.1%} is {side} the target {target:.1%}"
+                why = f"error rate interval {percent(low)}–{percent(high)} is {side} the target {percent(target)}"
                 table.rows.append([rate.action_type.key, ADVICE[rate.recommendation], why])
         offers = self.autonomy_offers
         for offer in offers.values():

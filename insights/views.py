@@ -85,7 +85,8 @@ def _figures(report, query):
             charts.ranges(
                 [row[0] for row in samples.rows if row[2]],
                 [(row[5], row[4], row[6]) for row in samples.rows if row[2]],
-                [f"{row[4]:.1%} ({row[5]:.1%}–{row[6]:.1%}), target {row[7]:.1%}" for row in samples.rows if row[2]],
+                # From the unrounded rates (the table's are rounded to 4 places for the CSV).
+                [f"{rate.text}, target {rate.target_text}" for rate in report.samples if rate.judged],
                 axis=lambda v: f"{v:.1%}".replace(".0%", "%"),
                 targets=[row[7] for row in samples.rows if row[2]],
                 text_width=250,

@@ -9,9 +9,11 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.models import Group
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import models, transaction
+from django.forms.utils import ErrorList
 from django.utils import timezone
 
 from audit.log import Actor, record
@@ -19,6 +21,7 @@ from policies.dry_run import DEFAULT_LIMIT, dry_run
 from policies.models import POLICY_FIELDS, ActionType, Agent, AgentToken, EscalationTier, Rule, StandingApproval
 
 TRYING = ("_preview", "_dryrun")
+TRIAL = "trial"  # the code of the form error that holds a preview or a dry run back from saving
 
 
 class ActionTypeForm(forms.ModelForm):
@@ -63,8 +66,9 @@ class ActionTypeForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if any(name in self.data for name in TRYING):
-            # A preview or a dry run never saves: the page comes back with the edits kept.
-            raise forms.ValidationError("Not saved: this was a preview or a dry run. Save to keep these changes.")
+            # A preview or a dry run never saves: this error keeps the admin from saving, and the
+            # page, which comes back with the edits kept, does not show it (render_change_form).
+            raise forms.ValidationError("Not saved: a preview or a dry run.", code=TRIAL)
         return cleaned
 
 
@@ -134,14 +138,24 @@ class ActionTypeAdmin(admin.ModelAdmin):
             },
         ),
         ("Kill switch", {"fields": ["pause", "pause_reason"]}),
-        ("Parameters", {"fields": ["params_schema", "params_schema_inferred", "editable_params", "redact_paths"]}),
+        # Rarely changed once a type is set up: collapsed (a <details>, open when it holds an error).
+        (
+            "Parameters",
+            {
+                "fields": ["params_schema", "params_schema_inferred", "editable_params", "redact_paths"],
+                "classes": ["collapse"],
+            },
+        ),
         ("What the reviewer reads", {"fields": ["summary_template", "preview_params"]}),
         ("Review", {"fields": ["reviewer_groups", "sla", "sla_warning_share", "timeout_fallback", "slack_channel"]}),
-        ("Sampling after the fact", {"fields": ["sampling_rate", "target_error_rate"]}),
-        ("External checker", {"fields": ["checker_url", "checker_secret", "checker_timeout"]}),
-        ("Execution from the dashboard", {"fields": ["executor_url"]}),
-        ("Dry run", {"fields": ["dry_run_limit"]}),
+        ("Sampling after the fact", {"fields": ["sampling_rate", "target_error_rate"], "classes": ["collapse"]}),
+        ("External checker", {"fields": ["checker_url", "checker_secret", "checker_timeout"], "classes": ["collapse"]}),
+        ("Execution from the dashboard", {"fields": ["executor_url"], "classes": ["collapse"]}),
+        ("Dry run", {"fields": ["dry_run_limit"], "classes": ["collapse"]}),
     ]
+
+    class Media:
+        css = {"all": ["admin-policies.css"]}
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
@@ -153,6 +167,20 @@ class ActionTypeAdmin(admin.ModelAdmin):
                 extra_context["history"] = action_type.change_history()[:50]
                 extra_context["autonomy_offer"] = action_type.autonomy_offer()
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        """A preview or a dry run is no mistake: without the error that kept it from saving, the
+        page says "Please correct the error below." only for a real one."""
+        if request.method == "POST" and any(name in request.POST for name in TRYING):
+            form = context["adminform"].form
+            kept = [error for error in form.errors.get(NON_FIELD_ERRORS, ErrorList()).as_data() if error.code != TRIAL]
+            if kept:
+                form.errors[NON_FIELD_ERRORS] = ErrorList(kept, error_class="nonfield")
+            else:
+                form.errors.pop(NON_FIELD_ERRORS, None)
+            formsets = [inline.formset for inline in context["inline_admin_formsets"]]
+            context.update(errors=helpers.AdminErrorList(form, formsets), trial=True)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def _try_unsaved(self, request, object_id):
         """The edited policy, built from the form and the rule inlines but never saved, previewed

@@ -536,6 +536,7 @@ class Agent(Holdable, models.Model):
                 data={"what": "agent callback signing secret rotated", "version": self.callback_secret_version},
             )
         return self.callback_secret()
+
     def record_hold(self, *, by, before):
         self.record_pause_change(by=by, before=before)
 
@@ -645,6 +646,16 @@ class StandingApprovalQuerySet(models.QuerySet):
         now = now or timezone.now()
         return self.filter(revoked_at__isnull=True, expires_at__gt=now, uses__lt=models.F("max_uses"))
 
+    def reviewable_by(self, user):
+        """Those on the action types `user` reviews: theirs to see and to revoke (revoking only
+        tightens, so any reviewer of the type may, not only whoever made it)."""
+        from guardian.shortcuts import get_objects_for_user
+
+        types = get_objects_for_user(
+            user, "policies.review_actiontype", ActionType, accept_global_perms=True, with_superuser=True
+        )
+        return self.filter(action_type__in=types)
+
 
 class StandingApproval(models.Model):
     """ "Approve and allow similar": this agent's proposals of this type whose parameters match
@@ -721,10 +732,14 @@ class StandingApproval(models.Model):
         return used == 1
 
     def revoke(self, *, by):
+        """Revoke it at once; False when it was revoked already (and nothing is recorded)."""
         from audit.log import Actor, record
 
         with transaction.atomic():
-            if StandingApproval.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
+            revoked = StandingApproval.objects.filter(pk=self.pk, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+            if revoked:
                 record(
                     kind="policy.changed",
                     actor=Actor.user(by),
@@ -733,6 +748,17 @@ class StandingApproval(models.Model):
                     data={"what": "standing approval revoked", "standing_approval": self.pk},
                 )
         self.refresh_from_db()
+        return bool(revoked)
+
+    @staticmethod
+    def refusal_for(action):
+        """Why no standing approval can be made from `action`, or "": never for an irreversible
+        type (each of those waits for a person), and only from an approved action."""
+        if action.action_type.irreversible:
+            return "This type is irreversible: a standing approval never applies to it, so each one waits for a person."
+        if action.status not in ("approved", "executed", "failed"):
+            return f"Only an approved action can allow similar ones; this one is {action.status}."
+        return ""
 
     @classmethod
     def for_edited_call(cls, *, action, by):
@@ -752,8 +778,9 @@ class StandingApproval(models.Model):
         """Create one from an approved action (the inbox's "approve and allow similar")."""
         from audit.log import Actor, record
 
-        if action.status not in ("approved", "executed", "failed"):
-            raise ValidationError(f"Only an approved action can allow similar ones; this one is {action.status}.")
+        refusal = cls.refusal_for(action)
+        if refusal:
+            raise ValidationError(refusal)
         duration = duration or cls.DEFAULT_DURATION
         now = timezone.now()
         standing = cls(

@@ -114,8 +114,12 @@ def render_summary(action_type, params):
     try:
         template = compile_template(action_type.summary_template)
         text = template.render(Context(dict(params) if isinstance(params, dict) else {}, autoescape=False))
-    # A parameter the template needs may be missing, or of a type its filter cannot take.
-    except (TemplateSyntaxError, VariableDoesNotExist, TypeError, ValueError, ArithmeticError) as error:
+    # A parameter the template needs may be missing (a filter's argument, which Django does not
+    # leave empty as it does a missing variable), or of a type its filter cannot take.
+    except VariableDoesNotExist as error:
+        missing = error.params[0] if error.params else ""
+        return f"{action_type.name or action_type.key} (the summary needs the parameter “{missing}”, which is missing)"
+    except (TemplateSyntaxError, TypeError, ValueError, ArithmeticError) as error:
         return f"{action_type.name or action_type.key} (summary template failed: {error})"
     return " ".join(text.split())
 

@@ -10,8 +10,7 @@ def sampling_recommendation(action_type):
     rate = error_rate_for(action_type)
     if not rate.judged:
         return "No graded samples yet"
-    low, high = rate.interval
-    return f"{rate.rate:.1%} ({low:.1%}–{high:.1%}, {rate.judged} graded): {rate.recommendation}"
+    return f"{rate.text}, {rate.judged} graded: {rate.recommendation}"
 
 
 # Added from here so that policies/admin.py needs no import of sampling (policies comes first).

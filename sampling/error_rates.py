@@ -50,6 +50,13 @@ def recommendation(low, high, target):
     return NOT_ENOUGH_DATA
 
 
+def percent(share):
+    """A share as every page writes it, always from the unrounded value (0.93850… → "93.9%"):
+    rounding first, as the CSV's 4 decimals do, would make it 93.8% on one page and 93.9% on
+    another."""
+    return f"{share:.1%}"
+
+
 @dataclass
 class ErrorRate:
     action_type: ActionType
@@ -70,6 +77,19 @@ class ErrorRate:
     @property
     def interval(self):
         return wilson_interval(self.incorrect, self.judged)
+
+    @property
+    def text(self):
+        """ "66.7% (20.8%–93.9%)": the rate and its interval, on the sample page, in the admin and
+        on Insights alike; "–" before any grade says correct or incorrect."""
+        if not self.judged:
+            return "–"
+        low, high = self.interval
+        return f"{percent(self.rate)} ({percent(low)}–{percent(high)})"
+
+    @property
+    def target_text(self):
+        return percent(self.action_type.target_error_rate)
 
     @property
     def recommendation(self):

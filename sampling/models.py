@@ -1,6 +1,7 @@
 """Samples: auto-approved actions drawn for a person to grade, and how far each type was drawn."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -38,7 +39,10 @@ class Sample(models.Model):
         return f"sample of {self.action_id}"
 
     def grade_as(self, *, by, grade, note=""):
-        """Grade once; a second grader gets a Conflict naming the first."""
+        """Grade once; a second grader gets a Conflict naming the first. An incorrect grade needs
+        a note (ValidationError): it is what the policy admin reads to fix the policy."""
+        if grade == self.Grade.INCORRECT and not note.strip():
+            raise ValidationError("Say what was wrong: the note is what the policy admin acts on.")
         with transaction.atomic():
             now = timezone.now()
             claimed = Sample.objects.filter(pk=self.pk, grade="").update(
@@ -48,7 +52,11 @@ class Sample(models.Model):
                 self.refresh_from_db()
                 raise Conflict(f"Already graded {self.grade} by {self.graded_by_name}.")
             self.grade, self.note, self.graded_by, self.graded_by_name, self.graded_at = (
-                grade, note, by, by.get_username(), now
+                grade,
+                note,
+                by,
+                by.get_username(),
+                now,
             )
             record(
                 kind="sample.graded",

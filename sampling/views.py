@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -41,9 +42,13 @@ def grade(request, pk):
             sample.grade_as(by=request.user, grade=grade, note=note)
         except Conflict as conflict:
             error = str(conflict)
+        except ValidationError as invalid:
+            error = " ".join(invalid.messages)
     if request.htmx:
         return render(
-            request, "sampling/samples.html#sample", {"sample": sample, "error": error, "grades": Sample.Grade}
+            request,
+            "sampling/samples.html#sample",
+            {"sample": sample, "error": error, "grades": Sample.Grade, "note": note},
         )
     if error:
         messages.error(request, error)

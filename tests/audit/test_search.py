@@ -23,8 +23,17 @@ def history():
         "action_type": "payments.refund",
         "agent": "billing-agent",
         "session_id": "run-42",
+        "model": "gpt-4o",
+        "prompt_version": "refunds-v3",
     }
-    email = {"action_id": EMAIL_ID, "action_type": "email.send", "agent": "mail-agent", "session_id": "run-7"}
+    email = {
+        "action_id": EMAIL_ID,
+        "action_type": "email.send",
+        "agent": "Mail-Agent",
+        "session_id": "run-7",
+        "model": "claude-sonnet",
+        "prompt_version": "mail-v1",
+    }
     append(
         "action.proposed",
         actor=Actor("agent", "1", "billing-agent"),
@@ -92,7 +101,13 @@ def test_the_page_lists_the_newest_events_first_with_links_to_their_actions(clie
         ("q=refund+OR+invoice", [3, 2, 1]),
         ("q=refund+-chargeback", [1]),
         ("q=nothing-like-this", []),
-        ("agent=mail-agent", [5, 4, 3]),
+        ("agent=Mail-Agent", [5, 4, 3]),
+        ("agent=mail", [5, 4, 3]),  # the start of the name, in any case
+        ("agent=BILLING-agent", [2, 1]),
+        ("agent=agent", []),  # not the middle of a name
+        ("model=gpt-4o", [2, 1]),
+        ("prompt_version=mail-v1", [5, 4, 3]),
+        ("model=claude-sonnet&prompt_version=refunds-v3", []),
         ("action_type=payments.refund", [2, 1]),
         ("kind=action.proposed", [3, 1]),
         ("actor=sue", [6, 2]),
@@ -196,3 +211,38 @@ def test_full_text_pages_widen_their_window_until_the_page_is_full(client, audit
     third = client.get(f"/audit/?q=bulk&before={seqs(second)[-1]}")
 
     assert seqs(first) + seqs(second) + seqs(third) == expected
+
+
+@pytest.mark.parametrize(
+    "search, index",
+    [
+        ({"agent": "AGENT-7"}, "event_agent_prefix_seq"),
+        ({"model": "model-7"}, "event_model_seq"),
+        ({"prompt_version": "prompt-7"}, "event_prompt_version_seq"),
+    ],
+)
+def test_the_agent_model_and_prompt_version_filters_use_an_index(search, index):
+    # A log of millions must not be read event by event to find one agent's, model's or prompt's.
+    from django.db import connection
+
+    from audit.forms import SearchForm
+
+    now = timezone.now()
+    append_many(
+        Event(
+            at=now,
+            kind="note.written",
+            actor_kind="system",
+            agent=f"agent-{i % 50}",
+            model=f"model-{i % 50}",
+            prompt_version=f"prompt-{i % 50}",
+            data={},
+        )
+        for i in range(5000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE audit_event")
+    form = SearchForm(search)
+    assert form.is_valid()
+
+    assert index in form.events().order_by().only("seq").explain()

@@ -121,7 +121,9 @@ class SlackUserAgent:
             **signing,
         )
 
-    def submit(self, callback_id, action, values, selects=("common",)):
+    def submit(self, callback_id, action, values, selects=("common",), metadata=None):
+        """Submit a modal; `metadata` is the opened view's private_metadata (by default the
+        action's id alone, as a modal opened before it named its channel holds)."""
         state = {
             block: {"value": {"type": "static_select", "selected_option": {"value": value}}}
             if block in selects
@@ -131,7 +133,11 @@ class SlackUserAgent:
         return self.send(
             {
                 "type": "view_submission",
-                "view": {"callback_id": callback_id, "private_metadata": str(action.pk), "state": {"values": state}},
+                "view": {
+                    "callback_id": callback_id,
+                    "private_metadata": metadata or str(action.pk),
+                    "state": {"values": state},
+                },
             }
         )
 

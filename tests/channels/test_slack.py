@@ -9,12 +9,12 @@ from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals import escalation, slack
-from approvals.models import Action, SlackMessage, SlackUser
+from approvals import escalation, notifications, slack
+from approvals.models import Action, Notification, SlackMessage, SlackUser
 from audit.log import Actor
 from audit.models import Event
 from hitl_site.celery import app
-from policies.models import EscalationTier
+from policies.models import ActionType, EscalationTier
 from tests.channels.conftest import SlackUserAgent
 
 pytestmark = pytest.mark.django_db
@@ -81,12 +81,38 @@ def test_a_pending_action_is_posted_to_its_types_channel_with_buttons(posted, sl
     assert SlackMessage.objects.get().ts == "1700000000.000001"
 
 
-def test_agent_text_cannot_mention_broadcast_or_link(posted, slack_api):
-    shown = texts(slack_api.of("chat.postMessage")[0]["blocks"])
-
+def assert_inert(shown):
     assert "<@U0ADMIN>" not in shown and "<!here>" not in shown and "<https://" not in shown
     assert "@channel" not in shown and "evil.example.com" not in shown and "https://evil" not in shown
     assert "&lt;@U0ADMIN&gt;" in shown and "&amp; more" in shown
+
+
+@pytest.fixture
+def email_type(refunds_channel):
+    """An email whose subject, the agent's text, is the summary's."""
+    return ActionType.objects.create(
+        key="email.send",
+        params_schema={"type": "object", "properties": {"to": {"type": "string"}, "subject": {"type": "string"}}},
+        summary_template="Email {{ to }}: {{ subject }}",
+        autonomy="confirm",
+        slack_channel="C_REFUNDS",
+        first_use_threshold=0,
+    )
+
+
+def test_agent_text_cannot_mention_broadcast_or_link(posted, api, email_type, slack_api):
+    assert_inert(texts(slack_api.of("chat.postMessage")[0]["blocks"]))
+    email = Action.objects.get(pk=api.propose("email.send", {"to": "ann@example.org", "subject": HOSTILE}).json()["id"])
+    deliver_all()
+
+    post = slack_api.of("chat.postMessage")[1]
+    # The fallback `text` (notifications, screen readers) is mrkdwn too, not only the blocks.
+    assert_inert(post["text"])
+    assert_inert(texts(post["blocks"]))
+    # The Slack-compatible webhook of an escalation tier says the same, as inertly.
+    _, _, payload = notifications.message_for_action(Notification.Kind.ESCALATED, email, HOSTILE)
+    assert_inert(payload["text"])
+    assert_inert(texts(payload["blocks"]))
 
 
 def test_approving_from_slack_takes_one_click_and_updates_the_message(posted, sue_in_slack, slack_api):
@@ -279,6 +305,48 @@ def test_a_second_click_after_the_decision_says_who_decided(posted, sue_in_slack
     SlackUserAgent(sue_in_slack.client, "U_SAM").press("approve", posted)
 
     assert slack_api.of("chat.postEphemeral")[0]["text"].startswith("Already approved by sue at")
+
+
+@pytest.fixture
+def sam_in_slack(client, slack_api, second_supervisor):
+    slack_api.users["U_SAM"] = (second_supervisor.email, True)
+    return SlackUserAgent(client, "U_SAM")
+
+
+def test_four_eyes_in_slack_records_the_first_approval_and_the_second_person_decides(
+    posted, sue_in_slack, sam_in_slack, slack_api
+):
+    posted.action_type.required_approvers = 2
+    posted.action_type.save()
+
+    sue_in_slack.press("approve", posted)
+
+    [ephemeral] = slack_api.of("chat.postEphemeral")
+    assert (ephemeral["user"], ephemeral["channel"]) == ("U_SUE", "C_REFUNDS")
+    assert ephemeral["text"] == "Your approval is recorded: 1 of 2."
+    posted.refresh_from_db()
+    assert posted.status == "pending"
+    sam_in_slack.press("approve", posted)
+    posted.refresh_from_db()
+    assert posted.status == "approved" and posted.decision.by_name == "sam"
+    assert len(slack_api.of("chat.postEphemeral")) == 1
+
+
+def test_an_edit_that_needs_another_approval_says_so_when_the_modal_closes(posted, sue_in_slack, slack_api):
+    posted.action_type.required_approvers = 2
+    posted.action_type.save()
+    sue_in_slack.press("edit", posted)
+    opened = slack_api.of("views.open")[0]["view"]
+
+    answer = sue_in_slack.submit("edit", posted, {"amount": "375"}, metadata=opened["private_metadata"])
+
+    assert answer.status_code == 200 and not answer.content  # the modal closes
+    [ephemeral] = slack_api.of("chat.postEphemeral")
+    assert (ephemeral["user"], ephemeral["channel"]) == ("U_SUE", "C_REFUNDS")
+    assert ephemeral["text"].startswith("Your approval is recorded: 1 of 2.")
+    assert "must approve the same changes" in ephemeral["text"]
+    posted.refresh_from_db()
+    assert posted.status == "pending" and posted.approvals.get().final_params["amount"] == 375
 
 
 def test_slack_down_leaves_the_message_queued_for_a_retry(api, slack_api, refunds_channel):

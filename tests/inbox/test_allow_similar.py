@@ -4,6 +4,7 @@ created as a standing approval, and the next matching proposal runs at `audit`."
 import pytest
 
 from approvals.models import Action
+from audit.models import Event
 from policies.models import ActionType, StandingApproval
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +86,74 @@ def test_the_action_page_shows_the_context_the_agent_sent(client, supervisor, ap
     assert "Context the agent sent" in page
     assert "T-9" in page
     assert "&lt;b&gt;please&lt;/b&gt;" in page and "<b>please</b>" not in page
+
+
+def test_an_irreversible_approval_says_on_its_card_why_nothing_similar_is_allowed(client, supervisor, pending):
+    client.force_login(supervisor)
+
+    card = client.post(f"/actions/{pending.pk}/approve", headers={"HX-Request": "true"}).content.decode()
+
+    assert "irreversible: a standing approval never applies to it" in card
+    assert "allow-similar" not in card
+
+
+def test_the_page_says_who_approved_a_person_you_or_the_policy(client, supervisor, second_supervisor, api, approved):
+    client.force_login(supervisor)
+    assert "You approved" in client.get(f"/actions/{approved.pk}/allow-similar").content.decode()
+
+    client.force_login(second_supervisor)
+    assert "sue approved" in client.get(f"/actions/{approved.pk}/allow-similar").content.decode()
+
+    ActionType.objects.filter(pk=approved.action_type_id).update(autonomy="audit")
+    by_policy = api.propose(params={"customer": "cus_9", "amount": 5, "currency": "USD"}).json()
+    assert by_policy["status"] == "approved"
+    page = client.get(f"/actions/{by_policy['id']}/allow-similar").content.decode()
+    assert "The policy approved" in page and "You approved" not in page
+    assert (
+        f'href="/actions/{by_policy["id"]}/allow-similar"'
+        in client.get(f"/actions/{by_policy['id']}/").content.decode()
+    )
+
+
+def test_it_is_offered_after_the_approved_action_ran(client, supervisor, approved):
+    Action.objects.filter(pk=approved.pk).update(status="executed")
+    client.force_login(supervisor)
+
+    assert f'href="/actions/{approved.pk}/allow-similar"' in client.get(f"/actions/{approved.pk}/").content.decode()
+
+
+def test_a_supervisor_sees_their_standing_approvals_and_revokes_one_on_the_preferences_page(
+    client, supervisor, approved, api
+):
+    client.force_login(supervisor)
+    client.post(f"/actions/{approved.pk}/allow-similar", {**CHOICES, "create": "1"})
+    standing = StandingApproval.objects.get()
+
+    page = client.get("/notifications/preferences").content.decode()
+    assert "payments.refund</code> from billing-agent" in page and "amount ≤ 750" in page
+    assert f'action="/standing-approvals/{standing.pk}/revoke"' in page
+
+    response = client.post(f"/standing-approvals/{standing.pk}/revoke", follow=True)
+
+    assert "Revoked: payments.refund from billing-agent" in response.content.decode()
+    standing.refresh_from_db()
+    assert standing.revoked_at is not None
+    event = Event.objects.filter(kind="policy.changed").latest("seq")
+    assert (event.actor_name, event.data["what"]) == ("sue", "standing approval revoked")
+    assert api.propose(params={"customer": "cus_9", "amount": 5, "currency": "USD"}).json()["status"] == "pending"
+    again = client.post(f"/standing-approvals/{standing.pk}/revoke", follow=True).content.decode()
+    assert "Already revoked" in again
+    assert Event.objects.filter(kind="policy.changed", data__what="standing approval revoked").count() == 1
+
+
+def test_only_a_reviewer_of_its_type_revokes_a_standing_approval(client, supervisor, outsider, approved):
+    standing = StandingApproval.allow_similar(action=approved, by=supervisor, constraints={})
+    client.force_login(outsider)
+
+    assert f"/standing-approvals/{standing.pk}/revoke" not in client.get("/notifications/preferences").content.decode()
+    assert client.post(f"/standing-approvals/{standing.pk}/revoke").status_code == 403
+    assert client.post("/standing-approvals/999999/revoke").status_code == 404
+    client.force_login(supervisor)
+    assert client.get(f"/standing-approvals/{standing.pk}/revoke").status_code == 405
+    standing.refresh_from_db()
+    assert standing.revoked_at is None

@@ -54,6 +54,20 @@ def test_if_one_was_decided_meanwhile_nothing_is_approved(client, supervisor, se
     assert Action.objects.filter(status="approved").count() == 4
 
 
+def test_back_and_resubmit_after_a_batch_says_you_decided_them_yourself(client, supervisor, agent, refund_type):
+    ids = [a.pk for a in pending_actions(agent, refund_type, 2)]
+    client.force_login(supervisor)
+    client.post("/batch/approve", {"ids": ids})
+
+    again = client.post("/batch/approve", {"ids": ids})
+
+    page = again.content.decode()
+    assert again.status_code == 409
+    assert page.count("You already decided this: approved at") == 2
+    assert "someone else" not in page and "by sue" not in page
+    assert Decision.objects.count() == 2
+
+
 def test_a_race_inside_the_claim_rolls_everything_back(supervisor, second_supervisor, agent, refund_type):
     from approvals.models import BatchConflict
 

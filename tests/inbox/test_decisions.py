@@ -86,6 +86,17 @@ def test_a_rejection_without_any_reason_is_refused(client, supervisor, pending):
     assert Action.objects.get(pk=pending.pk).status == "pending"
 
 
+def test_the_reject_panel_stays_open_with_its_error_and_the_reasons_given(client, supervisor, pending):
+    client.force_login(supervisor)
+
+    fragment = client.post(f"/actions/{pending.pk}/reject", {"reason": "  "}, headers=HTMX).content.decode()
+
+    panel = fragment.split('<details class="reject" open>', 1)
+    assert len(panel) == 2, "the panel is closed: the reviewer does not see what went wrong"
+    assert "Say why you reject it" in panel[1].split("</details>")[0]
+    assert 'name="reason"' in panel[1] and "autofocus" in panel[1]
+
+
 def test_marking_a_suggestion_done_records_who(client, supervisor, suggestion):
     client.force_login(supervisor)
 

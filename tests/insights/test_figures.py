@@ -186,3 +186,17 @@ def test_the_page_runs_the_same_queries_whatever_the_range(page, params, django_
     # decisions by a person (earned autonomy).
     with django_assert_num_queries(14):
         assert page(**params).status_code == 200
+
+
+def test_an_error_rate_reads_the_same_on_insights_the_admin_and_the_sample_page(
+    page, client, refund_type, agent, superuser, sample_reviewer
+):
+    # 2 of 3 incorrect: the upper bound is 0.938508…, which rounded to 4 places first read 93.8%.
+    draw_samples(refund_type, agent, ["correct", "incorrect", "incorrect"])
+    shown = "66.7% (20.8%–93.9%)"
+
+    assert f"{shown}, target 2.0%" in page().content.decode()
+    client.force_login(superuser)
+    assert f"{shown}, 3 graded" in client.get("/admin/policies/actiontype/").content.decode()
+    client.force_login(sample_reviewer)
+    assert shown in client.get("/samples/").content.decode()

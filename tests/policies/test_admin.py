@@ -133,6 +133,26 @@ def test_saving_writes_the_diff_bumps_the_version_and_shows_in_the_history(admin
     assert "autonomous → audit" in page
 
 
+def test_the_history_diffs_rules_one_by_one_by_name(admin_client, tag_type):
+    add_rule(tag_type, "big", "params.tags.size() > 3")
+    data = form_data(tag_type)
+    data["rules-0-expression"] = "params.tags.size() > 5"
+    admin_client.post(change_url(tag_type), data)
+    data = form_data(tag_type)
+    data["rules-0-DELETE"] = "on"
+    data["rules-TOTAL_FORMS"] = "2"
+    data.update({"rules-1-name": "vip", "rules-1-expression": '"vip" in params.tags', "rules-1-level": "confirm"})
+    data.update({"rules-1-order": "1", "rules-1-action_type": tag_type.pk})
+    admin_client.post(change_url(tag_type), data)
+
+    page = admin_client.get(change_url(tag_type)).content.decode()
+
+    assert "<li>rule “big”: expression params.tags.size() &gt; 3 → params.tags.size() &gt; 5</li>" in page
+    assert "<li>rule “vip” added: expression &quot;vip&quot; in params.tags, level confirm, order 1</li>" in page
+    assert "<li>rule “big” removed</li>" in page
+    assert "{&#x27;name&#x27;" not in page and "[{" not in page
+
+
 def test_saving_without_changes_writes_no_event(admin_client, tag_type):
     admin_client.post(change_url(tag_type), form_data(tag_type))
 
@@ -169,6 +189,31 @@ def test_the_preview_renders_the_edited_summary_without_saving(admin_client, tag
     tag_type.refresh_from_db()
     assert tag_type.summary_template == "Tag ticket {{ ticket }}"
     assert not Event.objects.filter(kind="policy.changed").exists()
+
+
+def test_a_preview_or_a_dry_run_is_not_called_an_error(admin_client, api, tag_type):
+    api.propose("tickets.tag", TAG)
+    for trial in ({"_preview": "Preview summary"}, {"_dryrun": "Dry run"}):
+        page = admin_client.post(change_url(tag_type), form_data(tag_type, **trial)).content.decode()
+
+        assert "Please correct the error" not in page and "errornote" not in page
+        assert "Not saved: this was a preview or a dry run" in page
+
+    # A real mistake still says so, and nothing is previewed.
+    page = admin_client.post(
+        change_url(tag_type), form_data(tag_type, params_schema='{"type": "strong"}', _preview="Preview summary")
+    ).content.decode()
+    assert "Please correct the error below." in page and "Not a valid JSON Schema" in page
+    assert "The reviewer would read" not in page
+
+
+def test_a_preview_without_a_parameter_the_summary_needs_names_it(admin_client, tag_type):
+    data = form_data(tag_type, summary_template="Charge {{ amount|money:currency }}", _preview="Preview summary")
+
+    page = admin_client.post(change_url(tag_type), data).content.decode()
+
+    assert "the summary needs the parameter “currency”, which is missing" in page
+    assert "Failed lookup" not in page
 
 
 def test_the_preview_lists_schema_errors_of_the_sample(admin_client, tag_type):

@@ -49,3 +49,27 @@ def test_a_policy_admin_previews_dry_runs_and_saves(page, live_server, policy_ad
     assert [rule.name for rule in saved.rules.all()] == ["large"]
     assert set(Event.objects.get(kind="policy.changed").data["diff"]) == {"summary_template", "rules"}
     assert console_errors == []
+
+
+def test_the_change_form_fits_1280_px_with_rarely_used_sections_collapsed(page, live_server, superuser, tag_type):
+    from tests.policies.conftest import add_rule
+
+    add_rule(tag_type, "large", 'has(params.amount) && params.amount > 500 && params.currency == "USD"')
+    add_rule(tag_type, "vip", '"vip" in params.tags', order=1)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/admin/login/")
+    page.get_by_label("Username").fill(superuser.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    page.goto(f"{live_server.url}/admin/policies/actiontype/{tag_type.pk}/change/")
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # nothing cut off at the right
+    delete = page.locator("#id_rules-1-DELETE").bounding_box()
+    level = page.locator("#id_rules-1-level").bounding_box()
+    assert delete["x"] + delete["width"] <= 1280 and level["x"] + level["width"] <= 1280
+    for closed in ("Parameters", "Sampling after the fact", "External checker", "Dry run"):
+        expect(page.locator("details", has=page.locator("summary", has_text=closed))).not_to_have_attribute("open", "")
+    expect(page.locator("#id_checker_url")).not_to_be_visible()
+    page.get_by_text("External checker", exact=True).click()
+    expect(page.locator("#id_checker_url")).to_be_visible()

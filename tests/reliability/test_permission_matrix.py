@@ -10,14 +10,17 @@ a fresh action (or sample, or escalation) for every caller, so one cell cannot c
 """
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
+from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from approvals.models import Action, Appeal
-from policies.models import ActionType, Agent
+from audit.models import Event
+from policies.models import ActionType, Agent, StandingApproval
 from sampling.models import Sample
 from tests.conftest import CONFIRMED, make_user
 
@@ -91,6 +94,9 @@ MATRIX = [
         {},
         page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302),
     ),
+    ("POST", "/appeals/{escalation}/claim", {}, page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302)),
+    ("POST", "/standing-approvals/{standing}/revoke", {}, page(allowed=REVIEWERS_OF_REFUNDS, allowed_answer=302)),
+    ("GET", "/standing-approvals/{standing}/revoke", None, everyone(405)),
     ("GET", "/notifications/preferences", None, page(allowed=HUMANS)),
     ("POST", "/notifications/preferences", {"delivery": "hourly"}, page(allowed=HUMANS, allowed_answer=302)),
     # Slack and email: Slack's requests are signed (an unsigned one is refused for everyone); a
@@ -104,6 +110,8 @@ MATRIX = [
     ("GET", "/audit/", None, page(allowed=("audrey", "root"))),
     ("GET", "/audit/export?format=csv", None, page(allowed=("audrey", "root"))),
     ("GET", "/audit/export?format=jsonl", None, page(allowed=("audrey", "root"))),
+    ("GET", "/audit/events/{event}/", None, page(allowed=("audrey", "root"))),
+    ("GET", "/audit/events/999999999/", None, page(allowed=("audrey", "root"), allowed_answer=404)),
     # Insights and metrics.
     ("GET", "/insights/", None, page(allowed=INSIGHTS)),
     ("GET", "/insights/volume.csv", None, page(allowed=INSIGHTS)),
@@ -247,6 +255,14 @@ def call_as(world, caller, method, path, body, counter):
     if "{sample}" in path:
         sample_action = Action.objects.get(pk=propose(token))
         values["sample"] = Sample.objects.create(action=sample_action, action_type=sample_action.action_type).pk
+    if "{standing}" in path:
+        values["standing"] = StandingApproval.objects.create(
+            action_type=ActionType.objects.get(key="payments.refund"),
+            agent=world["agent"],
+            expires_at=timezone.now() + timedelta(hours=1),
+        ).pk
+    if "{event}" in path:
+        values["event"] = Event.objects.latest("seq").seq
     if "{escalation}" in path:
         values["escalation"] = Appeal.open_for(
             agent=world["agent"], kind="wrong", action=Action.objects.get(pk=world["action"])

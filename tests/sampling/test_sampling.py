@@ -137,6 +137,24 @@ def test_a_bad_grade_changes_nothing(client, email_type, agent, sample_reviewer)
     assert not Event.objects.filter(kind="sample.graded").exists()
 
 
+def test_incorrect_needs_a_note_saying_what_was_wrong(client, email_type, agent, sample_reviewer):
+    email_type.sampling_rate = 1.0
+    email_type.save()
+    [action] = auto_approved(email_type, agent, 1)
+    drawing.draw()
+    client.force_login(sample_reviewer)
+
+    card = client.post(
+        f"/samples/{action.pk}/grade", {"grade": "incorrect", "note": "  "}, headers={"HX-Request": "true"}
+    )
+
+    assert "Say what was wrong" in card.content.decode()
+    assert Sample.objects.get(pk=action.pk).grade == ""
+    assert not Event.objects.filter(kind="sample.graded").exists()
+    client.post(f"/samples/{action.pk}/grade", {"grade": "correct"})
+    assert Sample.objects.get(pk=action.pk).grade == "correct"  # a correct grade needs none
+
+
 def test_only_sample_reviewers_see_the_sample_queue(client, outsider, supervisor):
     for user in (outsider, supervisor):
         client.force_login(user)
@@ -219,4 +237,4 @@ def test_the_admin_lists_each_types_recommendation(admin_client, agent, sample_r
 
     page = admin_client.get("/admin/policies/actiontype/").content.decode()
 
-    assert "20.0% (13.3%–28.9%, 100 graded): tighten" in page
+    assert "20.0% (13.3%–28.9%), 100 graded: tighten" in page

@@ -119,3 +119,59 @@ def test_an_auditor_can_neither_see_nor_resolve_a_get_a_human(api, client, super
         assert "Get a human" not in render_inbox_top(user)
     assert Appeal.objects.get().resolved_at is None
     assert "Get a human" in render_inbox_top(supervisor)
+
+
+def test_a_supervisor_says_im_on_it_and_the_others_see_who(api, client, supervisor, second_supervisor, outsider):
+    appeal_id = api.post("/escalations", {"kind": "human", "session_id": "run-1"}).json()["id"]
+    assert "Nobody is on it yet" in render_inbox_top(second_supervisor)
+    client.force_login(supervisor)
+
+    assert client.post(f"/appeals/{appeal_id}/claim").status_code == 302
+
+    assert "sue is on it since" in render_inbox_top(second_supervisor)
+    assert "You are on it since" in render_inbox_top(supervisor)
+    client.force_login(second_supervisor)
+    second = client.post(f"/appeals/{appeal_id}/claim", headers={"HX-Request": "true"}).content.decode()
+    assert "sue is on it since" in second and 'role="alert"' in second
+    [claimed] = Event.objects.filter(kind="escalation.claimed")
+    assert claimed.actor_name == "sue" and claimed.data["escalation_id"] == appeal_id
+    assert Appeal.objects.get().claimed_by == supervisor
+    assert client.get(f"/appeals/{appeal_id}/claim").status_code == 405
+    client.force_login(outsider)
+    assert client.post(f"/appeals/{appeal_id}/claim").status_code == 403
+    assert client.post(f"/appeals/{uuid.uuid4()}/claim").status_code == 404
+
+
+def test_resolving_keeps_what_was_done_for_the_log(api, client, supervisor):
+    appeal_id = api.post("/escalations", {"kind": "human", "session_id": "run-1"}).json()["id"]
+    client.force_login(supervisor)
+
+    card = client.post(
+        f"/appeals/{appeal_id}/resolve",
+        {"note": "Called her <b>back</b>; refunded by hand"},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+
+    assert "Resolved by sue" in card and "Called her &lt;b&gt;back&lt;/b&gt;; refunded by hand" in card
+    assert Appeal.objects.get().resolution_note == "Called her <b>back</b>; refunded by hand"
+    assert Event.objects.get(kind="escalation.resolved").data["note"] == "Called her <b>back</b>; refunded by hand"
+
+
+def test_the_card_shows_the_session_so_far_proposals_decisions_and_questions(api, agent, supervisor):
+    from approvals.models import Action, Question
+
+    first = api.propose(session_id="run-9", rationale="She asked for <i>all</i> of it back").json()["id"]
+    Action.objects.get(pk=first).reject(by=supervisor, reason="Only the damaged item")
+    question, _ = Question.ask(agent=agent, call_id="q1", message="Refund the shipping too?", session_id="run-9")
+    question.answer(by=supervisor, response="No, not the shipping")
+    api.propose(session_id="run-9", params={"customer": "cus_123", "amount": 20, "currency": "USD"})
+    api.post("/escalations", {"kind": "human", "session_id": "run-9", "message": "Get me a person"})
+
+    html = render_inbox_top(supervisor)
+
+    assert "The session so far (3)" in html
+    assert "The agent said:</span> She asked for &lt;i&gt;all&lt;/i&gt; of it back" in html
+    assert "Rejected by sue: “<span hx-disable>Only the damaged item</span>”" in html
+    assert "the agent asked a person:" in html and "Refund the shipping too?" in html
+    assert "answered by sue: “<span hx-disable>No, not the shipping</span>”" in html
+    assert html.index("Refund $750.00") < html.index("Refund the shipping too?") < html.index("Refund $20.00")
