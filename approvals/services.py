@@ -9,6 +9,7 @@ from prometheus_client import Histogram
 
 from approvals.models import Action, SlackMessage
 from audit.log import Actor, record, record_many
+from policies.cache import Policies
 from policies.models import ActionType, Autonomy, InvalidProposal, RateCounter
 from policies.routing import Proposal, Refusal, action_type_for, facts_for, route
 
@@ -35,8 +36,9 @@ class KeyReused(Exception):
     """The Idempotency-Key was used before with a different body."""
 
 
-def action_propose(*, agent, proposal, idempotency_key=None):
-    """Route and store one proposal. Returns (action, created).
+def action_propose(*, agent, proposal, idempotency_key=None, policies=None):
+    """Route and store one proposal. Returns (action, created). `policies`: those the request
+    authenticated with (policies/cache.py), else the current ones.
 
     With an Idempotency-Key, a replay of the same body returns the stored action
     (created=False); the same key with another body raises KeyReused; the same key while the
@@ -44,7 +46,8 @@ def action_propose(*, agent, proposal, idempotency_key=None):
     """
     digest = hashlib.sha256(json.dumps(proposal, sort_keys=True, default=str).encode()).hexdigest()
     try:
-        action_type = action_type_for(proposal["action"], proposal.get("params"))
+        policies = policies or Policies.current()
+        action_type = action_type_for(proposal["action"], proposal.get("params"), policies)
         rate_count = _count_for_rate_breaker(agent=agent, action_type=action_type, idempotency_key=idempotency_key)
         return _propose(
             agent=agent,
@@ -53,6 +56,7 @@ def action_propose(*, agent, proposal, idempotency_key=None):
             idempotency_key=idempotency_key,
             digest=digest,
             rate_count=rate_count,
+            policies=policies,
         )
     except Refusal as refusal:
         # Recorded after the refusal rolled back: nothing the agent sent is lost.
@@ -102,7 +106,7 @@ def record_refusal(*, agent, proposal, refusal):
         )
 
 
-def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_count):
+def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_count, policies):
     with transaction.atomic():
         if idempotency_key is not None:
             if not _try_lock(agent.pk, idempotency_key):
@@ -118,7 +122,9 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
             threshold = action_type.first_use_threshold
             ran = Action.objects.filter(action_type=action_type).let_through()
             executions = ran[:threshold].count() if threshold else 0
-            facts = facts_for(action_type, agent, facts_proposal, executions=executions, rate_count=rate_count)
+            facts = facts_for(
+                action_type, agent, facts_proposal, executions=executions, rate_count=rate_count, policies=policies
+            )
             decided = route(action_type, agent, facts_proposal, facts)
             if decided.standing_approval is not None and not decided.standing_approval.use():
                 # Another proposal used it up meanwhile: route as if it were not there.

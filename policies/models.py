@@ -514,6 +514,7 @@ class Agent(Holdable, models.Model):
                 data={"what": "agent callback signing secret rotated", "version": self.callback_secret_version},
             )
         return self.callback_secret()
+
     def record_hold(self, *, by, before):
         self.record_pause_change(by=by, before=before)
 
@@ -553,7 +554,11 @@ class AgentToken(models.Model):
 
     @classmethod
     def agent_for(cls, secret):
-        token = cls.objects.active().select_related("agent").filter(digest=cls.digest_of(secret)).first()
+        return cls.agent_for_digest(cls.digest_of(secret))
+
+    @classmethod
+    def agent_for_digest(cls, digest):
+        token = cls.objects.active().select_related("agent").filter(digest=digest).first()
         return token.agent if token else None
 
     def revoke(self):
