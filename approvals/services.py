@@ -109,13 +109,13 @@ def record_refusal(*, agent, proposal, refusal):
 def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_count, policies):
     with transaction.atomic():
         if idempotency_key is not None:
-            if not _try_lock(agent.pk, idempotency_key):
+            claimed, existing_id, existing_digest = _claim(agent.pk, idempotency_key)
+            if not claimed:
                 raise InFlight()
-            existing = Action.objects.filter(agent=agent, idempotency_key=idempotency_key).first()
-            if existing is not None:
-                if existing.request_digest != digest:
+            if existing_id is not None:
+                if existing_digest != digest:
                     raise KeyReused()
-                return existing, False
+                return Action.objects.get(pk=existing_id), False
         facts_proposal = Proposal.from_request(proposal)
         with ROUTING_SECONDS.time():
             # Counted only up to the threshold: past it, the exact number does not matter.
@@ -187,8 +187,12 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
     return action, True
 
 
-def _try_lock(agent_id, key):
-    # Held until the transaction ends; a second request with the same key meanwhile is in flight.
+def _claim(agent_id, key):
+    """(claimed, id, request digest of the action the key already made): the key's lock, held
+    until the transaction ends (a second request with the same key meanwhile is in flight), and
+    the lookup after it, in one round trip (migration approvals.0014)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", [agent_id, key])
-        return cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT claimed, action_id, request_digest FROM approvals_claim_idempotency_key(%s, %s)", [agent_id, key]
+        )
+        return cursor.fetchone()

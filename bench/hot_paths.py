@@ -82,7 +82,7 @@ def profile_inbox(stack):
 PROPOSAL_STEPS = {
     "audit.log (record, record_many), all of it": "(audit/log.py",
     "token authentication": "agent_for (policies/models.py",
-    "Idempotency-Key lock": "_try_lock (approvals/services.py",
+    "Idempotency-Key lock and lookup": "_claim (approvals/services.py",
     "action type lookup": "action_type_for (policies/routing.py",
     "routing and schema check": "route (policies/routing.py",
     "summary template": "render_summary",
