@@ -118,10 +118,11 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
                 return Action.objects.get(pk=existing_id), False
         facts_proposal = Proposal.from_request(proposal)
         with ROUTING_SECONDS.time():
-            # Counted only up to the threshold: past it, the exact number does not matter.
-            threshold = action_type.first_use_threshold
-            ran = Action.objects.filter(action_type=action_type).let_through()
-            executions = ran[:threshold].count() if threshold else 0
+            # Counted only up to the threshold: past it, the exact number does not matter. Without
+            # one, no queryset is built either: building it costs about as much Python as routing.
+            executions = 0
+            if threshold := action_type.first_use_threshold:
+                executions = Action.objects.filter(action_type=action_type).let_through()[:threshold].count()
             facts = facts_for(
                 action_type, agent, facts_proposal, executions=executions, rate_count=rate_count, policies=policies
             )
