@@ -15,7 +15,7 @@ from django.conf import settings
 from ninja.security import HttpBearer
 
 from approvals.dbthreads import database
-from policies.models import AgentToken
+from policies.cache import Policies
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +24,9 @@ class RateLimited(Exception):
     pass
 
 
-def agent_for_token(token):
+def agent_for_token(token, policies=None):
     """The agent whose token this is (None for an unknown one); `RateLimited` once it is over its rate."""
-    agent = AgentToken.agent_for(token)
+    agent = (policies or Policies.current()).agent_for_token(token)
     if agent is not None and over_rate(agent):
         raise RateLimited()
     return agent
@@ -34,7 +34,9 @@ def agent_for_token(token):
 
 class AgentBearer(HttpBearer):
     def authenticate(self, request, token):
-        return agent_for_token(token)
+        # Read once per request: the view's proposal routes by the same policies (policies/cache.py).
+        request.policies = Policies.current()
+        return agent_for_token(token, request.policies)
 
 
 class AsyncAgentBearer(HttpBearer):

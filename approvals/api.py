@@ -244,7 +244,9 @@ def propose(request, proposal: ProposalIn):
             record_refusal(agent=request.auth, proposal=body, refusal=refusal)
             raise refusal from None
     try:
-        action, created = action_propose(agent=request.auth, proposal=body, idempotency_key=key)
+        action, created = action_propose(
+            agent=request.auth, proposal=body, idempotency_key=key, policies=request.policies
+        )
     except InFlight:
         raise ApiError(
             409, "idempotency_key_in_flight", "A request with this Idempotency-Key is still in progress."

@@ -168,7 +168,7 @@ def create_function_call(request, call: FunctionCallIn):
     }
     try:
         action, created = action_propose(
-            agent=request.auth, proposal=proposal, idempotency_key=KEY_PREFIX + call.call_id
+            agent=request.auth, proposal=proposal, idempotency_key=KEY_PREFIX + call.call_id, policies=request.policies
         )
     except InFlight:
         raise ApiError(409, "idempotency_key_in_flight", "This call_id is still being created.") from None

@@ -9,6 +9,7 @@ from prometheus_client import Histogram
 
 from approvals.models import Action, SlackMessage
 from audit.log import Actor, record, record_many
+from policies.cache import Policies
 from policies.models import ActionType, Autonomy, InvalidProposal, RateCounter
 from policies.routing import Proposal, Refusal, action_type_for, facts_for, route
 
@@ -35,8 +36,9 @@ class KeyReused(Exception):
     """The Idempotency-Key was used before with a different body."""
 
 
-def action_propose(*, agent, proposal, idempotency_key=None):
-    """Route and store one proposal. Returns (action, created).
+def action_propose(*, agent, proposal, idempotency_key=None, policies=None):
+    """Route and store one proposal. Returns (action, created). `policies`: those the request
+    authenticated with (policies/cache.py), else the current ones.
 
     With an Idempotency-Key, a replay of the same body returns the stored action
     (created=False); the same key with another body raises KeyReused; the same key while the
@@ -44,7 +46,8 @@ def action_propose(*, agent, proposal, idempotency_key=None):
     """
     digest = hashlib.sha256(json.dumps(proposal, sort_keys=True, default=str).encode()).hexdigest()
     try:
-        action_type = action_type_for(proposal["action"], proposal.get("params"))
+        policies = policies or Policies.current()
+        action_type = action_type_for(proposal["action"], proposal.get("params"), policies)
         rate_count = _count_for_rate_breaker(agent=agent, action_type=action_type, idempotency_key=idempotency_key)
         return _propose(
             agent=agent,
@@ -53,6 +56,7 @@ def action_propose(*, agent, proposal, idempotency_key=None):
             idempotency_key=idempotency_key,
             digest=digest,
             rate_count=rate_count,
+            policies=policies,
         )
     except Refusal as refusal:
         # Recorded after the refusal rolled back: nothing the agent sent is lost.
@@ -102,23 +106,26 @@ def record_refusal(*, agent, proposal, refusal):
         )
 
 
-def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_count):
+def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_count, policies):
     with transaction.atomic():
         if idempotency_key is not None:
-            if not _try_lock(agent.pk, idempotency_key):
+            claimed, existing_id, existing_digest = _claim(agent.pk, idempotency_key)
+            if not claimed:
                 raise InFlight()
-            existing = Action.objects.filter(agent=agent, idempotency_key=idempotency_key).first()
-            if existing is not None:
-                if existing.request_digest != digest:
+            if existing_id is not None:
+                if existing_digest != digest:
                     raise KeyReused()
-                return existing, False
+                return Action.objects.get(pk=existing_id), False
         facts_proposal = Proposal.from_request(proposal)
         with ROUTING_SECONDS.time():
-            # Counted only up to the threshold: past it, the exact number does not matter.
-            threshold = action_type.first_use_threshold
-            ran = Action.objects.filter(action_type=action_type).let_through()
-            executions = ran[:threshold].count() if threshold else 0
-            facts = facts_for(action_type, agent, facts_proposal, executions=executions, rate_count=rate_count)
+            # Counted only up to the threshold: past it, the exact number does not matter. Without
+            # one, no queryset is built either: building it costs about as much Python as routing.
+            executions = 0
+            if threshold := action_type.first_use_threshold:
+                executions = Action.objects.filter(action_type=action_type).let_through()[:threshold].count()
+            facts = facts_for(
+                action_type, agent, facts_proposal, executions=executions, rate_count=rate_count, policies=policies
+            )
             decided = route(action_type, agent, facts_proposal, facts)
             if decided.standing_approval is not None and not decided.standing_approval.use():
                 # Another proposal used it up meanwhile: route as if it were not there.
@@ -181,8 +188,12 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
     return action, True
 
 
-def _try_lock(agent_id, key):
-    # Held until the transaction ends; a second request with the same key meanwhile is in flight.
+def _claim(agent_id, key):
+    """(claimed, id, request digest of the action the key already made): the key's lock, held
+    until the transaction ends (a second request with the same key meanwhile is in flight), and
+    the lookup after it, in one round trip (migration approvals.0014)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", [agent_id, key])
-        return cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT claimed, action_id, request_digest FROM approvals_claim_idempotency_key(%s, %s)", [agent_id, key]
+        )
+        return cursor.fetchone()

@@ -1,7 +1,7 @@
 """Where the time goes (docs/performance.md quotes its output):
 
 - pyinstrument over proposals and over the inbox's first page, in process;
-- py-spy over gunicorn's threads while 20 clients post proposals, wall clock (idle included),
+- py-spy over the server's request threads while 20 clients post proposals, wall clock (idle included),
   so that time spent waiting on PostgreSQL or on a lock shows.
 
     .venv/bin/python -m bench.hot_paths [--scale small|full] [--proposals 200]
@@ -81,8 +81,10 @@ def profile_inbox(stack):
 # Frames of the proposal path, as py-spy names them ("function (file:line)"), by what they do.
 PROPOSAL_STEPS = {
     "audit.log (record, record_many), all of it": "(audit/log.py",
-    "token authentication": "agent_for (policies/models.py",
-    "Idempotency-Key lock": "_try_lock (approvals/services.py",
+    "token authentication, all of it": "authenticate (approvals/agent_auth.py",
+    "  the policies' generation (policies/cache.py)": "Policies.current (policies/cache.py",
+    "  the rate limit's Redis round trip": "over_rate (hitl_site/limits.py",
+    "Idempotency-Key lock and lookup": "_claim (approvals/services.py",
     "action type lookup": "action_type_for (policies/routing.py",
     "routing and schema check": "route (policies/routing.py",
     "summary template": "render_summary",
@@ -118,14 +120,14 @@ def spy_on_proposals_under_load(stack, seconds=8):
     total, shares, leaves = 0, Counter(), Counter()
     for line in raw.read_text().splitlines():
         frames, _, count = line.rpartition(" ")
-        if "ThreadWorker.handle" not in frames:
-            continue  # a thread not serving a request
+        if "SyncToAsync.thread_handler" not in frames:
+            continue  # not a request's sync part (uvicorn serves ASGI: views run in asgiref's threads)
         total += int(count)
         leaves[frames.rsplit(";", 1)[-1]] += int(count)
         for step, frame in steps.items():
             if frame in frames:
                 shares[step] += int(count)
-    print(f"\n=== py-spy, wall clock of gunicorn's request threads, 20 clients, {phase.per_second:.0f} proposals/s")
+    print(f"\n=== py-spy, wall clock of the requests' sync threads, 20 clients, {phase.per_second:.0f} proposals/s")
     for step in steps:
         print(f"{shares[step] / total:6.1%}  {step}")
     print("where the threads were, innermost frame:")

@@ -576,7 +576,11 @@ class AgentToken(models.Model):
 
     @classmethod
     def agent_for(cls, secret):
-        token = cls.objects.active().select_related("agent").filter(digest=cls.digest_of(secret)).first()
+        return cls.agent_for_digest(cls.digest_of(secret))
+
+    @classmethod
+    def agent_for_digest(cls, digest):
+        token = cls.objects.active().select_related("agent").filter(digest=digest).first()
         return token.agent if token else None
 
     def revoke(self):

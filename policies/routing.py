@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from policies.cache import Policies
 from policies.models import (
     ActionType,
     Autonomy,
@@ -103,9 +104,10 @@ class Facts:
     standing_approvals: list[StandingApproval] = field(default_factory=list)
 
 
-def action_type_for(key, params=None):
+def action_type_for(key, params=None, policies=None):
     """The action type agents call `key`; an unknown one is registered as a draft (its schema
-    inferred from `params`, the first call's) or refused."""
+    inferred from `params`, the first call's) or refused. `policies`: what the request read
+    (policies/cache.py), else the current ones."""
     # The format is checked first, for every proposal: junk, invisible or look-alike characters
     # never become draft types, and a type registered under such a key before the format existed
     # (the admin and the gateway refuse one now) is refused too, until an admin renames it.
@@ -113,7 +115,7 @@ def action_type_for(key, params=None):
         if ActionType.objects.filter(key=key).exists():
             problem += " An action type has this key from before the format: an admin renames it in the policy admin."
         raise Refusal(422, "action_key_invalid", problem)
-    action_type = ActionType.objects.filter(key=key).prefetch_related("rules").first()
+    action_type = (policies or Policies.current()).action_type(key)
     if action_type is not None:
         return action_type
     if settings.HITL_UNKNOWN_ACTIONS == "refuse":
@@ -165,10 +167,11 @@ def action_type_for(key, params=None):
     return action_type
 
 
-def facts_for(action_type, agent, proposal, *, executions, rate_count=0):
-    """Gather what routing needs from PostgreSQL, so every process agrees."""
+def facts_for(action_type, agent, proposal, *, executions, rate_count=0, policies=None):
+    """Gather what routing needs from PostgreSQL, so every process agrees. With the request's
+    `policies`, standing approvals are asked for only where one may apply."""
     standing = []
-    if not action_type.irreversible:
+    if not action_type.irreversible and (policies is None or policies.may_have_standing_approval(action_type, agent)):
         standing = list(StandingApproval.objects.active().filter(action_type=action_type, agent=agent))
     # Only an invalid proposal needs the repair loop's count: spare the query for valid ones.
     invalid_attempts = 0
