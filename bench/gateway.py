@@ -32,6 +32,7 @@ from policies.models import ActionType, Agent
 HELD_CALLS = {"tiny": 20, "small": 1_000, "full": 1_000}
 OVERHEAD_CALLS = {"tiny": 10, "small": 100, "full": 400}
 LOOKUP, UPDATE = "mcp.bench.lookup", "mcp.bench.update"
+CALL_SECONDS = 30
 
 
 def measure(stack):
@@ -108,7 +109,8 @@ async def overhead(web_url, token, upstream_url, calls):
         for n in range(calls + 5):  # the first five warm both sides and are not counted
             for client, name, samples in ((upstream, "lookup", direct_ms), (gateway, "bench__lookup", through_ms)):
                 began = time.perf_counter()
-                result = await client.call_tool(name, {"query": f"order {n}"})
+                # An autonomous call answers at once: one held for a person would hang the bench.
+                result = await asyncio.wait_for(client.call_tool(name, {"query": f"order {n}"}), CALL_SECONDS)
                 elapsed = (time.perf_counter() - began) * 1000
                 if result.is_error or result.content[0].text != f"found: order {n}":
                     raise RuntimeError(f"{name} answered {result}")

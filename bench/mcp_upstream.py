@@ -12,7 +12,11 @@ from mcp.types import ToolAnnotations
 server = MCPServer("bench")
 
 
-@server.tool(description="Look a record up", annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
+# destructive_hint=False as well: the gateway takes read_only_hint as a hint, never as "reversible".
+@server.tool(
+    description="Look a record up",
+    annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False),
+)
 def lookup(query: str) -> str:
     return f"found: {query}"
 
