@@ -6,6 +6,7 @@ import pytest
 from approvals.models import Action
 from audit.models import Event
 from policies.models import ActionType, StandingApproval
+from tests.conftest import CONFIRMED
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +92,7 @@ def test_the_action_page_shows_the_context_the_agent_sent(client, supervisor, ap
 def test_an_irreversible_approval_says_on_its_card_why_nothing_similar_is_allowed(client, supervisor, pending):
     client.force_login(supervisor)
 
-    card = client.post(f"/actions/{pending.pk}/approve", headers={"HX-Request": "true"}).content.decode()
+    card = client.post(f"/actions/{pending.pk}/approve", CONFIRMED, headers={"HX-Request": "true"}).content.decode()
 
     assert "irreversible: a standing approval never applies to it" in card
     assert "allow-similar" not in card
