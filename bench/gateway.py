@@ -6,12 +6,13 @@ the agent:
   forwarding, the recorded outcome) against the same call made to the upstream directly,
   alternated in the same run;
 - held calls: N `tools/call`s held at once waiting for a person (1,000 at small scale), and the
-  supervisor's inbox p95 meanwhile against the same page with none held; then all of them
-  rejected in one batch, and every held call must answer.
+  supervisor's inbox p95 meanwhile; then all of them rejected in one batch, and every held call
+  must answer; beside the same page with the same cards pending and no call held.
 """
 
 import asyncio
 import contextlib
+import copy
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 from approvals.models import Action
 from bench.harness import Reading, percentile
 from bench.stack import BASE_DIR, _free_port
+from bench.waiting import SAMPLES, requests_waiting
 from gateway.models import Upstream
 from policies.models import ActionType, Agent
 
@@ -120,19 +122,25 @@ async def overhead(web_url, token, upstream_url, calls):
 
 
 async def held_calls(stack, token, count):
-    """The inbox's p95 idle, then with `count` calls held; then one batch rejection wakes them."""
+    """The inbox's p95 with `count` calls held; one batch rejection wakes them; then the same page
+    with the same cards pending and nothing held (copies of the held actions), so that the ratio
+    is what holding the calls costs, not what a thousand more cards cost."""
     async with httpx.AsyncClient(base_url=stack.web_url, timeout=60) as reviewer:
         await asyncio.to_thread(log_in, stack, reviewer)
-        idle_ms = await inbox_timings(reviewer, stack.scale.samples)
         async with through_gateway(stack.web_url, token) as agent:
             calls = [
                 asyncio.create_task(agent.call_tool("bench__update", {"record": f"r{n}", "value": "new"}))
                 for n in range(count)
             ]
             await asyncio.to_thread(until_pending, count, calls)
-            held_ms = await inbox_timings(reviewer, stack.scale.samples)
-            await asyncio.to_thread(reject_all, stack)
+            while await requests_waiting(reviewer) < count:  # proposed, and parked by the server
+                await asyncio.sleep(0.2)
+            held_ms = await inbox_timings(reviewer, SAMPLES[stack.scale.name])
+            copies = await asyncio.to_thread(reject_all, stack)
             results = await asyncio.wait_for(asyncio.gather(*calls), timeout=120)
+        await asyncio.to_thread(pend, copies)
+        idle_ms = await inbox_timings(reviewer, SAMPLES[stack.scale.name])
+        await asyncio.to_thread(reject_all, stack)
     answered = sum(1 for result in results if result.is_error and "rejected" in result.content[0].text.lower())
     return idle_ms, held_ms, answered
 
@@ -169,10 +177,23 @@ def until_pending(count, calls, seconds=300):
 
 
 def reject_all(stack):
+    """Reject every pending update; returns unsaved pending copies of them."""
     try:
-        Action.reject_all(
-            list(pending_updates()), by=User.objects.get(username=stack.actors.supervisor), reason="bench: released"
-        )
+        pending = list(pending_updates())
+        copies = [copy.copy(action) for action in pending]
+        Action.reject_all(pending, by=User.objects.get(username=stack.actors.supervisor), reason="bench: released")
+        return copies
+    finally:
+        connections.close_all()
+
+
+def pend(copies):
+    """The same actions again, pending, with nobody waiting on them."""
+    try:
+        for action in copies:
+            action.pk = None
+            action._state.adding = True
+        Action.objects.bulk_create(copies)
     finally:
         connections.close_all()
 

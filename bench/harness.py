@@ -263,7 +263,7 @@ FIGURES = [
         "inbox p95 with held MCP calls",
         "gateway",
         "GET / as a supervisor while 1,000 tools/call (small scale) wait for a person",
-        "the same page with none held",
+        "the same page, the same cards pending, none held",
         "ms",
         Target("<=", 1.2, on="ratio"),
     ),

@@ -198,9 +198,7 @@ async def _until_waiting(reviewer, count, agents, seconds=300):
     """Until the server says `count` requests wait (its /metrics gauge), or an agent gave up."""
     deadline = time.monotonic() + seconds
     while True:
-        answer = await reviewer.get("/metrics")
-        match = WAITING_GAUGE.search(answer.content)
-        waiting = float(match[1]) if match else 0
+        waiting = await requests_waiting(reviewer)
         if waiting >= count:
             return
         failed = [agent.task for agent in agents if agent.task.done()]
@@ -210,6 +208,12 @@ async def _until_waiting(reviewer, count, agents, seconds=300):
         if time.monotonic() > deadline:
             raise RuntimeError(f"only {waiting:,.0f} of {count:,} agents were waiting after {seconds} s")
         await asyncio.sleep(0.2)
+
+
+async def requests_waiting(client):
+    """How many requests the server says are parked until a decision (its /metrics gauge)."""
+    match = WAITING_GAUGE.search((await client.get("/metrics")).content)
+    return float(match[1]) if match else 0
 
 
 def _log_in(stack, client):
