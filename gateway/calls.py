@@ -24,22 +24,31 @@ def find_tool(namespaced):
     names = split_tool_name(namespaced)
     if names is None:
         return None, None
-    upstream = Upstream.objects.filter(name=names[0], enabled=True).first()
-    if upstream is None:
-        return None, None
-    tool = UpstreamTool.objects.select_related("upstream").filter(upstream=upstream, name=names[1], withheld_reason="")
-    tool = tool.first()
-    return upstream, tool
+    tool = (
+        UpstreamTool.objects.select_related("upstream")
+        .filter(upstream__name=names[0], upstream__enabled=True, name=names[1], withheld_reason="")
+        .first()
+    )
+    if tool is not None:
+        return tool.upstream, tool
+    return Upstream.objects.filter(name=names[0], enabled=True).first(), None
 
 
-def propose(*, agent, tool, arguments, session_id, idempotency_key):
-    """Propose the call as an action of the tool's type: (action, created), or raises routing's
-    Refusal (paused, invalid arguments: the repair loop counts those)."""
+def propose(*, agent, name, arguments, session_id, idempotency_key):
+    """Find the tool clients call `name` and propose the call as an action of its type, in one
+    database thread's turn: (upstream, tool, action, created). (upstream, None, None, False) for a
+    tool the upstream has not listed (yet); raises routing's Refusal (paused, invalid arguments:
+    the repair loop counts those)."""
+    upstream, tool = find_tool(name)
+    if tool is None:
+        return upstream, None, None, False
     proposal = {"action": tool.action_key, "params": arguments}
     if session_id:
         proposal["session_id"] = session_id
     action, created = action_propose(agent=agent, proposal=proposal, idempotency_key=idempotency_key)
-    return Action.objects.select_related("agent", "action_type", "decision__by").get(pk=action.pk), created
+    if not created:  # another request's action: as it is now
+        action = Action.objects.select_related("agent", "action_type", "decision__by").get(pk=action.pk)
+    return upstream, tool, action, created
 
 
 def record_result(action, result):

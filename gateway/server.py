@@ -99,28 +99,31 @@ def as_mcp_tool(tool, action_type):
 
 async def call_tool(ctx, params):
     sessions = ctx.lifespan_context["sessions"]
-    upstream, tool = await database(calls.find_tool, params.name)
-    if upstream is not None and tool is None:
-        await listed(sessions, upstream)  # a tool listed since: register it before refusing the call
-        upstream, tool = await database(calls.find_tool, params.name)
-    if tool is None:
-        raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
     session_id = session_id_of(ctx)
     # A request re-delivered on the same MCP session finds its first action rather than a second.
     key = f"mcp:{session_id}:{ctx.request_id}"[:255] if session_id and ctx.request_id is not None else None
-    try:
-        action, created = await database(
+
+    def propose():
+        return database(
             calls.propose,
             agent=agent_of(ctx),
-            tool=tool,
+            name=params.name,
             arguments=params.arguments or {},
             session_id=session_id,
             idempotency_key=key,
         )
+
+    try:
+        upstream, tool, action, created = await propose()
+        if upstream is not None and tool is None:
+            await listed(sessions, upstream)  # a tool listed since: register it before refusing the call
+            upstream, tool, action, created = await propose()
     except Refusal as refusal:
         return not_run(refused_text(refusal))
     except (InFlight, KeyReused):
         raise MCPError(code=INVALID_PARAMS, message="This request id was already used on this session.") from None
+    if tool is None:
+        raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
     if not created:
         raise MCPError(code=INVALID_PARAMS, message=f"This request was already handled as action {action.pk}.")
     if action.status == Action.Status.PENDING:
