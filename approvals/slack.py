@@ -16,9 +16,6 @@ from django.core import signing
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.signature import SignatureVerifier
 
 from approvals.delivery import PermanentFailure, attempt, finish_work, one_line
 from approvals.forms import MISSING, ParamsForm, RejectForm
@@ -28,7 +25,13 @@ from approvals.notifications import agent_text
 LINK_SALT = "countersign.slack-link"
 
 
+# slack_sdk is imported where it is used: it costs every web process 15 MB, and most installs
+# have no Slack app.
+
+
 def client():
+    from slack_sdk import WebClient
+
     return WebClient(
         token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL, timeout=settings.HITL_WEBHOOK_TIMEOUT_SECONDS
     )
@@ -140,6 +143,8 @@ def deliver(message_id):
 
 
 def _send(row):
+    from slack_sdk.errors import SlackApiError
+
     action = Action.objects.select_related("agent", "action_type", "decision").get(pk=row.action_id)
     text, blocks = message(action)
     try:
@@ -171,6 +176,8 @@ def verify(request):
     not seen before (a replay inside the window is refused)."""
     if not settings.SLACK_SIGNING_SECRET:
         return False
+    from slack_sdk.signature import SignatureVerifier
+
     verifier = SignatureVerifier(settings.SLACK_SIGNING_SECRET)
     if not verifier.is_valid_request(request.body, dict(request.headers)):
         return False
@@ -184,6 +191,8 @@ def countersign_user(slack_user_id):
     link = SlackUser.objects.select_related("user").filter(slack_user_id=slack_user_id, user__is_active=True).first()
     if link is not None:
         return link.user
+    from slack_sdk.errors import SlackApiError
+
     try:
         profile = client().users_info(user=slack_user_id)["user"]
     except SlackApiError:
