@@ -112,7 +112,10 @@ def _pending_actions(count):
 
 async def _run(stack, token, ids, samples):
     host, port = urlsplit(stack.web_url).hostname, urlsplit(stack.web_url).port
-    async with httpx.AsyncClient(base_url=stack.web_url, timeout=120) as reviewer:
+    # Idle connections dropped before the server's keep-alive timeout (5 s) can close one under
+    # the next request: parking ten thousand agents takes longer than that.
+    limits = httpx.Limits(keepalive_expiry=1)
+    async with httpx.AsyncClient(base_url=stack.web_url, timeout=120, limits=limits) as reviewer:
         csrf = await asyncio.to_thread(_log_in, stack, reviewer)
         inbox_idle = await _timings(reviewer, "/", samples)
         healthz_idle = await _timings(reviewer, "/healthz", samples)
