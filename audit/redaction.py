@@ -6,6 +6,7 @@ run — API keys and tokens, values of fields named like passwords or secrets, a
 numbers that pass the Luhn check.
 """
 
+import functools
 import re
 
 MARKER = "[redacted: {}]"
@@ -144,8 +145,9 @@ def _is_card_number(candidate):
     return 13 <= len(digits) <= 19 and digits.isdigit() and digits[0] in "23456" and luhn_valid(digits)
 
 
+@functools.lru_cache(maxsize=4096)  # every proposal's keys, every time: the same few hundred names
 def _secret_name_words(name):
     words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().replace("-", "_").split("_")
     words = [w for w in words if w]
     pairs = {f"{a}_{b}" for a, b in zip(words, words[1:])}
-    return SECRET_NAME_WORDS & (set(words) | pairs)
+    return frozenset(SECRET_NAME_WORDS & (set(words) | pairs))
