@@ -1,5 +1,6 @@
 """The long-poll answers as soon as a person decides: woken by PostgreSQL NOTIFY, not a sleep loop."""
 
+import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -82,3 +83,39 @@ def test_a_wait_over_sixty_seconds_is_a_400(api, refund_type):
     response = wait(api, f"/actions/{action_id}/wait", timeout=61)
 
     assert response.status_code == 400
+
+
+def test_agents_woken_together_read_their_actions_together_each_its_own(api, refund_type, supervisor, monkeypatch):
+    monkeypatch.setattr(waiting, "FALLBACK_POLL_SECONDS", 60)
+    ids = [api.propose().json()["id"] for _ in range(20)]
+    batches = []
+    read_and_shape = waiting._read_and_shape
+    monkeypatch.setattr(waiting, "_read_and_shape", lambda reads: batches.append(len(reads)) or read_and_shape(reads))
+
+    def another_agents(action):  # what /wait's shape does with an action that is not the caller's
+        raise PermissionError("not yours")
+
+    async def park_then_decide():
+        waits = [waiting.wait_until(id_, 30, done=lambda now: now.status != "pending") for id_ in ids]
+        waits = [asyncio.ensure_future(wait) for wait in waits]
+        stranger = asyncio.ensure_future(waiting.wait_until(ids[0], 30, done=bool, shape=another_agents))
+        while sum(batches) < len(ids) + 1:  # every first read made
+            await asyncio.sleep(0.02)
+        parked = len(batches)
+        await asyncio.to_thread(approve_all, ids, supervisor)
+        return await asyncio.gather(*waits), stranger, batches[parked:]
+
+    with ThreadPoolExecutor(1) as thread:  # an event loop of its own (see wait() above)
+        woken, stranger, wake_reads = thread.submit(asyncio.run, park_then_decide()).result()
+
+    assert [action.status for action in woken] == ["approved"] * len(ids)
+    assert isinstance(stranger.exception(), PermissionError)  # its own error, nobody else's
+    assert sum(wake_reads) == len(ids)
+    assert len(wake_reads) < len(ids) // 2, f"{len(ids)} agents woken together read in {len(wake_reads)} queries"
+
+
+def approve_all(ids, user):
+    try:
+        Action.approve_all(list(Action.objects.filter(pk__in=ids)), by=user)
+    finally:
+        connection.close()
