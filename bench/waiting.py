@@ -87,6 +87,7 @@ def _pending_actions(count):
         token = agent.issue_token(label="bench")
         refund = ActionType.objects.get(key="payments.refund")
         now = timezone.now()
+        params = [{"customer": f"cus_w{n:06d}", "amount": 25, "currency": "EUR"} for n in range(count)]
         actions = Action.objects.bulk_create(
             [
                 Action(
@@ -95,13 +96,13 @@ def _pending_actions(count):
                     policy_version=refund.version,
                     status=Action.Status.PENDING,
                     autonomy=refund.autonomy,
-                    params=(params := {"customer": f"cus_w{n:06d}", "amount": 25, "currency": "EUR"}),
-                    summary=refund.render_summary(params),
+                    params=one,
+                    summary=refund.render_summary(one),
                     route={"reasons": ["policy for 'payments.refund': Confirm before act"], "checkers": []},
                     created_at=now,
                     due_at=now + timedelta(hours=2),
                 )
-                for n in range(count)
+                for one in params
             ],
             batch_size=2000,
         )

@@ -159,8 +159,9 @@ def rows_of(page, caption="Your changes"):
     return [cell.split("</code>")[0] for cell in table.split('<code class="path">')[1:]]
 
 
-def test_the_diff_lists_nested_changes_in_the_schemas_order(client, supervisor, api, slack_type):
-    """The schema's SectionBlock declares text before block_id, and Schedule post_at before timezone."""
+def slack_message_edited(client, supervisor, api):
+    """A Slack message with one block proposed, and its edit form with the channel, the block's
+    text and its id changed: (action id, form)."""
     params = {
         "channel": "C1",
         "text": "Hi",
@@ -170,6 +171,12 @@ def test_the_diff_lists_nested_changes_in_the_schemas_order(client, supervisor, 
     client.force_login(supervisor)
     form = submitted(client.get(f"/actions/{action_id}/edit").content.decode())
     form.update({"blocks.0.text.text": "new", "blocks.0.block_id": "b2", "channel": "C2"})
+    return action_id, form
+
+
+def test_the_diff_lists_nested_changes_in_the_schemas_order(client, supervisor, api, slack_type):
+    """The schema's SectionBlock declares text before block_id, and Schedule post_at before timezone."""
+    action_id, form = slack_message_edited(client, supervisor, api)
 
     page = post_edit(client, action_id, form).content.decode()
 
@@ -189,15 +196,7 @@ def test_the_diff_lists_list_items_by_index_not_as_text(client, supervisor, api,
 
 
 def test_the_decided_card_shows_the_changes_as_the_diff_table_does(client, supervisor, api, slack_type):
-    params = {
-        "channel": "C1",
-        "text": "Hi",
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "old"}, "block_id": "b1"}],
-    }
-    action_id = api.propose(action="slack.post_message", params=params).json()["id"]
-    client.force_login(supervisor)
-    form = submitted(client.get(f"/actions/{action_id}/edit").content.decode())
-    form.update({"blocks.0.text.text": "new", "blocks.0.block_id": "b2", "channel": "C2"})
+    action_id, form = slack_message_edited(client, supervisor, api)
 
     card = post_edit(client, action_id, form, url="approve", headers=HTMX).content.decode()
 
