@@ -25,6 +25,7 @@ from prometheus_client import Gauge
 
 from approvals.dbthreads import database
 from approvals.models import DECIDED_CHANNEL, INBOX_CHANNEL, Action
+from policies.models import ActionType, Agent
 
 log = logging.getLogger(__name__)
 
@@ -266,13 +267,15 @@ async def _read_together(reads):
 
 
 def _read_and_shape(reads):
-    """In a database thread: the actions in one query, each shaped by its own waiter's `shape`."""
-    actions = {
-        str(action.pk): action
-        for action in Action.objects.select_related("action_type", "agent", "decision__by").filter(
-            pk__in={pk for pk, _ in reads}
-        )
-    }
+    """In a database thread: the actions in one query, each shaped by its own waiter's `shape`.
+    Their types and agents are read once each, not joined to every row: a batch's hundred rows
+    are mostly one type's schema and one agent's, and loading them was half the read."""
+    wanted = {pk for pk, _ in reads}
+    actions = {str(action.pk): action for action in Action.objects.select_related("decision").filter(pk__in=wanted)}
+    types = ActionType.objects.in_bulk({action.action_type_id for action in actions.values()})
+    agents = Agent.objects.in_bulk({action.agent_id for action in actions.values()})
+    for action in actions.values():
+        action.action_type, action.agent = types[action.action_type_id], agents[action.agent_id]
     results = []
     for pk, shape in reads:
         try:
