@@ -289,10 +289,11 @@ def get_action(request, action_id: UUID):
 
 
 WAITING = {Action.Status.PENDING, Action.Status.SUGGESTED}
+WAIT_DEFAULT_SECONDS = 25
 
 
 @router.get("/actions/{action_id}/wait", response={200: ActionOut, **ERRORS}, auth=AsyncAgentBearer())
-async def wait(request, action_id: UUID, timeout: float = 25):
+async def wait(request, action_id: UUID, timeout: float = WAIT_DEFAULT_SECONDS):
     """Long-poll: answers as soon as the action leaves `pending` or `suggested`, or after
     `timeout` seconds (at most 60) with its current state.
 
@@ -304,9 +305,15 @@ async def wait(request, action_id: UUID, timeout: float = 25):
     Every request: `Authorization: Bearer <agent token>` (else `401 unauthorized`). Every error:
     `{"error": {"code", "message", "details"}}`; `503 database_unavailable` means try again shortly.
     """
+    return await wait_for_decision(request.auth, action_id, timeout)
+
+
+async def wait_for_decision(agent, action_id, timeout):
+    """`/wait` itself: the action in its API shape once `agent`'s action `action_id` is decided or
+    `timeout` seconds have passed. `hitl_site.long_poll` answers a well-formed `/wait` with it,
+    below Django's middleware; the route above is the same call for everything else."""
     if not 0 <= timeout <= settings.HITL_WAIT_MAX_SECONDS:
         raise ApiError(400, "bad_timeout", f"timeout must be between 0 and {settings.HITL_WAIT_MAX_SECONDS} seconds.")
-    agent = request.auth
 
     def shape(action):
         if action is None or action.agent_id != agent.pk:

@@ -1,4 +1,5 @@
-"""The ASGI entry: `/mcp/` is the MCP gateway's streamable HTTP endpoint, everything else Django.
+"""The ASGI entry: `/mcp/` is the MCP gateway's streamable HTTP endpoint, an agent's `/wait` is
+`hitl_site.long_poll`'s (Django's for what it does not answer), everything else Django.
 
 Serve it with an ASGI server that runs the lifespan protocol (uvicorn does by default), which
 the MCP endpoint needs for its sessions.
@@ -14,13 +15,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hitl_site.settings")
 django.setup(set_prefix=False)  # as get_asgi_application() does
 
 from gateway.asgi import MCPApp  # noqa: E402 - needs the apps loaded
+from hitl_site.long_poll import LongPoll  # noqa: E402
 
 # The agent API's long-poll: `GET /api/v1/actions/{id}/wait`.
 WAITING = re.compile(r"^/api/v1/actions/[^/]+/wait$")
 
 
 class DjangoApplication(ASGIHandler):
-    """Django's ASGI handler, but a request that waits for a decision gets no thread of its own.
+    """Django's ASGI handler, but a request that waits for a decision gets no thread of its own
+    (a `/wait` that `LongPoll` leaves to Django: a timeout written `1e1`, say).
 
     Django gives every request a context in which its sync middleware (sessions, CSRF, messages…,
     each a `sync_to_async` call) runs in a thread created for that request and kept until it ends:
@@ -36,6 +39,7 @@ class DjangoApplication(ASGIHandler):
 
 
 django_application = DjangoApplication()
+long_poll_application = LongPoll(django_application)
 mcp_application = MCPApp()
 
 
@@ -44,5 +48,7 @@ async def application(scope, receive, send):
         await mcp_application(scope, receive, send)
     elif scope["type"] == "http" and (scope["path"] == "/mcp" or scope["path"].startswith("/mcp/")):
         await mcp_application(scope, receive, send)
+    elif scope["type"] == "http" and WAITING.match(scope["path"]):
+        await long_poll_application(scope, receive, send)
     else:
         await django_application(scope, receive, send)

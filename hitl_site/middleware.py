@@ -13,7 +13,9 @@ X-Frame-Options, which Django's deployment checks look for by their own names.
 
 import csp.middleware
 import django.contrib.auth.middleware
+import django.middleware.clickjacking
 import django.middleware.common
+import django.middleware.security
 
 
 class Inline:
@@ -36,4 +38,16 @@ class AuthenticationMiddleware(Inline, django.contrib.auth.middleware.Authentica
 
 
 class CSPMiddleware(Inline, csp.middleware.CSPMiddleware):
+    pass
+
+
+# Only for `hitl_site.long_poll`, whose answers pass through no other middleware: in settings,
+# Django's deployment checks look for these by Django's own names.
+
+
+class SecurityMiddleware(Inline, django.middleware.security.SecurityMiddleware):
+    pass
+
+
+class XFrameOptionsMiddleware(Inline, django.middleware.clickjacking.XFrameOptionsMiddleware):
     pass
