@@ -10,8 +10,10 @@ An agent's long-poll carries a bearer token, no cookie and no form: of the middl
 sets headers concerns it. So a well-formed `/wait` is answered here, by the route's own function
 (`approvals.api.wait_for_decision`), its errors by the API's own handlers, through the
 middleware that sets headers on every answer (security headers, the API's error shape,
-Content-Length, X-Frame-Options, CSP), with no thread but the database read it shares with the
-agents woken alongside it. Everything else on that path — another method, an id or a timeout
+Content-Length, X-Frame-Options, CSP), on the event loop: its only threads are the database
+threads that check its token and read its action (that read shared with the agents woken
+alongside it). Its answer is checked and trimmed against the route's schema, `ActionOut`, as
+ninja does it. Everything else on that path — another method, an id or a timeout
 written otherwise than SDKs write them, no bearer token — goes to Django, which answers it as
 it answers any endpoint. `tests/test_long_poll.py` holds the two to the same answers.
 """
@@ -23,20 +25,22 @@ from uuid import UUID
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
+from django.utils.log import log_response
 from ninja.errors import AuthenticationError
 
 from approvals.agent_auth import agent_for_token
-from approvals.api import WAIT_DEFAULT_SECONDS, wait_for_decision
+from approvals.api import WAIT_DEFAULT_SECONDS, ActionOut, wait_for_decision
 from approvals.dbthreads import database
 from hitl_site.api import api, json_errors
 from hitl_site.middleware import CommonMiddleware, CSPMiddleware, SecurityMiddleware, XFrameOptionsMiddleware
 
-# An id and a timeout as agents' SDKs write them.
-PATH = re.compile(r"^/api/v1/actions/([0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})/wait$")
-QUERY = re.compile(rb"^(?:timeout=([0-9]{1,9}(?:\.[0-9]{1,9})?))?$")
-BEARER = re.compile(rb"^[Bb][Ee][Aa][Rr][Ee][Rr] (.+)$")
+# An id and a timeout as agents' SDKs write them (`hitl_client` sends a float's repr: 12.345678901234567, 5e-05).
+PATH = re.compile(r"/api/v1/actions/([0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})/wait")
+QUERY = re.compile(rb"(?:timeout=([0-9]{1,9}(?:\.[0-9]{1,20})?(?:e-?[0-9]{1,3})?))?")
+BEARER = re.compile(rb"[Bb][Ee][Aa][Rr][Ee][Rr] (.+)")
 
-# In the order of settings.MIDDLEWARE, outermost first.
+# In the order of settings.MIDDLEWARE, outermost first (tests/test_long_poll.py checks it against
+# the setting, and that what it leaves out is nothing an agent's GET needs).
 HEADER_MIDDLEWARE = (SecurityMiddleware, json_errors, CommonMiddleware, XFrameOptionsMiddleware, CSPMiddleware)
 
 
@@ -63,6 +67,7 @@ class LongPoll:
             return
         request, error = self.django.create_request(scope, body)
         if request is None:
+            body.close()
             await self.django.send_response(error, send)
             return
         request.long_poll = wait
@@ -84,17 +89,20 @@ class LongPoll:
     @staticmethod
     def well_formed(scope):
         """(action id, timeout, token) for a `/wait` this answers, else None."""
-        path, query = PATH.match(scope["path"]), QUERY.match(scope["query_string"])
+        path, query = PATH.fullmatch(scope["path"]), QUERY.fullmatch(scope["query_string"])
         if scope["method"] != "GET" or path is None or query is None:
             return None
-        tokens = [BEARER.match(value) for name, value in scope["headers"] if name == b"authorization"]
+        tokens = [BEARER.fullmatch(value) for name, value in scope["headers"] if name == b"authorization"]
         if len(tokens) != 1 or tokens[0] is None:
             return None
         timeout = float(query[1]) if query[1] else WAIT_DEFAULT_SECONDS
         return UUID(path[1]), timeout, tokens[0][1].decode("latin-1")
 
     async def answer(self, request, send):
-        await self.django.send_response(await self.chain(request), send)
+        response = await self.chain(request)
+        if response.status_code >= 400:  # logged as Django logs every error answer
+            log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
+        await self.django.send_response(response, send)
 
     async def respond(self, request):
         action_id, timeout, token = request.long_poll
@@ -102,6 +110,7 @@ class LongPoll:
             request.auth = await database(agent_for_token, token)
             if request.auth is None:
                 raise AuthenticationError()
-            return api.create_response(request, await wait_for_decision(request.auth, action_id, timeout), status=200)
+            action = await wait_for_decision(request.auth, action_id, timeout)
+            return api.create_response(request, ActionOut.model_validate(action).model_dump(), status=200)
         except Exception as error:  # noqa: BLE001 - as the API's handlers answer it (re-raised when none does)
             return api.on_exception(request, error)

@@ -226,6 +226,16 @@ class AgentApi:
 
 
 @pytest.fixture
+def fresh_rate_counters():
+    """Agent ids restart with each test database; counters of an earlier test must not count."""
+    from approvals import agent_auth
+
+    redis = agent_auth._redis()
+    for key in redis.scan_iter("rate:agent:*"):
+        redis.delete(key)
+
+
+@pytest.fixture
 def api(client, token):
     return AgentApi(client, token)
 

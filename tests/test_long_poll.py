@@ -4,13 +4,17 @@ answers it under the test client and for any `/wait` the long-poll leaves to Dja
 
 import asyncio
 import json
+from urllib.parse import unquote
 
 import httpx
 import pytest
+from django.conf import settings
 from django.core.signals import request_started
+from django.utils.module_loading import import_string
 
 from approvals import waiting
 from approvals.models import Action
+from hitl_site import long_poll
 from policies.models import Agent
 from tests.test_wait import wait
 
@@ -63,6 +67,70 @@ def test_a_pending_action_is_answered_at_the_timeout_as_the_route_answers_it(asg
     )
 
 
+def test_what_the_route_leaves_out_of_an_action_it_leaves_out(asgi_url, api, token, answered_by_django):
+    """Routing keeps a checker's disagreement and a standing approval's id on the action; the
+    API's schema (`ActionOut`) shows an agent neither."""
+    action_id = api.propose().json()["id"]
+    action = Action.objects.get(pk=action_id)
+    Action.objects.filter(pk=action_id).update(route={**action.route, "disagreement": "amount", "standing_approval": 7})
+    answered_by_django.clear()
+
+    answer = served(asgi_url, f"/actions/{action_id}/wait", token, timeout=0)
+
+    assert answered_by_django == []
+    same_answer(answer, wait(api, f"/actions/{action_id}/wait", timeout=0))
+    assert set(answer.json()["route"]) == {"reasons", "checkers"}
+
+
+@pytest.mark.parametrize("timeout", ["0.12345678901234567", "5e-05", "0"])
+def test_a_timeout_as_the_python_client_writes_it_is_answered_below_django(
+    asgi_url, api, token, timeout, answered_by_django
+):
+    action_id = api.propose().json()["id"]
+    answered_by_django.clear()
+
+    answer = httpx.get(
+        f"{asgi_url}/api/v1/actions/{action_id}/wait?timeout={timeout}", headers={"Authorization": f"bearer {token}"}
+    )
+
+    assert answered_by_django == []
+    assert answer.status_code == 200 and answer.json()["status"] == "pending"
+
+
+def test_it_keeps_the_header_middleware_in_the_settings_order_and_leaves_out_only_what_an_agent_needs_not():
+    left_out_because = {
+        "hitl_site.static_files.StaticFilesMiddleware": "serves files under /static/ only",
+        "django.contrib.sessions.middleware.SessionMiddleware": "an agent sends a bearer token, no session cookie",
+        "django.middleware.csrf.CsrfViewMiddleware": "a GET changes nothing, and a bearer token is no cookie",
+        "hitl_site.middleware.AuthenticationMiddleware": "the route authenticates the token itself",
+        "django.contrib.messages.middleware.MessageMiddleware": "messages are for a person's next page",
+        "django_htmx.middleware.HtmxMiddleware": "htmx requests come from the inbox, not agents",
+        "axes.middleware.AxesMiddleware": "it locks out failed logins to the site, not agent tokens",
+    }
+    used = [
+        next(
+            name
+            for name in settings.MIDDLEWARE
+            if import_string(name) in (middleware, *getattr(middleware, "__mro__", ()))
+        )
+        for middleware in long_poll.HEADER_MIDDLEWARE
+    ]
+
+    assert used == [name for name in settings.MIDDLEWARE if name in used], "not in the settings' order"
+    assert set(settings.MIDDLEWARE) - set(used) == set(left_out_because)
+
+
+def test_its_error_answers_are_logged_as_django_logs_them(asgi_url, api, token, caplog):
+    path = "/actions/00000000-0000-4000-8000-000000000000/wait"
+
+    with caplog.at_level("WARNING", logger="django.request"):
+        served(asgi_url, path, token, timeout=0)
+
+    assert [record.getMessage() for record in caplog.records if record.name == "django.request"] == [
+        f"Not Found: /api/v1{path}"
+    ]
+
+
 def test_its_headers_are_those_of_every_api_answer(asgi_url, api, token, supervisor):
     action_id = api.propose().json()["id"]
     Action.objects.get(pk=action_id).approve(by=supervisor)
@@ -103,14 +171,18 @@ def test_its_errors_are_the_routes(asgi_url, api, client, token, case, answered_
     assert answer.json()["error"]["code"] in {"bad_timeout", "unauthorized", "not_found"}
 
 
-def test_an_agent_over_its_rate_is_told_so_as_the_route_tells_it(asgi_url, api, token, settings):
+def test_an_agent_over_its_rate_is_told_so_as_the_route_tells_it(
+    asgi_url, api, token, settings, answered_by_django, fresh_rate_counters
+):
     settings.HITL_AGENT_RATE_LIMIT = (2, 60)
     action_id = api.propose().json()["id"]  # the first request of this window
     path = f"/actions/{action_id}/wait"
 
+    answered_by_django.clear()
     first = served(asgi_url, path, token, timeout=0)
     over = served(asgi_url, path, token, timeout=0)
 
+    assert answered_by_django == []
     assert first.status_code == 200
     same_answer(over, wait(api, path, timeout=0))
     assert over.status_code == 429 and over.headers["Retry-After"] == "60"
@@ -120,7 +192,8 @@ def test_an_agent_over_its_rate_is_told_so_as_the_route_tells_it(asgi_url, api, 
     ("path", "params", "method", "status", "code"),
     [
         ("/actions/{id}/wait", {"timeout": "soon"}, "GET", 400, "bad_request"),
-        ("/actions/{id}/wait", {"timeout": "1e-1"}, "GET", 200, None),
+        ("/actions/{id}/wait", {"timeout": "0", "and": "more"}, "GET", 200, None),
+        ("/actions/{id}/wait%0A", {}, "GET", 404, "not_found"),  # a newline after the path
         ("/actions/not-an-id/wait", {}, "GET", 400, "bad_request"),
         ("/actions/{id}/wait", {}, "POST", 405, "method_not_allowed"),
     ],
@@ -134,7 +207,7 @@ def test_what_it_does_not_answer_django_does(
 
     answer = httpx.request(method, asgi_url + path, params=params, headers={"Authorization": f"Bearer {token}"})
 
-    assert answered_by_django == [path]
+    assert answered_by_django == [unquote(path)]
     assert answer.status_code == status, answer.text
     if code:
         assert answer.json()["error"]["code"] == code
@@ -194,8 +267,9 @@ async def until(condition):
         await asyncio.sleep(0.02)
 
 
-def test_a_wait_answered_below_django_is_woken_by_the_decision(asgi_url, api, token, supervisor):
+def test_a_wait_answered_below_django_is_woken_by_the_decision(asgi_url, api, token, supervisor, answered_by_django):
     action_id = api.propose().json()["id"]
+    answered_by_django.clear()
 
     async def park_then_decide():
         async with httpx.AsyncClient(base_url=asgi_url, timeout=30) as http:
@@ -212,6 +286,7 @@ def test_a_wait_answered_below_django_is_woken_by_the_decision(asgi_url, api, to
 
     answer = asyncio.run(park_then_decide())
 
+    assert answered_by_django == []
     assert answer.status_code == 200
     assert json.loads(answer.text)["decision"]["verdict"] == "rejected"
 

@@ -4,19 +4,10 @@ import json
 
 import pytest
 
-from approvals import agent_auth
 from approvals.models import Action
 from hitl_site.limits import Unacceptable, check_storable
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_counters():
-    """Agent ids restart with each test database; counters of an earlier run must not count."""
-    redis = agent_auth._redis()
-    for key in redis.scan_iter("rate:agent:*"):
-        redis.delete(key)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_counters")]
 
 
 def nested(depth):
