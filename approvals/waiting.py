@@ -219,7 +219,8 @@ async def wait_until(action_id, timeout, done, shape=lambda action: action):
                 remaining = FALLBACK_POLL_SECONDS if remaining is None else min(remaining, FALLBACK_POLL_SECONDS)
             WAITING_REQUESTS.inc()
             try:
-                await asyncio.wait_for(wakeup.event.wait(), remaining)
+                async with asyncio.timeout(remaining):  # no task of its own, as wait_for would make
+                    await wakeup.event.wait()
             except TimeoutError:
                 pass
             finally:
