@@ -261,7 +261,9 @@ class Action(models.Model):
         Action.decision.related.set_cached_value(self, None)
 
     def as_api(self):
-        """The action as every API endpoint returns it (PRODUCT.md's shape)."""
+        """The action as every API endpoint returns it (PRODUCT.md's shape), exactly the API
+        schema's fields (`approvals.api.ActionOut`): routing's own notes on the action (a
+        checker's disagreement, the standing approval it used) stay out."""
         try:
             decision = self.decision.as_api()
         except Decision.DoesNotExist:
@@ -274,7 +276,7 @@ class Action(models.Model):
             "summary": self.summary,
             "params": self.action_type.ordered_params(self.params),
             "final_params": self.action_type.ordered_params(self.final_params),
-            "route": self.route,
+            "route": {"reasons": self.route["reasons"], "checkers": self.route["checkers"]},
             "decision": decision,
             "outcome": self.outcome,
             "session_id": self.session_id,
@@ -406,7 +408,7 @@ class Action(models.Model):
             "final_params": self.final_params,
             "confidence": self.confidence,
             "context": self.context,
-            "route": self.route,
+            "route": {"reasons": self.route["reasons"], "checkers": self.route["checkers"]},
             "batch": self.batch,
             "session_id": self.session_id,
         }

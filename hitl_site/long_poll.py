@@ -12,8 +12,8 @@ sets headers concerns it. So a well-formed `/wait` is answered here, by the rout
 middleware that sets headers on every answer (security headers, the API's error shape,
 Content-Length, X-Frame-Options, CSP), on the event loop: its only threads are the database
 threads that check its token and read its action (that read shared with the agents woken
-alongside it). Its answer is checked and trimmed against the route's schema, `ActionOut`, as
-ninja does it. Everything else on that path — another method, an id or a timeout
+alongside it). Its answer is the action's API shape, `Action.as_api()`, which is the route's
+schema exactly. Everything else on that path — another method, an id or a timeout
 written otherwise than SDKs write them, no bearer token — goes to Django, which answers it as
 it answers any endpoint. `tests/test_long_poll.py` holds the two to the same answers.
 """
@@ -29,7 +29,7 @@ from django.utils.log import log_response
 from ninja.errors import AuthenticationError
 
 from approvals.agent_auth import agent_for_token
-from approvals.api import WAIT_DEFAULT_SECONDS, ActionOut, wait_for_decision
+from approvals.api import WAIT_DEFAULT_SECONDS, wait_for_decision
 from approvals.dbthreads import database
 from hitl_site.api import api, json_errors
 from hitl_site.middleware import CommonMiddleware, CSPMiddleware, SecurityMiddleware, XFrameOptionsMiddleware
@@ -110,7 +110,8 @@ class LongPoll:
             request.auth = await database(agent_for_token, token)
             if request.auth is None:
                 raise AuthenticationError()
-            action = await wait_for_decision(request.auth, action_id, timeout)
-            return api.create_response(request, ActionOut.model_validate(action).model_dump(), status=200)
+            # `as_api()` is the route's schema already (tests/test_api_actions.py holds it to
+            # `ActionOut`): checking it again, as ninja does, was a third of each answer's time.
+            return api.create_response(request, await wait_for_decision(request.auth, action_id, timeout), status=200)
         except Exception as error:  # noqa: BLE001 - as the API's handlers answer it (re-raised when none does)
             return api.on_exception(request, error)

@@ -1,10 +1,13 @@
 """The agent API's contract: every status code of PRODUCT.md's table that the slice covers."""
 
+import json
 import threading
 
 import pytest
 from django.db import connection, transaction
+from ninja.responses import NinjaJSONEncoder
 
+from approvals.api import ActionOut
 from approvals.models import Action
 from audit.models import Event
 from policies.models import ActionType, Agent
@@ -301,3 +304,25 @@ def test_every_step_writes_an_audit_event_with_the_agents_context(api, refund_ty
     assert (proposed.session_id, proposed.model, proposed.prompt_version) == ("run-7", "gpt-5.1", "v7")
     assert proposed.on_behalf_of == "alice@example.com"
     assert proposed.data["proposal"]["params"]["amount"] == 750
+
+
+@pytest.mark.parametrize("state", ["pending", "approved and run", "rejected", "noted by routing"])
+def test_the_actions_api_shape_is_exactly_the_api_schema(api, refund_type, supervisor, state):
+    """The long-poll (`hitl_site/long_poll.py`) answers `as_api()` without ninja's check against
+    `ActionOut`: it must be what that check would make of it."""
+    action = Action.objects.get(pk=api.propose().json()["id"])
+    if state == "approved and run":
+        action.approve(by=supervisor)
+        action.record_outcome(succeeded=True, output={"refund": "re_1"}, error=None)
+    elif state == "rejected":
+        action.reject(by=supervisor, reason="not this customer")
+    elif state == "noted by routing":
+        Action.objects.filter(pk=action.pk).update(
+            route={**action.route, "disagreement": "fraud", "standing_approval": 7}
+        )
+    shape = Action.objects.get(pk=action.pk).as_api()
+
+    def encoded(data):
+        return json.dumps(data, cls=NinjaJSONEncoder, sort_keys=True)
+
+    assert encoded(shape) == encoded(ActionOut.model_validate(shape).model_dump())
