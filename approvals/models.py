@@ -276,7 +276,7 @@ class Action(models.Model):
             "summary": self.summary,
             "params": self.action_type.ordered_params(self.params),
             "final_params": self.action_type.ordered_params(self.final_params),
-            "route": {"reasons": self.route["reasons"], "checkers": self.route["checkers"]},
+            "route": {"reasons": self.route.get("reasons", []), "checkers": self.route.get("checkers", [])},
             "decision": decision,
             "outcome": self.outcome,
             "session_id": self.session_id,
@@ -408,7 +408,7 @@ class Action(models.Model):
             "final_params": self.final_params,
             "confidence": self.confidence,
             "context": self.context,
-            "route": {"reasons": self.route["reasons"], "checkers": self.route["checkers"]},
+            "route": self.route,
             "batch": self.batch,
             "session_id": self.session_id,
         }

@@ -52,6 +52,15 @@ def test_a_checker_that_disagrees_is_named_with_its_reason(client, supervisor, p
     assert "Checker “fraud” says fail: new card" in page
 
 
+def test_the_raw_json_shows_routing_as_it_is_stored_whatever_the_api_leaves_out(client, supervisor, pending):
+    Action.objects.filter(pk=pending.pk).update(route={"disagreement": "fraud", "standing_approval": 7})
+    client.force_login(supervisor)
+
+    page = client.get("/").content.decode()
+
+    assert "&quot;disagreement&quot;: &quot;fraud&quot;" in page and "&quot;standing_approval&quot;: 7" in page
+
+
 def test_a_type_without_a_template_is_summarized_from_its_schema(client, supervisor, api, refund_type):
     refund_type.summary_template = ""
     refund_type.params_schema["properties"]["amount"]["title"] = "Amount refunded"
