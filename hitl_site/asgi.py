@@ -21,24 +21,7 @@ from hitl_site.long_poll import LongPoll  # noqa: E402
 WAITING = re.compile(r"^/api/v1/actions/[^/]+/wait$")
 
 
-class DjangoApplication(ASGIHandler):
-    """Django's ASGI handler, but a request that waits for a decision gets no thread of its own
-    (a `/wait` that `LongPoll` leaves to Django: a timeout written `1e1`, say).
-
-    Django gives every request a context in which its sync middleware (sessions, CSRF, messages…,
-    each a `sync_to_async` call) runs in a thread created for that request and kept until it ends:
-    a waiting agent would keep an idle thread for as long as it waits. Outside such a context those
-    calls share one thread, which suits a request whose middleware only sets headers and whose
-    view reads through `approvals.waiting`'s database threads."""
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and WAITING.match(scope["path"]):
-            await self.handle(scope, receive, send)
-        else:
-            await super().__call__(scope, receive, send)
-
-
-django_application = DjangoApplication()
+django_application = ASGIHandler()
 long_poll_application = LongPoll(django_application)
 mcp_application = MCPApp()
 

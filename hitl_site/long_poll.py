@@ -59,7 +59,10 @@ class LongPoll:
     async def __call__(self, scope, receive, send):
         wait = self.well_formed(scope)
         if wait is None:
-            await self.django(scope, receive, send)
+            # Django answers it, but outside the context in which Django gives each request a
+            # thread of its own for its sync middleware, kept until the request ends: a `/wait`
+            # written otherwise (`timeout=1e1`) waits too, and must not hold an idle thread.
+            await self.django.handle(scope, receive, send)
             return
         try:
             body = await self.django.read_body(receive)
