@@ -11,7 +11,6 @@ from django.db.models import Count, Exists, F, Max, Min, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from guardian.shortcuts import get_objects_for_user
 
 from approvals.delivery import claim_due_work
 from approvals.receipts import receipt_for
@@ -73,10 +72,7 @@ class ActionQuerySet(models.QuerySet):
         return self.filter(status__in=[Action.Status.PENDING, Action.Status.SUGGESTED])
 
     def reviewable_by(self, user):
-        types = get_objects_for_user(
-            user, "policies.review_actiontype", ActionType, accept_global_perms=True, with_superuser=True
-        )
-        return self.filter(action_type__in=types)
+        return self.filter(action_type__in=ActionType.objects.reviewable_by(user))
 
     def let_through(self):
         """Actions that ran or may be running: approved or executed. The first-use gate counts them."""
@@ -990,9 +986,7 @@ class AppealQuerySet(models.QuerySet):
         """Those about an action type the user may review, and, for a user who reviews any type,
         those about no action at all: an appeal is a supervisor's to answer, never an auditor's
         or an outsider's."""
-        types = get_objects_for_user(
-            user, "policies.review_actiontype", ActionType, accept_global_perms=True, with_superuser=True
-        )
+        types = ActionType.objects.reviewable_by(user)
         # In the same query, not a query of its own: the inbox counts its queries.
         reviews_any = Exists(types.order_by())
         return self.filter((Q(action__isnull=True) & reviews_any) | Q(action__action_type__in=types))

@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from guardian.shortcuts import get_objects_for_user
 
 from approvals import escalation
 from approvals.forms import AllowSimilarForm, ParamsForm, RejectForm
@@ -140,10 +139,7 @@ def _landing_page(user):
     answers questions, and anyone allowed to review a type reviews)."""
     if user.has_perm("approvals.answer_question"):
         return None
-    reviews = get_objects_for_user(
-        user, "policies.review_actiontype", ActionType, accept_global_perms=True, with_superuser=True
-    ).exists()
-    if reviews:
+    if ActionType.objects.reviewable_by(user).exists():
         return None
     if user.has_perm("audit.view_event"):
         return reverse("audit:search")
@@ -585,9 +581,7 @@ def _batch(request, *, verb, done, intro, button, decide, form=None, leave_out=l
 
 def _holdable(request):
     """The types `request.user` reviews, and the agents that proposed actions of them."""
-    types = get_objects_for_user(
-        request.user, "policies.review_actiontype", ActionType, accept_global_perms=True, with_superuser=True
-    )
+    types = ActionType.objects.reviewable_by(request.user)
     agents = Agent.objects.filter(actions__action_type__in=types).distinct().order_by("name")
     return types.order_by("key"), agents
 

@@ -91,6 +91,17 @@ class TimeoutFallback(models.TextChoices):
     APPROVE = "approve", "Approve (never for irreversible action types)"
 
 
+class ActionTypeQuerySet(models.QuerySet):
+    def reviewable_by(self, user):
+        """The types `user` may review: the object permission (django-guardian), a global grant
+        of it, or a superuser."""
+        from guardian.shortcuts import get_objects_for_user  # guardian's models load after these
+
+        return get_objects_for_user(
+            user, "policies.review_actiontype", self, accept_global_perms=True, with_superuser=True
+        )
+
+
 class ActionType(Holdable, models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -224,6 +235,8 @@ class ActionType(Holdable, models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ActionTypeQuerySet.as_manager()
 
     class Meta:
         ordering = ["key"]
@@ -653,12 +666,7 @@ class StandingApprovalQuerySet(models.QuerySet):
     def reviewable_by(self, user):
         """Those on the action types `user` reviews: theirs to see and to revoke (revoking only
         tightens, so any reviewer of the type may, not only whoever made it)."""
-        from guardian.shortcuts import get_objects_for_user
-
-        types = get_objects_for_user(
-            user, "policies.review_actiontype", ActionType, accept_global_perms=True, with_superuser=True
-        )
-        return self.filter(action_type__in=types)
+        return self.filter(action_type__in=ActionType.objects.reviewable_by(user))
 
 
 class StandingApproval(models.Model):
