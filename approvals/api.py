@@ -268,14 +268,10 @@ def idempotency_key_problem(key):
     return None
 
 
-def _own_action(agent, action_id):
-    return get_object_or_404(
-        Action.objects.select_related("action_type", "agent", "decision"), pk=action_id, agent=agent
-    )
-
-
 def _get_own_action(request, action_id):
-    return _own_action(request.auth, action_id)
+    return get_object_or_404(
+        Action.objects.select_related("action_type", "agent", "decision"), pk=action_id, agent=request.auth
+    )
 
 
 @router.get("/actions/{action_id}", response={200: ActionOut, **ERRORS})

@@ -189,7 +189,8 @@ def action_detail(request, pk):
             "events": Event.objects.for_action(action.pk).defer("search"),
             # "Allow similar…" for a reviewer of its type, once a person or a policy approved it;
             # where the type forbids it, the page says why rather than hiding it.
-            "reviews_it": Action.objects.filter(pk=action.pk).reviewable_by(request.user).exists(),
+            "reviews_it": action.status in action.APPROVED_STATUSES
+            and Action.objects.filter(pk=action.pk).reviewable_by(request.user).exists(),
         },
     )
 

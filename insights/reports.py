@@ -308,11 +308,11 @@ class Insights:
                 side = "below" if rate.recommendation == RELAX else "above"
                 why = f"error rate interval {percent(low)}–{percent(high)} is {side} the target {percent(target)}"
                 table.rows.append([rate.action_type.key, ADVICE[rate.recommendation], why])
-        offers = self.autonomy_offers
-        for offer in offers.values():
+        earned = self.autonomy_offers
+        for offer in earned.values():
             table.rows.append([offer.action_type.key, EARNED_ADVICE, offer.why()])
         for t in self.per_type:
-            if t.id in offers:
+            if t.id in earned:
                 continue  # said above, from the type's own N
             if t.decisions >= HIGH_APPROVAL_MIN_DECISIONS and t.approved / t.decisions > HIGH_APPROVAL_RATE:
                 why = f"{t.approved} of {t.decisions} decisions approved as proposed"

@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, Window
+from django.db.models import F, Window, prefetch_related_objects
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -78,6 +78,7 @@ def offers(action_types, now=None):
         latest_clean = decisions.get(action_type.key, [])[:wanted]
         if len(latest_clean) < wanted or not all(latest_clean):
             continue
+        prefetch_related_objects([action_type], "rules")  # read once, for the offer and its dry run
         loosened = copy.copy(action_type)
         loosened.autonomy = Autonomy.AUDIT
         rules = list(action_type.rules.all())
