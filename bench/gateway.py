@@ -27,7 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 from approvals.models import Action
 from bench.harness import Reading, percentile
 from bench.stack import BASE_DIR, _free_port
-from bench.waiting import SAMPLES, requests_waiting
+from bench.waiting import SAMPLES, log_in, timings, until_waiting
 from gateway.models import Upstream
 from policies.models import ActionType, Agent
 
@@ -133,33 +133,15 @@ async def held_calls(stack, token, count):
                 for n in range(count)
             ]
             await asyncio.to_thread(until_pending, count, calls)
-            while await requests_waiting(reviewer) < count:  # proposed, and parked by the server
-                await asyncio.sleep(0.2)
-            held_ms = await inbox_timings(reviewer, SAMPLES[stack.scale.name])
+            await until_waiting(reviewer, count, calls)  # proposed, and parked by the server
+            held_ms = await timings(reviewer, "/", SAMPLES[stack.scale.name])
             copies = await asyncio.to_thread(reject_all, stack)
             results = await asyncio.wait_for(asyncio.gather(*calls), timeout=120)
         await asyncio.to_thread(pend, copies)
-        idle_ms = await inbox_timings(reviewer, SAMPLES[stack.scale.name])
+        idle_ms = await timings(reviewer, "/", SAMPLES[stack.scale.name])
         await asyncio.to_thread(reject_all, stack)
     answered = sum(1 for result in results if result.is_error and "rejected" in result.content[0].text.lower())
     return idle_ms, held_ms, answered
-
-
-def log_in(stack, client):
-    with httpx.Client(base_url=stack.web_url) as sync_client:
-        stack.reviewer_session(sync_client, stack.actors.supervisor)
-        client.cookies.update(dict(sync_client.cookies))
-
-
-async def inbox_timings(client, samples):
-    timings = []
-    for _ in range(samples):
-        began = time.perf_counter()
-        answer = await client.get("/")
-        if answer.status_code != 200:
-            raise RuntimeError(f"the inbox answered {answer.status_code}")
-        timings.append((time.perf_counter() - began) * 1000)
-    return timings
 
 
 def until_pending(count, calls, seconds=300):

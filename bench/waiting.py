@@ -117,9 +117,9 @@ async def _run(stack, token, ids, samples):
     # the next request: parking ten thousand agents takes longer than that.
     limits = httpx.Limits(keepalive_expiry=1)
     async with httpx.AsyncClient(base_url=stack.web_url, timeout=120, limits=limits) as reviewer:
-        csrf = await asyncio.to_thread(_log_in, stack, reviewer)
-        inbox_idle = await _timings(reviewer, "/", samples)
-        healthz_idle = await _timings(reviewer, "/healthz", samples)
+        csrf = await asyncio.to_thread(log_in, stack, reviewer)
+        inbox_idle = await timings(reviewer, "/", samples)
+        healthz_idle = await timings(reviewer, "/healthz", samples)
         rss_before = _server_rss_kb(stack.gunicorn_pid)
 
         woken_at = {}
@@ -127,10 +127,10 @@ async def _run(stack, token, ids, samples):
         for start in range(0, len(ids), CONNECT_CHUNK):
             chunk = ids[start : start + CONNECT_CHUNK]
             agents += await asyncio.gather(*(_Agent.park(host, port, token, id_, woken_at) for id_ in chunk))
-        await _until_waiting(reviewer, len(ids), agents)
+        await until_waiting(reviewer, len(ids), [agent.task for agent in agents])
 
-        inbox_waiting = await _timings(reviewer, "/", samples)
-        healthz_waiting = await _timings(reviewer, "/healthz", samples)
+        inbox_waiting = await timings(reviewer, "/", samples)
+        healthz_waiting = await timings(reviewer, "/healthz", samples)
         rss_growth = _server_rss_kb(stack.gunicorn_pid) - rss_before
 
         # One batch at a time, each once its agents are all woken: each interval is the product's
@@ -198,14 +198,15 @@ class _Agent:
             connection = await self._send()
 
 
-async def _until_waiting(reviewer, count, agents, seconds=300):
-    """Until the server says `count` requests wait (its /metrics gauge), or an agent gave up."""
+async def until_waiting(reviewer, count, tasks, seconds=300):
+    """Until the server says `count` requests wait (its /metrics gauge), or one of the `tasks`
+    waiting on them ended."""
     deadline = time.monotonic() + seconds
     while True:
         waiting = await requests_waiting(reviewer)
         if waiting >= count:
             return
-        failed = [agent.task for agent in agents if agent.task.done()]
+        failed = [task for task in tasks if task.done()]
         if failed:
             failed[0].result()  # raises what went wrong
             raise RuntimeError(f"{len(failed)} agents were answered before any decision")
@@ -220,22 +221,23 @@ async def requests_waiting(client):
     return float(match[1]) if match else 0
 
 
-def _log_in(stack, client):
+def log_in(stack, client):
     with httpx.Client(base_url=stack.web_url) as sync_client:
         csrf = stack.reviewer_session(sync_client, stack.actors.supervisor)
         client.cookies.update(dict(sync_client.cookies))
     return csrf
 
 
-async def _timings(client, path, samples):
-    timings = []
+async def timings(client, path, samples):
+    """`samples` GETs of `path`, one after another: each one's milliseconds."""
+    taken = []
     for _ in range(samples):
         began = time.perf_counter()
         answer = await client.get(path)
         if answer.status_code != 200:
             raise RuntimeError(f"{path} answered {answer.status_code}")
-        timings.append((time.perf_counter() - began) * 1000)
-    return timings
+        taken.append((time.perf_counter() - began) * 1000)
+    return taken
 
 
 def _server_rss_kb(master_pid):
