@@ -14,6 +14,7 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 from guardian.shortcuts import assign_perm
 
+from approvals import views
 from approvals.models import Action
 from hitl_site import roles
 from policies.models import ActionType, Agent
@@ -24,7 +25,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct horse battery staple"
 # The second step of approving an irreversible action in the inbox (#20); the refunds are.
-CONFIRMED = {"confirm": "irreversible"}
+CONFIRMED = {"confirm": views.CONFIRMED}
 
 
 def pytest_collection_modifyitems(items):
@@ -223,6 +224,13 @@ class AgentApi:
     def propose(self, action="payments.refund", params=None, **fields):
         params = params if params is not None else {"customer": "cus_123", "amount": 750, "currency": "USD"}
         return self.post("/actions", {"action": action, "params": params, **fields})
+
+
+@pytest.fixture
+def reversible(refund_type):
+    """The refund type, made reversible: approved in one step, and open to standing approvals."""
+    ActionType.objects.filter(pk=refund_type.pk).update(irreversible=False)
+    return refund_type
 
 
 @pytest.fixture

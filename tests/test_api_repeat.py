@@ -6,18 +6,12 @@ import pytest
 
 from approvals.models import Action
 from audit.models import Event
-from policies.models import ActionType, Agent, StandingApproval
+from policies.models import Agent, StandingApproval
 
 pytestmark = pytest.mark.django_db
 
 REFUND = {"customer": "cus_123", "amount": 750, "currency": "USD"}
 EDITED = {**REFUND, "amount": 500}
-
-
-@pytest.fixture
-def reversible(refund_type):
-    ActionType.objects.filter(pk=refund_type.pk).update(irreversible=False)
-    return refund_type
 
 
 @pytest.fixture

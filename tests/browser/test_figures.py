@@ -7,7 +7,6 @@ import pytest
 from playwright.sync_api import expect
 
 from approvals.models import Action
-from policies.models import ActionType
 from tests.browser.test_approve import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -44,11 +43,6 @@ class Figures:
 @pytest.fixture
 def figures(page):
     return Figures(page)
-
-
-@pytest.fixture
-def reversible(refund_type):
-    ActionType.objects.filter(pk=refund_type.pk).update(irreversible=False)
 
 
 def propose(api, amount=750, **fields):

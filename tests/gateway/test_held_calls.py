@@ -11,8 +11,9 @@ import pytest
 from approvals import escalation
 from approvals.models import Action
 from policies.models import ActionType
+from tests.conftest import pending_action
 from tests.gateway.conftest import mcp_client
-from tests.gateway.test_tools_call import decide, in_thread, pending_action, run
+from tests.gateway.test_tools_call import decide, in_thread, run
 
 
 def test_the_client_hears_progress_while_its_call_is_held(gateway_url, token, notes_stdio, state_dir, supervisor,

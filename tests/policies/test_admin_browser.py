@@ -69,7 +69,9 @@ def test_the_change_form_fits_1280_px_with_rarely_used_sections_collapsed(page, 
     level = page.locator("#id_rules-1-level").bounding_box()
     assert delete["x"] + delete["width"] <= 1280 and level["x"] + level["width"] <= 1280
     for closed in ("Parameters", "Sampling after the fact", "External checker", "Dry run"):
-        expect(page.locator("details", has=page.locator("summary", has_text=closed))).not_to_have_attribute("open", "")
+        section = page.locator("details", has=page.locator("summary", has_text=closed))
+        expect(section).to_have_count(1)  # else the check below would pass on nothing
+        expect(section).not_to_have_attribute("open", "")
     expect(page.locator("#id_checker_url")).not_to_be_visible()
     page.get_by_text("External checker", exact=True).click()
     expect(page.locator("#id_checker_url")).to_be_visible()
