@@ -1,13 +1,16 @@
 """Actions an agent proposed, and the decisions people made about them."""
 
+import functools
 import json
+import operator
 import uuid
 from datetime import timedelta
 from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Count, Exists, F, Max, Min, Q
+from django.db.models import Count, Exists, F, Max, Min, Q, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -992,13 +995,16 @@ class AppealQuerySet(models.QuerySet):
         return self.filter((Q(action__isnull=True) & reviews_any) | Q(action__action_type__in=types))
 
     def for_inbox(self, user):
-        """The open appeals `user` sees at the top of the inbox, soonest due first."""
-        return list(
+        """The open appeals `user` sees at the top of the inbox, soonest due first, each with its
+        conversation read (three queries for them all, not two an appeal)."""
+        appeals = list(
             self.open()
             .visible_to(user)
             .select_related("agent", "action__action_type", "claimed_by")
             .order_by("due_at")[:50]
         )
+        Appeal.read_conversations(appeals)
+        return appeals
 
 
 class Appeal(models.Model):
@@ -1046,17 +1052,52 @@ class Appeal(models.Model):
             actions = actions.filter(pk=self.action_id)
         return actions.order_by("-created_at")
 
-    def conversation(self, limit=12):
+    CONVERSATION = 12  # the latest entries of a session an appeal shows
+
+    def conversation(self):
         """What happened in the session before the end user asked, oldest first: the agent's
         proposals (with its words and each decision) and its questions to a person (with the
-        answers), the latest `limit` of them, as [("action" | "question", object)]."""
-        actions = self.session_actions().select_related("decision")[:limit]
-        questions = Question.objects.none()
-        if self.session_id:
-            questions = Question.objects.filter(agent=self.agent, session_id=self.session_id).order_by("-created_at")
-        entries = [("action", action) for action in actions] + [("question", q) for q in questions[:limit]]
-        entries.sort(key=lambda entry: entry[1].created_at)
-        return entries[-limit:]
+        answers), the latest `CONVERSATION` of them, as [("action" | "question", object)]."""
+        if not hasattr(self, "_conversation"):
+            Appeal.read_conversations([self])
+        return self._conversation
+
+    @classmethod
+    def read_conversations(cls, appeals):
+        """Each appeal's `conversation()`, for all of them at once: the latest entries of each
+        session by one window query for actions and one for questions, and the actions the
+        appeals name outside them by one more."""
+        sessions = [Q(agent=appeal.agent_id, session_id=appeal.session_id) for appeal in appeals if appeal.session_id]
+        actions, questions = {}, []
+        if sessions:
+            in_sessions = functools.reduce(operator.or_, sessions)
+            latest = Window(RowNumber(), partition_by=[F("agent"), F("session_id")], order_by=F("created_at").desc())
+            of_sessions = Action.objects.select_related("action_type", "decision").filter(in_sessions)
+            actions = {
+                action.pk: action for action in of_sessions.annotate(rank=latest).filter(rank__lte=cls.CONVERSATION)
+            }
+            questions = list(
+                Question.objects.filter(in_sessions).annotate(rank=latest).filter(rank__lte=cls.CONVERSATION)
+            )
+        named = {appeal.action_id for appeal in appeals} - {None} - set(actions)
+        if named:
+            actions.update(Action.objects.select_related("action_type", "decision").in_bulk(named))
+        for appeal in appeals:
+
+            def its(item, appeal=appeal):
+                return (
+                    item.agent_id == appeal.agent_id
+                    and bool(appeal.session_id)
+                    and item.session_id == appeal.session_id
+                )
+
+            named_here = appeal.action_id, appeal.agent_id
+            own = [action for action in actions.values() if its(action) or (action.pk, action.agent_id) == named_here]
+            own.sort(key=lambda action: action.created_at)
+            entries = [("action", action) for action in own[-cls.CONVERSATION :]]
+            entries += [("question", question) for question in questions if its(question)]
+            entries.sort(key=lambda entry: entry[1].created_at)
+            appeal._conversation = entries[-cls.CONVERSATION :]
 
     def audit_context(self):
         return {

@@ -175,3 +175,30 @@ def test_the_card_shows_the_session_so_far_proposals_decisions_and_questions(api
     assert "the agent asked a person:" in html and "Refund the shipping too?" in html
     assert "answered by sue: “<span hx-disable>No, not the shipping</span>”" in html
     assert html.index("Refund $750.00") < html.index("Refund the shipping too?") < html.index("Refund $20.00")
+
+
+def test_the_inbox_reads_every_appeals_conversation_in_the_same_queries_however_many(api, agent, supervisor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from approvals.models import Question
+
+    def appeal_in(session):
+        api.propose(session_id=session, rationale=f"in {session}")
+        Question.ask(agent=agent, call_id=f"q-{session}", message=f"Asked in {session}", session_id=session)
+        api.post("/escalations", {"kind": "human", "session_id": session, "message": "Get me a person"})
+
+    def queries_and_page():
+        with CaptureQueriesContext(connection) as queries:
+            html = render_inbox_top(supervisor)
+        return len(queries), html
+
+    appeal_in("run-1")
+    queries_and_page()  # what a process reads once (content types, permissions) is read
+    one, _ = queries_and_page()
+    for n in range(2, 6):
+        appeal_in(f"run-{n}")
+    five, html = queries_and_page()
+
+    assert five == one
+    assert html.count("The session so far (2)") == 5 and "Asked in run-5" in html
