@@ -14,18 +14,35 @@ import redis
 from django.conf import settings
 from ninja.security import HttpBearer
 
-from approvals.dbthreads import database
+from hitl_lib.dbthreads import database
 from policies.cache import Policies
 
 log = logging.getLogger(__name__)
 
 
 class RateLimited(Exception):
-    pass
+    """The agent is over its request rate; the message says so, `retry_after` is the window."""
+
+    def __init__(self):
+        limit, self.retry_after = settings.HITL_AGENT_RATE_LIMIT
+        super().__init__(f"This agent is over its limit of {limit} requests per {self.retry_after} seconds.")
 
 
-def agent_for_token(token, policies=None):
-    """The agent whose token this is (None for an unknown one); `RateLimited` once it is over its rate."""
+def bearer_token(header):
+    """The token of an `Authorization: Bearer <token>` header's value, or None for anything else."""
+    scheme, _, token = (header or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def agent_for_authorization(header, policies=None):
+    """The one way a request's `Authorization` header becomes an agent, for the REST API, `/wait`
+    and `/mcp/` alike: the agent of an active token, read through the policies cache (`policies`:
+    those the request read, else the current ones), None for anything else; `RateLimited` once
+    the agent is over its request rate."""
+    token = bearer_token(header)
+    if token is None:
+        return None
     agent = (policies or Policies.current()).agent_for_token(token)
     if agent is not None and over_rate(agent):
         raise RateLimited()
@@ -33,18 +50,23 @@ def agent_for_token(token, policies=None):
 
 
 class AgentBearer(HttpBearer):
-    def authenticate(self, request, token):
+    """The agent API's auth (documented as HTTP bearer in OpenAPI)."""
+
+    def __call__(self, request):
         # Read once per request: the view's proposal routes by the same policies (policies/cache.py).
         request.policies = Policies.current()
-        return agent_for_token(token, request.policies)
+        return agent_for_authorization(request.headers.get("Authorization"), request.policies)
+
+    def authenticate(self, request, token):  # HttpBearer's, never called: __call__ reads the header
+        raise NotImplementedError
 
 
-class AsyncAgentBearer(HttpBearer):
+class AsyncAgentBearer(AgentBearer):
     """The same check for an async view, run in a database thread: django-ninja would otherwise run
     a sync check in a thread of the request's own, which it would keep while the view waits."""
 
-    async def authenticate(self, request, token):
-        return await database(agent_for_token, token)
+    async def __call__(self, request):
+        return await database(agent_for_authorization, request.headers.get("Authorization"))
 
 
 @cache

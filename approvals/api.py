@@ -15,8 +15,9 @@ from approvals.agent_auth import AsyncAgentBearer
 from approvals.models import Action, Appeal, Conflict
 from approvals.notifications import notify_appeal
 from approvals.services import InFlight, KeyReused, action_propose, record_refusal
-from approvals.tasks import dispatch_notifications, enqueue_on_commit
+from approvals.tasks import dispatch_notifications
 from approvals.waiting import wait_until
+from hitl_lib.tasks import enqueue_on_commit
 from policies.callback_urls import CallbackUrlRefused
 from policies.callback_urls import check as check_callback_url
 from policies.models import ActionType

@@ -4,11 +4,8 @@ limit counted on the row), and finishes with a conditional UPDATE. The database,
 broker, knows what is still owed; `claim_due_work` finds what a lost task left undone.
 """
 
-import hashlib
-import hmac
 import json
 import re
-import time
 from datetime import timedelta
 
 import httpx
@@ -17,8 +14,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-SIGNATURE_HEADER = "X-Countersign-Signature"
-TIMESTAMP_HEADER = "X-Countersign-Timestamp"
+from hitl_lib.signing import signed_headers
+
 # Worth another attempt: the network, a webhook's 5xx, 408 or 429 (httpx), a mail server
 # (smtplib's errors are OSErrors).
 TRANSIENT = (httpx.HTTPError, OSError)
@@ -103,29 +100,14 @@ def backoff_seconds(attempts):
     return min(settings.HITL_NOTIFY_RETRY_BASE_SECONDS * 2 ** (attempts - 1), settings.HITL_NOTIFY_RETRY_MAX_SECONDS)
 
 
-# Webhooks (escalation notifications, executors) are signed.
-
-
-def webhook_secret():
-    return settings.HITL_WEBHOOK_SECRET.encode()
-
-
-def signature(body, timestamp):
-    """HMAC-SHA256 over "<timestamp>.<body>", so a receiver can reject replays of old bodies."""
-    return "sha256=" + hmac.new(webhook_secret(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+# Webhooks (escalation notifications, executors) are signed (hitl_lib.signing).
 
 
 def signed_post(url, payload, headers=None):
     """POST JSON with the signature headers; raises PermanentFailure on a 4xx, httpx errors
     (which are worth retrying) on a network failure or a 5xx."""
     body = json.dumps(payload, separators=(",", ":"), default=str).encode()
-    timestamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: signature(body, timestamp),
-        **(headers or {}),
-    }
+    headers = {**signed_headers(settings.HITL_WEBHOOK_SECRET, body), **(headers or {})}
     response = httpx.post(url, content=body, headers=headers, timeout=settings.HITL_WEBHOOK_TIMEOUT_SECONDS)
     return raise_for_answer(response)
 

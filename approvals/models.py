@@ -18,6 +18,7 @@ from django.utils.functional import cached_property
 from approvals.delivery import claim_due_work
 from approvals.receipts import receipt_for
 from audit.log import Actor, record, record_many
+from hitl_lib.tasks import enqueue, enqueue_on_commit
 from policies.models import ActionType, Agent, Autonomy, StandingApproval
 from policies.names import identity
 
@@ -1417,10 +1418,8 @@ class CallbackDelivery(models.Model):
 
 
 def _start_callbacks(ids):
-    from approvals.tasks import deliver_callback, enqueue
-
     for callback_id in ids:
-        enqueue(deliver_callback, callback_id)
+        enqueue("approvals.tasks.deliver_callback", callback_id)
 
 
 class SlackMessage(models.Model):
@@ -1486,9 +1485,7 @@ class SlackMessage(models.Model):
 
 
 def _dispatch_slack_on_commit():
-    from approvals.tasks import dispatch_slack_messages, enqueue_on_commit
-
-    enqueue_on_commit(dispatch_slack_messages)
+    enqueue_on_commit("approvals.tasks.dispatch_slack_messages")
 
 
 class SlackUser(models.Model):

@@ -5,30 +5,11 @@ late acknowledgement: a task lost with its worker is delivered again, or redone 
 `dispatch_notifications` from what the database says is still owed.
 """
 
-import logging
-from functools import partial
-
 from celery import shared_task
-from django.db import transaction
 from django.utils import timezone
 
 from approvals import callbacks, escalation, execution, notifications, slack
 from approvals.models import CallbackDelivery, Execution, Notification, SlackMessage
-
-log = logging.getLogger(__name__)
-
-
-def enqueue_on_commit(task, *args):
-    """Hand `task` to the broker once the transaction commits. With Redis down the request still
-    succeeds: the committed rows are the work, and `recover_lost_work` dispatches it again."""
-    transaction.on_commit(partial(enqueue, task, *args))
-
-
-def enqueue(task, *args):
-    try:
-        task.delay(*args)
-    except Exception as error:  # kombu's connection errors have no common base with redis-py's
-        log.warning("could not enqueue %s (the recovery sweep will): %s", task.name, error)
 
 
 @shared_task

@@ -34,10 +34,11 @@ from approvals.models import (
     SlackUser,
     params_diff,
 )
-from approvals.tasks import enqueue_on_commit, execute_action
+from approvals.tasks import execute_action
 from approvals.waiting import inbox_events
 from audit.log import Actor
 from audit.models import Event
+from hitl_lib.tasks import enqueue_on_commit
 from policies.models import ActionType, Agent, Pause, StandingApproval
 
 # What the second step of approving an irreversible action posts (`confirm`).

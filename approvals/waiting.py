@@ -23,8 +23,8 @@ import psycopg
 from django.db import InterfaceError, OperationalError, connection
 from prometheus_client import Gauge
 
-from approvals.dbthreads import database
 from approvals.models import DECIDED_CHANNEL, INBOX_CHANNEL, Action
+from hitl_lib.dbthreads import database
 from policies.models import ActionType, Agent
 
 log = logging.getLogger(__name__)

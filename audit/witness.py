@@ -10,15 +10,14 @@ receiver (`AUDIT_WITNESS_WEBHOOK_URL`, write-only). Another kind (an S3 bucket w
 is a class with the same methods, listed in `AUDIT_WITNESS_CLASSES`.
 """
 
-import hashlib
-import hmac
 import os
-import time
 from pathlib import Path
 
 import httpx
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+from hitl_lib.signing import signed_headers
 
 # Heads per subdirectory, so that finding the newest reads two short listings, not one long one.
 SHARD = 10_000
@@ -114,14 +113,7 @@ class WebhookWitness:
 
     def write(self, number, record):
         body = record.encode()
-        stamp = str(int(time.time()))
-        signature = hmac.new(self.secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Countersign-Timestamp": stamp,
-            "X-Countersign-Signature": f"sha256={signature}",
-            "X-Countersign-Head": str(number),
-        }
+        headers = {**signed_headers(self.secret, body), "X-Countersign-Head": str(number)}
         try:
             answer = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as error:

@@ -14,13 +14,20 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
-from approvals.dbthreads import close_database, database
+from approvals.agent_auth import RateLimited, agent_for_authorization
 from gateway.server import create_server
-from policies.models import AgentToken
+from hitl_lib.dbthreads import close_database, database
 
 UNAUTHORIZED = json.dumps(
     {"error": {"code": "unauthorized", "message": "Send a valid agent token as 'Authorization: Bearer <token>'."}}
 ).encode()
+
+
+async def refuse(send, status, body, headers):
+    await send(
+        {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"), *headers]}
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class MCPApp:
@@ -33,19 +40,14 @@ class MCPApp:
             return
         if self.manager is None:
             raise RuntimeError("The MCP endpoint needs an ASGI server that runs the lifespan protocol.")
-        agent = await self.agent_for(scope)
+        try:
+            agent = await self.agent_for(scope)
+        except RateLimited as over:
+            body = json.dumps({"error": {"code": "rate_limited", "message": str(over)}}).encode()
+            await refuse(send, 429, body, [(b"retry-after", str(over.retry_after).encode())])
+            return
         if agent is None:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 401,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"www-authenticate", b'Bearer error="invalid_token"'),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": UNAUTHORIZED})
+            await refuse(send, 401, UNAUTHORIZED, [(b"www-authenticate", b'Bearer error="invalid_token"')])
             return
         # The SDK ties each MCP session to the principal that opened it; the handlers read the agent.
         token = AccessToken(token="", client_id=agent.name, scopes=[], subject=str(agent.pk))
@@ -54,10 +56,7 @@ class MCPApp:
 
     async def agent_for(self, scope):
         header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
-        scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            return None
-        return await database(AgentToken.agent_for, secret.strip())
+        return await database(agent_for_authorization, header)
 
     async def lifespan(self, receive, send):
         await receive()  # lifespan.startup

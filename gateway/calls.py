@@ -1,5 +1,5 @@
 """What a `tools/call` does to the database, as plain sync functions: the MCP endpoint runs each
-in a worker thread of `approvals.dbthreads`, never on its event loop."""
+in a worker thread of `hitl_lib.dbthreads`, never on its event loop."""
 
 from approvals.models import SLA_TIMEOUT_NAME, Action, Conflict
 from approvals.services import action_propose

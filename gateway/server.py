@@ -15,12 +15,12 @@ from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, ListToolsResult, TextContent, Tool
 
-from approvals.dbthreads import database
 from approvals.models import Action
 from approvals.services import InFlight, KeyReused
 from approvals.waiting import wait_until
 from gateway import calls
 from gateway.upstream import Sessions, UpstreamError
+from hitl_lib.dbthreads import database
 from policies.routing import Refusal
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from approvals.agent_auth import AgentBearer, RateLimited
 from approvals.api import router
 from approvals.services import record_refusal
-from hitl_site.limits import AgentJsonParser, Unacceptable, check_storable, read_leniently
+from hitl_lib.limits import AgentJsonParser, Unacceptable, check_storable, read_leniently
 from policies.routing import Refusal
 
 log = logging.getLogger(__name__)
@@ -61,11 +61,8 @@ def on_unauthenticated(request, exc):
 
 @api.exception_handler(RateLimited)
 def on_rate_limited(request, exc):
-    limit, window = settings.HITL_AGENT_RATE_LIMIT
-    response = error_response(
-        request, 429, "rate_limited", f"This agent is over its limit of {limit} requests per {window} seconds."
-    )
-    response["Retry-After"] = str(window)
+    response = error_response(request, 429, "rate_limited", str(exc))
+    response["Retry-After"] = str(exc.retry_after)
     return response
 
 

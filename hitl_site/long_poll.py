@@ -28,9 +28,9 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.utils.log import log_response
 from ninja.errors import AuthenticationError
 
-from approvals.agent_auth import agent_for_token
+from approvals.agent_auth import agent_for_authorization
 from approvals.api import WAIT_DEFAULT_SECONDS, wait_for_decision
-from approvals.dbthreads import database
+from hitl_lib.dbthreads import database
 from hitl_site.api import api, json_errors
 from hitl_site.middleware import CommonMiddleware, CSPMiddleware, SecurityMiddleware, XFrameOptionsMiddleware
 
@@ -91,7 +91,7 @@ class LongPoll:
 
     @staticmethod
     def well_formed(scope):
-        """(action id, timeout, token) for a `/wait` this answers, else None."""
+        """(action id, timeout, Authorization header) for a `/wait` this answers, else None."""
         path, query = PATH.fullmatch(scope["path"]), QUERY.fullmatch(scope["query_string"])
         if scope["method"] != "GET" or path is None or query is None:
             return None
@@ -99,7 +99,7 @@ class LongPoll:
         if len(tokens) != 1 or tokens[0] is None:
             return None
         timeout = float(query[1]) if query[1] else WAIT_DEFAULT_SECONDS
-        return UUID(path[1]), timeout, tokens[0][1].decode("latin-1")
+        return UUID(path[1]), timeout, tokens[0][0].decode("latin-1")
 
     async def answer(self, request, send):
         response = await self.chain(request)
@@ -108,9 +108,9 @@ class LongPoll:
         await self.django.send_response(response, send)
 
     async def respond(self, request):
-        action_id, timeout, token = request.long_poll
+        action_id, timeout, authorization = request.long_poll
         try:
-            request.auth = await database(agent_for_token, token)
+            request.auth = await database(agent_for_authorization, authorization)
             if request.auth is None:
                 raise AuthenticationError()
             # `as_api()` is the route's schema already (tests/test_api_actions.py holds it to

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from audit.log import Actor, record
 from policies.dry_run import DEFAULT_LIMIT, dry_run
+from policies.earned_autonomy import offer_for
 from policies.models import POLICY_FIELDS, ActionType, Agent, AgentToken, EscalationTier, Rule, StandingApproval
 
 TRYING = ("_preview", "_dryrun")
@@ -165,7 +166,7 @@ class ActionTypeAdmin(admin.ModelAdmin):
             action_type = self.get_object(request, object_id)
             if action_type is not None:
                 extra_context["history"] = action_type.change_history()[:50]
-                extra_context["autonomy_offer"] = action_type.autonomy_offer()
+                extra_context["autonomy_offer"] = offer_for(action_type)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):

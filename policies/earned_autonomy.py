@@ -47,6 +47,12 @@ class AutonomyOffer:
         return text
 
 
+def offer_for(action_type, now=None):
+    """The AutonomyOffer `action_type` earned from its people's decisions ("could move to
+    act-with-audit", with the dry run of that change), or None."""
+    return offers([action_type], now=now).get(action_type.pk)
+
+
 def offers(action_types, now=None):
     """{action type pk: AutonomyOffer} for those of `action_types` that earned one: one query
     for all their decisions, then a dry run for each type that earned it."""

@@ -400,13 +400,6 @@ class ActionType(Holdable, models.Model):
     def hold_snapshot(self):
         return self.policy_snapshot()
 
-    def autonomy_offer(self, now=None):
-        """The AutonomyOffer this type earned from its people's decisions ("could move to
-        act-with-audit", with the dry run of that change), or None."""
-        from policies.earned_autonomy import offers
-
-        return offers([self], now=now).get(self.pk)
-
     def change_history(self):
         from audit.models import Event
 

@@ -7,10 +7,7 @@ the strictest asked for. Facts that need the database (counts, standing approval
 first by `facts_for()`, so `route()` itself is plain functions over plain data.
 """
 
-import hashlib
-import hmac
 import json
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -19,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from hitl_lib.signing import signed_headers
 from policies.cache import Policies
 from policies.models import (
     ActionType,
@@ -369,15 +367,7 @@ def ask_external_checker(action_type, agent, proposal):
         },
         sort_keys=True,
     ).encode()
-    timestamp = str(int(time.time()))
-    signature = hmac.new(
-        action_type.checker_secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256
-    ).hexdigest()
-    headers = {
-        "Content-Type": "application/json",
-        "X-Countersign-Timestamp": timestamp,
-        "X-Countersign-Signature": f"sha256={signature}",
-    }
+    headers = signed_headers(action_type.checker_secret, body)
     try:
         response = httpx.post(
             action_type.checker_url, content=body, headers=headers, timeout=action_type.checker_timeout

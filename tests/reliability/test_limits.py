@@ -5,7 +5,7 @@ import json
 import pytest
 
 from approvals.models import Action
-from hitl_site.limits import Unacceptable, check_storable
+from hitl_lib.limits import Unacceptable, check_storable
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_counters")]
 
