@@ -12,7 +12,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
@@ -24,7 +23,6 @@ from approvals.models import (
     Decision,
     Notification,
     SlackMessage,
-    wake_waiting_agents,
 )
 from audit.log import Actor, record, record_many
 from policies.models import EscalationTier, TimeoutFallback
@@ -196,7 +194,7 @@ def escalate_batch(now, limit, *, only=None, actor=SLA_ACTOR):
             result.escalated += len(actions)
 
         for fallback, actions in falling.items():
-            events += _apply_fallback(fallback, actions, now)
+            _apply_fallback(fallback, actions, now)
             for action in actions:
                 # Whoever had it last hears that it timed out: its tier, or with no tier its
                 # reviewers (a fallback nobody hears of is the silent failure #20 found).
@@ -213,7 +211,6 @@ def escalate_batch(now, limit, *, only=None, actor=SLA_ACTOR):
                         )
                     )
             result.fell_back += len(actions)
-            wake_waiting_agents([a.pk for a in actions])
 
         result.notifications = insert_notifications(pending_notifications)
         record_many(events)
@@ -244,44 +241,30 @@ def insert_notifications(rows):
 
 
 def _apply_fallback(fallback, actions, now):
-    """Decide `actions` by the fallback; returns their audit events."""
-    ids = [a.pk for a in actions]
-    pending = Action.objects.filter(pk__in=ids, status=Action.Status.PENDING)
-    if fallback == TimeoutFallback.EXPIRE:
-        status, kind, verdict = Action.Status.EXPIRED, "action.expired", None
-        pending.update(status=status, decided_at=now, outcome=_timed_out(status))
-    elif fallback == TimeoutFallback.APPROVE:
-        pending.update(status=Action.Status.APPROVED, decided_at=now, final_params=F("params"))
-        status, kind, verdict = Action.Status.APPROVED, "action.approved", Decision.Verdict.APPROVED
-    else:
-        status, kind, verdict = Action.Status.REJECTED, "action.rejected", Decision.Verdict.REJECTED
-        pending.update(status=status, decided_at=now, outcome=_timed_out(status))
-    if verdict is not None:
-        Decision.objects.bulk_create(
-            [
-                Decision.of(a, verdict=verdict, by=None, by_name=SLA_TIMEOUT_NAME, reason=FALLBACK_REASON, at=now)
-                for a in actions
-            ],
-            batch_size=1000,
-        )
-    events = []
-    for action in actions:
-        action.status, action.decided_at = status, now
-        events.append(
-            {
-                "kind": kind,
-                "actor": SLA_ACTOR,
-                "action": action,
-                "data": {
-                    "fallback": str(fallback),
-                    "verdict": verdict or "expired",
-                    "reason": FALLBACK_REASON,
-                    "tier": action.escalation_tier,
-                    "due_at": action.due_at.isoformat(),
-                },
-            }
-        )
-    return events
+    """Decide `actions` by the fallback, as every decision is made (`Action.decide_all`), in the
+    name of the SLA's timeout."""
+    verdict = {
+        TimeoutFallback.EXPIRE: None,
+        TimeoutFallback.APPROVE: Decision.Verdict.APPROVED,
+    }.get(fallback, Decision.Verdict.REJECTED)
+    status = Action.Status.APPROVED if verdict == Decision.Verdict.APPROVED else None
+    Action.decide_all(
+        actions,
+        verdict=verdict,
+        by=None,
+        by_name=SLA_TIMEOUT_NAME,
+        reason=FALLBACK_REASON,
+        actor=SLA_ACTOR,
+        now=now,
+        outcome=None if status else _timed_out(Action.Status.EXPIRED if verdict is None else Action.Status.REJECTED),
+        data=lambda action: {
+            "fallback": str(fallback),
+            "verdict": verdict or "expired",
+            "reason": FALLBACK_REASON,
+            "tier": action.escalation_tier,
+            "due_at": action.due_at.isoformat(),
+        },
+    )
 
 
 def _holders(targets, action, ladder):

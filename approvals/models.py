@@ -18,14 +18,16 @@ from django.utils.functional import cached_property
 from approvals.delivery import claim_due_work
 from approvals.receipts import receipt_for
 from audit.log import Actor, record, record_many
+from hitl_lib.sql import update_returning
 from hitl_lib.tasks import enqueue, enqueue_on_commit
 from policies.models import ActionType, Agent, Autonomy, StandingApproval
 from policies.names import identity
 
-# Waiting agents LISTEN on this PostgreSQL channel; the payload is the action id.
-DECIDED_CHANNEL = "action_decided"
-# The inbox stream LISTENs on this one; triggers (migration 0013) send it the kind of change:
-# new, decided, expired or escalated.
+# Every change of an action is announced on this PostgreSQL channel, as "<kind> <action id>":
+# waiting agents hear their action's id, the inbox stream the kind (`announce`).
+ACTION_CHANNEL = "action_changed"
+# A trigger (migrations 0013, 0016) tells the inbox stream of what no status change announces: an
+# arrival ("new"), an escalation, an appeal or a question.
 INBOX_CHANNEL = "inbox_changed"
 
 
@@ -72,6 +74,23 @@ SLA_TIMEOUT_NAME = "sla-timeout"  # the decider's name on a timeout fallback's d
 
 
 class ActionQuerySet(models.QuerySet):
+    def transition(self, *, from_status, **changes):
+        """The one way an action's status changes, for one action or a thousand: a conditional
+        UPDATE of those of these actions still in `from_status` (one status or several), which
+        returns the ids it claimed, announced (`announce`) in the same transaction. Of two
+        people deciding at once, exactly one claims the row; the other's claim is empty."""
+        statuses = [from_status] if isinstance(from_status, str) else list(from_status)
+        claimed = update_returning(self.filter(status__in=statuses), **changes)
+        if claimed:
+            if changes.get("status") == Action.Status.EXPIRED:
+                kind = "expired"
+            elif set(statuses) <= set(Action.WAITING):
+                kind = "decided"
+            else:
+                kind = ""  # an outcome: nothing an inbox shows changed
+            announce(claimed, kind)
+        return claimed
+
     def awaiting_review(self):
         return self.filter(status__in=[Action.Status.PENDING, Action.Status.SUGGESTED])
 
@@ -207,6 +226,7 @@ class Action(models.Model):
 
     # Statuses whose final parameters a person or a policy approved: these carry a receipt.
     APPROVED_STATUSES = (Status.APPROVED, Status.EXECUTED, Status.FAILED)
+    WAITING = (Status.PENDING, Status.SUGGESTED)  # for a person: the inbox shows them
 
     objects = ActionQuerySet.as_manager()
 
@@ -421,38 +441,31 @@ class Action(models.Model):
         refused = cls.left_out_of_batch(actions, by)
         if refused:
             raise BatchConflict(refused)
-        return cls._decide_all(actions, by=by, verdict=Decision.Verdict.APPROVED, reason="", channel=channel)
+        return cls._decide_batch(actions, by=by, verdict=Decision.Verdict.APPROVED, reason="", channel=channel)
 
     @classmethod
     def reject_all(cls, actions, *, by, reason, channel="web"):
         """Reject every action or none, for one reason, as `approve_all` approves."""
-        return cls._decide_all(actions, by=by, verdict=Decision.Verdict.REJECTED, reason=reason, channel=channel)
+        return cls._decide_batch(actions, by=by, verdict=Decision.Verdict.REJECTED, reason=reason, channel=channel)
 
     @classmethod
-    def _decide_all(cls, actions, *, by, verdict, reason, channel):
-        approved = verdict == Decision.Verdict.APPROVED
-        status = cls.Status.APPROVED if approved else cls.Status.REJECTED
-        ids = [action.pk for action in actions]
-        now = timezone.now()
-        changes = {"status": status, "decided_at": now, **({"final_params": F("params")} if approved else {})}
-        data = {"verdict": verdict, "reason": reason, "batch": len(ids), "channel": decision_channel(channel)}
-        if approved:
+    def _decide_batch(cls, actions, *, by, verdict, reason, channel):
+        data = {"verdict": verdict, "reason": reason, "batch": len(actions), "channel": decision_channel(channel)}
+        if verdict == Decision.Verdict.APPROVED:
             data.update(edited=False, diff={})
         try:
             with transaction.atomic():
-                claimed = cls.objects.filter(pk__in=ids, status=cls.Status.PENDING).update(**changes)
-                if claimed != len(ids):
-                    raise BatchConflict([])
-                decisions = Decision.objects.bulk_create(
-                    Decision.of(action, verdict=verdict, by=by, by_name=by.get_username(), reason=reason, at=now)
-                    for action in actions
+                return cls.decide_all(
+                    actions,
+                    verdict=verdict,
+                    by=by,
+                    reason=reason,
+                    actor=Actor.user(by),
+                    data=lambda action: data,
+                    all_or_none=True,
                 )
-                record_many(
-                    {"kind": f"action.{verdict}", "actor": Actor.user(by), "action": action, "data": data}
-                    for action in actions
-                )
-                wake_waiting_agents(ids)
         except BatchConflict:
+            ids = [action.pk for action in actions]
             taken = cls.objects.filter(pk__in=ids).exclude(status=cls.Status.PENDING)
             by_id = {action.pk: action for action in actions}
             conflicts = []
@@ -460,10 +473,51 @@ class Action(models.Model):
                 by_id[action.pk].status = action.status
                 conflicts.append((by_id[action.pk], action.conflict_message(by)))
             raise BatchConflict(conflicts) from None
+
+    @classmethod
+    def decide_all(
+        cls, actions, *, verdict, by, reason, actor, data, by_name=None, outcome=None, all_or_none=False, now=None
+    ):
+        """Decide many pending actions at once, in the caller's transaction: a batch from the inbox
+        (`all_or_none`: BatchConflict if any was decided meanwhile), or the SLA's timeout fallback
+        (`by` None, `by_name` its name). `verdict`: approved, rejected, or None to expire them.
+        One conditional UPDATE (`transition`), one insert of their decisions, one append of their
+        audit events (`data(action)` for each one's); returns the decisions."""
+        now = now or timezone.now()
+        status = {
+            Decision.Verdict.APPROVED: cls.Status.APPROVED,
+            Decision.Verdict.REJECTED: cls.Status.REJECTED,
+            None: cls.Status.EXPIRED,
+        }[verdict]
+        changes = {"status": status, "decided_at": now}
+        if status == cls.Status.APPROVED:
+            changes["final_params"] = F("params")
+        if outcome is not None:
+            changes["outcome"] = outcome
+        claimed = set(cls.objects.filter(pk__in=[action.pk for action in actions]).transition(
+            from_status=cls.Status.PENDING, **changes
+        ))
+        if all_or_none and len(claimed) != len(actions):
+            raise BatchConflict([])
+        actions = [action for action in actions if action.pk in claimed]
+        decisions = []
+        if verdict is not None:
+            by_name = by_name or by.get_username()
+            decisions = Decision.objects.bulk_create(
+                [
+                    Decision.of(action, verdict=verdict, by=by, by_name=by_name, reason=reason, at=now)
+                    for action in actions
+                ],
+                batch_size=1000,
+            )
         for action in actions:
             action.status, action.decided_at = status, now
-            if approved:
+            if status == cls.Status.APPROVED:
                 action.final_params = action.params
+            if outcome is not None:
+                action.outcome = outcome
+        kind = "action.expired" if verdict is None else f"action.{verdict}"
+        record_many({"kind": kind, "actor": actor, "action": action, "data": data(action)} for action in actions)
         return decisions
 
     @staticmethod
@@ -496,7 +550,6 @@ class Action(models.Model):
                 outcome=outcome,
             )
             record(kind="action.executed", actor=Actor.user(by), action=self, data={**outcome, "channel": "web"})
-            self._wake_waiting_agent()
 
     def dismiss(self, *, by, reason=""):
         """Nobody will carry out this suggestion."""
@@ -510,7 +563,6 @@ class Action(models.Model):
             record(
                 kind="action.dismissed", actor=Actor.user(by), action=self, data={"reason": reason, "channel": "web"}
             )
-            self._wake_waiting_agent()
 
     # State changes. Each claims the row with a conditional UPDATE, so that of two people
     # acting at once exactly one wins and the other gets a Conflict naming what happened.
@@ -562,7 +614,6 @@ class Action(models.Model):
                 data={"verdict": "approved", "edited": edited, "diff": diff, "reason": reason, "channel": channel},
                 **({"summary": self.action_type.render_summary(final_params)} if edited else {}),
             )
-            self._wake_waiting_agent()
         return decision
 
     def approval_refusal(self, user):
@@ -676,7 +727,6 @@ class Action(models.Model):
                     **({"reject_option": option} if option else {}),
                 },
             )
-            self._wake_waiting_agent()
         return decision
 
     def cancel(self, *, reason=""):
@@ -694,7 +744,6 @@ class Action(models.Model):
                 action=self,
                 data={"reason": reason} if reason else None,
             )
-            self._wake_waiting_agent()
 
     def record_outcome(self, *, succeeded, output=None, error=""):
         """The agent's report of what happened when it executed the approved action.
@@ -749,7 +798,6 @@ class Action(models.Model):
                 action=self,
                 data={"verdict": "approved", "edited": False, "suggestion": True, "channel": "web"},
             )
-            self._wake_waiting_agent()
 
     @property
     def executable(self):
@@ -769,8 +817,8 @@ class Action(models.Model):
         return ladder[self.escalation_tier - 1] if self.escalation_tier <= len(ladder) else None
 
     def _claim(self, *, from_status, **changes):
-        claimed = Action.objects.filter(pk=self.pk, status=from_status).update(**changes)
-        if claimed != 1:
+        """This action's `transition`; a Conflict naming what happened when it is not `from_status`."""
+        if not Action.objects.filter(pk=self.pk).transition(from_status=from_status, **changes):
             self.refresh_from_db()
             raise Conflict(self.conflict_message())
         for name, value in changes.items():
@@ -796,19 +844,25 @@ class Action(models.Model):
         if errors:
             raise InvalidEdit(errors)
 
-    def _wake_waiting_agent(self):
-        wake_waiting_agents([self.pk])
 
 
-def wake_waiting_agents(action_ids):
-    """Wake the agents long-polling on these actions (`approvals.waiting`): one NOTIFY each, in
-    one statement, which PostgreSQL delivers when the deciding transaction commits, never before.
-    Every decision and end state passes here, from whichever channel, so the actions' callbacks
-    and the updates in place of their Slack messages are queued here too, in the same transaction."""
+def notify(action_ids, kind):
+    """One NOTIFY on ACTION_CHANNEL per action, in one statement, which PostgreSQL delivers when
+    the transaction commits, never before: the agents waiting on them wake and re-read
+    (`approvals.waiting`), and the inbox stream hears `kind` (none for "")."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_notify(%s, id::text) FROM unnest(%s::uuid[]) AS id", [DECIDED_CHANNEL, list(action_ids)]
+            "SELECT pg_notify(%s, %s || ' ' || id::text) FROM unnest(%s::uuid[]) AS id",
+            [ACTION_CHANNEL, kind, list(action_ids)],
         )
+
+
+def announce(action_ids, kind):
+    """Everyone who listens hears that these actions changed state, in the changing transaction:
+    waiting agents and the inbox stream (`notify`), the actions' callbacks (queued, one per
+    state), and their Slack messages (updated in place). Every status change passes here, through
+    `ActionQuerySet.transition`: a decision from any channel, the SLA's fallback, an outcome."""
+    notify(action_ids, kind)
     CallbackDelivery.queue_for(action_ids)
     SlackMessage.queue_updates(action_ids)
 

@@ -1,197 +1,37 @@
 """Waiting for a decision costs a coroutine, not a thread.
 
-One LISTEN connection per process (psycopg's `AsyncConnection`, read with `notifies()`) hears
-PostgreSQL's `action_decided` channel — NOTIFY is sent in the deciding transaction, so it
-arrives only once the decision is committed — and wakes every coroutine waiting on that action.
-The connection lives on an event loop of its own, in one thread per process, so waiters on any
-loop (an ASGI server's, a test client's) are woken alike, by `call_soon_threadsafe`.
+The process's listener (`hitl_lib.listen`) hears PostgreSQL's `action_changed` channel — each
+change is announced in its own transaction (`approvals.models.announce`), so it arrives only once
+committed — and wakes every coroutine waiting on that action. The inbox's Server-Sent Events
+hear every notification's kind of change.
 
 When PostgreSQL goes away the listener reconnects every second; until it is back, waiters
 re-read their row every `FALLBACK_POLL_SECONDS` instead of trusting a wake-up that cannot come.
-Every (re)connection wakes all waiters once, so none misses a decision made while it was down.
-
-`subscribe_all()` gives a stream (the inbox's Server-Sent Events) every notification on the
-channels the listener hears.
 """
 
 import asyncio
 import logging
-import threading
 import time
 
-import psycopg
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError
 from prometheus_client import Gauge
 
-from approvals.models import DECIDED_CHANNEL, INBOX_CHANNEL, Action
+from approvals.models import ACTION_CHANNEL, INBOX_CHANNEL, Action
 from hitl_lib.dbthreads import database
+from hitl_lib.listen import Listener
 from policies.models import ActionType, Agent
 
 log = logging.getLogger(__name__)
 
 FALLBACK_POLL_SECONDS = 1.0
-RECONNECT_SECONDS = 1.0
-KEEPALIVE_SECONDS = 10.0  # a silent connection is checked this often, so a lost one is noticed
-CHANNELS = (DECIDED_CHANNEL, INBOX_CHANNEL)
 
 
-class _Wakeup:
-    """An asyncio event on the waiter's loop, settable from the listener's thread."""
-
-    def __init__(self):
-        self.loop = asyncio.get_running_loop()
-        self.event = asyncio.Event()
-
-    def set(self):
-        try:
-            self.loop.call_soon_threadsafe(self.event.set)
-        except RuntimeError:  # the waiter's loop has closed: nobody is waiting any more
-            pass
+def _waiter_key(channel, payload):
+    """An action's change wakes the agents waiting on that action ("<kind> <id>")."""
+    return payload.rpartition(" ")[2] if channel == ACTION_CHANNEL else None
 
 
-class _Stream:
-    """Every notification, queued on the subscriber's loop; `None` means "reconnected, re-read"."""
-
-    def __init__(self):
-        self.loop = asyncio.get_running_loop()
-        self.queue = asyncio.Queue()
-
-    def put(self, item):
-        try:
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
-        except RuntimeError:
-            pass
-
-
-class Listener:
-    def __init__(self):
-        self._waiters = {}  # action id (str) → set of _Wakeup
-        self._streams = set()
-        self._lock = threading.Lock()
-        self._thread = None
-        self._loop = None
-        self._stopping = None
-        self.connected = threading.Event()
-
-    # --- for waiters (any thread, any loop) ---
-
-    def subscribe(self, action_id):
-        self._ensure_running()
-        wakeup = _Wakeup()
-        with self._lock:
-            self._waiters.setdefault(str(action_id), set()).add(wakeup)
-        return wakeup
-
-    def unsubscribe(self, action_id, wakeup):
-        with self._lock:
-            wakeups = self._waiters.get(str(action_id))
-            if wakeups is not None:
-                wakeups.discard(wakeup)
-                if not wakeups:
-                    del self._waiters[str(action_id)]
-
-    def subscribe_all(self):
-        self._ensure_running()
-        stream = _Stream()
-        with self._lock:
-            self._streams.add(stream)
-        return stream
-
-    def unsubscribe_all(self, stream):
-        with self._lock:
-            self._streams.discard(stream)
-
-    def waiting(self):
-        """How many waiters are subscribed now (tests and the bench read it)."""
-        with self._lock:
-            return sum(len(wakeups) for wakeups in self._waiters.values())
-
-    def stop(self):
-        """Close the connection and end the thread (tests, before dropping the database)."""
-        with self._lock:
-            thread, loop, stopping = self._thread, self._loop, self._stopping
-            self._thread = None
-        if thread is None:
-            return
-        loop.call_soon_threadsafe(stopping.set)
-        thread.join()
-
-    # --- the listening thread ---
-
-    def _ensure_running(self):
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            ready = threading.Event()
-            self._thread = threading.Thread(target=self._main, args=(ready,), name="decision-listener", daemon=True)
-            self._thread.start()
-        ready.wait()
-
-    def _main(self, ready):
-        self._loop = asyncio.new_event_loop()
-        self._stopping = asyncio.Event()
-        ready.set()
-        try:
-            self._loop.run_until_complete(self._run())
-        finally:
-            self._loop.close()
-
-    def _params(self):
-        return {
-            key: value
-            for key, value in connection.get_connection_params().items()
-            if key not in ("context", "cursor_factory", "prepare_threshold")  # Django's, not libpq's
-        }
-
-    async def _run(self):
-        params = self._params()
-        while not self._stopping.is_set():
-            listening = asyncio.ensure_future(self._listen(params))
-            stopping = asyncio.ensure_future(self._stopping.wait())
-            await asyncio.wait({listening, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if not listening.done():
-                listening.cancel()
-                await asyncio.gather(listening, return_exceptions=True)
-            stopping.cancel()
-            self.connected.clear()
-            self._wake_all()  # let waiters re-read the database rather than sleep on
-            if not self._stopping.is_set():
-                await asyncio.sleep(RECONNECT_SECONDS)
-
-    async def _listen(self, params):
-        try:
-            async with await psycopg.AsyncConnection.connect(**params, autocommit=True) as conn:
-                for channel in CHANNELS:
-                    await conn.execute(f"LISTEN {channel}")
-                self.connected.set()
-                self._wake_all()  # anything decided while we were not listening
-                while True:
-                    async for notify in conn.notifies(timeout=KEEPALIVE_SECONDS):
-                        self._dispatch(notify.channel, notify.payload)
-                    await conn.execute("SELECT 1")  # raises once the server is gone
-        except (psycopg.Error, OSError) as error:
-            log.warning("decision listener lost PostgreSQL (%s); retrying", error)
-
-    def _dispatch(self, channel, payload):
-        with self._lock:
-            wakeups = list(self._waiters.get(payload, ())) if channel == DECIDED_CHANNEL else []
-            streams = list(self._streams)
-        for wakeup in wakeups:
-            wakeup.set()
-        for stream in streams:
-            stream.put((channel, payload))
-
-    def _wake_all(self):
-        with self._lock:
-            wakeups = [wakeup for wakeups in self._waiters.values() for wakeup in wakeups]
-            streams = list(self._streams)
-        for wakeup in wakeups:
-            wakeup.set()
-        for stream in streams:
-            stream.put(None)
-
-
-listener = Listener()
+listener = Listener((ACTION_CHANNEL, INBOX_CHANNEL), _waiter_key)
 
 # Exposed on /metrics (insights.metrics): what waiting costs this process, for operators and the bench.
 WAITING_REQUESTS = Gauge(
@@ -291,6 +131,11 @@ STREAM_COALESCE_SECONDS = 0.1  # changes closer together than this are sent as o
 STREAM_RETRY_MS = 2000  # how soon a browser reconnects a dropped stream
 
 
+def _kind(channel, payload):
+    """What an inbox hears of a notification: its kind of change ("" for none it shows)."""
+    return payload.partition(" ")[0] if channel == ACTION_CHANNEL else payload
+
+
 async def inbox_events():
     """The inbox's Server-Sent Events: `changed` (its data the kind of change) whenever what an
     inbox shows may have changed, and once on connecting and after the listener reconnects, so
@@ -316,7 +161,7 @@ async def inbox_events():
             kinds = {item}
             while not stream.queue.empty():
                 kinds.add(stream.queue.get_nowait())
-            changes = sorted(payload for channel, payload in filter(None, kinds) if channel == INBOX_CHANNEL)
+            changes = sorted({_kind(channel, payload) for channel, payload in filter(None, kinds)} - {""})
             if None in kinds:
                 changes.append("reconnected")
             if changes:

@@ -89,7 +89,9 @@ def test_an_escalation_an_expiry_and_a_question_and_its_expediting_reach_the_str
     stream.next()  # the pending action, proposed as the stream opened (or after)
     Action.objects.filter(pk=pending.pk).update(escalation_tier=1)
     assert stream.next() == ("changed", "escalated")
-    Action.objects.filter(pk=pending.pk).update(status=Action.Status.EXPIRED)
+    Action.objects.filter(pk=pending.pk).transition(
+        from_status=Action.Status.PENDING, status=Action.Status.EXPIRED, decided_at=timezone.now()
+    )
     assert stream.next() == ("changed", "expired")
 
     question = Question.objects.create(
@@ -103,8 +105,23 @@ def test_an_escalation_an_expiry_and_a_question_and_its_expediting_reach_the_str
     assert stream.next() == ("changed", "expedited")
 
 
-def test_a_burst_of_changes_is_one_event():
-    """500 decisions in one transaction are one notification, as PostgreSQL folds identical ones."""
+def test_a_burst_of_decisions_is_one_event(stream, api, refund_type, supervisor):
+    """Fifty decisions in one transaction are fifty announcements (each wakes its own agent), and
+    one event for the inbox, which re-reads its queue once."""
+    refund = {"customer": "cus_1", "currency": "USD"}
+    actions = [
+        Action.objects.get(pk=api.propose(params={**refund, "amount": 10 + n}).json()["id"]) for n in range(50)
+    ]
+    Action.approve_all(actions, by=supervisor)
+    while (event := stream.next()) != ("changed", "decided"):
+        assert event in {("changed", "connected"), ("changed", "new")}
+    with pytest.raises(queue.Empty):  # and no other event follows it
+        stream.next(timeout=2)
+
+
+def test_a_burst_of_identical_notifications_is_one():
+    """What the inbox trigger sends for 500 appeals or questions changing in one transaction is one
+    notification, as PostgreSQL folds identical ones."""
     params = {
         k: v
         for k, v in connection.get_connection_params().items()

@@ -249,3 +249,24 @@ def test_a_receiver_that_fails_then_is_down_then_recovers_gets_the_event_once(
     assert json.loads(json.dumps(callback_receiver.events[callback.webhook_id]))["status"] == "approved"
     kinds = list(Event.objects.filter(action_id=action.pk, kind__startswith="callback.").values_list("kind", flat=True))
     assert kinds == ["callback.failed", "callback.failed", "callback.delivered"]
+
+
+@pytest.mark.parametrize("outcome", ["succeeded", "failed"])
+def test_an_executed_and_a_failed_outcome_reach_the_callback_as_end_states(
+    api, client, supervisor, refund_type, callback_receiver, outcome
+):
+    action = propose(api, callback_receiver)
+    client.force_login(supervisor)
+    client.post(f"/actions/{action.pk}/approve", CONFIRMED)
+    reported = api.post(f"/actions/{action.pk}/result", {"status": outcome, "output": {"refund": "re_1"}})
+    assert reported.status_code == 200, reported.content
+    deliver_all()
+
+    end_state = "executed" if outcome == "succeeded" else "failed"
+    assert [(c.state, c.status) for c in CallbackDelivery.objects.filter(action=action)] == [
+        ("approved", "sent"),
+        (end_state, "sent"),
+    ]
+    body = callback_receiver.events[f"msg_{action.pk.hex}_{end_state}"]
+    assert body == api.get(f"/actions/{action.pk}").json()
+    assert body["status"] == end_state and body["outcome"]["status"] == outcome
