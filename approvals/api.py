@@ -14,14 +14,12 @@ from pydantic import ConfigDict, Strict
 from approvals.agent_auth import AsyncAgentBearer
 from approvals.models import Action, Appeal, Conflict
 from approvals.notifications import notify_appeal
-from approvals.services import InFlight, KeyReused, action_propose, record_refusal
+from approvals.services import InFlight, KeyReused, action_propose
 from approvals.tasks import dispatch_notifications
 from approvals.waiting import wait_until
 from hitl_lib.tasks import enqueue_on_commit
-from policies.callback_urls import CallbackUrlRefused
-from policies.callback_urls import check as check_callback_url
 from policies.models import ActionType
-from policies.routing import Refusal
+from policies.routing import Proposal, Refusal
 
 router = Router(tags=["actions"])
 
@@ -231,22 +229,12 @@ def propose(request, proposal: ProposalIn):
     Every request: `Authorization: Bearer <agent token>` (else `401 unauthorized`). Every error:
     `{"error": {"code", "message", "details"}}`; `503 database_unavailable` means try again shortly.
     """
-    key = request.headers.get("Idempotency-Key")
-    body = proposal.model_dump(exclude_none=True)
-    if key is not None and (problem := idempotency_key_problem(key)):
-        refusal = ApiError(400, "bad_idempotency_key", problem)
-        record_refusal(agent=request.auth, proposal=body, refusal=refusal)
-        raise refusal
-    if "callback_url" in body:
-        try:
-            check_callback_url(body["callback_url"])
-        except CallbackUrlRefused as why:
-            refusal = ApiError(422, "callback_url_refused", str(why))
-            record_refusal(agent=request.auth, proposal=body, refusal=refusal)
-            raise refusal from None
     try:
         action, created = action_propose(
-            agent=request.auth, proposal=body, idempotency_key=key, policies=request.policies
+            agent=request.auth,
+            proposal=Proposal.from_request(proposal.model_dump()),
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            policies=request.policies,
         )
     except InFlight:
         raise ApiError(
@@ -257,16 +245,6 @@ def propose(request, proposal: ProposalIn):
             422, "idempotency_key_reused", "This Idempotency-Key was already used with a different request body."
         ) from None
     return Status(201 if created else 200, action.as_api())
-
-
-def idempotency_key_problem(key):
-    """Why `key` cannot be an Idempotency-Key, or None. Two headers reach Django joined by a
-    comma, so a comma is refused too: the agent must say which key it meant."""
-    if "," in key:
-        return "Send one Idempotency-Key header, and no comma in it (two headers arrive joined by a comma)."
-    if not 1 <= len(key) <= 255 or "\x00" in key:
-        return "Idempotency-Key must be 1 to 255 characters, without NUL."
-    return None
 
 
 def _get_own_action(request, action_id):
@@ -285,7 +263,6 @@ def get_action(request, action_id: UUID):
     return _get_own_action(request, action_id).as_api()
 
 
-WAITING = {Action.Status.PENDING, Action.Status.SUGGESTED}
 WAIT_DEFAULT_SECONDS = 25
 
 
@@ -317,7 +294,7 @@ async def wait_for_decision(agent, action_id, timeout):
             raise Http404("No Action matches the given query.")
         return action.as_api()
 
-    return await wait_until(action_id, timeout, done=lambda now: now["status"] not in WAITING, shape=shape)
+    return await wait_until(action_id, timeout, done=lambda now: now["status"] not in Action.WAITING, shape=shape)
 
 
 @router.post("/actions/{action_id}/result", response={200: ActionOut, **ERRORS})

@@ -43,6 +43,7 @@ from approvals.models import Action, Conflict, Question
 from approvals.services import InFlight, KeyReused, action_propose
 from audit.log import Actor
 from policies.models import Autonomy
+from policies.routing import Proposal
 
 router = Router(tags=["HumanLayer compatibility"])
 
@@ -160,12 +161,12 @@ def _get_call(request, call_id):
 def create_function_call(request, call: FunctionCallIn):
     """Propose a function call, as `HumanLayer.require_approval()` does before running it."""
     extra_spec = call.spec.model_dump(include={"channel", "reject_options", "state"}, exclude_none=True)
-    proposal = {
-        "action": call.spec.fn,
-        "params": call.spec.kwargs,
-        "session_id": call.run_id,
-        "context": {"humanlayer": {"run_id": call.run_id, "call_id": call.call_id, "spec": extra_spec}},
-    }
+    proposal = Proposal(
+        action=call.spec.fn,
+        params=call.spec.kwargs,
+        session_id=call.run_id,
+        context={"humanlayer": {"run_id": call.run_id, "call_id": call.call_id, "spec": extra_spec}},
+    )
     try:
         action, created = action_propose(
             agent=request.auth, proposal=proposal, idempotency_key=KEY_PREFIX + call.call_id, policies=request.policies

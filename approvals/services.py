@@ -3,15 +3,19 @@
 import hashlib
 import json
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from prometheus_client import Histogram
 
 from approvals.models import Action, SlackMessage
 from audit.log import Actor, record, record_many
+from hitl_lib.limits import Unacceptable, check_storable
 from policies.cache import Policies
-from policies.models import ActionType, Autonomy, InvalidProposal, RateCounter
-from policies.routing import Proposal, Refusal, action_type_for, facts_for, route
+from policies.callback_urls import CallbackUrlRefused
+from policies.callback_urls import check as check_callback_url
+from policies.models import ActionType, Autonomy, InvalidProposal, Pause, RateCounter
+from policies.routing import Refusal, action_type_for, ask_external_checker, facts_for, route
 
 # Exposed on /metrics (insights.metrics) with the rest of this process's metrics.
 ROUTING_SECONDS = Histogram(
@@ -37,31 +41,82 @@ class KeyReused(Exception):
 
 
 def action_propose(*, agent, proposal, idempotency_key=None, policies=None):
-    """Route and store one proposal. Returns (action, created). `policies`: those the request
+    """Route and store one `Proposal` (policies.routing), whichever way it came in: the REST API,
+    HumanLayer's API and the MCP gateway all come through here, so each passes the same checks and
+    each refusal is recorded here, once. Returns (action, created). `policies`: those the request
     authenticated with (policies/cache.py), else the current ones.
 
     With an Idempotency-Key, a replay of the same body returns the stored action
     (created=False); the same key with another body raises KeyReused; the same key while the
     first request is still in its transaction raises InFlight.
-    """
-    digest = hashlib.sha256(json.dumps(proposal, sort_keys=True, default=str).encode()).hexdigest()
+
+    The external checker, the one remote call, is asked before the transaction that stores the
+    action, with no pooled connection held: a slow checker holds neither the key's lock nor one
+    of the pool's connections, which every other proposal needs."""
+    body = proposal.as_body()
     try:
+        check_acceptable(proposal, body, idempotency_key)
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
         policies = policies or Policies.current()
-        action_type = action_type_for(proposal["action"], proposal.get("params"), policies)
+        action_type = action_type_for(proposal.action, proposal.params, policies)
         rate_count = _count_for_rate_breaker(agent=agent, action_type=action_type, idempotency_key=idempotency_key)
+        checker_verdict = _ask_checker_first(action_type, agent, proposal)
         return _propose(
             agent=agent,
             action_type=action_type,
             proposal=proposal,
+            body=body,
             idempotency_key=idempotency_key,
             digest=digest,
             rate_count=rate_count,
             policies=policies,
+            checker_verdict=checker_verdict,
         )
     except Refusal as refusal:
         # Recorded after the refusal rolled back: nothing the agent sent is lost.
-        record_refusal(agent=agent, proposal=proposal, refusal=refusal)
+        record_refusal(agent=agent, proposal=body, refusal=refusal)
         raise
+
+
+def check_acceptable(proposal, body, idempotency_key):
+    """Refuse what no entry may store, whichever parser read it: text PostgreSQL cannot hold,
+    numbers past I-JSON's, nesting past the cap (the REST parser refuses these too, with the
+    body's own words; an MCP client's arguments come through the SDK's parser), a callback URL
+    that is not public, an Idempotency-Key that cannot be one."""
+    if idempotency_key is not None and (problem := idempotency_key_problem(idempotency_key)):
+        raise Refusal(400, "bad_idempotency_key", problem)
+    try:
+        check_storable(body, settings.HITL_MAX_JSON_DEPTH)
+    except Unacceptable as unacceptable:
+        raise Refusal(unacceptable.status, unacceptable.code, str(unacceptable)) from None
+    if proposal.callback_url:
+        try:
+            check_callback_url(proposal.callback_url)
+        except CallbackUrlRefused as why:
+            raise Refusal(422, "callback_url_refused", str(why)) from None
+
+
+def idempotency_key_problem(key):
+    """Why `key` cannot be an Idempotency-Key, or None. Two headers reach Django joined by a
+    comma, so a comma is refused too: the agent must say which key it meant."""
+    if "," in key:
+        return "Send one Idempotency-Key header, and no comma in it (two headers arrive joined by a comma)."
+    if not 1 <= len(key) <= 255 or "\x00" in key:
+        return "Idempotency-Key must be 1 to 255 characters, without NUL."
+    return None
+
+
+def _ask_checker_first(action_type, agent, proposal):
+    """The external checker's verdict on a proposal routing will ask it about (valid parameters,
+    a type and agent not blocked), asked now, outside any transaction, after handing this
+    thread's database connection back to the pool; else None."""
+    if not action_type.checker_url or action_type.params_errors(proposal.params):
+        return None
+    if Pause.BLOCK in (action_type.pause, agent.pause):
+        return None
+    if not connection.in_atomic_block:
+        connection.close()  # back to the pool while the checker thinks; the next query takes one again
+    return ask_external_checker(action_type, agent, proposal)
 
 
 def _count_for_rate_breaker(*, agent, action_type, idempotency_key):
@@ -79,7 +134,20 @@ def _count_for_rate_breaker(*, agent, action_type, idempotency_key):
 
 def record_refusal(*, agent, proposal, refusal):
     """An `action.refused` event for every refused proposal; an invalid one is also kept as an
-    InvalidProposal, which the repair loop counts. `proposal` needs only its `action`."""
+    InvalidProposal, which the repair loop counts. `proposal` (the body as sent) needs only its
+    `action`; where PostgreSQL cannot store it whole (a NUL, nesting past the cap), only its
+    action is kept, and where not even that, nothing."""
+    for kept in (proposal, {"action": proposal.get("action")}):
+        try:
+            check_storable(kept, settings.HITL_MAX_JSON_DEPTH)
+        except Unacceptable:
+            continue
+        if isinstance(kept["action"], str) and 1 <= len(kept["action"]) <= 200:  # the API's own bounds on a name
+            _record_refusal(agent=agent, proposal=kept, refusal=refusal)
+        return
+
+
+def _record_refusal(*, agent, proposal, refusal):
     with transaction.atomic():
         session_id = proposal.get("session_id") or ""
         # The type's redaction applies to what it refused as much as to what it let in.
@@ -106,7 +174,7 @@ def record_refusal(*, agent, proposal, refusal):
         )
 
 
-def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_count, policies):
+def _propose(*, agent, action_type, proposal, body, idempotency_key, digest, rate_count, policies, checker_verdict):
     with transaction.atomic():
         if idempotency_key is not None:
             claimed, existing_id, existing_digest = _claim(agent.pk, idempotency_key)
@@ -116,7 +184,8 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
                 if existing_digest != digest:
                     raise KeyReused()
                 return Action.objects.get(pk=existing_id), False
-        facts_proposal = Proposal.from_request(proposal)
+        # Asked before this transaction (`_ask_checker_first`); routing reads the verdict.
+        ask_checker = None if checker_verdict is None else (lambda *args: checker_verdict)
         with ROUTING_SECONDS.time():
             # Counted only up to the threshold: past it, the exact number does not matter. Without
             # one, no queryset is built either: building it costs about as much Python as routing.
@@ -124,13 +193,13 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
             if threshold := action_type.first_use_threshold:
                 executions = Action.objects.filter(action_type=action_type).let_through()[:threshold].count()
             facts = facts_for(
-                action_type, agent, facts_proposal, executions=executions, rate_count=rate_count, policies=policies
+                action_type, agent, proposal, executions=executions, rate_count=rate_count, policies=policies
             )
-            decided = route(action_type, agent, facts_proposal, facts)
+            decided = route(action_type, agent, proposal, facts, ask_checker=ask_checker)
             if decided.standing_approval is not None and not decided.standing_approval.use():
                 # Another proposal used it up meanwhile: route as if it were not there.
                 facts.standing_approvals = []
-                decided = route(action_type, agent, facts_proposal, facts)
+                decided = route(action_type, agent, proposal, facts, ask_checker=ask_checker)
         status = STATUS_FOR_LEVEL[decided.level]
         now = timezone.now()
         action = Action(
@@ -139,19 +208,19 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
             policy_version=action_type.version,
             status=status,
             autonomy=decided.level,
-            params=proposal["params"],
-            final_params=proposal["params"] if status == Action.Status.APPROVED else None,
-            summary=action_type.render_summary(proposal["params"]),
+            params=proposal.params,
+            final_params=proposal.params if status == Action.Status.APPROVED else None,
+            summary=action_type.render_summary(proposal.params),
             route=decided.as_json(),
-            session_id=proposal.get("session_id") or "",
-            on_behalf_of=proposal.get("on_behalf_of") or "",
-            model=proposal.get("model") or "",
-            prompt_version=proposal.get("prompt_version") or "",
-            confidence=proposal.get("confidence"),
-            rationale=proposal.get("rationale") or "",
-            context=proposal.get("context") or {},
-            batch=proposal.get("batch") or "",
-            callback_url=proposal.get("callback_url") or agent.callback_url,
+            session_id=proposal.session_id,
+            on_behalf_of=proposal.on_behalf_of,
+            model=proposal.model,
+            prompt_version=proposal.prompt_version,
+            confidence=proposal.confidence,
+            rationale=proposal.rationale,
+            context=proposal.context,
+            batch=proposal.batch,
+            callback_url=proposal.callback_url or agent.callback_url,
             idempotency_key=idempotency_key,
             request_digest=digest,
             created_at=now,
@@ -170,7 +239,7 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
                     "kind": "action.proposed",
                     "actor": Actor.agent(agent),
                     "action": action,
-                    "data": {"proposal": proposal},
+                    "data": {"proposal": body},
                 },
                 {"kind": "action.routed", "actor": Actor.system("policy"), "action": action, "data": routed},
                 *(

@@ -4,6 +4,7 @@ in a worker thread of `hitl_lib.dbthreads`, never on its event loop."""
 from approvals.models import SLA_TIMEOUT_NAME, Action, Conflict
 from approvals.services import action_propose
 from gateway.models import Upstream, UpstreamTool, split_tool_name
+from policies.routing import Proposal
 
 CLIENT_CANCELLED = "its MCP client cancelled the tools/call request while the call waited for a decision"
 NOT_RUN = {
@@ -42,9 +43,7 @@ def propose(*, agent, name, arguments, session_id, idempotency_key):
     upstream, tool = find_tool(name)
     if tool is None:
         return upstream, None, None, False
-    proposal = {"action": tool.action_key, "params": arguments}
-    if session_id:
-        proposal["session_id"] = session_id
+    proposal = Proposal(action=tool.action_key, params=arguments, session_id=session_id or "")
     action, created = action_propose(agent=agent, proposal=proposal, idempotency_key=idempotency_key)
     if not created:  # another request's action: as it is now
         action = Action.objects.select_related("agent", "action_type", "decision__by").get(pk=action.pk)

@@ -31,13 +31,19 @@ JSON_MEDIA_TYPE = re.compile(r"application/(?:[a-z0-9.+-]+\+)?json")
 
 
 def check_storable(value, depth_limit):
-    """Raise Unacceptable if `value` nests deeper than `depth_limit` or holds text PostgreSQL
-    refuses (NUL) or UTF-8 cannot encode (lone surrogates, which JSON escapes allow)."""
+    """Raise Unacceptable if `value` (parsed JSON, by whichever parser) nests deeper than
+    `depth_limit`, holds text PostgreSQL refuses (NUL) or UTF-8 cannot encode (lone surrogates,
+    which JSON escapes allow), or a number outside I-JSON's (NaN, infinities, unsafe integers)."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
             _check_text(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise Unacceptable("number_out_of_range", f"{item} is not a JSON number: {NUMBER_RULE}.")
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_SAFE_INTEGER:
+            shown = item if item.bit_length() < 200 else f"of {item.bit_length()} bits"
+            raise Unacceptable("number_out_of_range", f"An integer {shown} is out of range: {NUMBER_RULE}.")
         elif isinstance(item, dict | list):
             if depth > depth_limit:
                 raise Unacceptable("json_too_deep", f"The JSON nests deeper than {depth_limit} levels.")

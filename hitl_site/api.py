@@ -3,7 +3,6 @@
 import logging
 
 from asgiref.sync import iscoroutinefunction
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
@@ -14,7 +13,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from approvals.agent_auth import AgentBearer, RateLimited
 from approvals.api import router
 from approvals.services import record_refusal
-from hitl_lib.limits import AgentJsonParser, Unacceptable, check_storable, read_leniently
+from hitl_lib.limits import AgentJsonParser, Unacceptable, read_leniently
 from policies.routing import Refusal
 
 log = logging.getLogger(__name__)
@@ -87,16 +86,8 @@ def _record_unreadable_proposal(request, refusal):
     if request.method != "POST" or not request.path.endswith("/actions") or request.auth is None:
         return
     proposal = read_leniently(request.body)
-    action = proposal.get("action") if isinstance(proposal, dict) else None
-    if not isinstance(action, str) or not 1 <= len(action) <= 200:  # the API's own bounds on a name
-        return
-    for kept in (proposal, {"action": proposal["action"]}):  # what PostgreSQL cannot store is not kept
-        try:
-            check_storable(kept, settings.HITL_MAX_JSON_DEPTH)
-        except Unacceptable:
-            continue
-        record_refusal(agent=request.auth, proposal=kept, refusal=refusal)
-        return
+    if isinstance(proposal, dict):
+        record_refusal(agent=request.auth, proposal=proposal, refusal=refusal)
 
 
 @api.exception_handler(Http404)

@@ -71,25 +71,50 @@ class Route:
         return route
 
 
-@dataclass
+@dataclass(frozen=True)
 class Proposal:
-    """What the agent sent, as plain data."""
+    """What an agent proposed, whichever way it came in — the REST API, HumanLayer's API, an MCP
+    `tools/call` — as the one typed object that every entry builds and every check reads.
+    Text fields are "" when not sent; `as_body()` gives it back in the API's shape."""
 
     params: dict
+    action: str = ""
     context: dict = field(default_factory=dict)
     confidence: float | str | None = None
     session_id: str = ""
     on_behalf_of: str = ""
+    model: str = ""
+    prompt_version: str = ""
+    rationale: str = ""
+    batch: str = ""
+    callback_url: str = ""
+
+    TEXT_FIELDS = ("session_id", "on_behalf_of", "model", "prompt_version", "rationale", "batch", "callback_url")
 
     @classmethod
-    def from_request(cls, proposal):
+    def from_request(cls, body):
+        """From a body in the API's shape (`ProposalIn`'s fields); what is missing or null is empty."""
         return cls(
-            params=proposal["params"],
-            context=proposal.get("context") or {},
-            confidence=proposal.get("confidence"),
-            session_id=proposal.get("session_id") or "",
-            on_behalf_of=proposal.get("on_behalf_of") or "",
+            action=body.get("action") or "",
+            params=body["params"],
+            context=body.get("context") or {},
+            confidence=body.get("confidence"),
+            **{name: body.get(name) or "" for name in cls.TEXT_FIELDS},
         )
+
+    def as_body(self):
+        """The proposal in the API's shape, with only what was sent: what the audit log keeps and
+        an Idempotency-Key's digest covers."""
+        body = {"action": self.action, "params": self.params}
+        for name in ("session_id", "on_behalf_of", "model", "prompt_version", "confidence", "rationale"):
+            if getattr(self, name) not in ("", None):
+                body[name] = getattr(self, name)
+        if self.context:
+            body["context"] = self.context
+        for name in ("batch", "callback_url"):
+            if getattr(self, name):
+                body[name] = getattr(self, name)
+        return body
 
 
 @dataclass

@@ -8,6 +8,7 @@ from django.db import connection
 from approvals.models import Action
 from approvals.services import action_propose
 from policies.models import ActionType
+from policies.routing import Proposal
 from tests.policies.conftest import TAG
 
 
@@ -44,7 +45,7 @@ def test_concurrent_proposals_trip_the_breaker_exactly_at_the_limit(agent, tag_t
     def propose():
         try:
             start.wait()
-            action_propose(agent=agent, proposal={"action": "tickets.tag", "params": TAG})
+            action_propose(agent=agent, proposal=Proposal(action="tickets.tag", params=TAG))
         except Exception as error:  # reported below, so a failure in a thread fails the test
             errors.append(error)
         finally:
