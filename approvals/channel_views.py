@@ -74,12 +74,14 @@ def email_decide(request, token):
     if link["u"] != request.user.pk:
         return _link_refused(request, "This link was sent to another reviewer.", 403)
     action = Action.objects.select_related("action_type", "agent").filter(pk=link["a"]).first()
-    if action is None or not Action.objects.filter(pk=action.pk).reviewable_by(request.user).exists():
-        return _link_refused(request, "You may not review this action.", 403)
+    if action is None:
+        return _link_refused(request, "This action no longer exists.", 404)
+    if not action.is_reviewable_by(request.user):
+        return _link_refused(request, action.refusal_for(request.user, link["v"]), 403)
     spent = SpentToken.objects.filter(key=f"email:{link['n']}").exists()
     context = {"action": action, "verdict": link["v"], "reject_form": RejectForm(request.POST or None)}
-    if spent or action.status != Action.Status.PENDING:
-        context["error"] = "This link was used already." if spent else action.conflict_message()
+    if spent or (refusal := action.refusal_for(request.user, link["v"])):
+        context["error"] = "This link was used already." if spent else refusal
         return render(request, "approvals/email_decide.html", context, status=409)
     if request.method == "GET":
         return render(request, "approvals/email_decide.html", context)
@@ -99,7 +101,7 @@ def email_decide(request, token):
         context["error"] = str(conflict)
         return render(request, "approvals/email_decide.html", context, status=409)
     if decision is None:
-        messages.success(request, "Your approval is recorded; it waits for another approver.")
+        messages.success(request, action.approval_progress())
     else:
         messages.success(request, f"{decision.verdict.capitalize()}: {action.current_summary}.")
     return redirect(action)

@@ -616,6 +616,31 @@ class Action(models.Model):
             )
         return decision
 
+    def is_reviewable_by(self, user):
+        """May `user` review actions of this one's type (django-guardian's permission, by group)?"""
+        return Action.objects.filter(pk=self.pk).reviewable_by(user).exists()
+
+    def refusal_for(self, user, verdict="approve"):
+        """Why `user` may not decide this action now, or "" when they may: the one question every
+        channel asks (the inbox, Slack, email links, notifications), in one wording. The review
+        permission, a decision still to make, and for an approval four eyes (`verdict` "approve";
+        "reject" needs only the first two)."""
+        if not self.is_reviewable_by(user):
+            return f"You may not review {self.action_type.key} actions."
+        if self.status != self.Status.PENDING:
+            return self.conflict_message(user)
+        return self.approval_refusal(user) if verdict == "approve" else ""
+
+    def approval_progress(self, params=None):
+        """What an approver is told while four eyes waits for more approvals of the same
+        parameters (`params`: the ones they approved, the proposal's when None)."""
+        params = self.params if params is None else params
+        count = self.approvals.filter(final_params=params).count()
+        text = f"Your approval is recorded: {count} of {self.action_type.required_approvers}."
+        if params != self.params:
+            text += " The others must approve the same changes for them to run."
+        return text
+
     def approval_refusal(self, user):
         """Why `user` may not approve this card, or "" when they may (four eyes, for the card)."""
         if any(approval.by_id == user.pk for approval in self.approvals.all()):

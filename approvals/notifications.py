@@ -119,7 +119,7 @@ def email_card(action, user=None, *, reviewable=None):
         lines += ["", "The agent's words (not checked by Countersign):", "  " + one_line(action.rationale, 1000)]
     lines += ["", f"Action type: {action.action_type.key} · agent {action.agent.name}"]
     if reviewable is None and user is not None:
-        reviewable = Action.objects.filter(pk=action.pk).reviewable_by(user).exists()
+        reviewable = action.is_reviewable_by(user)
     if user is not None and reviewable and action.status == Action.Status.PENDING:
         lines += [
             "",

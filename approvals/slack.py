@@ -218,15 +218,6 @@ def slack_user_for_link(token, max_age=3600):
     return signing.loads(token, salt=LINK_SALT, max_age=max_age)["s"]
 
 
-def refusal_for(user, action):
-    """Why `user` may not decide `action` from Slack, or ""; the inbox's checks, unchanged."""
-    if not Action.objects.filter(pk=action.pk).reviewable_by(user).exists():
-        return f"You may not review {action.action_type.key} actions."
-    if action.status != Action.Status.PENDING:
-        return action.conflict_message(user)
-    return action.approval_refusal(user)
-
-
 def handle(payload):
     """Answer one interactivity payload: (HTTP status, JSON body or None)."""
     slack_user = (payload.get("user") or {}).get("id", "")
@@ -252,7 +243,7 @@ def _button(payload, slack_user):
             channel, slack_user, f"Slack does not say who you are in Countersign. Link your account once: {url}"
         )
     # Reject needs only the review permission; Approve and Edit (which approves) need four eyes too.
-    why = _reviewer_refusal(user, action) if pressed["action_id"] == "reject" else refusal_for(user, action)
+    why = action.refusal_for(user, "reject" if pressed["action_id"] == "reject" else "approve")
     if why:
         return _ephemeral(channel, slack_user, why)
     if pressed["action_id"] == "approve":
@@ -261,27 +252,11 @@ def _button(payload, slack_user):
         except Conflict as conflict:
             return _ephemeral(channel, slack_user, str(conflict))
         if action.status == Action.Status.PENDING:  # four eyes: more approvals needed
-            return _ephemeral(channel, slack_user, approval_recorded(action, action.params))
+            return _ephemeral(channel, slack_user, action.approval_progress())
         return 200, None
     view = reject_modal(action, channel) if pressed["action_id"] == "reject" else edit_modal(action, channel)
     client().views_open(trigger_id=payload.get("trigger_id", ""), view=view)
     return 200, None
-
-
-def _reviewer_refusal(user, action):
-    """Before a modal opens: may this user review it at all, and is it still pending?"""
-    if not Action.objects.filter(pk=action.pk).reviewable_by(user).exists():
-        return f"You may not review {action.action_type.key} actions."
-    return "" if action.status == Action.Status.PENDING else action.conflict_message(user)
-
-
-def approval_recorded(action, params):
-    """What the approver is told when four eyes needs more approvals of the same parameters."""
-    count = action.approvals.filter(final_params=params).count()
-    text = f"Your approval is recorded: {count} of {action.action_type.required_approvers}."
-    if params != action.params:
-        text += " The others must approve the same changes for them to run."
-    return text
 
 
 def _ephemeral(channel, slack_user, text):
@@ -463,7 +438,7 @@ def _submission(payload, slack_user):
         first_block = next(iter(values), "")
     if user is None:
         return _errors(first_block, "Slack does not say who you are in Countersign: link your account first.")
-    why = _reviewer_refusal(user, action)
+    why = action.refusal_for(user, view.get("callback_id") or "approve")
     if why:
         return _errors(first_block, why)
     if view.get("callback_id") == "reject":
@@ -489,7 +464,7 @@ def _submission(payload, slack_user):
     except Conflict as conflict:
         return _errors(first_block, str(conflict))
     if action.status == Action.Status.PENDING and channel:  # four eyes: the modal closes, and says so
-        _ephemeral(channel, slack_user, approval_recorded(action, final))
+        _ephemeral(channel, slack_user, action.approval_progress(final))
     return 200, None
 
 

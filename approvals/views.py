@@ -50,8 +50,8 @@ TIMED_OUT_SHOWN = 10
 
 def _get_action_for_reviewer(request, pk):
     action = get_object_or_404(Action.objects.select_related("action_type", "agent"), pk=pk)
-    if not Action.objects.filter(pk=pk).reviewable_by(request.user).exists():
-        raise PermissionDenied("You may not review actions of this type.")
+    if not action.is_reviewable_by(request.user):
+        raise PermissionDenied(f"You may not review {action.action_type.key} actions.")
     return action
 
 
@@ -191,7 +191,7 @@ def action_detail(request, pk):
             # "Allow similar…" for a reviewer of its type, once a person or a policy approved it;
             # where the type forbids it, the page says why rather than hiding it.
             "reviews_it": action.status in action.APPROVED_STATUSES
-            and Action.objects.filter(pk=action.pk).reviewable_by(request.user).exists(),
+            and action.is_reviewable_by(request.user),
         },
     )
 
@@ -266,8 +266,7 @@ def approve(request, pk):
     except Conflict as conflict:
         return _card(request, action, error=str(conflict))
     if decision is None:  # four eyes: more approvals are needed
-        count, required = action.approvals.count(), action.action_type.required_approvers
-        return _card(request, action, message=f"Your approval is recorded: {count} of {required}.")
+        return _card(request, action, message=action.approval_progress(params))
     action.decision = decision
     return _card(request, action, message=f"Approved: {action.current_summary}.")
 
