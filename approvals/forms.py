@@ -61,10 +61,6 @@ class Field:
     def id(self):
         return self.prefix + re.sub(r"[^A-Za-z0-9_-]", "-", self.name)
 
-    @property
-    def is_fieldset(self):
-        return self.kind in ("object", "array", "choice")
-
 
 class ParamsForm:
     """The reviewer's edit of an action's parameters. `data` is the POST; a parameter (or a
@@ -359,10 +355,6 @@ class ParamsForm:
 
     def is_valid(self):
         return self.is_bound and not self.op and not self.errors
-
-    def changed_params(self):
-        final = self.final_params()
-        return [f.name for f in self.fields if final.get(f.name, MISSING) != self.action.params.get(f.name, MISSING)]
 
 
 def _int(text, fallback):

@@ -1558,10 +1558,6 @@ class SlackMessage(models.Model):
     def dispatch_due(cls, now):
         return claim_due_work(cls, now)
 
-    @classmethod
-    def dispatch_due_now(cls):
-        return cls.dispatch_due(timezone.now())
-
 
 def _dispatch_slack_on_commit():
     enqueue_on_commit("approvals.tasks.dispatch_slack_messages")

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -14,8 +15,8 @@ from hitl_lib.limits import Unacceptable, check_storable
 from policies.cache import Policies
 from policies.callback_urls import CallbackUrlRefused
 from policies.callback_urls import check as check_callback_url
-from policies.models import ActionType, Autonomy, InvalidProposal, Pause, RateCounter
-from policies.routing import Refusal, action_type_for, ask_external_checker, facts_for, route
+from policies.models import ActionType, Autonomy, InvalidProposal, Pause, RateCounter, StandingApproval
+from policies.routing import Facts, Refusal, action_type_for, ask_external_checker, route
 
 # Exposed on /metrics (insights.metrics) with the rest of this process's metrics.
 ROUTING_SECONDS = Histogram(
@@ -30,6 +31,10 @@ STATUS_FOR_LEVEL = {
     Autonomy.AUDIT: Action.Status.APPROVED,
     Autonomy.AUTONOMOUS: Action.Status.APPROVED,
 }
+
+
+# Without a session, the repair loop counts an agent's invalid proposals over this window.
+SESSIONLESS_REPAIR_WINDOW = timedelta(hours=1)
 
 
 class InFlight(Exception):
@@ -107,13 +112,11 @@ def idempotency_key_problem(key):
 
 
 def _ask_checker_first(action_type, agent, proposal):
-    """The external checker's verdict on a proposal routing will ask it about (valid parameters,
-    a type and agent not blocked), asked now, outside any transaction, after handing this
+    """The external checker's verdict on a proposal routing may ask it about (a type with a checker,
+    neither it nor the agent blocked), asked now, outside any transaction, after handing this
     thread's database connection back to the pool; else None."""
-    if not action_type.checker_url or action_type.params_errors(proposal.params):
-        return None
-    if Pause.BLOCK in (action_type.pause, agent.pause):
-        return None
+    if not action_type.checker_url or Pause.BLOCK in (action_type.pause, agent.pause):
+        return None  # none to ask, or routing refuses it before asking
     if not connection.in_atomic_block:
         connection.close()  # back to the pool while the checker thinks; the next query takes one again
     return ask_external_checker(action_type, agent, proposal)
@@ -174,6 +177,35 @@ def _record_refusal(*, agent, proposal, refusal):
         )
 
 
+def facts_for(action_type, agent, proposal, *, rate_count=0, policies=None):
+    """Gather what routing needs from PostgreSQL, so every process agrees: how many of the type
+    ran (the first-use gate), the repair loop's count, the standing approvals that may apply
+    (with the request's `policies`, asked for only where one may)."""
+    # Counted only up to the threshold: past it, the exact number does not matter. Without
+    # one, no queryset is built either: building it costs about as much Python as routing.
+    executions = 0
+    if threshold := action_type.first_use_threshold:
+        executions = Action.objects.filter(action_type=action_type).let_through()[:threshold].count()
+    standing = []
+    if not action_type.irreversible and (policies is None or policies.may_have_standing_approval(action_type, agent)):
+        standing = list(StandingApproval.objects.active().filter(action_type=action_type, agent=agent))
+    # Only an invalid proposal needs the repair loop's count: spare the query for valid ones.
+    invalid_attempts = 0
+    if action_type.params_errors(proposal.params):
+        attempts = InvalidProposal.objects.filter(agent=agent, session_id=proposal.session_id)
+        if not proposal.session_id:
+            # Without a session, the last hour stands in for one, so that an agent that never
+            # names sessions keeps its repair loop instead of losing it after three mistakes ever.
+            attempts = attempts.filter(at__gte=timezone.now() - SESSIONLESS_REPAIR_WINDOW)
+        invalid_attempts = attempts.count()
+    return Facts(
+        executions=executions,
+        invalid_attempts=invalid_attempts,
+        rate_count=rate_count,
+        standing_approvals=standing,
+    )
+
+
 def _propose(*, agent, action_type, proposal, body, idempotency_key, digest, rate_count, policies, checker_verdict):
     with transaction.atomic():
         if idempotency_key is not None:
@@ -184,17 +216,11 @@ def _propose(*, agent, action_type, proposal, body, idempotency_key, digest, rat
                 if existing_digest != digest:
                     raise KeyReused()
                 return Action.objects.get(pk=existing_id), False
-        # Asked before this transaction (`_ask_checker_first`); routing reads the verdict.
-        ask_checker = None if checker_verdict is None else (lambda *args: checker_verdict)
+        # The checker was asked before this transaction (`_ask_checker_first`): routing reads its
+        # verdict and calls nothing remote here.
+        ask_checker = lambda *args: checker_verdict  # noqa: E731 - the one verdict, whatever routing asks
         with ROUTING_SECONDS.time():
-            # Counted only up to the threshold: past it, the exact number does not matter. Without
-            # one, no queryset is built either: building it costs about as much Python as routing.
-            executions = 0
-            if threshold := action_type.first_use_threshold:
-                executions = Action.objects.filter(action_type=action_type).let_through()[:threshold].count()
-            facts = facts_for(
-                action_type, agent, proposal, executions=executions, rate_count=rate_count, policies=policies
-            )
+            facts = facts_for(action_type, agent, proposal, rate_count=rate_count, policies=policies)
             decided = route(action_type, agent, proposal, facts, ask_checker=ask_checker)
             if decided.standing_approval is not None and not decided.standing_approval.use():
                 # Another proposal used it up meanwhile: route as if it were not there.

@@ -204,26 +204,4 @@ def _copy_value(event, column):
     return value
 
 
-def verify(events):
-    """The first of `events` (any order that keeps each lane's order, e.g. by seq) whose hash,
-    or link to the event before it in its lane, does not verify; or None. The first event seen
-    of each lane is taken as it is: `audit.verification` checks where lanes start."""
-    ends = {}
-    for event in events:
-        end = ends.get(event.lane)
-        if end is not None and (event.lane_seq != end[0] + 1 or event.prev_hash != end[1]):
-            return event
-        if event.compute_hash() != event.hash:
-            return event
-        ends[event.lane] = (event.lane_seq, event.hash)
-    return None
-
-
-def verify_chain(**options):
-    """audit.verification.verify_chain(), here too for the callers that know it from here."""
-    from audit.verification import verify_chain as run
-
-    return run(**options)
-
-
-__all__ = ["GENESIS_HASH", "Actor", "append_many", "record", "record_many", "verify", "verify_chain"]
+__all__ = ["GENESIS_HASH", "Actor", "append_many", "record", "record_many"]

@@ -22,9 +22,10 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 
+from approvals.services import facts_for  # noqa: E402
 from bench.harness import Reading  # noqa: E402
 from policies.models import ActionType, Agent, Rule  # noqa: E402
-from policies.routing import Proposal, action_type_for, facts_for, route  # noqa: E402
+from policies.routing import Proposal, action_type_for, route  # noqa: E402
 
 RUNS = 2000
 RULES = 20
@@ -84,10 +85,10 @@ def route_with_rules(runs=RUNS):
             confidence=0.8,
             session_id="run-42",
         )
-        facts = facts_for(action_type, agent, proposal, executions=0)
+        facts = facts_for(action_type, agent, proposal)
         pipeline = time_step(lambda: route(action_type, agent, proposal, facts), runs)
         with_facts = time_step(
-            lambda: route(action_type, agent, proposal, facts_for(action_type, agent, proposal, executions=0)), runs
+            lambda: route(action_type, agent, proposal, facts_for(action_type, agent, proposal)), runs
         )
         transaction.set_rollback(True)
     return pipeline, with_facts

@@ -16,14 +16,13 @@ outside the set), or whose action type key would fall outside the key format (`a
 import re
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from policies.models import ActionType, Autonomy, BlastRadius, Pause, policy_diff
+from policies.models import ActionType, BlastRadius, Pause, policy_diff
 from policies.names import action_key_problem
 
 UPSTREAM_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
@@ -336,35 +335,19 @@ class UpstreamTool(models.Model):
     def _register_action_type(self):
         """Make this tool an action type: a new one as a draft at `confirm`; one the policies
         document declared first is filled in where it says nothing, and its risk only raised."""
-        from django.contrib.auth.models import Group
-
-        from audit.log import Actor, record
-
         irreversible, blast_radius = risk_from_annotations(self.annotations)
-        action_type = ActionType.objects.filter(key=self.action_key).first()
-        if action_type is None:
-            action_type = ActionType.objects.create(
-                key=self.action_key,
-                name=(self.title or self.name)[:200],
-                description=self.description,
-                status=ActionType.Status.DRAFT,
-                autonomy=Autonomy.CONFIRM,
-                params_schema=self.input_schema,
-                irreversible=irreversible,
-                blast_radius=blast_radius,
-            )
-            action_type.set_reviewer_groups(Group.objects.filter(name__in=settings.HITL_DRAFT_REVIEWER_GROUPS))
-            record(
-                kind="policy.changed",
-                actor=Actor.system(GATEWAY),
-                action_type=action_type.key,
-                data={
-                    "what": f"registered from MCP server '{self.upstream.name}' (tool '{self.name}')",
-                    "version": action_type.version,
-                    "annotations": self.annotations,
-                    "policy": action_type.policy_snapshot(),
-                },
-            )
+        action_type, created = ActionType.register_draft(
+            self.action_key,
+            by=GATEWAY,
+            what=f"registered from MCP server '{self.upstream.name}' (tool '{self.name}')",
+            details={"annotations": self.annotations},
+            name=(self.title or self.name)[:200],
+            description=self.description,
+            params_schema=self.input_schema,
+            irreversible=irreversible,
+            blast_radius=blast_radius,
+        )
+        if created:
             return
         before = action_type.policy_snapshot()
         if not action_type.params_schema:

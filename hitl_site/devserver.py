@@ -89,7 +89,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     try:
         wait_until_up(f"http://{HOST}:{PORT}/healthz", processes)
-        processes.append(start("agent", sys.executable, "manage.py", "simulate_agent"))
+        processes.append(start("agent", sys.executable, "-m", "bench.simulated_agent", "--url", f"http://{HOST}:{PORT}"))
         print(f"\nCountersign is running at http://{HOST}:{PORT}/  (logs in .run/*.log; Ctrl-C stops everything)")
         print("Log in as supervisor / countersign to review, policyadmin or admin for /admin/.\n", flush=True)
         while all(process.poll() is None for _, process in processes):

@@ -192,3 +192,66 @@ def install_action_types(reviewers, escalate_to=None):
             action_type.escalation_tiers.create(position=1, group=escalate_to, duration=ESCALATION_TIER_DURATION)
         action_types.append(action_type)
     return action_types
+
+
+# What the demo's simulated agent (bench/simulated_agent.py) and the scale seed propose.
+
+FIRST_NAMES = ["ana", "ben", "chen", "dara", "emeka", "fatima", "goran", "hana", "ivan", "june"]
+
+
+def realistic_proposal(rng):
+    """One (action, params, fields) as a support/billing/ops agent would send."""
+    kind = rng.choices(
+        ["payments.refund", "email.send", "crm.delete_contacts", "tickets.tag", "docs.search", "deploy.production"],
+        weights=[3, 3, 1, 4, 5, 1],
+    )[0]
+    ticket = f"T-{rng.randint(1000, 9999)}"
+    session = f"run-{rng.randint(1, 40)}"
+    name = rng.choice(FIRST_NAMES)
+    if kind == "payments.refund":
+        amount = rng.choice([12.5, 49, 75, 120, 310, 750, 1800])
+        params = {
+            "customer": f"cus_{rng.randint(10000, 99999)}",
+            "amount": amount,
+            "currency": rng.choice(["USD", "EUR", "GBP"]),
+        }
+        rationale = f"Customer reports a double charge on order {rng.randint(100, 999)} ({ticket})."
+    elif kind == "email.send":
+        params = {
+            "to": [f"{name}@example.com"],
+            "subject": f"Re: your ticket {ticket}",
+            "body": (
+                f"Hi {name.title()},\n\nWe have looked into {ticket} and refunded the duplicate charge."
+                "\n\nBest,\nSupport"
+            ),
+        }
+        rationale = f"Replying to {name} about {ticket}."
+    elif kind == "crm.delete_contacts":
+        params = {
+            "contact_ids": [f"c_{rng.randint(1000, 9999)}" for _ in range(rng.randint(1, 8))],
+            "reason": "GDPR erasure request",
+        }
+        rationale = f"Erasure request received in {ticket}."
+    elif kind == "tickets.tag":
+        params = {"ticket": ticket, "tags": rng.sample(["billing", "refund", "bug", "vip", "churn-risk", "gdpr"], 2)}
+        rationale = "Tagging for routing."
+    elif kind == "docs.search":
+        params = {"query": rng.choice(["refund policy", "GDPR erasure", "deploy checklist", "SLA tiers"]), "limit": 5}
+        rationale = "Looking up policy before answering."
+    else:
+        params = {
+            "service": rng.choice(["billing-api", "web", "worker"]),
+            "version": f"v1.{rng.randint(0, 30)}.{rng.randint(0, 9)}",
+            "canary": True,
+        }
+        rationale = "All checks green on staging."
+    fields = {
+        "session_id": session,
+        "on_behalf_of": f"{name}@example.com",
+        "model": "gpt-5.1",
+        "prompt_version": "support-agent@v7",
+        "confidence": round(rng.uniform(0.4, 0.99), 2),
+        "rationale": rationale,
+        "context": {"ticket": ticket},
+    }
+    return kind, params, fields

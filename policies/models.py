@@ -362,6 +362,35 @@ class ActionType(Holdable, models.Model):
             if "review_actiontype" in perms
         }
 
+    @classmethod
+    def register_draft(cls, key, *, by, what, details=None, **fields):
+        """The one way a type nobody declared comes to be: on an agent's first use of `key`, or
+        from an MCP server's listing. A draft at `confirm`, reviewable by the default reviewer
+        groups (HITL_DRAFT_REVIEWER_GROUPS: somebody must be able to see what waits), and a
+        `policy.changed` event by the system part `by` saying `what` (with `details`). Returns
+        (action type, created); an existing type is returned as it is."""
+        from django.contrib.auth.models import Group
+
+        from audit.log import Actor, record
+
+        action_type, created = cls.objects.get_or_create(
+            key=key, defaults={"name": key, "status": cls.Status.DRAFT, "autonomy": Autonomy.CONFIRM, **fields}
+        )
+        if created:
+            action_type.set_reviewer_groups(Group.objects.filter(name__in=settings.HITL_DRAFT_REVIEWER_GROUPS))
+            record(
+                kind="policy.changed",
+                actor=Actor.system(by),
+                action_type=key,
+                data={
+                    "what": what,
+                    "version": action_type.version,
+                    **(details or {}),
+                    "policy": action_type.policy_snapshot(),
+                },
+            )
+        return action_type, created
+
     def set_reviewer_groups(self, groups):
         """Make `groups` the reviewers, keeping the escalation tiers' groups: a tier's group must
         be able to decide what is escalated to it."""

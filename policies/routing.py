@@ -4,12 +4,12 @@ Evaluated once per proposal on arrival, in PRODUCT.md's order: kill switch, unkn
 type, schema (with the repair loop), rules, external checker, risk gates, standing approvals.
 Each step may ask for a level with a reason a supervisor understands; the effective level is
 the strictest asked for. Facts that need the database (counts, standing approvals) are gathered
-first by `facts_for()`, so `route()` itself is plain functions over plain data.
+first by the proposal flow (`approvals.services.facts_for()`), and the external checker is asked
+before it (`ask_external_checker`), so `route()` itself is plain functions over plain data.
 """
 
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import httpx
 from django.conf import settings
@@ -21,7 +21,6 @@ from policies.cache import Policies
 from policies.models import (
     ActionType,
     Autonomy,
-    InvalidProposal,
     Pause,
     StandingApproval,
     confidence_value,
@@ -31,7 +30,6 @@ from policies.rules import evaluate_rule, rule_variables
 from policies.schema import infer_schema
 
 # Without a session_id, invalid proposals of the last hour count as one session's.
-SESSIONLESS_REPAIR_WINDOW = timedelta(hours=1)
 
 
 class Refusal(Exception):
@@ -159,58 +157,15 @@ def action_type_for(key, params=None, policies=None):
             f"No action type is called '{key}', and it looks like '{twin}', which exists (0 and O, 1, I and l, "
             f"rn and m are told apart only by close reading): did you mean '{twin}'? A look-alike is not registered.",
         )
-    from django.contrib.auth.models import Group
-
-    from audit.log import Actor, record
-
     with transaction.atomic():
-        action_type, created = ActionType.objects.get_or_create(
-            key=key,
-            defaults={
-                "name": key,
-                "status": ActionType.Status.DRAFT,
-                "autonomy": Autonomy.CONFIRM,
-                "params_schema": infer_schema(params) if isinstance(params, dict) else {},
-                "params_schema_inferred": isinstance(params, dict),
-            },
+        action_type, _ = ActionType.register_draft(
+            key,
+            by="first use",
+            what="registered on first use",
+            params_schema=infer_schema(params) if isinstance(params, dict) else {},
+            params_schema_inferred=isinstance(params, dict),
         )
-        if created:
-            # A draft waits for a person: somebody must be able to see it, and the log says who.
-            action_type.set_reviewer_groups(Group.objects.filter(name__in=settings.HITL_DRAFT_REVIEWER_GROUPS))
-            record(
-                kind="policy.changed",
-                actor=Actor.system("first use"),
-                action_type=key,
-                data={
-                    "what": "registered on first use",
-                    "version": action_type.version,
-                    "policy": action_type.policy_snapshot(),
-                },
-            )
     return action_type
-
-
-def facts_for(action_type, agent, proposal, *, executions, rate_count=0, policies=None):
-    """Gather what routing needs from PostgreSQL, so every process agrees. With the request's
-    `policies`, standing approvals are asked for only where one may apply."""
-    standing = []
-    if not action_type.irreversible and (policies is None or policies.may_have_standing_approval(action_type, agent)):
-        standing = list(StandingApproval.objects.active().filter(action_type=action_type, agent=agent))
-    # Only an invalid proposal needs the repair loop's count: spare the query for valid ones.
-    invalid_attempts = 0
-    if action_type.params_errors(proposal.params):
-        attempts = InvalidProposal.objects.filter(agent=agent, session_id=proposal.session_id)
-        if not proposal.session_id:
-            # Without a session, the last hour stands in for one, so that an agent that never
-            # names sessions keeps its repair loop instead of losing it after three mistakes ever.
-            attempts = attempts.filter(at__gte=timezone.now() - SESSIONLESS_REPAIR_WINDOW)
-        invalid_attempts = attempts.count()
-    return Facts(
-        executions=executions,
-        invalid_attempts=invalid_attempts,
-        rate_count=rate_count,
-        standing_approvals=standing,
-    )
 
 
 def route(action_type, agent, proposal, facts, *, rules=None, ask_checker=None):

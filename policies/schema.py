@@ -178,10 +178,6 @@ def variant_label(schema, root):
     return TYPE_NOUNS.get(schema.get("type"), "a value")
 
 
-def is_nullable(schema):
-    return schema.get("type") == "null"
-
-
 def matches(value, schema, root):
     """Does `value` satisfy the sub-schema `schema` of `root` (whose `$ref`s it may use)?"""
     validator = Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)

@@ -102,6 +102,13 @@ def stop_decision_listener(django_db_setup):
     listener.stop()
 
 
+@pytest.fixture(autouse=True)
+def own_audit_witness(settings, tmp_path):
+    """Each test's chain heads go to a witness directory of its own, as its database is its own:
+    a head another test signed would be a head missing from this one's database."""
+    settings.AUDIT_WITNESS_DIR = str(tmp_path / "witness")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def allow_flushing_the_audit_log(django_db_setup, django_db_blocker):
     """pytest-django empties tables with TRUNCATE, which the audit log refuses on any database

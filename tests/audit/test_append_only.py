@@ -4,8 +4,8 @@ through the ORM and through raw SQL alike, on the application's own (superuser) 
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from audit.log import verify_chain
 from audit.models import ChainHead, Checkpoint, Event
+from audit.verification import verify_chain
 from tests.audit.conftest import append
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,9 @@ from django.core.management.base import CommandError
 from django.db import connection, connections, transaction
 
 from audit import tasks
-from audit.log import GENESIS_HASH, Actor, record, verify_chain
+from audit.log import GENESIS_HASH, Actor, record
 from audit.models import ChainHead, Event, canonical_json
+from audit.verification import verify_chain
 from tests.audit.conftest import append, superuser_edit
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from audit.log import Actor, append_many, verify_chain
+from audit.log import Actor, append_many
 from audit.models import Event
+from audit.verification import verify_chain
 from tests.audit.conftest import append, superuser_edit
 
 pytestmark = pytest.mark.django_db

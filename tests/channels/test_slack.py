@@ -38,7 +38,7 @@ def posted(api, slack_api, refunds_channel):
 
 
 def deliver_all():
-    for message_id in SlackMessage.dispatch_due_now():
+    for message_id in SlackMessage.dispatch_due(timezone.now()):
         assert slack.deliver(message_id) is None
 
 
@@ -353,7 +353,7 @@ def test_slack_down_leaves_the_message_queued_for_a_retry(api, slack_api, refund
     slack_api.fail_with = (503, "service_unavailable")
     api.propose()
 
-    [message_id] = SlackMessage.dispatch_due_now()
+    [message_id] = SlackMessage.dispatch_due(timezone.now())
     assert slack.deliver(message_id) is not None  # try again later
     message = SlackMessage.objects.get()
     assert message.status == "queued" and "503" in message.last_error and message.ts == ""
@@ -363,7 +363,7 @@ def test_a_channel_slack_refuses_fails_for_good(api, slack_api, refunds_channel)
     slack_api.fail_with = (200, "channel_not_found")
     api.propose()
 
-    [message_id] = SlackMessage.dispatch_due_now()
+    [message_id] = SlackMessage.dispatch_due(timezone.now())
     assert slack.deliver(message_id) is None
     message = SlackMessage.objects.get()
     assert message.status == "failed" and "channel_not_found" in message.last_error

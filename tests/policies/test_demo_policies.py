@@ -6,9 +6,10 @@ import random
 from django.conf import settings
 from django.core.management import call_command
 
-from approvals.management.commands.simulate_agent import realistic_proposal
+from approvals.services import facts_for
+from policies.demo import realistic_proposal
 from policies.models import ActionType, Agent, Autonomy, Rule
-from policies.routing import Proposal, Refusal, action_type_for, facts_for, route
+from policies.routing import Proposal, Refusal, action_type_for, route
 from tests.conftest import AgentApi
 
 
@@ -68,7 +69,7 @@ def demo_route(key, params, fields):
     agent = Agent.objects.get(name="demo-agent")
     proposal = Proposal.from_request({"params": params, **fields})
     try:
-        return route(action_type, agent, proposal, facts_for(action_type, agent, proposal, executions=0)).level
+        return route(action_type, agent, proposal, facts_for(action_type, agent, proposal)).level
     except Refusal as refusal:
         raise AssertionError(f"{key} {params}: {refusal.message}") from None
 

@@ -16,11 +16,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from approvals.escalation import FALLBACK_REASON
-from approvals.management.commands.simulate_agent import realistic_proposal
 from approvals.models import SLA_TIMEOUT_NAME, Action
 from audit.log import append_many
 from audit.models import Event
-from policies.demo import ESCALATION_TIER_DURATION, install_action_types
+from policies.demo import ESCALATION_TIER_DURATION, install_action_types, realistic_proposal
 from policies.models import Agent
 
 AGENTS = ["support-agent", "billing-agent", "ops-agent", "crm-agent", "docs-agent"]
