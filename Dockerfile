@@ -4,6 +4,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY pyproject.toml ./
 COPY hitl_client ./hitl_client
+COPY hitl_lib ./hitl_lib
 COPY hitl_site ./hitl_site
 COPY approvals ./approvals
 COPY audit ./audit

@@ -27,7 +27,6 @@ from approvals.models import (
     Appeal,
     BatchConflict,
     Conflict,
-    Execution,
     InvalidEdit,
     NotificationPreference,
     Question,
@@ -393,7 +392,7 @@ def execute(request, pk):
     """Have the action type's executor run a suggestion or an approved action."""
     action = _get_action_for_reviewer(request, pk)
     try:
-        Execution.request(action, by=request.user)
+        action.request_execution(by=request.user)
     except Conflict as conflict:
         messages.error(request, str(conflict))
     else:

@@ -64,7 +64,8 @@ def server_packages():
 def test_the_image_gets_every_local_package_the_server_imports():
     packages = server_packages()
 
-    assert {"hitl_site", "approvals", "gateway", "hitl_client"} <= packages
+    assert {"hitl_lib", "hitl_site", "approvals", "gateway"} <= packages
+    assert "hitl_client" not in packages  # the agent's package: the server never imports it
     assert not packages - copied(), f"the Dockerfile does not copy {sorted(packages - copied())}"
 
 

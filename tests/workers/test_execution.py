@@ -84,7 +84,7 @@ def test_an_approved_action_runs_with_the_reviewers_edit_once(api, client, super
 def test_an_executor_that_refuses_records_a_failure(api, supervisor, executed_type, receiver):
     action = Action.objects.get(pk=api.propose().json()["id"])
     action.approve(by=supervisor)
-    Execution.request(action, by=supervisor)
+    action.request_execution(by=supervisor)
     receiver.answers = [422]
 
     assert execution.execute(action.pk) is None
@@ -100,7 +100,7 @@ def test_an_executor_that_is_down_is_retried_then_recorded_as_failed(
     receiver.answers = [503, 503]
     action = Action.objects.get(pk=api.propose().json()["id"])
     action.approve(by=supervisor)
-    Execution.request(action, by=supervisor)
+    action.request_execution(by=supervisor)
 
     assert execution.execute(action.pk) == settings.HITL_NOTIFY_RETRY_BASE_SECONDS
     assert execution.execute(action.pk) is None
@@ -151,7 +151,7 @@ def test_an_execution_whose_worker_died_is_picked_up_by_the_recovery_sweep(api, 
 
     action = Action.objects.get(pk=api.propose().json()["id"])
     action.approve(by=supervisor)
-    Execution.request(action, by=supervisor)
+    action.request_execution(by=supervisor)
     Execution.objects.filter(pk=action.pk).update(
         status="sending", attempts=1, next_attempt_at=timezone.now() - timedelta(seconds=1)
     )

@@ -1,25 +1,22 @@
-"""Actions an agent proposed, and the decisions people made about them."""
+"""Actions an agent proposed, the one way their status changes (`ActionQuerySet.transition`) and
+how everyone hears of it (`announce`), and the decisions people made about them."""
 
-import functools
-import json
-import operator
 import uuid
 from datetime import timedelta
-from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Count, Exists, F, Max, Min, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, F, Max, Min, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from approvals.delivery import claim_due_work
+from approvals.models.card import ActionCard
+from approvals.models.outbox import CallbackDelivery, Execution, SlackMessage
+from approvals.models.status import ActionStatus
 from approvals.receipts import receipt_for
 from audit.log import Actor, record, record_many
 from hitl_lib.sql import update_returning
-from hitl_lib.tasks import enqueue, enqueue_on_commit
 from policies.models import ActionType, Agent, Autonomy, StandingApproval
 from policies.names import identity
 
@@ -168,27 +165,8 @@ class ActionQuerySet(models.QuerySet):
         return state["count"], f"{state['count']}-{newest:.6f}"
 
 
-class Param(NamedTuple):
-    name: str
-    label: str
-    text: str
-    editable: bool
-    value: object
-    schema: dict
-    pointer: str
-
-
-class Action(models.Model):
-    class Status(models.TextChoices):
-        SUGGESTED = "suggested"
-        PENDING = "pending"
-        APPROVED = "approved"
-        REJECTED = "rejected"
-        EXPIRED = "expired"
-        CANCELLED = "cancelled"
-        EXECUTED = "executed"
-        FAILED = "failed"
-        DISMISSED = "dismissed"
+class Action(ActionCard, models.Model):
+    Status = ActionStatus
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="actions")
@@ -307,96 +285,6 @@ class Action(models.Model):
             "receipt": receipt_for(self),
         }
 
-    # What a reviewer reads on a card.
-
-    @property
-    def group_key(self):
-        """The batch a card belongs to: the agent's own key, else agent + session + type."""
-        if self.batch:
-            return f"batch:{self.agent_id}:{self.batch}"
-        return f"run:{self.agent_id}:{self.session_id}:{self.action_type_id}"
-
-    @property
-    def overdue(self):
-        return self.status == Action.Status.PENDING and self.due_at is not None and self.due_at <= timezone.now()
-
-    @property
-    def deadline_warned(self):
-        """The SLA's warning for its current tier went out: its deadline is near."""
-        return self.warned_tier is not None and self.warned_tier == self.escalation_tier
-
-    @property
-    def needs_deliberate_approval(self):
-        """A pending irreversible action is approved in two steps in the inbox: an approval
-        cannot be taken back (the agent is woken and its receipt issued at commit)."""
-        return self.status == Action.Status.PENDING and self.action_type.irreversible
-
-    @cached_property
-    def current_summary(self):
-        """Rendered now, not at proposal time, so relative dates stay true."""
-        return self.action_type.render_summary(self.final_params or self.params)
-
-    def humanized_params(self, params=None):
-        """The parameters a card lists, in the schema's order then the rest: each with its
-        label, its value in words, whether it may be edited, and its value and schema for
-        the card's rendering of nested values (`{% param_value %}`)."""
-        from policies.schema import resolve
-        from policies.summary import humanize, param_label
-
-        params = self.params if params is None else params
-        action_type = self.action_type
-        root = action_type.params_schema or {}
-        properties = root.get("properties", {})
-        described = []
-        for name, value in action_type.ordered_params(params).items():
-            schema, pointer = resolve(properties.get(name, {}), root, f"properties/{name}")
-            described.append(
-                Param(
-                    name,
-                    param_label(name, schema),
-                    humanize(name, value, schema, params),
-                    action_type.may_edit(name),
-                    value,
-                    schema,
-                    pointer,
-                )
-            )
-        return described
-
-    @property
-    def reject_options(self):
-        """The reasons the agent offered for a rejection, [{"name", "label"}] (HumanLayer's
-        `reject_options`); a reviewer may pick one, and the agent gets its name back."""
-        options = (self.context.get("humanlayer") or {}).get("spec", {}).get("reject_options") or []
-        return [
-            {"name": option["name"], "label": option.get("title") or option.get("description") or option["name"]}
-            for option in options
-            if isinstance(option, dict) and isinstance(option.get("name"), str)
-        ]
-
-    @cached_property
-    def low_confidence(self):
-        if isinstance(self.confidence, str):
-            return self.confidence == "low"
-        return isinstance(self.confidence, (int, float)) and self.confidence < 0.5
-
-    @cached_property
-    def untrusted_context(self):
-        untrusted = self.context.get("untrusted") if isinstance(self.context, dict) else None
-        if isinstance(untrusted, str):
-            return [untrusted]
-        return [str(path) for path in untrusted] if isinstance(untrusted, list) else []
-
-    @cached_property
-    def disagreeing_checkers(self):
-        checkers = self.route.get("checkers", []) if isinstance(self.route, dict) else []
-        return [c for c in checkers if isinstance(c, dict) and c.get("verdict") not in ("pass", None)]
-
-    @property
-    def allow_similar_refusal(self):
-        """Why "Allow similar…" is not offered on this action, or "" (the standing approval's rules)."""
-        return StandingApproval.refusal_for(self)
-
     def approved_by_words(self, user):
         """Who approved it, as `user` reads it: "You", another reviewer's name, "A standing
         approval" or "The policy" (an action let through on arrival has no Decision)."""
@@ -406,33 +294,6 @@ class Action(models.Model):
         if isinstance(self.route, dict) and self.route.get("standing_approval"):
             return "A standing approval"
         return "The policy"
-
-    def risk_labels(self):
-        """The card's risk badges in words, for Slack and email (the inbox's template has its own)."""
-        labels = []
-        if self.action_type.irreversible:
-            labels.append("Irreversible")
-        if self.action_type.blast_radius != "low":
-            labels.append(f"Blast radius: {self.action_type.get_blast_radius_display().lower()}")
-        if self.low_confidence:
-            labels.append("Low confidence")
-        if self.untrusted_context:
-            labels.append("Untrusted context: " + ", ".join(self.untrusted_context))
-        labels += [f"Checker {c.get('name', '?')}: {c.get('verdict')}" for c in self.disagreeing_checkers]
-        return labels
-
-    def raw_json(self):
-        raw = {
-            "action": self.action_type.key,
-            "params": self.params,
-            "final_params": self.final_params,
-            "confidence": self.confidence,
-            "context": self.context,
-            "route": self.route,
-            "batch": self.batch,
-            "session_id": self.session_id,
-        }
-        return json.dumps(raw, indent=2, ensure_ascii=False, sort_keys=False)
 
     @classmethod
     def approve_all(cls, actions, *, by, channel="web"):
@@ -494,9 +355,11 @@ class Action(models.Model):
             changes["final_params"] = F("params")
         if outcome is not None:
             changes["outcome"] = outcome
-        claimed = set(cls.objects.filter(pk__in=[action.pk for action in actions]).transition(
-            from_status=cls.Status.PENDING, **changes
-        ))
+        claimed = set(
+            cls.objects.filter(pk__in=[action.pk for action in actions]).transition(
+                from_status=cls.Status.PENDING, **changes
+            )
+        )
         if all_or_none and len(claimed) != len(actions):
             raise BatchConflict([])
         actions = [action for action in actions if action.pk in claimed]
@@ -824,6 +687,24 @@ class Action(models.Model):
                 data={"verdict": "approved", "edited": False, "suggestion": True, "channel": "web"},
             )
 
+    def request_execution(self, *, by):
+        """Queue the execution of a suggestion (approving it first) or of an approved action
+        whose type has an executor, once however often someone asks. Raises Conflict when it
+        cannot run."""
+        if not self.action_type.executor_url:
+            raise Conflict(f"{self.action_type.key} has no executor webhook; run it yourself.")
+        with transaction.atomic():
+            if self.status == self.Status.SUGGESTED:
+                self.accept_suggestion(by=by)
+            elif self.status != self.Status.APPROVED:
+                raise Conflict(self.conflict_message())
+            execution, created = Execution.objects.get_or_create(
+                action=self, defaults={"requested_by": by, "requested_by_name": by.get_username()}
+            )
+            if not created:
+                raise Conflict(f"Already sent to the executor by {execution.requested_by_name}.")
+        return execution
+
     @property
     def executable(self):
         """A person may have the executor run it: a suggestion, or an approved action nobody ran yet."""
@@ -868,7 +749,6 @@ class Action(models.Model):
         errors += self.action_type.edit_errors(final_params)
         if errors:
             raise InvalidEdit(errors)
-
 
 
 def notify(action_ids, kind):
@@ -986,617 +866,3 @@ def _diff_into(changes, path, old, new):
             _diff_into(changes, f"{path}[{index}]", before, after)
     elif old != new or type(old) is not type(new) and (isinstance(old, bool) or isinstance(new, bool)):
         changes[path] = {"from": old, "to": new}
-
-
-class Notification(models.Model):
-    """One message to one target, and what became of it. The row is written in the transaction
-    of the escalation that caused it; a task delivers it afterwards, so the database always
-    knows what is still owed."""
-
-    class Kind(models.TextChoices):
-        WARNING = "warning", "SLA warning"
-        ESCALATED = "escalated", "Escalated"
-        FALLBACK = "fallback", "Timeout fallback"
-        APPEAL = "appeal", "End user's appeal"
-        DIGEST = "digest", "Digest"
-
-    class Channel(models.TextChoices):
-        EMAIL = "email", "Email"
-        WEBHOOK = "webhook", "Webhook"
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed after retries"
-
-    action = models.ForeignKey(Action, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=20, choices=Kind)
-    tier = models.PositiveSmallIntegerField(default=0)
-    channel = models.CharField(max_length=10, choices=Channel)
-    target = models.CharField(max_length=500)
-    detail = models.TextField(blank=True)  # what happened, in a sentence; the message is written when sent
-    subject = models.CharField(max_length=300, blank=True)
-    body = models.TextField(blank=True)
-    payload = models.JSONField(default=dict, blank=True)  # the webhook's JSON body
-    # One message per (what happened, to whom): a second escalation run cannot insert another.
-    dedup_key = models.CharField(max_length=700, unique=True)
-    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    # When a task should next work on it; while sending, the end of the sender's lease.
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_status_next")]
-
-    def __str__(self):
-        return f"{self.get_kind_display()} to {self.target}: {self.status}"
-
-    @classmethod
-    def dispatch_due(cls, now):
-        """Ids of the notifications a task should send now: new ones, ones whose retry is due,
-        and ones a dead sender held past its lease."""
-        return claim_due_work(cls, now)
-
-
-class NotificationPreference(models.Model):
-    """How a reviewer wants to hear about actions that wait for them."""
-
-    class Delivery(models.TextChoices):
-        EACH = "each", "One message each"
-        HOURLY = "hourly", "Hourly digest"
-        DAILY = "daily", "Daily digest"
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
-    )
-    delivery = models.CharField(max_length=10, choices=Delivery, default=Delivery.EACH)
-    last_digest_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self):
-        return f"{self.user}: {self.get_delivery_display()}"
-
-
-class AppealQuerySet(models.QuerySet):
-    def open(self):
-        return self.filter(resolved_at__isnull=True)
-
-    def visible_to(self, user):
-        """Those about an action type the user may review, and, for a user who reviews any type,
-        those about no action at all: an appeal is a supervisor's to answer, never an auditor's
-        or an outsider's."""
-        types = ActionType.objects.reviewable_by(user)
-        # In the same query, not a query of its own: the inbox counts its queries.
-        reviews_any = Exists(types.order_by())
-        return self.filter((Q(action__isnull=True) & reviews_any) | Q(action__action_type__in=types))
-
-    def for_inbox(self, user):
-        """The open appeals `user` sees at the top of the inbox, soonest due first, each with its
-        conversation read (three queries for them all, not two an appeal)."""
-        appeals = list(
-            self.open()
-            .visible_to(user)
-            .select_related("agent", "action__action_type", "claimed_by")
-            .order_by("due_at")[:50]
-        )
-        Appeal.read_conversations(appeals)
-        return appeals
-
-
-class Appeal(models.Model):
-    """The end user's appeal to a person, "This is wrong" or "Get a human", forwarded by the agent
-    (`POST /api/v1/escalations`). Not an SLA escalation, which moves an action up its tiers."""
-
-    class Kind(models.TextChoices):
-        WRONG = "wrong", "This is wrong"
-        HUMAN = "human", "Get a human"
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="appeals")
-    kind = models.CharField(max_length=8, choices=Kind)
-    message = models.TextField(blank=True)
-    session_id = models.CharField(max_length=200, blank=True)
-    action = models.ForeignKey(Action, null=True, blank=True, on_delete=models.SET_NULL, related_name="appeals")
-    created_at = models.DateTimeField(default=timezone.now)
-    due_at = models.DateTimeField()
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # What the supervisor did about it, in their words: for the other supervisors and the log.
-    resolution_note = models.TextField(blank=True)
-    # "I'm on it": who took it, so that two supervisors do not both call the end user.
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    objects = AppealQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["due_at"]
-
-    def __str__(self):
-        return f"{self.get_kind_display()} ({self.agent}, session {self.session_id or '-'})"
-
-    def session_actions(self):
-        """The actions of the same agent and session, the one it names first."""
-        actions = Action.objects.filter(agent=self.agent).select_related("action_type")
-        if self.session_id:
-            actions = actions.filter(Q(session_id=self.session_id) | Q(pk=self.action_id))
-        else:
-            actions = actions.filter(pk=self.action_id)
-        return actions.order_by("-created_at")
-
-    CONVERSATION = 12  # the latest entries of a session an appeal shows
-
-    def conversation(self):
-        """What happened in the session before the end user asked, oldest first: the agent's
-        proposals (with its words and each decision) and its questions to a person (with the
-        answers), the latest `CONVERSATION` of them, as [("action" | "question", object)]."""
-        if not hasattr(self, "_conversation"):
-            Appeal.read_conversations([self])
-        return self._conversation
-
-    @classmethod
-    def read_conversations(cls, appeals):
-        """Each appeal's `conversation()`, for all of them at once: the latest entries of each
-        session by one window query for actions and one for questions, and the actions the
-        appeals name outside them by one more."""
-        sessions = [Q(agent=appeal.agent_id, session_id=appeal.session_id) for appeal in appeals if appeal.session_id]
-        actions, questions = {}, []
-        if sessions:
-            in_sessions = functools.reduce(operator.or_, sessions)
-            latest = Window(RowNumber(), partition_by=[F("agent"), F("session_id")], order_by=F("created_at").desc())
-            of_sessions = Action.objects.select_related("action_type", "decision").filter(in_sessions)
-            actions = {
-                action.pk: action for action in of_sessions.annotate(rank=latest).filter(rank__lte=cls.CONVERSATION)
-            }
-            questions = list(
-                Question.objects.filter(in_sessions).annotate(rank=latest).filter(rank__lte=cls.CONVERSATION)
-            )
-        named = {appeal.action_id for appeal in appeals} - {None} - set(actions)
-        if named:
-            actions.update(Action.objects.select_related("action_type", "decision").in_bulk(named))
-        for appeal in appeals:
-
-            def its(item, appeal=appeal):
-                return (
-                    item.agent_id == appeal.agent_id
-                    and bool(appeal.session_id)
-                    and item.session_id == appeal.session_id
-                )
-
-            named_here = appeal.action_id, appeal.agent_id
-            own = [action for action in actions.values() if its(action) or (action.pk, action.agent_id) == named_here]
-            own.sort(key=lambda action: action.created_at)
-            entries = [("action", action) for action in own[-cls.CONVERSATION :]]
-            entries += [("question", question) for question in questions if its(question)]
-            entries.sort(key=lambda entry: entry[1].created_at)
-            appeal._conversation = entries[-cls.CONVERSATION :]
-
-    def audit_context(self):
-        return {
-            "agent": self.agent.name,
-            "session_id": self.session_id,
-            "action_id": self.action_id,
-            "action_type": self.action.action_type.key if self.action_id else "",
-        }
-
-    @property
-    def overdue(self):
-        return self.resolved_at is None and self.due_at <= timezone.now()
-
-    @classmethod
-    def open_for(cls, *, agent, kind, message="", session_id="", action=None):
-        """Record the end user's appeal, due within the site's SLA for appeals."""
-        now = timezone.now()
-        with transaction.atomic():
-            appeal = cls.objects.create(
-                agent=agent,
-                created_at=now,
-                kind=kind,
-                message=message,
-                session_id=session_id or (action.session_id if action else ""),
-                action=action,
-                due_at=now + settings.HITL_USER_ESCALATION_SLA,
-            )
-            # The audit log keeps the kind and key it has always had for these events.
-            record(
-                kind="escalation.opened",
-                actor=Actor.agent(agent),
-                data={"escalation_id": str(appeal.pk), "kind": kind, "message": message},
-                **appeal.audit_context(),
-            )
-        return appeal
-
-    def claim(self, *, by):
-        """ "I'm on it": the appeal is `by`'s to handle, and the inbox says so. A second claim is
-        a Conflict naming who has it; anyone who sees it may still resolve it."""
-        with transaction.atomic():
-            now = timezone.now()
-            open_unclaimed = Appeal.objects.filter(pk=self.pk, resolved_at__isnull=True, claimed_by__isnull=True)
-            if open_unclaimed.update(claimed_at=now, claimed_by=by) != 1:
-                self.refresh_from_db()
-                if self.resolved_at:
-                    raise Conflict("This appeal is already resolved.")
-                who = "You are" if self.claimed_by_id == by.pk else f"{self.claimed_by.get_username()} is"
-                raise Conflict(f"{who} on it since {timezone.localtime(self.claimed_at):%H:%M}.")
-            self.claimed_at, self.claimed_by = now, by
-            record(
-                kind="escalation.claimed",
-                actor=Actor.user(by),
-                data={"escalation_id": str(self.pk), "kind": self.kind},
-                **self.audit_context(),
-            )
-
-    def resolve(self, *, by, note=""):
-        """Resolved, with what was done about it in `by`'s words (`note`, optional)."""
-        with transaction.atomic():
-            now = timezone.now()
-            resolved = Appeal.objects.filter(pk=self.pk, resolved_at__isnull=True).update(
-                resolved_at=now, resolved_by=by, resolution_note=note
-            )
-            if resolved != 1:
-                self.refresh_from_db()
-                raise Conflict("This appeal is already resolved.")
-            self.resolved_at, self.resolved_by, self.resolution_note = now, by, note
-            record(
-                kind="escalation.resolved",
-                actor=Actor.user(by),
-                data={"escalation_id": str(self.pk), "kind": self.kind, "note": note},
-                **self.audit_context(),
-            )
-
-
-class QuestionQuerySet(models.QuerySet):
-    def open(self):
-        return self.filter(answered_at__isnull=True)
-
-    def for_inbox(self, user):
-        """The open questions for the top of `user`'s inbox, expedited and soonest due first."""
-        if not user.has_perm("approvals.answer_question"):
-            return []
-        return list(self.open().select_related("agent").order_by("-expedited", "due_at")[:50])
-
-
-class Question(models.Model):
-    """An agent's question to a person (HumanLayer's contact request, `human_as_tool()`): the
-    answer a person types goes back to the agent verbatim, or the name of the option they chose."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="questions")
-    call_id = models.CharField(max_length=200)  # the agent's own id for it, unique per agent
-    session_id = models.CharField(max_length=200, blank=True)
-    subject = models.CharField(max_length=200, blank=True)
-    message = models.TextField()
-    # [{"name", "title", "description", ...}] as the agent sent them: answers a person may pick.
-    response_options = models.JSONField(default=list, blank=True)
-    spec = models.JSONField(default=dict, blank=True)  # what else the agent sent, given back as sent
-    created_at = models.DateTimeField(default=timezone.now)
-    due_at = models.DateTimeField()
-    # Expedited by the agent (HumanLayer's `escalate_email` on a contact request): urgent, first in
-    # the inbox. Not an SLA escalation, which moves an action up its type's tiers.
-    expedited = models.BooleanField(default=False)
-    expedite_message = models.TextField(blank=True)  # the agent's `escalation_msg`: why it is urgent
-    answered_at = models.DateTimeField(null=True, blank=True)
-    answered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    answered_by_name = models.CharField(max_length=150, blank=True)
-    response = models.TextField(blank=True)
-    response_option_name = models.CharField(max_length=200, blank=True)
-
-    objects = QuestionQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["due_at"]
-        permissions = [("answer_question", "Can answer agents' questions in the inbox")]
-        constraints = [models.UniqueConstraint(fields=["agent", "call_id"], name="one_question_per_call_id")]
-
-    def __str__(self):
-        return f"Question from {self.agent} ({self.call_id})"
-
-    def audit_context(self):
-        return {"agent": self.agent.name, "session_id": self.session_id, "action_id": None, "action_type": ""}
-
-    @property
-    def overdue(self):
-        return self.answered_at is None and self.due_at <= timezone.now()
-
-    def option(self, name):
-        return next((option for option in self.response_options if option.get("name") == name), None)
-
-    @classmethod
-    def ask(cls, *, agent, call_id, message, subject="", session_id="", response_options=(), spec=None):
-        """Record the agent's question, due within the site's SLA for appeals. Returns (question,
-        created): the same call id asks once."""
-        now = timezone.now()
-        with transaction.atomic():
-            question, created = cls.objects.get_or_create(
-                agent=agent,
-                call_id=call_id,
-                defaults={
-                    "created_at": now,
-                    "due_at": now + settings.HITL_USER_ESCALATION_SLA,
-                    "message": message,
-                    "subject": subject,
-                    "session_id": session_id,
-                    "response_options": list(response_options),
-                    "spec": spec or {},
-                },
-            )
-            if created:
-                record(
-                    kind="question.asked",
-                    actor=Actor.agent(agent),
-                    data={"question_id": str(question.pk), "call_id": call_id, "subject": subject, "message": message},
-                    **question.audit_context(),
-                )
-        return question, created
-
-    def answer(self, *, by, response="", option_name=""):
-        """A person's answer: their words, or one of the agent's response options (with the
-        option's prompt as the words, unless they wrote their own). Raises Conflict if already
-        answered, InvalidEdit for an unknown option or an empty answer."""
-        if option_name and self.option(option_name) is None:
-            raise InvalidEdit([{"path": "option", "message": f"There is no option named {option_name!r}."}])
-        chosen = self.option(option_name) or {}
-        response = response or chosen.get("prompt_fill") or chosen.get("title") or option_name
-        if not response.strip() and not option_name:
-            raise InvalidEdit([{"path": "response", "message": "Type an answer, or choose one of the options."}])
-        now = timezone.now()
-        with transaction.atomic():
-            claimed = Question.objects.filter(pk=self.pk, answered_at__isnull=True).update(
-                answered_at=now,
-                answered_by=by,
-                answered_by_name=by.get_username(),
-                response=response,
-                response_option_name=option_name,
-            )
-            if claimed != 1:
-                self.refresh_from_db()
-                raise Conflict(
-                    f"Already answered by {self.answered_by_name} at {timezone.localtime(self.answered_at):%H:%M:%S}."
-                )
-            self.refresh_from_db()
-            record(
-                kind="question.answered",
-                actor=Actor.user(by),
-                data={"question_id": str(self.pk), "response": response, "response_option_name": option_name},
-                **self.audit_context(),
-            )
-
-    def expedite(self, *, message):
-        """The agent's `escalate_email`: the question is urgent, at the top of the inbox, due now.
-        Audited as `question.expedited` (`question.escalated` in events written before the name)."""
-        with transaction.atomic():
-            if (
-                Question.objects.filter(pk=self.pk, answered_at__isnull=True).update(
-                    expedited=True, expedite_message=message, due_at=timezone.now()
-                )
-                != 1
-            ):
-                self.refresh_from_db()
-                raise Conflict("Only a question nobody has answered can be expedited.")
-            self.refresh_from_db()
-            record(
-                kind="question.expedited",
-                actor=Actor.agent(self.agent),
-                data={"question_id": str(self.pk), "message": message},
-                **self.audit_context(),
-            )
-
-
-class Execution(models.Model):
-    """A person's request, from the dashboard, that the action type's executor webhook run an
-    action; one per action, so it is executed at most once however often someone clicks."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        DONE = "done", "Done"
-
-    action = models.OneToOneField(Action, on_delete=models.CASCADE, primary_key=True, related_name="execution")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    requested_by_name = models.CharField(max_length=150)
-    requested_at = models.DateTimeField(default=timezone.now)
-    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self):
-        return f"execution of {self.action_id}: {self.status}"
-
-    @classmethod
-    def dispatch_due(cls, now):
-        return claim_due_work(cls, now)
-
-    @classmethod
-    def request(cls, action, *, by):
-        """Queue the execution of a suggestion (approving it first) or of an approved action
-        whose type has an executor. Raises Conflict when it cannot run."""
-        if not action.action_type.executor_url:
-            raise Conflict(f"{action.action_type.key} has no executor webhook; run it yourself.")
-        with transaction.atomic():
-            if action.status == Action.Status.SUGGESTED:
-                action.accept_suggestion(by=by)
-            elif action.status != Action.Status.APPROVED:
-                raise Conflict(action.conflict_message())
-            execution, created = cls.objects.get_or_create(
-                action=action, defaults={"requested_by": by, "requested_by_name": by.get_username()}
-            )
-            if not created:
-                raise Conflict(f"Already sent to the executor by {execution.requested_by_name}.")
-        return execution
-
-
-class CallbackDelivery(models.Model):
-    """One POST of an action's new state to its callback URL, and what became of it. Written in
-    the deciding transaction (one per action and state: its `webhook_id` is what a receiver
-    de-duplicates on), then delivered by `approvals.callbacks` at least once."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Delivered"
-        FAILED = "failed", "Failed"
-
-    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="callbacks")
-    state = models.CharField(max_length=16, choices=Action.Status)  # the status that was announced
-    webhook_id = models.CharField(max_length=100, unique=True)
-    url = models.CharField(max_length=2000)
-    # The body, fixed at the first attempt, so that every retry sends the same bytes.
-    payload = models.JSONField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="callback_status_next")]
-
-    def __str__(self):
-        return f"{self.webhook_id} to {self.url}: {self.status}"
-
-    @classmethod
-    def queue_for(cls, action_ids):
-        """Queue a callback for each of these actions that has a callback URL, announcing its
-        status now; one statement however many. A state announced before is not queued again.
-        The delivery tasks start once the transaction commits."""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                INSERT INTO {cls._meta.db_table}
-                    (action_id, state, webhook_id, url, status, attempts, last_error, created_at, next_attempt_at)
-                SELECT id, status, 'msg_' || replace(id::text, '-', '') || '_' || status, callback_url,
-                       'queued', 0, '', now(), now()
-                FROM {Action._meta.db_table}
-                WHERE id = ANY(%s::uuid[]) AND callback_url <> ''
-                ON CONFLICT (webhook_id) DO NOTHING
-                RETURNING id
-                """,
-                [list(action_ids)],
-            )
-            ids = [row[0] for row in cursor.fetchall()]
-        if ids:
-            transaction.on_commit(lambda: _start_callbacks(ids))
-        return ids
-
-    @classmethod
-    def dispatch_due(cls, now):
-        return claim_due_work(cls, now)
-
-
-def _start_callbacks(ids):
-    for callback_id in ids:
-        enqueue("approvals.tasks.deliver_callback", callback_id)
-
-
-class SlackMessage(models.Model):
-    """One Slack message about one action in one channel: posted by a task (`approvals.slack`),
-    then updated in place by the same delivery loop whenever the action's state changes. The
-    row is queued again for each update, so the database knows what Slack still has to hear."""
-
-    Status = Notification.Status  # the delivery loop's states
-
-    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="slack_messages")
-    channel = models.CharField(max_length=80)  # Slack's channel id (C…)
-    tier = models.PositiveSmallIntegerField(default=0)  # 0: the type's channel; n: escalation tier n's
-    ts = models.CharField(max_length=40, blank=True)  # Slack's id of the message, once posted
-    shown_status = models.CharField(max_length=16, blank=True)  # the action's status the message shows
-    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        constraints = [models.UniqueConstraint(fields=["action", "channel"], name="one_slack_message_per_channel")]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="slack_message_status_next")]
-
-    def __str__(self):
-        return f"Slack {self.channel} about {self.action_id}: {self.status}"
-
-    @classmethod
-    def queue_posts(cls, actions_and_channels, *, tier=0):
-        """Queue a message for each (action, channel) with a channel; one per action and channel
-        however often this is called. Returns how many are new."""
-        rows = [cls(action=action, channel=channel, tier=tier) for action, channel in actions_and_channels if channel]
-        if not rows or not settings.SLACK_BOT_TOKEN:
-            return 0
-        created = cls.objects.bulk_create(rows, ignore_conflicts=True)
-        _dispatch_slack_on_commit()
-        return len(created)
-
-    @classmethod
-    def queue_updates(cls, action_ids):
-        """The actions changed: queue their posted messages again, to be updated in place. A
-        message still being posted is checked by its sender after posting (`approvals.slack`)."""
-        if not settings.SLACK_BOT_TOKEN:
-            return 0
-        queued = (
-            cls.objects.filter(action_id__in=list(action_ids), status__in=[cls.Status.SENT, cls.Status.FAILED])
-            .exclude(ts="")
-            .update(status=cls.Status.QUEUED, attempts=0, next_attempt_at=timezone.now())
-        )
-        if queued:
-            _dispatch_slack_on_commit()
-        return queued
-
-    @classmethod
-    def dispatch_due(cls, now):
-        return claim_due_work(cls, now)
-
-
-def _dispatch_slack_on_commit():
-    enqueue_on_commit("approvals.tasks.dispatch_slack_messages")
-
-
-class SlackUser(models.Model):
-    """Who a Slack user is in Countersign: matched by their verified email, or linked once by the
-    person from their preferences page. Decisions from Slack are that user's, with their permissions."""
-
-    class Via(models.TextChoices):
-        EMAIL = "email", "Verified email"
-        LINK = "link", "Linked by the user"
-
-    slack_user_id = models.CharField(max_length=40, unique=True)
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="slack_identity")
-    via = models.CharField(max_length=10, choices=Via)
-    linked_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self):
-        return f"{self.slack_user_id} is {self.user}"
-
-
-class SpentToken(models.Model):
-    """Something that works once: a Slack request's signature (refusing replays inside Slack's
-    five-minute window), an email decision link's nonce."""
-
-    key = models.CharField(max_length=200, primary_key=True)
-    spent_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    def __str__(self):
-        return self.key
-
-    @classmethod
-    def spend(cls, key, *, forget_after=None):
-        """True the first time `key` is spent, False ever after (while it is remembered).
-        `forget_after`: a timedelta past which older tokens of any kind may be deleted, for
-        keys that cannot come back anyway (a Slack signature older than its window)."""
-        now = timezone.now()
-        if forget_after is not None:
-            cls.objects.filter(key__startswith=key.split(":", 1)[0] + ":", spent_at__lt=now - forget_after).delete()
-        _, created = cls.objects.get_or_create(key=key, defaults={"spent_at": now})
-        return created
