@@ -140,6 +140,8 @@ generic = Mapping(
         "approved": decisions[0].approved,
         "args": decisions[0].args,
         "message": decisions[0].message,
+        "note": decisions[0].edit_note,  # what the reviewer changed, for the model; None unless edited
+        "action_id": decisions[0].action_id,  # to report the outcome: client.report(action_id, ...)
     },
 )
 
@@ -235,6 +237,13 @@ def _report_outcomes(client, result, expected):
             report(client, decision, result=message.content)
 
 
+def _report_failure(client, expected, exc):
+    """The resumed run raised before these approved calls produced a ToolMessage (a tool that raised, with
+    no error handling in the graph): they failed."""
+    for decision in expected.values():
+        report(client, decision, error=exc)
+
+
 def run(client, graph, graph_input, config, **options):
     """Invoke the graph, answering each human-in-the-loop interrupt through Countersign until it finishes;
     the outcome of each approved call is reported from the ToolMessage it produced."""
@@ -244,7 +253,11 @@ def run(client, graph, graph_input, config, **options):
         expected = _call_ids(graph, config, approved)
         from langgraph.types import Command
 
-        result = graph.invoke(Command(resume=resumes), config)
+        try:
+            result = graph.invoke(Command(resume=resumes), config)
+        except Exception as exc:
+            _report_failure(client, expected, exc)
+            raise
         _report_outcomes(client, result, expected)
     return result
 
@@ -257,6 +270,10 @@ async def arun(client, graph, graph_input, config, **options):
     while pending := interrupts_of(result):
         resumes, approved = await asyncio.to_thread(_decide, client, [(i.id, i.value) for i in pending], **options)
         expected = _call_ids(graph, config, approved)
-        result = await graph.ainvoke(Command(resume=resumes), config)
+        try:
+            result = await graph.ainvoke(Command(resume=resumes), config)
+        except Exception as exc:
+            _report_failure(client, expected, exc)
+            raise
         _report_outcomes(client, result, expected)
     return result

@@ -18,6 +18,7 @@ from langgraph.types import interrupt
 
 from approvals.models import Action
 from hitl_client.langgraph import Mapping, arun, generic, run
+from tests.client.outages import assert_failed_closed, audited_outcome, outcome
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -327,3 +328,81 @@ def test_a_payload_no_mapping_knows_is_refused_before_anything_is_proposed(count
     with pytest.raises(ValueError, match=r"Not a human-in-the-loop interrupt this adapter knows.*mappings="):
         run(countersign, graph, {"refund": REFUND}, {"configurable": {"thread_id": "unknown"}})
     assert not Action.objects.exists()
+
+
+def refund_agent(refunded, *, fails=False, args=REFUND):
+    @tool
+    def refund(customer: str, amount: float, currency: str) -> str:
+        """Refund a customer."""
+        if fails:
+            raise RuntimeError("the payment provider is down")
+        refunded.append(amount)
+        return f"refunded {amount} {currency}"
+
+    return create_agent(
+        script(("refund", args)),
+        tools=[refund],
+        middleware=[HumanInTheLoopMiddleware(interrupt_on={"refund": True})],
+        checkpointer=InMemorySaver(),
+    )
+
+
+def refund_981(countersign, agent, thread, wait_timeout=20):
+    return run(
+        countersign,
+        agent,
+        {"messages": [{"role": "user", "content": "Refund order 981"}]},
+        {"configurable": {"thread_id": thread}},
+        action_names={"refund": "payments.refund"},
+        wait_timeout=wait_timeout,
+    )
+
+
+def tool_results(result):
+    return " | ".join(str(m.content) for m in result["messages"] if isinstance(m, ToolMessage))
+
+
+def test_an_approved_call_ends_executed_with_its_output_in_the_audit_log(
+    countersign, refund_type, supervisor, in_background
+):
+    refunded = []
+    running = in_background(refund_981, countersign, refund_agent(refunded), "executed")
+
+    pending_actions(1)[0].approve(by=supervisor)
+
+    running.result(timeout=30)
+    assert refunded == [750]
+    [executed] = outcome()
+    assert audited_outcome(executed)["output"] == {"result": "refunded 750.0 USD"}
+
+
+def test_an_edited_call_runs_as_edited_and_the_middleware_tells_the_model(
+    countersign, refund_type, supervisor, in_background
+):
+    refunded = []
+    running = in_background(refund_981, countersign, refund_agent(refunded), "edited")
+
+    pending_actions(1)[0].approve(by=supervisor, params={**REFUND, "amount": 500})
+
+    said = tool_results(running.result(timeout=30))
+    assert refunded == [500]
+    assert "a human reviewer replaced this tool call before it ran" in said and "refunded 500.0 USD" in said
+    assert outcome()[0].status == "executed"
+
+
+def test_a_failing_tool_ends_failed(countersign, refund_type, supervisor, in_background):
+    running = in_background(refund_981, countersign, refund_agent([], fails=True), "fails")
+
+    pending_actions(1)[0].approve(by=supervisor)
+
+    with pytest.raises(RuntimeError, match="the payment provider is down"):
+        running.result(timeout=30)
+    [failed] = outcome()
+    assert "the payment provider is down" in audited_outcome(failed)["error"]
+
+
+def test_an_outage_does_not_run_the_tool_and_the_model_hears_why(outage):
+    refunded = []
+    with outage.client() as client:
+        result = refund_981(client, refund_agent(refunded, args=outage.args), "outage", outage.wait_timeout)
+    assert_failed_closed(outage, tool_results(result), refunded)
