@@ -97,7 +97,7 @@ def _ended(ended):
 def failure_message(exc):
     """Why a call did not run, when the way to a decision broke; specific enough to act on."""
     if isinstance(exc, ServerUnavailable):
-        return f"{NOT_RUN}Countersign, which must approve this call first, could not be reached ({exc.message})."
+        return f"{NOT_RUN}{exc.message}"  # "Countersign could not be reached: …" or "Countersign answered 503: …"
     if isinstance(exc, Unauthorized):
         return f"{NOT_RUN}Countersign refused this agent's token (401 {exc.code}: {exc.message})."
     if isinstance(exc, InvalidParams):
