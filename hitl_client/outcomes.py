@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 
+from hitl_client.client import Client, _report_body
 from hitl_client.errors import ApiError, ServerUnavailable
 
 logger = logging.getLogger("hitl_client")
@@ -50,7 +51,11 @@ class Outcomes:
 
     def report(self, action_id, *, succeeded, output=None, error=""):
         """Queue the outcome of an approved action; returns at once."""
-        self.queue.put((str(action_id), succeeded, output, error))
+        self.report_to(f"/actions/{action_id}/result", succeeded=succeeded, output=output, error=error)
+
+    def report_to(self, path, *, succeeded, output=None, error=""):
+        """Queue an outcome for another endpoint that takes the same body (HumanLayer's call ids)."""
+        self.queue.put((path, _report_body(succeeded, output, error)))
 
     def flush(self, timeout=None):
         """Wait until every queued report was delivered or given up; False if `timeout` came first."""
@@ -67,22 +72,22 @@ class Outcomes:
             try:
                 self._send(*item)
             except Exception:  # a bug here must not end the thread that later reports depend on
-                logger.exception("Countersign: the outcome of action %s could not be reported", item[0])
+                logger.exception("Countersign: the outcome for %s could not be reported", item[0])
             finally:
                 self.queue.task_done()
 
-    def _send(self, action_id, succeeded, output, error):
+    def _send(self, path, body):
         wait = self.first_wait
         for attempt in range(1, self.attempts + 1):
             try:
-                self.client.report(action_id, succeeded=succeeded, output=output, error=error)
+                self.client._call("POST", path, json=body)
                 return
             except ServerUnavailable as exc:
                 if attempt == self.attempts:
-                    logger.warning("Countersign: gave up reporting the outcome of action %s: %s", action_id, exc)
+                    logger.warning("Countersign: gave up reporting the outcome to %s: %s", path, exc)
                     return
             except ApiError as exc:  # 401, 404, 409, 413, 422: no retry changes these
-                logger.warning("Countersign refused the outcome of action %s: %s", action_id, exc)
+                logger.warning("Countersign refused the outcome sent to %s: %s", path, exc)
                 return
             time.sleep(wait)
             wait *= 2
@@ -94,8 +99,6 @@ _senders_lock = threading.Lock()
 
 def outcomes_for(client):
     """The shared background sender for `client`'s site and token (a `Client` or an `AsyncClient`)."""
-    from hitl_client.client import Client
-
     key = (client.base_url, client.headers["Authorization"])
     with _senders_lock:
         if key not in _senders:

@@ -2,12 +2,14 @@
 
 import ast
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "integrating.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
+# A block inside a list item is indented with it.
+BLOCKS = [textwrap.dedent(b) for b in re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)]
 
 
 def test_the_guide_has_python_examples():
