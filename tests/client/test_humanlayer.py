@@ -1,8 +1,9 @@
 """Code written for the `humanlayer` SDK works unchanged with its API base pointed at Countersign."""
 
+import httpx
 import pytest
 from humanlayer import HumanLayer
-from humanlayer.core.models import FunctionCallSpec, FunctionCallStatus
+from humanlayer.core.models import FunctionCall, FunctionCallSpec, FunctionCallStatus
 from humanlayer.core.protocol import HumanLayerException
 
 from approvals.models import Action
@@ -178,3 +179,26 @@ def test_the_sdk_fails_closed_when_countersign_cannot_decide(
     assert said.startswith("Error fetching approval for send_email: ")
     assert outbox == []
     assert not Action.objects.exists()
+
+
+def test_an_outcome_for_an_unknown_or_undecided_call_is_refused(live_server, token, send_email_type, hl):
+    base = live_server.url + "/api/v1/humanlayer/agent/function_calls"
+    headers = {"Authorization": f"Bearer {token}"}
+    hl.backend.functions().add(
+        FunctionCall(
+            run_id="r",
+            call_id="call-1",
+            spec=FunctionCallSpec(
+                fn="send_email", kwargs={"to": ["ann@example.com"], "subject": "Hi", "body": "Hello."}
+            ),
+        )
+    )
+
+    unknown = httpx.post(f"{base}/call-nope/result", json={"status": "succeeded"}, headers=headers)
+    pending = httpx.post(f"{base}/call-1/result", json={"status": "succeeded"}, headers=headers)
+    stranger = httpx.post(f"{base}/call-1/result", json={"status": "succeeded"})
+
+    assert unknown.status_code == 404
+    assert pending.status_code == 409 and pending.json()["error"]["code"] == "conflict"
+    assert stranger.status_code == 401
+    assert Action.objects.get().status == "pending"
