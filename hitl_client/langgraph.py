@@ -174,8 +174,28 @@ def _decide(client, interrupts, *, action_names=None, wait_timeout=3600.0, mappi
     for (key, *_), decision in zip(calls, decisions):
         by_interrupt[key].append(decision)
     resumes = {key: known[key][0].resume(value, by_interrupt[key]) for key, value in interrupts}
-    approved = [(name, args, d) for (_, _, name, args), d in zip(calls, decisions) if d.approved]
+    values = dict(interrupts)
+    approved = []
+    for (key, i, name, args), decision in zip(calls, decisions):
+        if decision.verdict == "edit" and known[key][0] in BUILT_IN and _edit_refused(values[key], i):
+            # Resumed as a rejection (the interrupt takes no edits): approved, but it will never run.
+            report(client, decision, error="Not run: the interrupt does not accept edits, so the call was rejected.")
+        elif decision.approved:
+            approved.append((name, args, decision))
     return resumes, approved
+
+
+def _edit_refused(value, index):
+    """Whether a built-in interrupt shape refuses an edit of its `index`-th call (then it is resumed as a
+    rejection); a payload of your own mapping decides that itself."""
+    if _is_batched(value):
+        name = value["action_requests"][index]["name"]
+        allowed = {c["action_name"]: c.get("allowed_decisions", []) for c in value.get("review_configs", [])}
+        return "edit" not in allowed.get(name, ["edit"])
+    legacy = _legacy_requests(value)
+    if legacy is not None and not _is_per_call(value):
+        return not (legacy[index].get("config") or {}).get("allow_edit", True)
+    return False
 
 
 def decide_all(client, interrupts, **options):

@@ -406,3 +406,39 @@ def test_an_outage_does_not_run_the_tool_and_the_model_hears_why(outage):
     with outage.client() as client:
         result = refund_981(client, refund_agent(refunded, args=outage.args), "outage", outage.wait_timeout)
     assert_failed_closed(outage, tool_results(result), refunded)
+
+
+def test_an_edit_the_interrupt_refuses_is_a_rejection_and_the_action_ends_failed(
+    countersign, email_type, supervisor, sent, in_background
+):
+    @tool
+    def send_email(to: list[str], subject: str, body: str) -> str:
+        """Send an email, after a review that allows no edits."""
+        request = HumanInterrupt(
+            action_request=ActionRequest(action="send_email", args={"to": to, "subject": subject, "body": body}),
+            config=HumanInterruptConfig(allow_ignore=True, allow_respond=True, allow_edit=False, allow_accept=True),
+            description="Review the email",
+        )
+        response = interrupt([request])[0]
+        if response["type"] != "accept":
+            return f"Not sent: {response['args']}"
+        sent.append(("send_email", subject))
+        return "sent"
+
+    agent = create_agent(script(("send_email", EMAIL)), tools=[send_email], checkpointer=InMemorySaver())
+    running = in_background(
+        run,
+        countersign,
+        agent,
+        {"messages": [{"role": "user", "content": "Email Ann"}]},
+        {"configurable": {"thread_id": "no-edits"}},
+        action_names=ACTION_NAMES,
+        wait_timeout=20,
+    )
+
+    pending_actions(1)[0].approve(by=supervisor, params={**EMAIL, "subject": "Your invoice"})
+
+    assert "only with changes the tool does not accept" in tool_results(running.result(timeout=30))
+    assert sent == []
+    [failed] = outcome()
+    assert failed.status == "failed" and "does not accept edits" in audited_outcome(failed)["error"]
