@@ -90,6 +90,17 @@ def tools(sent):
 EMAIL = {"to": ["ann@example.com"], "subject": "Your invioce", "body": "Attached."}
 
 
+def email_ann(countersign, agent, thread):
+    return run(
+        countersign,
+        agent,
+        {"messages": [{"role": "user", "content": "Email Ann"}]},
+        {"configurable": {"thread_id": thread}},
+        action_names=ACTION_NAMES,
+        wait_timeout=20,  # a failing test must not leave the agent waiting for an hour
+    )
+
+
 @pytest.mark.parametrize("mode", ["batched", "per_call"])
 def test_v1_interrupts_are_decided_in_countersign(
     mode, countersign, email_type, files_type, supervisor, tools, sent, in_background
@@ -145,15 +156,7 @@ def test_legacy_human_interrupts_are_decided_in_countersign(countersign, email_t
         return "sent"
 
     agent = create_agent(script(("send_email", EMAIL)), tools=[send_email], checkpointer=InMemorySaver())
-    running = in_background(
-        run,
-        countersign,
-        agent,
-        {"messages": [{"role": "user", "content": "Email Ann"}]},
-        {"configurable": {"thread_id": "legacy"}},
-        action_names=ACTION_NAMES,
-        wait_timeout=20,  # a failing test must not leave the agent waiting for an hour
-    )
+    running = in_background(email_ann, countersign, agent, "legacy")
 
     [email] = pending_actions(1)
     email.approve(by=supervisor, params={**email.params, "subject": "Your invoice"})
@@ -178,15 +181,7 @@ def test_a_legacy_rejection_reaches_the_tool_as_a_response(countersign, email_ty
         return f"{response['type']}: {response['args']}"
 
     agent = create_agent(script(("send_email", EMAIL)), tools=[send_email], checkpointer=InMemorySaver())
-    running = in_background(
-        run,
-        countersign,
-        agent,
-        {"messages": [{"role": "user", "content": "Email Ann"}]},
-        {"configurable": {"thread_id": "legacy-reject"}},
-        action_names=ACTION_NAMES,
-        wait_timeout=20,  # a failing test must not leave the agent waiting for an hour
-    )
+    running = in_background(email_ann, countersign, agent, "legacy-reject")
 
     [email] = pending_actions(1)
     email.reject(by=supervisor, reason="Wrong customer")
@@ -426,15 +421,7 @@ def test_an_edit_the_interrupt_refuses_is_a_rejection_and_the_action_ends_failed
         return "sent"
 
     agent = create_agent(script(("send_email", EMAIL)), tools=[send_email], checkpointer=InMemorySaver())
-    running = in_background(
-        run,
-        countersign,
-        agent,
-        {"messages": [{"role": "user", "content": "Email Ann"}]},
-        {"configurable": {"thread_id": "no-edits"}},
-        action_names=ACTION_NAMES,
-        wait_timeout=20,
-    )
+    running = in_background(email_ann, countersign, agent, "no-edits")
 
     pending_actions(1)[0].approve(by=supervisor, params={**EMAIL, "subject": "Your invoice"})
 
