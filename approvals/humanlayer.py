@@ -11,6 +11,8 @@ points here (`HUMANLAYER_API_BASE=https://countersign.example.com/api/v1/humanla
   approved as proposed, false with a comment otherwise;
 - `POST /agent/function_calls/{call_id}/respond` lets the agent withdraw its call
   (`approved: false`); it can never approve its own call — people decide in the inbox.
+- `POST /agent/function_calls/{call_id}/result` (Countersign's own, not HumanLayer's) records what
+  the approved function did, as `/actions/{id}/result` does: `hitl_client.humanlayer` sends it.
 
 - `POST /contact_requests` asks a person a question (`HumanLayer.human_as_tool()`): a question
   card in the inbox, where a supervisor types the answer or picks one of the `response_options`;
@@ -38,7 +40,7 @@ from ninja import Field, Router, Schema, Status
 from pydantic import BaseModel, StrictBool, field_validator
 
 from approvals import escalation
-from approvals.api import ERRORS, ApiError
+from approvals.api import ERRORS, ApiError, ResultIn
 from approvals.models import Action, Conflict, Question
 from approvals.services import InFlight, KeyReused, action_propose
 from audit.log import Actor
@@ -195,6 +197,19 @@ def respond_to_function_call(request, call_id: str, status: FunctionCallStatus):
         action.cancel()
     except Conflict as conflict:
         raise ApiError(409, "conflict", f"Only a pending call can be withdrawn. {conflict}") from None
+    return function_call(action)
+
+
+@router.post("/agent/function_calls/{call_id}/result", response={200: FunctionCallOut, **ERRORS})
+def report_function_call_result(request, call_id: str, result: ResultIn):
+    """Not in HumanLayer's API (its SDK reports nothing): what the approved function did, as
+    `POST /api/v1/actions/{id}/result` records it, found by the call's id. `hitl_client.humanlayer`
+    sends it; `409 conflict` for a call that is not approved or already has another outcome."""
+    action = _get_call(request, call_id)
+    try:
+        action.record_outcome(succeeded=result.status == "succeeded", output=result.output, error=result.error)
+    except Conflict as conflict:
+        raise ApiError(409, "conflict", f"Only an approved call can have an outcome. {conflict}") from None
     return function_call(action)
 
 

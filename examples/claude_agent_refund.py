@@ -1,7 +1,9 @@
 """A Claude Agent SDK client whose refund tool asks Countersign through `can_use_tool`.
 
-The refund tool is an in-process MCP tool; `can_use_tool(countersign)` allows it (with your
-edited input, which the tool runs with), or denies it with your reason, which Claude reads.
+The refund tool is an in-process MCP tool; `options(countersign)` gives a `can_use_tool` callback
+that allows it (with your edited input, which the tool runs with, and Claude is told what you
+changed) or denies it with your reason, which Claude reads, and post-tool hooks that report the
+outcome, so the action ends `executed` or `failed`.
 The Claude Code CLI and the model behind it are outside the product, so `claude_cli.ScriptedCLI`
 (beside this file) plays the CLI's side of the SDK's protocol for one scripted turn and no API key
 is needed: drop `transport=` to use the real CLI.
@@ -23,7 +25,7 @@ from claude_agent_sdk import (
 from claude_cli import ScriptedCLI
 
 from hitl_client import Client
-from hitl_client.claude_agent_sdk import can_use_tool
+from hitl_client.claude_agent_sdk import options
 
 
 @tool("refund", "Refund a customer's payment", {"customer": str, "amount": float, "currency": str})
@@ -34,12 +36,12 @@ async def refund(args):
 
 
 async def main(countersign):
-    options = ClaudeAgentOptions(
+    settings = ClaudeAgentOptions(
         mcp_servers={"billing": create_sdk_mcp_server("billing", tools=[refund])},
-        can_use_tool=can_use_tool(countersign, action_names={"mcp__billing__refund": "payments.refund"}),
+        **options(countersign, action_names={"mcp__billing__refund": "payments.refund"}),
     )
     call = ("mcp__billing__refund", {"customer": "cus_123", "amount": 750, "currency": "USD"})
-    async with ClaudeSDKClient(options, transport=ScriptedCLI(call)) as claude:
+    async with ClaudeSDKClient(settings, transport=ScriptedCLI(call)) as claude:
         await claude.query("Order 981 was charged twice.")
         async for message in claude.receive_response():
             if isinstance(message, AssistantMessage):

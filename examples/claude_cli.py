@@ -4,8 +4,11 @@ The SDK talks to the CLI over a `Transport` (JSON lines). This one plays the CLI
 protocol for one scripted turn: it answers `initialize`, and on the user's message it "has Claude
 call" the scripted tools in one assistant message, asks the SDK's `can_use_tool` for permission
 for each (concurrently, as the CLI does), runs the allowed calls on the SDK's in-process MCP server
-with the input the permission answer carried, hands the denial messages back as tool errors, and
-finishes the turn with a text that repeats every tool result — so what "Claude" read is visible.
+with the input the permission answer carried, runs the SDK's `PostToolUse` / `PostToolUseFailure`
+hooks after each, hands the denial messages back as tool errors, and finishes the turn with a text
+that repeats every tool result and every hook's `additionalContext` — so what "Claude" read is
+visible. A permission request the SDK answers with an error (its callback raised) is a denial whose
+message is that error, and the turn completes.
 """
 
 import asyncio
@@ -24,6 +27,7 @@ class ScriptedCLI(Transport):
         self.ids = itertools.count(1)
         self.session = str(uuid.uuid4())
         self.tasks = []
+        self.hooks = {}  # hook event → callback ids, from the SDK's initialize request
 
     async def connect(self):
         pass
@@ -48,6 +52,8 @@ class ScriptedCLI(Transport):
     async def write(self, data):
         message = json.loads(data)
         if message["type"] == "control_request" and message["request"]["subtype"] == "initialize":
+            for event, matchers in (message["request"].get("hooks") or {}).items():
+                self.hooks[event] = [i for matcher in matchers for i in matcher.get("hookCallbackIds", [])]
             await self._answer(message["request_id"], {"commands": [], "models": []})
         elif message["type"] == "control_request":
             await self._answer(message["request_id"], {})
@@ -73,6 +79,32 @@ class ScriptedCLI(Transport):
         if answer["subtype"] == "error":
             raise RuntimeError(answer["error"])
         return answer["response"]
+
+    async def _permission(self, use):
+        request = {"subtype": "can_use_tool", "tool_name": use["name"], "input": use["input"], "tool_use_id": use["id"]}
+        try:
+            return await self._ask(request)
+        except RuntimeError as error:  # the SDK's callback raised: never run the tool, say why
+            return {"behavior": "deny", "message": f"Permission check failed: {error}"}
+
+    async def _after(self, event, use, **fields):
+        """Run the SDK's hooks for `event` on one tool use; the additional context they give "Claude"."""
+        said = []
+        for callback_id in self.hooks.get(event, []):
+            hook_input = {
+                "hook_event_name": event,
+                "session_id": self.session,
+                "tool_name": use["name"],
+                "tool_input": use["input"],
+                "tool_use_id": use["id"],
+                **fields,
+            }
+            request = {"subtype": "hook_callback", "callback_id": callback_id, "input": hook_input}
+            output = await self._ask({**request, "tool_use_id": use["id"]})
+            context = (output.get("hookSpecificOutput") or {}).get("additionalContext")
+            if context:
+                said.append(context)
+        return said
 
     def _assistant(self, content):
         return {
@@ -117,13 +149,18 @@ class ScriptedCLI(Transport):
 
     async def _use(self, use):
         """(the tool_result block, its text) for one tool use: asked for, then run or denied."""
-        permission = await self._ask(
-            {"subtype": "can_use_tool", "tool_name": use["name"], "input": use["input"], "tool_use_id": use["id"]}
-        )
+        permission = await self._permission(use)
         if permission["behavior"] == "deny":
             said, is_error = permission["message"], True
         else:
-            said, is_error = await self._run(use["name"], permission["updatedInput"]), False
+            use = {**use, "input": permission["updatedInput"]}
+            (said, content), is_error = await self._run(use["name"], use["input"]), False
+            if isinstance(content, Exception) or content.get("isError"):
+                is_error = True
+                context = await self._after("PostToolUseFailure", use, error=said)
+            else:
+                context = await self._after("PostToolUse", use, tool_response=content["content"])
+            said = "\n".join([*context, said])
         return {"type": "tool_result", "tool_use_id": use["id"], "content": said, "is_error": is_error}, said
 
     async def _connect(self, server):
@@ -134,9 +171,13 @@ class ScriptedCLI(Transport):
         await self._ask({"subtype": "mcp_message", "server_name": server, "message": notice})
 
     async def _run(self, name, arguments):
+        """(the text the tool answered, its MCP result) — or (the error, the exception) for a JSON-RPC error."""
         _, server, tool = name.split("__", 2)
         answer = await self._mcp(server, "tools/call", {"name": tool, "arguments": arguments})
-        return " ".join(block["text"] for block in answer["result"]["content"] if block["type"] == "text")
+        if "error" in answer:
+            return answer["error"].get("message", "the tool failed"), RuntimeError(answer["error"])
+        result = answer["result"]
+        return " ".join(block["text"] for block in result["content"] if block["type"] == "text"), result
 
     async def _mcp(self, server, method, params):
         message = {"jsonrpc": "2.0", "id": next(self.ids), "method": method, "params": params}

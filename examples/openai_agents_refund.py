@@ -1,7 +1,9 @@
 """An OpenAI Agents SDK agent whose tool approvals are decided in Countersign.
 
 The refund tool is declared with `needs_approval=True`, as the SDK expects; `run_sync` proposes
-each tool-approval interruption and approves or rejects the run's state from the decision. A
+each tool-approval interruption and approves or rejects the run's state from the decision. It runs
+the agent with its tools wrapped, so an amount you edit is the amount refunded (the model is told
+what you changed) and the outcome is reported. A
 scripted model stands in for a real one, so this runs without an API key: drop `model=` to use
 OpenAI's.
 

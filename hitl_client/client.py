@@ -41,7 +41,8 @@ class _Settings:
         used_receipts=None,
         session_id=None,
     ):
-        self.base_url = base_url.rstrip("/") + "/api/v1"
+        self.origin, self.token = base_url.rstrip("/"), token
+        self.base_url = self.origin + "/api/v1"
         self.headers = {"Authorization": f"Bearer {token}", "User-Agent": "hitl-client/0.2"}
         self.timeout = timeout
         self.retries = retries

@@ -9,14 +9,26 @@
 CrewAI runs every `before_tool_call` hook before a tool, with the call's input as a mutable dict.
 The gate's hook proposes the call and waits for the decision: an approval lets it run, an edit
 replaces the input in place (the tool runs with the reviewer's arguments, with no second review),
-and a rejection blocks it; the gate's `after_tool_call` hook then replaces CrewAI's "blocked by
-hook" result with the reviewer's reason, which the agent's model reads. CrewAI runs the native
-tool calls of one turn in parallel threads, so they wait together.
+and a rejection blocks it. CrewAI blocks a tool only when a hook returns False (or raises its own
+`HookAborted`); any other exception a hook raises is swallowed and the tool runs. So the hook
+never raises: every failure on the way to a decision is a rejection, returned as False.
+
+The gate's `after_tool_call` hook then shapes what the model reads: a blocked call's "blocked by
+hook" result becomes the reason it did not run, and an edited call's result starts with what the
+reviewer changed. It also reports the outcome of each approved call in the background: failed when
+CrewAI's result is its "Error executing tool: …" text (the hooks see no other sign of a failure),
+else executed with the result. CrewAI runs the native tool calls of one turn in parallel threads,
+so they wait together.
 """
 
+import logging
 import uuid
 
-from hitl_client.review import decide_calls
+from hitl_client.review import decide_safely, failure_message, report, with_edit_note
+
+logger = logging.getLogger("hitl_client")
+
+FAILED_PREFIXES = ("Error executing tool:",)  # how CrewAI 1.15 words a tool that raised, in both paths
 
 
 class ToolGate:
@@ -25,25 +37,48 @@ class ToolGate:
     def __init__(self, client, *, tools=None, action_names=None, wait_timeout=3600.0, **fields):
         self.client, self.tools = client, tools
         self.options = {"action_names": action_names, "wait_timeout": wait_timeout, **fields}
-        self.reasons = {}  # id of a blocked call's input dict → what the model should read instead
+        # id of a call's input dict (the same object in the before and after hooks) → what to do after it
+        self.blocked = {}
+        self.approved = {}
 
     def before(self, context):
-        if self.tools is not None and context.tool_name not in self.tools:
-            return None
+        try:
+            if self.tools is not None and context.tool_name not in self.tools:
+                return None
+            return self._decide(context)
+        except Exception as exc:  # anything at all: block, never let CrewAI swallow it and run the tool
+            self.blocked[id(context.tool_input)] = failure_message(exc)
+            return False
+
+    def _decide(self, context):
         # CrewAI's hook context carries no call id (1.15: the executor keeps it to itself), so each
         # call is keyed afresh: a crew run again after a crash proposes its calls again.
         key = f"crewai:{uuid.uuid4()}"
-        [decision] = decide_calls(self.client, [(key, context.tool_name, dict(context.tool_input))], **self.options)
-        if decision.verdict == "reject":
-            self.reasons[id(context.tool_input)] = f"A reviewer rejected {context.tool_name}: {decision.message}"
+        [decision] = decide_safely(self.client, [(key, context.tool_name, dict(context.tool_input))], **self.options)
+        if not decision.approved:
+            self.blocked[id(context.tool_input)] = decision.message
             return False
         if decision.verdict == "edit":
             context.tool_input.clear()
             context.tool_input.update(decision.args)  # CrewAI runs the tool with this same dict
+        self.approved[id(context.tool_input)] = decision
         return None
 
     def after(self, context):
-        return self.reasons.pop(id(context.tool_input), None)
+        message = self.blocked.pop(id(context.tool_input), None)
+        if message is not None:
+            return message
+        decision = self.approved.pop(id(context.tool_input), None)
+        if decision is None:
+            return None
+        result = context.tool_result
+        if isinstance(result, str) and result.startswith(FAILED_PREFIXES):
+            report(self.client, decision, error=result)
+        else:
+            report(
+                self.client, decision, result=context.raw_tool_result if context.raw_tool_result is not None else result
+            )
+        return with_edit_note(decision, result)
 
     def register(self):
         from crewai.hooks import register_after_tool_call_hook, register_before_tool_call_hook

@@ -5,7 +5,8 @@ class ApiError(Exception):
     """Countersign answered with an error: `status`, `code`, `message` and `details`."""
 
     def __init__(self, status, code, message, details=None):
-        super().__init__(f"{status} {code}: {message}")
+        # No status where no answer came (Countersign unreachable): say the code alone, not "None …".
+        super().__init__(f"{status} {code}: {message}" if status is not None else f"{code}: {message}")
         self.status = status
         self.code = code
         self.message = message

@@ -5,16 +5,18 @@
 
 The call proposes its arguments by name (those gathered by `**kwargs` each under its own name),
 waits for the decision, runs the function with the final (possibly edited) parameters, and
-reports the outcome — the exception too, if it raised. `*args` has no names, so it is refused.
+reports the outcome — the exception too, if it raised — in the background (`hitl_client.outcomes`), so
+that a report Countersign cannot take yet is retried without holding up or failing the call.
+`*args` has no names, so it is refused.
 A rejection raises `Rejected`; a suggest-level type returns `Suggested` without running.
 """
 
 import functools
 import inspect
-import json
 from dataclasses import dataclass
 
 from hitl_client.client import AsyncClient, Client
+from hitl_client.outcomes import error_of, outcomes_for, output_of
 
 
 @dataclass
@@ -68,20 +70,6 @@ def _call_arguments(signature, params):
     return positional, params
 
 
-def _output(result):
-    """The function's return value as the JSON object the outcome report carries."""
-    output = result if isinstance(result, dict) else {"result": result}
-    try:
-        json.dumps(output)
-    except (TypeError, ValueError):
-        output = {"result": repr(result)}
-    return output
-
-
-def _error(exc):
-    return f"{type(exc).__name__}: {exc}"[:20_000]
-
-
 def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
     """Gate a sync or async function behind the `action` type.
 
@@ -129,9 +117,9 @@ def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
                 try:
                     result = await call(approved["final_params"])
                 except Exception as exc:
-                    await connected.report(approved["id"], succeeded=False, error=_error(exc))
+                    outcomes_for(connected).report(approved["id"], succeeded=False, error=error_of(exc))
                     raise
-                await connected.report(approved["id"], succeeded=True, output=_output(result))
+                outcomes_for(connected).report(approved["id"], succeeded=True, output=output_of(result))
                 return result
 
             async_gated.default_client = functools.cache(AsyncClient.from_env)
@@ -152,9 +140,9 @@ def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
             try:
                 result = call(approved["final_params"])
             except Exception as exc:
-                connected.report(approved["id"], succeeded=False, error=_error(exc))
+                outcomes_for(connected).report(approved["id"], succeeded=False, error=error_of(exc))
                 raise
-            connected.report(approved["id"], succeeded=True, output=_output(result))
+            outcomes_for(connected).report(approved["id"], succeeded=True, output=output_of(result))
             return result
 
         gated.default_client = functools.cache(Client.from_env)

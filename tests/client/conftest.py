@@ -11,8 +11,9 @@ from humanlayer import HumanLayer
 
 from approvals import escalation
 from approvals.receipts import agent_secret
-from hitl_client import AsyncClient, Client
+from hitl_client import AsyncClient, Client, outcomes
 from policies.models import ActionType
+from tests.client.outages import closed_port, hung_port, outage  # noqa: F401 (fixtures for every adapter's tests)
 
 EMAIL_SCHEMA = {
     "type": "object",
@@ -24,6 +25,13 @@ EMAIL_SCHEMA = {
     },
     "additionalProperties": False,
 }
+
+
+@pytest.fixture(autouse=True)
+def outcomes_delivered():
+    """A test's outcome reports (sent in the background) land in that test's database, not the next one's."""
+    yield
+    outcomes.flush(timeout=30)
 
 
 @pytest.fixture

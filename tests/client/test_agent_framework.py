@@ -10,6 +10,7 @@ from agent_framework import Agent, BaseChatClient, ChatResponse, Content, Functi
 from approvals.models import Action
 from hitl_client.agent_framework import run
 from policies.models import StandingApproval
+from tests.client.outages import assert_failed_closed, audited_outcome, outcome
 from tests.client.test_langgraph import pending_actions
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -66,10 +67,10 @@ def tools(ran):
     return [refund, send_email]
 
 
-def converse(countersign, tools, *calls):
+def converse(countersign, tools, *calls, wait_timeout=20):
     agent = Agent(client=ScriptedClient(list(calls)), tools=tools)
     response = asyncio.run(
-        run(countersign, agent, "Order 981 was charged twice.", action_names=ACTION_NAMES, wait_timeout=20)
+        run(countersign, agent, "Order 981 was charged twice.", action_names=ACTION_NAMES, wait_timeout=wait_timeout)
     )
     return response.text
 
@@ -83,6 +84,29 @@ def test_an_approved_call_runs(countersign, tools, refund_type, supervisor, ran,
 
     assert running.result(timeout=30) == "refunded 750.0 USD"
     assert ran == [("refund", 750)]
+    [executed] = outcome()
+    assert audited_outcome(executed)["output"] == {"result": "refunded 750.0 USD"}
+
+
+def test_a_failing_tool_ends_failed(countersign, refund_type, supervisor, in_background):
+    @tool(approval_mode="always_require")
+    def refund(customer: str, amount: float, currency: str) -> str:
+        """Refund a customer."""
+        raise RuntimeError("the payment provider is down")
+
+    running = in_background(converse, countersign, [refund], ("refund", REFUND))
+
+    pending_actions(1, timeout=60)[0].approve(by=supervisor)
+
+    running.result(timeout=30)
+    [failed] = outcome()
+    assert audited_outcome(failed)["error"] == "RuntimeError: the payment provider is down"
+
+
+def test_an_outage_does_not_run_the_tool_and_the_model_hears_why(outage, tools, ran):
+    with outage.client() as client:
+        said = converse(client, tools, ("refund", outage.args), wait_timeout=outage.wait_timeout)
+    assert_failed_closed(outage, said, ran)
 
 
 def test_a_rejected_call_does_not_run_and_the_model_hears_why(
@@ -105,8 +129,9 @@ def test_an_edited_approval_runs_the_reviewers_arguments_without_a_second_review
 
     said = running.result(timeout=30)
     assert ran == [("refund", 500)]  # once, with the reviewer's amount; the model's 750 never ran
-    assert "refunded 500.0 USD" in said and '"amount": 500' in said
+    assert "refunded 500.0 USD" in said and "changed this call's arguments before it ran (amount: 750 → 500)" in said
     assert Action.objects.count() == 1  # nobody was asked about the replacement
+    assert outcome()[0].status == "executed"
     assert not StandingApproval.objects.exists()
 
 

@@ -16,7 +16,8 @@ from claude_agent_sdk import (
 
 from approvals.models import Action
 from examples.claude_cli import ScriptedCLI
-from hitl_client.claude_agent_sdk import can_use_tool
+from hitl_client.claude_agent_sdk import options
+from tests.client.outages import assert_failed_closed, audited_outcome, outcome
 from tests.client.test_langgraph import pending_actions
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,16 +47,16 @@ def billing(ran):
     return create_sdk_mcp_server("billing", tools=[refund, send_email])
 
 
-def converse(countersign, billing, *calls):
-    """One turn with Claude; returns what it said last."""
+def converse(countersign, billing, *calls, wait_timeout=20, gate=None):
+    """One turn with Claude; returns what it said last. `gate`: the `can_use_tool`/`hooks` options to use."""
 
     async def turn():
-        options = ClaudeAgentOptions(
+        settings = ClaudeAgentOptions(
             mcp_servers={"billing": billing},
-            can_use_tool=can_use_tool(countersign, action_names=ACTION_NAMES, wait_timeout=20),
+            **(gate or options(countersign, action_names=ACTION_NAMES, wait_timeout=wait_timeout)),
         )
         said = []
-        async with ClaudeSDKClient(options, transport=ScriptedCLI(*calls)) as claude:
+        async with ClaudeSDKClient(settings, transport=ScriptedCLI(*calls)) as claude:
             await claude.query("Order 981 was charged twice.")
             async for message in claude.receive_response():
                 if isinstance(message, AssistantMessage):
@@ -74,6 +75,39 @@ def test_an_allowed_tool_runs(countersign, billing, refund_type, supervisor, ran
 
     assert running.result(timeout=30) == "refunded 750 USD"
     assert ran == [("refund", 750)]
+    [executed] = outcome()
+    assert audited_outcome(executed)["output"] == {"result": [{"type": "text", "text": "refunded 750 USD"}]}
+
+
+def test_a_failing_tool_ends_failed(countersign, refund_type, supervisor, in_background):
+    @tool("refund", "Refund a customer", {"customer": str, "amount": float, "currency": str})
+    async def refund(args):
+        raise RuntimeError("the payment provider is down")
+
+    billing = create_sdk_mcp_server("billing", tools=[refund])
+    running = in_background(converse, countersign, billing, ("mcp__billing__refund", REFUND))
+
+    pending_actions(1)[0].approve(by=supervisor)
+
+    assert "the payment provider is down" in running.result(timeout=30)
+    [failed] = outcome()
+    assert failed.status == "failed" and "the payment provider is down" in audited_outcome(failed)["error"]
+
+
+def test_an_outage_denies_the_tool_and_claude_hears_why(outage, billing, ran):
+    with outage.client() as client:
+        said = converse(client, billing, ("mcp__billing__refund", outage.args), wait_timeout=outage.wait_timeout)
+    assert_failed_closed(outage, said, ran)
+
+
+def test_a_permission_callback_that_raises_denies_the_tool_and_the_turn_completes(billing, ran):
+    async def broken(tool_name, tool_input, context):
+        raise RuntimeError("the permission service is misconfigured")
+
+    said = converse(None, billing, ("mcp__billing__refund", REFUND), gate={"can_use_tool": broken})
+
+    assert said == "Permission check failed: the permission service is misconfigured"
+    assert ran == []
 
 
 def test_an_edited_call_runs_with_the_updated_input_without_a_second_review(
@@ -83,7 +117,9 @@ def test_an_edited_call_runs_with_the_updated_input_without_a_second_review(
 
     pending_actions(1)[0].approve(by=supervisor, params={**REFUND, "amount": 500})
 
-    assert running.result(timeout=30) == "refunded 500 USD"
+    said = running.result(timeout=30)
+    assert said.startswith("A reviewer changed this call's arguments before it ran (amount: 750 → 500)")
+    assert said.endswith("refunded 500 USD")
     assert ran == [("refund", 500)]
     assert Action.objects.count() == 1
 

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from approvals.models import Action
+from tests.client.outages import REFUND, assert_failed_closed, audited_outcome, outcome
 from tests.client.test_langgraph import pending_actions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".run" / "venvs" / "crewai"
-REFUND = {"customer": "cus_123", "amount": 750, "currency": "USD"}
 EMAIL = {"to": ["ann@example.com"], "subject": "Your invioce", "body": "Attached."}
 
 
@@ -40,10 +40,10 @@ def crewai_python():
 OFFLINE = {"CREWAI_DISABLE_TELEMETRY": "true", "OTEL_SDK_DISABLED": "true"}
 
 
-def start(crewai_python, live_server, token, *calls):
+def start(crewai_python, live_server, token, *calls, **options):
     env = {**os.environ, "COUNTERSIGN_URL": live_server.url, "COUNTERSIGN_TOKEN": token, **OFFLINE}
     return subprocess.Popen(
-        [crewai_python, str(ROOT / "tests" / "client" / "crewai_agent.py"), json.dumps(calls)],
+        [crewai_python, str(ROOT / "tests" / "client" / "crewai_agent.py"), json.dumps(calls), json.dumps(options)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -68,6 +68,29 @@ def test_an_approved_call_runs(crewai_python, live_server, token, refund_type, s
     action.approve(by=supervisor)
 
     assert finish(process) == {"output": "refunded 750.0 USD", "ran": [["refund", 750]]}
+    [executed] = outcome()
+    assert executed.status == "executed"
+    assert audited_outcome(executed)["output"] == {"result": "refunded 750.0 USD"}
+
+
+def test_a_failing_tool_ends_failed(crewai_python, live_server, token, refund_type, supervisor):
+    process = start(crewai_python, live_server, token, ("refund", REFUND), refund_fails=True)
+
+    pending_actions(1, timeout=120)[0].approve(by=supervisor)
+
+    assert "the payment provider is down" in finish(process)["output"]
+    [failed] = outcome()
+    assert failed.status == "failed"
+    assert "the payment provider is down" in audited_outcome(failed)["error"]
+
+
+def test_an_outage_blocks_the_tool_and_the_model_hears_why(crewai_python, live_server, token, outage):
+    process = start(
+        crewai_python, live_server, token, ("refund", outage.args), client=outage.spec, wait_timeout=outage.wait_timeout
+    )
+
+    result = finish(process)
+    assert_failed_closed(outage, result["output"], result["ran"])
 
 
 def test_an_edited_call_runs_with_the_reviewers_arguments_without_a_second_review(
@@ -77,8 +100,11 @@ def test_an_edited_call_runs_with_the_reviewers_arguments_without_a_second_revie
 
     pending_actions(1, timeout=120)[0].approve(by=supervisor, params={**REFUND, "amount": 500})
 
-    assert finish(process)["ran"] == [["refund", 500]]
+    result = finish(process)
+    assert result["ran"] == [["refund", 500]]
+    assert "changed this call's arguments before it ran (amount: 750 → 500)" in result["output"]
     assert Action.objects.count() == 1
+    assert outcome()[0].status == "executed"
 
 
 def test_a_rejected_call_does_not_run_and_the_model_hears_why(

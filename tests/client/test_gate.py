@@ -10,6 +10,7 @@ from approvals import escalation
 from approvals.models import Action
 from hitl_client import Expired, ReceiptInvalid, Rejected, Suggested, gate
 from policies.models import ActionType
+from tests.client.outages import outcome
 from tests.conftest import pending_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,7 +38,7 @@ def test_an_approved_call_runs_and_its_outcome_is_reported(send_email, superviso
 
     assert sending.result(timeout=20) == {"message_id": "msg-1"}
     assert outbox == [{"to": ["ann@example.com"], "subject": "Your invoice", "body": "(empty)"}]
-    action = Action.objects.get()
+    [action] = outcome()
     assert action.params == {"to": ["ann@example.com"], "subject": "Your invoice", "body": "(empty)"}
     assert action.rationale == "The customer asked for the invoice."
     assert action.status == "executed"
@@ -84,7 +85,7 @@ def test_a_failing_function_reports_its_exception_and_raises_it(countersign, tag
     with pytest.raises(ConnectionError):
         tag("T-1", "billing")
 
-    action = Action.objects.get()
+    [action] = outcome()
     assert action.status == "failed"
     assert action.outcome["error"] == "ConnectionError: helpdesk is down"
 
@@ -95,7 +96,7 @@ def test_an_auto_approved_call_runs_at_once(countersign, tagging_type):
         return f"{ticket} tagged {tag}"
 
     assert tag("T-1", tag="billing") == "T-1 tagged billing"
-    assert Action.objects.get().outcome["output"] == {"result": "T-1 tagged billing"}
+    assert outcome()[0].outcome["output"] == {"result": "T-1 tagged billing"}
 
 
 def test_a_suggest_only_call_is_returned_as_a_suggestion_and_not_run(countersign, deploy_type):
@@ -145,7 +146,7 @@ def test_an_async_function_is_gated_the_same_way(async_countersign, email_type, 
 
     assert sending.result(timeout=20) == {"sent": True}
     assert outbox == ["Hello Bo"]
-    assert Action.objects.get().status == "executed"
+    assert outcome()[0].status == "executed"
 
 
 def test_a_method_is_gated_without_its_instance_as_a_parameter(countersign, tagging_type):

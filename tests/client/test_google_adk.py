@@ -13,6 +13,7 @@ from google.genai import types
 
 from approvals.models import Action
 from hitl_client.google_adk import run
+from tests.client.outages import assert_failed_closed, audited_outcome, outcome
 from tests.client.test_langgraph import pending_actions
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -60,7 +61,7 @@ def tools(ran):
     return [FunctionTool(refund, require_confirmation=True), FunctionTool(send_email)]
 
 
-def converse(countersign, tools, *calls):
+def converse(countersign, tools, *calls, wait_timeout=20):
     """One conversation turn; returns the agent's last words."""
 
     async def turn():
@@ -75,7 +76,7 @@ def converse(countersign, tools, *calls):
             session_id=session.id,
             new_message=message,
             action_names=ACTION_NAMES,
-            wait_timeout=20,
+            wait_timeout=wait_timeout,
         )
         texts = [p.text for e in events if e.content for p in e.content.parts or [] if p.text]
         return texts[-1]
@@ -92,6 +93,31 @@ def test_a_confirmed_call_runs(countersign, tools, refund_type, supervisor, ran,
 
     assert running.result(timeout=30) == "refunded 750 USD"
     assert ran == [("refund", 750)]
+    [executed] = outcome()
+    assert audited_outcome(executed)["output"] == {"result": "refunded 750 USD"}
+
+
+def test_a_failing_tool_ends_failed(countersign, refund_type, supervisor, in_background):
+    def refund(customer: str, amount: float, currency: str) -> str:
+        """Refund a customer."""
+        raise RuntimeError("the payment provider is down")
+
+    running = in_background(
+        converse, countersign, [FunctionTool(refund, require_confirmation=True)], ("refund", REFUND)
+    )
+
+    pending_actions(1, timeout=60)[0].approve(by=supervisor)
+
+    with pytest.raises(RuntimeError, match="the payment provider is down"):
+        running.result(timeout=30)
+    [failed] = outcome()
+    assert audited_outcome(failed)["error"] == "RuntimeError: the payment provider is down"
+
+
+def test_an_outage_does_not_run_the_tool_and_the_model_hears_why(outage, tools, ran):
+    with outage.client() as client:
+        said = converse(client, tools, ("refund", outage.args), wait_timeout=outage.wait_timeout)
+    assert_failed_closed(outage, said, ran)
 
 
 def test_an_edited_call_runs_with_the_reviewers_arguments_without_a_second_review(
@@ -101,7 +127,9 @@ def test_an_edited_call_runs_with_the_reviewers_arguments_without_a_second_revie
 
     pending_actions(1, timeout=60)[0].approve(by=supervisor, params={**REFUND, "amount": 500})
 
-    assert running.result(timeout=30) == "refunded 500 USD"
+    said = running.result(timeout=30)
+    assert said.startswith("A reviewer changed this call's arguments before it ran (amount: 750 → 500)")
+    assert said.endswith("refunded 500 USD")
     assert ran == [("refund", 500)]
     assert Action.objects.count() == 1
 

@@ -1,11 +1,15 @@
 """Code written for the `humanlayer` SDK works unchanged with its API base pointed at Countersign."""
 
+import httpx
 import pytest
-from humanlayer.core.models import FunctionCallSpec, FunctionCallStatus
+from humanlayer import HumanLayer
+from humanlayer.core.models import FunctionCall, FunctionCallSpec, FunctionCallStatus
 from humanlayer.core.protocol import HumanLayerException
 
 from approvals.models import Action
 from audit.models import Event
+from hitl_client.humanlayer import report_outcomes
+from tests.client.outages import audited_outcome, outcome
 from tests.conftest import pending_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -113,3 +117,88 @@ def test_an_auto_approved_call_is_approved_at_once(hl, tagging_type):
 
     assert call.status.approved is True
     assert hl.get_function_call(call.call_id).status.approved is True
+
+
+def reported_mailer(hl, countersign, outbox, *, fails=False):
+    reported = report_outcomes(hl, countersign)
+
+    @hl.require_approval()
+    @reported
+    def send_email(to: list, subject: str, body: str) -> dict:
+        if fails:
+            raise RuntimeError("the mail server is down")
+        outbox.append(subject)
+        return {"message_id": "msg-1"}
+
+    return send_email
+
+
+def test_report_outcomes_ends_an_approved_call_executed_with_its_output(
+    hl, countersign, send_email_type, supervisor, outbox, in_background
+):
+    sending = in_background(email, reported_mailer(hl, countersign, outbox))
+
+    pending_action().approve(by=supervisor)
+
+    assert sending.result(timeout=20) == {"message_id": "msg-1"}
+    [executed] = outcome()
+    assert audited_outcome(executed)["output"] == {"message_id": "msg-1"}
+
+
+def test_report_outcomes_ends_a_failing_call_failed(hl, countersign, send_email_type, supervisor, in_background):
+    sending = in_background(email, reported_mailer(hl, countersign, [], fails=True))
+
+    pending_action().approve(by=supervisor)
+
+    assert "the mail server is down" in sending.result(timeout=20)  # the SDK's own text for any exception
+    [failed] = outcome()
+    assert audited_outcome(failed)["error"] == "RuntimeError: the mail server is down"
+
+
+@pytest.mark.parametrize("kind", ["down", "hung", "unauthorized", "refused_params"])
+def test_the_sdk_fails_closed_when_countersign_cannot_decide(
+    kind, request, live_server, token, countersign, send_email_type, outbox
+):
+    # The SDK has no wait timeout of its own (it polls until someone decides; the SLA's fallback
+    # ends it), and its wrapper turns any exception into a denial text: those rows of the matrix are
+    # the SDK's, not ours to test.
+    base, key, to = live_server.url, token, ["ann@example.com"]
+    if kind == "down":
+        base = f"http://127.0.0.1:{request.getfixturevalue('closed_port')}"
+    elif kind == "hung":
+        base = f"http://127.0.0.1:{request.getfixturevalue('hung_port')}"
+    elif kind == "unauthorized":
+        key = "cs_not_a_token"
+    else:
+        to = []  # the schema wants at least one recipient: 422
+    hl = HumanLayer(api_key=key, api_base_url=base + "/api/v1/humanlayer", run_id="billing-run-7")
+    hl.backend.connection.http_timeout_seconds = 1
+
+    said = reported_mailer(hl, countersign, outbox)(to=to, subject="Your invoice", body="Attached.")
+
+    assert said.startswith("Error fetching approval for send_email: ")
+    assert outbox == []
+    assert not Action.objects.exists()
+
+
+def test_an_outcome_for_an_unknown_or_undecided_call_is_refused(live_server, token, send_email_type, hl):
+    base = live_server.url + "/api/v1/humanlayer/agent/function_calls"
+    headers = {"Authorization": f"Bearer {token}"}
+    hl.backend.functions().add(
+        FunctionCall(
+            run_id="r",
+            call_id="call-1",
+            spec=FunctionCallSpec(
+                fn="send_email", kwargs={"to": ["ann@example.com"], "subject": "Hi", "body": "Hello."}
+            ),
+        )
+    )
+
+    unknown = httpx.post(f"{base}/call-nope/result", json={"status": "succeeded"}, headers=headers)
+    pending = httpx.post(f"{base}/call-1/result", json={"status": "succeeded"}, headers=headers)
+    stranger = httpx.post(f"{base}/call-1/result", json={"status": "succeeded"})
+
+    assert unknown.status_code == 404
+    assert pending.status_code == 409 and pending.json()["error"]["code"] == "conflict"
+    assert stranger.status_code == 401
+    assert Action.objects.get().status == "pending"

@@ -18,6 +18,7 @@ from langgraph.types import interrupt
 
 from approvals.models import Action
 from hitl_client.langgraph import Mapping, arun, generic, run
+from tests.client.outages import assert_failed_closed, audited_outcome, outcome
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,6 +90,17 @@ def tools(sent):
 EMAIL = {"to": ["ann@example.com"], "subject": "Your invioce", "body": "Attached."}
 
 
+def email_ann(countersign, agent, thread):
+    return run(
+        countersign,
+        agent,
+        {"messages": [{"role": "user", "content": "Email Ann"}]},
+        {"configurable": {"thread_id": thread}},
+        action_names=ACTION_NAMES,
+        wait_timeout=20,  # a failing test must not leave the agent waiting for an hour
+    )
+
+
 @pytest.mark.parametrize("mode", ["batched", "per_call"])
 def test_v1_interrupts_are_decided_in_countersign(
     mode, countersign, email_type, files_type, supervisor, tools, sent, in_background
@@ -144,15 +156,7 @@ def test_legacy_human_interrupts_are_decided_in_countersign(countersign, email_t
         return "sent"
 
     agent = create_agent(script(("send_email", EMAIL)), tools=[send_email], checkpointer=InMemorySaver())
-    running = in_background(
-        run,
-        countersign,
-        agent,
-        {"messages": [{"role": "user", "content": "Email Ann"}]},
-        {"configurable": {"thread_id": "legacy"}},
-        action_names=ACTION_NAMES,
-        wait_timeout=20,  # a failing test must not leave the agent waiting for an hour
-    )
+    running = in_background(email_ann, countersign, agent, "legacy")
 
     [email] = pending_actions(1)
     email.approve(by=supervisor, params={**email.params, "subject": "Your invoice"})
@@ -177,15 +181,7 @@ def test_a_legacy_rejection_reaches_the_tool_as_a_response(countersign, email_ty
         return f"{response['type']}: {response['args']}"
 
     agent = create_agent(script(("send_email", EMAIL)), tools=[send_email], checkpointer=InMemorySaver())
-    running = in_background(
-        run,
-        countersign,
-        agent,
-        {"messages": [{"role": "user", "content": "Email Ann"}]},
-        {"configurable": {"thread_id": "legacy-reject"}},
-        action_names=ACTION_NAMES,
-        wait_timeout=20,  # a failing test must not leave the agent waiting for an hour
-    )
+    running = in_background(email_ann, countersign, agent, "legacy-reject")
 
     [email] = pending_actions(1)
     email.reject(by=supervisor, reason="Wrong customer")
@@ -327,3 +323,109 @@ def test_a_payload_no_mapping_knows_is_refused_before_anything_is_proposed(count
     with pytest.raises(ValueError, match=r"Not a human-in-the-loop interrupt this adapter knows.*mappings="):
         run(countersign, graph, {"refund": REFUND}, {"configurable": {"thread_id": "unknown"}})
     assert not Action.objects.exists()
+
+
+def refund_agent(refunded, *, fails=False, args=REFUND):
+    @tool
+    def refund(customer: str, amount: float, currency: str) -> str:
+        """Refund a customer."""
+        if fails:
+            raise RuntimeError("the payment provider is down")
+        refunded.append(amount)
+        return f"refunded {amount} {currency}"
+
+    return create_agent(
+        script(("refund", args)),
+        tools=[refund],
+        middleware=[HumanInTheLoopMiddleware(interrupt_on={"refund": True})],
+        checkpointer=InMemorySaver(),
+    )
+
+
+def refund_981(countersign, agent, thread, wait_timeout=20):
+    return run(
+        countersign,
+        agent,
+        {"messages": [{"role": "user", "content": "Refund order 981"}]},
+        {"configurable": {"thread_id": thread}},
+        action_names={"refund": "payments.refund"},
+        wait_timeout=wait_timeout,
+    )
+
+
+def tool_results(result):
+    return " | ".join(str(m.content) for m in result["messages"] if isinstance(m, ToolMessage))
+
+
+def test_an_approved_call_ends_executed_with_its_output_in_the_audit_log(
+    countersign, refund_type, supervisor, in_background
+):
+    refunded = []
+    running = in_background(refund_981, countersign, refund_agent(refunded), "executed")
+
+    pending_actions(1)[0].approve(by=supervisor)
+
+    running.result(timeout=30)
+    assert refunded == [750]
+    [executed] = outcome()
+    assert audited_outcome(executed)["output"] == {"result": "refunded 750.0 USD"}
+
+
+def test_an_edited_call_runs_as_edited_and_the_middleware_tells_the_model(
+    countersign, refund_type, supervisor, in_background
+):
+    refunded = []
+    running = in_background(refund_981, countersign, refund_agent(refunded), "edited")
+
+    pending_actions(1)[0].approve(by=supervisor, params={**REFUND, "amount": 500})
+
+    said = tool_results(running.result(timeout=30))
+    assert refunded == [500]
+    assert "a human reviewer replaced this tool call before it ran" in said and "refunded 500.0 USD" in said
+    assert outcome()[0].status == "executed"
+
+
+def test_a_failing_tool_ends_failed(countersign, refund_type, supervisor, in_background):
+    running = in_background(refund_981, countersign, refund_agent([], fails=True), "fails")
+
+    pending_actions(1)[0].approve(by=supervisor)
+
+    with pytest.raises(RuntimeError, match="the payment provider is down"):
+        running.result(timeout=30)
+    [failed] = outcome()
+    assert "the payment provider is down" in audited_outcome(failed)["error"]
+
+
+def test_an_outage_does_not_run_the_tool_and_the_model_hears_why(outage):
+    refunded = []
+    with outage.client() as client:
+        result = refund_981(client, refund_agent(refunded, args=outage.args), "outage", outage.wait_timeout)
+    assert_failed_closed(outage, tool_results(result), refunded)
+
+
+def test_an_edit_the_interrupt_refuses_is_a_rejection_and_the_action_ends_failed(
+    countersign, email_type, supervisor, sent, in_background
+):
+    @tool
+    def send_email(to: list[str], subject: str, body: str) -> str:
+        """Send an email, after a review that allows no edits."""
+        request = HumanInterrupt(
+            action_request=ActionRequest(action="send_email", args={"to": to, "subject": subject, "body": body}),
+            config=HumanInterruptConfig(allow_ignore=True, allow_respond=True, allow_edit=False, allow_accept=True),
+            description="Review the email",
+        )
+        response = interrupt([request])[0]
+        if response["type"] != "accept":
+            return f"Not sent: {response['args']}"
+        sent.append(("send_email", subject))
+        return "sent"
+
+    agent = create_agent(script(("send_email", EMAIL)), tools=[send_email], checkpointer=InMemorySaver())
+    running = in_background(email_ann, countersign, agent, "no-edits")
+
+    pending_actions(1)[0].approve(by=supervisor, params={**EMAIL, "subject": "Your invoice"})
+
+    assert "only with changes the tool does not accept" in tool_results(running.result(timeout=30))
+    assert sent == []
+    [failed] = outcome()
+    assert failed.status == "failed" and "does not accept edits" in audited_outcome(failed)["error"]

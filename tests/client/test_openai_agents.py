@@ -2,7 +2,6 @@
 tool-approval interruptions decided in Countersign."""
 
 import json
-import re
 
 import pytest
 from agents import Agent, function_tool, set_tracing_disabled
@@ -14,6 +13,7 @@ from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessa
 from approvals.models import Action, Decision
 from audit.models import Event
 from hitl_client.openai_agents import run_sync
+from tests.client.outages import assert_failed_closed, audited_outcome, outcome
 from tests.conftest import pending_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,8 +25,7 @@ EMAIL = {"to": ["ann@example.com"], "subject": "Your invioce", "body": "Attached
 
 
 class ScriptedModel(Model):
-    """Makes one tool call; calls again when told to with other arguments; then answers with whatever
-    the tool said (or the rejection it got)."""
+    """Makes one tool call, then answers with whatever the tool said (or the rejection it got)."""
 
     def __init__(self, name="refund", args=REFUND):
         self.name, self.args = name, args
@@ -36,15 +35,10 @@ class ScriptedModel(Model):
         self.inputs.append(input)
         outputs = [i for i in input if isinstance(i, dict) and i.get("type") == "function_call_output"]
         told = str(outputs[-1]["output"]) if outputs else ""
-        again = re.search(r"call it again with exactly these arguments: (\{.*?\})(?: \(|$)", told)
-        if not outputs or again:
-            arguments = again.group(1) if again else json.dumps(self.args)
+        if not outputs:
+            arguments = json.dumps(self.args)
             call = ResponseFunctionToolCall(
-                type="function_call",
-                call_id=f"call_{len(outputs)}",
-                name=self.name,
-                arguments=arguments,
-                id=f"fc_{len(outputs)}",
+                type="function_call", call_id="call_0", name=self.name, arguments=arguments, id="fc_0"
             )
             return ModelResponse(output=[call], usage=Usage(), response_id=None)
         text = ResponseOutputText(type="output_text", text=told, annotations=[])
@@ -122,35 +116,72 @@ def test_a_rejected_tool_call_does_not_run_and_the_model_hears_why(
     assert refunds == []
 
 
-def test_an_edited_approval_is_sent_back_to_the_model_and_its_repeated_call_runs_without_a_second_review(
+def test_an_edited_call_runs_with_the_reviewers_arguments_without_the_model_or_a_second_review(
     countersign, mailer_agent, email_type, supervisor, sent, in_background
 ):
     running = in_background(send_invoice, countersign, mailer_agent)
 
     action = pending_action()
-    edited = {**EMAIL, "subject": "Your March invoice"}
-    action.approve(by=supervisor, params=edited)
+    action.approve(by=supervisor, params={**EMAIL, "subject": "Your March invoice"})
 
-    assert running.result(timeout=30).final_output == "sent Your March invoice"
-    assert sent == ["Your March invoice"]  # the edited call, once; the model's first never ran
-    repeated = Action.objects.exclude(pk=action.pk).get()
-    assert repeated.params == edited and repeated.status == "approved" and repeated.route["standing_approval"]
-    assert not Decision.objects.filter(action=repeated).exists()  # nobody reviewed it
-    made = Event.objects.get(kind="policy.changed", data__what="standing approval created")
-    assert made.actor_id == str(supervisor.pk) and made.data["max_uses"] == 1
-    assert made.data["constraints"]["subject"] == {"equals": "Your March invoice"}
+    said = running.result(timeout=30).final_output
+    assert sent == ["Your March invoice"]  # once, as edited; the model's own call never ran
+    assert 'subject: "Your invioce" → "Your March invoice"' in said and said.endswith("sent Your March invoice")
+    assert Action.objects.count() == 1  # nobody was asked again, and no standing approval was needed
+    assert not Event.objects.filter(kind="policy.changed").exists()
+    assert outcome()[0].status == "executed"
 
 
-def test_an_edited_irreversible_call_is_repeated_by_the_model_and_reviewed_again(
+def test_an_edited_irreversible_call_runs_as_edited_without_a_second_review(
     countersign, billing_agent, refund_type, supervisor, refunds, in_background
 ):
     running = in_background(refund_981, countersign, billing_agent)
 
     pending_action().approve(by=supervisor, params={**REFUND, "amount": 500})
 
-    repeated = pending_action()  # no standing approval waives an irreversible type: a person decides again
-    assert repeated.params == {**REFUND, "amount": 500}
-    repeated.reject(by=supervisor, reason="Changed my mind")
-    assert "Changed my mind" in running.result(timeout=30).final_output
-    assert refunds == []
-    assert not Event.objects.filter(kind="policy.changed").exists()
+    said = running.result(timeout=30).final_output
+    assert refunds == [500]
+    assert "amount: 750 → 500" in said
+    [executed] = outcome()
+    assert Action.objects.count() == Decision.objects.count() == 1  # one review, of the model's call
+    assert audited_outcome(executed)["output"] == {"result": "refunded 500.0 USD"}
+
+
+def test_an_approved_call_ends_executed_with_its_output_in_the_audit_log(
+    countersign, billing_agent, refund_type, supervisor, in_background
+):
+    running = in_background(refund_981, countersign, billing_agent)
+
+    pending_action().approve(by=supervisor)
+
+    running.result(timeout=30)
+    [executed] = outcome()
+    assert executed.status == "executed"
+    assert audited_outcome(executed)["output"] == {"result": "refunded 750.0 USD"}
+
+
+def test_a_failing_tool_ends_failed_and_the_model_hears_the_sdks_error(
+    countersign, refund_type, supervisor, in_background
+):
+    @function_tool(needs_approval=True)
+    def refund(customer: str, amount: float, currency: str) -> str:
+        """Refund a customer."""
+        raise RuntimeError("the payment provider is down")
+
+    agent = Agent(name="billing", instructions="Refund when asked.", tools=[refund], model=ScriptedModel())
+    running = in_background(refund_981, countersign, agent)
+
+    pending_action().approve(by=supervisor)
+
+    assert "An error occurred while running the tool" in running.result(timeout=30).final_output
+    [failed] = outcome()
+    assert failed.status == "failed"
+    assert "the payment provider is down" in audited_outcome(failed)["error"]
+
+
+def test_an_outage_does_not_run_the_tool_and_the_model_hears_why(outage, billing_agent, refunds):
+    agent = billing_agent.clone(model=ScriptedModel(args=outage.args))
+    with outage.client() as client:
+        names = {"refund": "payments.refund"}
+        result = run_sync(client, agent, "Refund 981", action_names=names, wait_timeout=outage.wait_timeout)
+    assert_failed_closed(outage, result.final_output, refunds)

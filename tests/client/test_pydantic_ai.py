@@ -8,6 +8,7 @@ from pydantic_ai.models.function import FunctionModel
 
 from approvals.models import Action
 from hitl_client.pydantic_ai import approvals, run_sync
+from tests.client.outages import assert_failed_closed, audited_outcome, outcome
 from tests.client.test_langgraph import pending_actions
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,6 +70,36 @@ def test_an_approved_call_runs(countersign, refund_type, supervisor, tools, ran,
 
     assert running.result(timeout=30).output == "refunded 750.0 USD"
     assert ran == [("refund", 750)]
+    [executed] = outcome()
+    assert audited_outcome(executed)["output"] == {"result": "refunded 750.0 USD"}
+
+
+def test_a_failing_tool_ends_failed(countersign, refund_type, supervisor, in_background):
+    def refund(customer: str, amount: float, currency: str) -> str:
+        """Refund a customer."""
+        raise RuntimeError("the payment provider is down")
+
+    agent = inline_agent(countersign, [Tool(refund, requires_approval=True)], ("refund", REFUND))
+    running = in_background(agent.run_sync, "Refund order 981")
+
+    pending_actions(1)[0].approve(by=supervisor)
+
+    with pytest.raises(RuntimeError, match="the payment provider is down"):
+        running.result(timeout=30)
+    [failed] = outcome()
+    assert failed.status == "failed"
+    assert audited_outcome(failed)["error"] == "RuntimeError: the payment provider is down"
+
+
+def test_an_outage_does_not_run_the_tool_and_the_model_hears_why(outage, tools, ran):
+    with outage.client() as client:
+        agent = Agent(
+            script(("refund", outage.args)),
+            tools=tools,
+            capabilities=[approvals(client, action_names=ACTION_NAMES, wait_timeout=outage.wait_timeout)],
+        )
+        said = agent.run_sync("Refund order 981").output
+    assert_failed_closed(outage, said, ran)
 
 
 def test_an_edited_call_runs_with_the_reviewers_arguments_without_a_second_review(
@@ -79,7 +110,9 @@ def test_an_edited_call_runs_with_the_reviewers_arguments_without_a_second_revie
 
     pending_actions(1)[0].approve(by=supervisor, params={**REFUND, "amount": 500})
 
-    assert running.result(timeout=30).output == "refunded 500.0 USD"
+    said = running.result(timeout=30).output
+    assert said.startswith("A reviewer changed this call's arguments before it ran (amount: 750 → 500)")
+    assert said.endswith("refunded 500.0 USD")
     assert ran == [("refund", 500)]
     assert Action.objects.count() == 1
 
@@ -122,6 +155,7 @@ def test_a_run_that_ends_with_deferred_requests_is_continued_with_the_decisions(
     pending_actions(1)[0].approve(by=supervisor, params={**REFUND, "amount": 20})
 
     result = running.result(timeout=30)
-    assert result.output == "refunded 20.0 USD"
+    assert result.output.endswith("refunded 20.0 USD") and "amount: 750 → 20" in result.output
     assert ran == [("refund", 20)]
+    assert outcome()[0].status == "executed"
     assert isinstance(result.all_messages()[0], ModelRequest)
