@@ -15,6 +15,7 @@ from django.conf import settings
 from ninja.security import HttpBearer
 
 from approvals.dbthreads import database
+from identity import access_tokens
 from policies.cache import Policies
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,11 @@ class RateLimited(Exception):
 
 
 def agent_for_token(token, policies=None):
-    """The agent whose token this is (None for an unknown one); `RateLimited` once it is over its rate."""
+    """The agent whose token this is (None for an unknown one); `RateLimited` once it is over its rate.
+    A JWT that is no agent token is an OAuth access token: its agent, or `InvalidAccessToken`."""
     agent = (policies or Policies.current()).agent_for_token(token)
+    if agent is None and access_tokens.looks_like_jwt(token):
+        agent = access_tokens.agent_for_access_token(token)
     if agent is not None and over_rate(agent):
         raise RateLimited()
     return agent

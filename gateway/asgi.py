@@ -16,11 +16,18 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 from approvals.dbthreads import close_database, database
 from gateway.server import create_server
+from identity import access_tokens
 from policies.models import AgentToken
 
-UNAUTHORIZED = json.dumps(
-    {"error": {"code": "unauthorized", "message": "Send a valid agent token as 'Authorization: Bearer <token>'."}}
-).encode()
+UNAUTHORIZED = "Send a valid agent token or OAuth access token as 'Authorization: Bearer <token>'."
+
+
+def agent_for_bearer(secret):
+    """An agent token's agent, else an OAuth access token's (`InvalidAccessToken` when it is refused)."""
+    agent = AgentToken.agent_for(secret)
+    if agent is None and access_tokens.looks_like_jwt(secret):
+        agent = access_tokens.agent_for_access_token(secret)
+    return agent
 
 
 class MCPApp:
@@ -33,19 +40,14 @@ class MCPApp:
             return
         if self.manager is None:
             raise RuntimeError("The MCP endpoint needs an ASGI server that runs the lifespan protocol.")
-        agent = await self.agent_for(scope)
+        try:
+            agent = await self.agent_for(scope)
+        except access_tokens.InvalidAccessToken as refused:
+            await self.refuse(send, refused.status, refused.error, refused.description, refused.www_authenticate())
+            return
         if agent is None:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 401,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"www-authenticate", b'Bearer error="invalid_token"'),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": UNAUTHORIZED})
+            # RFC 9728: the challenge names the resource metadata, so OAuth-only clients find a token.
+            await self.refuse(send, 401, "unauthorized", UNAUTHORIZED, access_tokens.www_authenticate())
             return
         # The SDK ties each MCP session to the principal that opened it; the handlers read the agent.
         token = AccessToken(token="", client_id=agent.name, scopes=[], subject=str(agent.pk))
@@ -57,7 +59,14 @@ class MCPApp:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             return None
-        return await database(AgentToken.agent_for, secret.strip())
+        return await database(agent_for_bearer, secret.strip())
+
+    @staticmethod
+    async def refuse(send, status, code, message, challenge):
+        headers = [(b"content-type", b"application/json"), (b"www-authenticate", challenge.encode("latin-1"))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        body = {"error": {"code": code, "message": message}}
+        await send({"type": "http.response.body", "body": json.dumps(body).encode()})
 
     async def lifespan(self, receive, send):
         await receive()  # lifespan.startup
