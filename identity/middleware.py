@@ -11,7 +11,7 @@ from django.contrib import auth, messages
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect
-from django.utils.functional import SimpleLazyObject
+from django.utils.functional import SimpleLazyObject, empty
 
 from audit.log import Actor, record
 from identity import oidc, verified
@@ -88,7 +88,10 @@ class VerifiedIdentityMiddleware:
 
 
 def _with_identity(request, user):
-    user = getattr(user, "_wrapped", user) if isinstance(user, SimpleLazyObject) else user
+    if isinstance(user, SimpleLazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        user = user._wrapped
     if user.is_authenticated and not hasattr(user, "verified_identity"):
         user.verified_identity = verified.of_session(request.session, user)
     return user
