@@ -48,7 +48,8 @@ def test_a_person_signs_in_with_the_provider_and_gets_an_account_and_roles(page,
     login = Event.objects.filter(kind="user.login").get()
     assert login.actor_name == "alice"
     assert login.data["identity"] == {"method": "oidc", "issuer": provider.issuer, "subject": "alice"}
-    assert Event.objects.filter(kind="user.provisioned").get().data["roles"] == {"added": ["supervisors"], "removed": []}
+    provisioned = Event.objects.get(kind="user.provisioned")
+    assert provisioned.data["roles"] == {"added": ["supervisors"], "removed": []}
 
 
 def test_the_login_page_offers_the_provider_at_phone_and_desktop_width(page, asgi_url, provider, tmp_path):
