@@ -15,6 +15,7 @@ import httpx
 import pytest
 from django.conf import settings as django_settings
 
+from hitl_site import roles
 from identity import access_tokens, oidc
 
 HERE = Path(__file__).parent / "provider"
@@ -52,8 +53,14 @@ def free_port():
 
 
 class Provider:
-    def __init__(self, issuer, other_issuer, accounts_file):
+    def __init__(self, issuer, other_issuer, accounts_file, process):
         self.issuer, self.other_issuer, self.accounts_file = issuer, other_issuer, accounts_file
+        self.process = process
+
+    def stop(self):
+        """The provider goes down (an outage)."""
+        self.process.terminate()
+        self.process.wait(timeout=5)
 
     def remove(self, login):
         """Deprovision a person at the provider."""
@@ -77,6 +84,7 @@ def provider(asgi_url, tmp_path, settings):
     """The provider, running, and Countersign configured to trust it: people sign in through it
     (roles from its "groups" claim) and agents' tokens from it are accepted."""
     install_provider()
+    roles.install()  # made by a migration, but a transactional test's flush empties the groups
     accounts = tmp_path / "accounts.json"
     accounts.write_text(json.dumps(PEOPLE))
     ports = [free_port(), free_port()]
@@ -108,7 +116,7 @@ def provider(asgi_url, tmp_path, settings):
         settings.HITL_OAUTH_RESOURCE = asgi_url + "/"
         oidc._client.cache_clear()
         access_tokens._keys.clear()
-        yield Provider(issuers[0], issuers[1], accounts)
+        yield Provider(issuers[0], issuers[1], accounts, process)
     finally:
         process.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from approvals.models import Action
 from audit.models import Event
+from hitl_site import roles
 from identity.models import ExternalIdentity
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,10 +29,7 @@ def sign_in_with_provider(page, asgi_url, login):
 
 
 @pytest.fixture
-def refunds_reviewed_by_supervisors(reversible):
-    from hitl_site import roles
-
-    roles.install()
+def refunds_reviewed_by_supervisors(reversible, provider):
     assign_perm("policies.review_actiontype", Group.objects.get(name=roles.SUPERVISORS), reversible)
     return reversible
 
@@ -112,3 +110,18 @@ def test_within_the_bound_the_provider_is_not_asked_on_every_decision(
 
     # The documented window: a removal is seen at the next check, at most the bound later.
     expect(page.locator(f"#action-{action_id}")).to_contain_text("Approved by alice")
+
+
+def test_when_the_provider_cannot_be_asked_nothing_is_decided(
+    page, asgi_url, provider, settings, refunds_reviewed_by_supervisors, api
+):
+    settings.HITL_OIDC_RECHECK_SECONDS = 0
+    action_id = api.propose().json()["id"]
+    sign_in_with_provider(page, asgi_url, "alice")
+
+    provider.stop()
+    with page.expect_response(re.compile(r"/approve$")) as answer:
+        page.locator(f"#action-{action_id}").get_by_role("button", name="Approve").click()
+
+    assert answer.value.status == 503  # fails closed: the decision waits for the provider
+    assert Action.objects.get(pk=action_id).status == Action.Status.PENDING
