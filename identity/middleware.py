@@ -19,6 +19,7 @@ from identity import oidc, verified
 log = logging.getLogger(__name__)
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+LOGOUT = "/accounts/logout/"
 
 
 class VerifiedIdentityMiddleware:
@@ -47,8 +48,8 @@ class VerifiedIdentityMiddleware:
             return None
         user = request.user
         request.user = SimpleLazyObject(lambda: _with_identity(request, user))
-        if request.method not in UNSAFE or not request.user.is_authenticated:
-            return None
+        if request.method not in UNSAFE or request.path == LOGOUT or not request.user.is_authenticated:
+            return None  # signing out never waits for the provider
         if verified.of_session(request.session, request.user)["method"] != "oidc" or not oidc.due_for_check(
             request.session
         ):

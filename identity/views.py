@@ -1,6 +1,7 @@
 """The sign-in page (password and "Sign in with …"), the OpenID provider's return, and the
 OAuth protected-resource metadata (RFC 9728) that tells MCP clients where to get a token."""
 
+import requests
 from authlib.integrations.base_client import OAuthError
 from django.conf import settings
 from django.contrib import auth
@@ -48,6 +49,8 @@ def oidc_callback(request):
         user, identity = oidc.finish(request)
     except (OAuthError, KeyError) as error:
         return _refused(request, f"The identity provider's answer was refused: {error}")
+    except requests.RequestException as error:
+        return _refused(request, f"The identity provider could not be reached: {error}", status=503)
     if user is None:
         return _refused(request, "Your Countersign account is disabled. Ask an administrator.")
     user.verified_identity = identity  # read by the login's audit event and kept in the session
