@@ -72,6 +72,9 @@ def test_a_decision_names_the_verified_person(page, asgi_url, provider, refunds_
     assert approved.actor_name == "alice"
     assert approved.data["identity"] == {"method": "oidc", "issuer": provider.issuer, "subject": "alice"}
     assert approved.data["channel"] == "web"
+    # The audit log shows whom the provider vouched for.
+    page.goto(f"{asgi_url}/actions/{action_id}/")
+    expect(page.locator("#timeline")).to_contain_text("by alice (oidc)")
 
 
 def test_a_person_removed_at_the_provider_decides_nothing_once_the_bound_has_passed(
