@@ -13,6 +13,7 @@ from approvals.models import Action
 from audit.models import Event
 from hitl_site import roles
 from identity.models import ExternalIdentity
+from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -59,6 +60,25 @@ def test_the_login_page_offers_the_provider_at_phone_and_desktop_width(page, asg
         box = button.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width
         page.screenshot(path=str(tmp_path / f"login-{width}.png"))
+
+
+def test_with_break_glass_on_the_password_form_stays_folded_until_asked_for(
+    page, asgi_url, provider, settings, superuser, tmp_path
+):
+    settings.HITL_LOCAL_PASSWORDS, settings.HITL_BREAK_GLASS_USER = "break-glass", "root"
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{asgi_url}/accounts/login/")
+
+    expect(page.get_by_role("link", name="Sign in with Example IdP")).to_be_visible()
+    expect(page.get_by_label("Password")).to_be_hidden()
+    page.get_by_text("Break-glass account").click()
+    page.get_by_label("User name").fill("root")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.screenshot(path=str(tmp_path / "break-glass-390.png"))
+    page.get_by_role("button", name="Log in").click()
+
+    page.wait_for_url(re.compile(re.escape(asgi_url) + r"/$"))
+    expect(page.locator(".logout")).to_contain_text("root")
 
 
 def test_a_decision_names_the_verified_person(page, asgi_url, provider, refunds_reviewed_by_supervisors, api):
