@@ -12,6 +12,7 @@ COPY policies ./policies
 COPY sampling ./sampling
 COPY insights ./insights
 COPY gateway ./gateway
+COPY identity ./identity
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./

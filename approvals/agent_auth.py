@@ -15,6 +15,7 @@ from django.conf import settings
 from ninja.security import HttpBearer
 
 from hitl_lib.dbthreads import database
+from identity import access_tokens
 from policies.cache import Policies
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,14 @@ def agent_for_authorization(header, policies=None):
     """The one way a request's `Authorization` header becomes an agent, for the REST API, `/wait`
     and `/mcp/` alike: the agent of an active token, read through the policies cache (`policies`:
     those the request read, else the current ones), None for anything else; `RateLimited` once
-    the agent is over its request rate."""
+    the agent is over its request rate. A JWT that is no agent token is an OAuth access token
+    (identity.access_tokens): its agent, or `InvalidAccessToken` saying what is wrong with it."""
     token = bearer_token(header)
     if token is None:
         return None
     agent = (policies or Policies.current()).agent_for_token(token)
+    if agent is None and access_tokens.looks_like_jwt(token):
+        agent = access_tokens.agent_for_access_token(token)
     if agent is not None and over_rate(agent):
         raise RateLimited()
     return agent

@@ -21,6 +21,7 @@ from approvals.delivery import PermanentFailure, attempt, finish_work, one_line
 from approvals.forms import MISSING, ParamsForm, RejectForm
 from approvals.models import Action, Conflict, InvalidEdit, SlackMessage, SlackUser, SpentToken
 from approvals.notifications import agent_text
+from identity import verified
 
 LINK_SALT = "countersign.slack-link"
 
@@ -186,8 +187,17 @@ def verify(request):
 
 
 def countersign_user(slack_user_id):
-    """The Countersign user a Slack user is, or None: their link, else their Slack email as
-    Slack vouches for it (users.info, `is_email_confirmed`), matching one active user."""
+    """The Countersign user a Slack user is, or None, verified as that Slack user (the audit
+    events of their decisions name Slack as the issuer and the Slack user as the subject)."""
+    user = _matched_user(slack_user_id)
+    if user is not None:
+        user.verified_identity = verified.slack(slack_user_id)
+    return user
+
+
+def _matched_user(slack_user_id):
+    """Their link, else their Slack email as Slack vouches for it (users.info,
+    `is_email_confirmed`), matching one active user."""
     link = SlackUser.objects.select_related("user").filter(slack_user_id=slack_user_id, user__is_active=True).first()
     if link is not None:
         return link.user

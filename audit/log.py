@@ -5,7 +5,7 @@ audit/verification.py's.
 
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -26,10 +26,13 @@ class Actor:
     kind: str
     id: str = ""
     name: str = ""
+    # How the person was verified (identity/verified.py: method, issuer, subject), when known:
+    # written into the event's data as "identity", so each decision names the verified person.
+    identity: dict | None = field(default=None, compare=False)
 
     @classmethod
     def user(cls, user):
-        return cls("user", str(user.pk), user.get_username())
+        return cls("user", str(user.pk), user.get_username(), getattr(user, "verified_identity", None))
 
     @classmethod
     def agent(cls, agent):
@@ -135,6 +138,8 @@ def _unchained_event(*, kind, actor, action, data, redact_paths, context):
         fields["summary"] = getattr(action, "summary", "") or ""
     fields.update(context)
     data = redact(data or {}, redact_paths)
+    if actor.identity:
+        data = {**data, "identity": actor.identity}
     if kind == "policy.changed" and "summary" not in context:
         # What changed, in words, for the log's list and its search (not the action's summary).
         fields["summary"] = change_summary(

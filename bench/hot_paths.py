@@ -81,9 +81,9 @@ def profile_inbox(stack):
 # Frames of the proposal path, as py-spy names them ("function (file:line)"), by what they do.
 PROPOSAL_STEPS = {
     "audit.log (record, record_many), all of it": "(audit/log.py",
-    "token authentication, all of it": "authenticate (approvals/agent_auth.py",
+    "token authentication, all of it": "__call__ (approvals/agent_auth.py",
     "  the policies' generation (policies/cache.py)": "Policies.current (policies/cache.py",
-    "  the rate limit's Redis round trip": "over_rate (hitl_site/limits.py",
+    "  the rate limit's Redis round trip": "over_rate (approvals/agent_auth.py",
     "Idempotency-Key lock and lookup": "_claim (approvals/services.py",
     "action type lookup": "action_type_for (policies/routing.py",
     "routing and schema check": "route (policies/routing.py",

@@ -17,16 +17,17 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from approvals.agent_auth import RateLimited, agent_for_authorization
 from gateway.server import create_server
 from hitl_lib.dbthreads import close_database, database
+from identity import access_tokens
 
-UNAUTHORIZED = json.dumps(
-    {"error": {"code": "unauthorized", "message": "Send a valid agent token as 'Authorization: Bearer <token>'."}}
-).encode()
+UNAUTHORIZED = "Send a valid agent token or OAuth access token as 'Authorization: Bearer <token>'."
 
 
-async def refuse(send, status, body, headers):
+async def refuse(send, status, code, message, headers):
+    """An error answer in the agent API's shape, with `headers` beside its content type."""
     await send(
         {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"), *headers]}
     )
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
     await send({"type": "http.response.body", "body": body})
 
 
@@ -43,11 +44,16 @@ class MCPApp:
         try:
             agent = await self.agent_for(scope)
         except RateLimited as over:
-            body = json.dumps({"error": {"code": "rate_limited", "message": str(over)}}).encode()
-            await refuse(send, 429, body, [(b"retry-after", str(over.retry_after).encode())])
+            await refuse(send, 429, "rate_limited", str(over), [(b"retry-after", str(over.retry_after).encode())])
+            return
+        except access_tokens.InvalidAccessToken as refused:
+            challenge = [(b"www-authenticate", refused.www_authenticate().encode("latin-1"))]
+            await refuse(send, refused.status, refused.error, refused.description, challenge)
             return
         if agent is None:
-            await refuse(send, 401, UNAUTHORIZED, [(b"www-authenticate", b'Bearer error="invalid_token"')])
+            # RFC 9728: the challenge names the resource metadata, so OAuth-only clients find a token.
+            challenge = [(b"www-authenticate", access_tokens.www_authenticate().encode("latin-1"))]
+            await refuse(send, 401, "unauthorized", UNAUTHORIZED, challenge)
             return
         # The SDK ties each MCP session to the principal that opened it; the handlers read the agent.
         token = AccessToken(token="", client_id=agent.name, scopes=[], subject=str(agent.pk))

@@ -14,6 +14,7 @@ from approvals.agent_auth import AgentBearer, RateLimited
 from approvals.api import router
 from approvals.services import record_refusal
 from hitl_lib.limits import AgentJsonParser, Unacceptable, read_leniently
+from identity.access_tokens import InvalidAccessToken, www_authenticate
 from policies.routing import Refusal
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,17 @@ def on_validation_error(request, exc):
 
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request, exc):
-    return error_response(request, 401, "unauthorized", "Send a valid agent token as 'Authorization: Bearer <token>'.")
+    message = "Send a valid agent token or OAuth access token as 'Authorization: Bearer <token>'."
+    response = error_response(request, 401, "unauthorized", message)
+    response["WWW-Authenticate"] = www_authenticate()  # RFC 9728: where to get an access token
+    return response
+
+
+@api.exception_handler(InvalidAccessToken)
+def on_invalid_access_token(request, exc):
+    response = error_response(request, exc.status, exc.error, exc.description)
+    response["WWW-Authenticate"] = exc.www_authenticate()
+    return response
 
 
 @api.exception_handler(RateLimited)

@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "sampling",
     "insights",
     "gateway",
+    "identity",
     "hitl_site",  # last: its migration gives the roles the other apps' permissions
 ]
 
@@ -125,6 +126,9 @@ MIDDLEWARE = [
     "hitl_site.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    # After the user is known: names the person's verified identity, and ends an OIDC session the
+    # provider no longer vouches for before it can decide (identity/middleware.py).
+    "identity.middleware.VerifiedIdentityMiddleware",
 ]
 
 ROOT_URLCONF = "hitl_site.urls"
@@ -163,7 +167,8 @@ REDIS_URL = env_required("REDIS_URL")
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: it refuses a locked-out login before any other
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, but with HITL_LOCAL_PASSWORDS=break-glass only the named account may use a password.
+    "identity.backends.PasswordBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 LOGIN_URL = "/accounts/login/"
@@ -209,6 +214,51 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / ".run" / "static"))
 
 GUARDIAN_RAISE_403 = True
+
+# Sign-in through the organisation's OpenID provider (identity/oidc.py, README "Sign in with your
+# identity provider"). Set the issuer, client id and secret to turn it on; the endpoints come from
+# the issuer's discovery document.
+HITL_OIDC_ISSUER = os.environ.get("HITL_OIDC_ISSUER", "").rstrip("/")
+HITL_OIDC_CLIENT_ID = os.environ.get("HITL_OIDC_CLIENT_ID", "")
+HITL_OIDC_CLIENT_SECRET = os.environ.get("HITL_OIDC_CLIENT_SECRET", "")
+HITL_OIDC_PROVIDER_NAME = os.environ.get("HITL_OIDC_PROVIDER_NAME", "your identity provider")
+HITL_OIDC_SCOPES = os.environ.get("HITL_OIDC_SCOPES", "openid email profile")
+# The claim (ID token, else userinfo) listing the person's groups, and how its values map to roles:
+# "idp-group=role,…" with the roles of hitl_site/roles.py. Roles in the map are given and taken
+# away at each sign-in; roles outside it are left to the admin.
+HITL_OIDC_ROLES_CLAIM = os.environ.get("HITL_OIDC_ROLES_CLAIM", "groups")
+HITL_OIDC_ROLE_MAP = dict(
+    entry.split("=", 1) for entry in env_list("HITL_OIDC_ROLE_MAP") if "=" in entry
+)
+# The roles a map may name: hitl_site.roles' groups, written out (settings import no app module).
+KNOWN_ROLES = ("supervisors", "policy_admins", "auditors", "sample_reviewers")
+if unknown_roles := set(HITL_OIDC_ROLE_MAP.values()) - set(KNOWN_ROLES):
+    raise ImproperlyConfigured(
+        f"HITL_OIDC_ROLE_MAP names {', '.join(sorted(unknown_roles))}, not a role: one of {', '.join(KNOWN_ROLES)}."
+    )
+# Deprovisioning: an OIDC session is checked against the provider (its userinfo endpoint, with the
+# session's access token, refreshed when it has expired) before a POST once this many seconds have
+# passed since the last check. A person removed or disabled at the provider decides nothing after
+# that bound; when the provider cannot be asked, the POST is refused (fail closed).
+HITL_OIDC_RECHECK_SECONDS = int(os.environ.get("HITL_OIDC_RECHECK_SECONDS", "300"))
+# "on": every account may use a password. "break-glass": only HITL_BREAK_GLASS_USER may; everyone
+# else signs in through the identity provider.
+HITL_LOCAL_PASSWORDS = os.environ.get("HITL_LOCAL_PASSWORDS", "on")
+HITL_BREAK_GLASS_USER = os.environ.get("HITL_BREAK_GLASS_USER", "")
+if HITL_LOCAL_PASSWORDS not in ("on", "break-glass"):
+    raise ImproperlyConfigured("HITL_LOCAL_PASSWORDS is 'on' or 'break-glass'.")
+if HITL_LOCAL_PASSWORDS == "break-glass" and not HITL_BREAK_GLASS_USER:
+    raise ImproperlyConfigured("HITL_LOCAL_PASSWORDS=break-glass needs HITL_BREAK_GLASS_USER, the one account kept.")
+
+# OAuth for agents and MCP clients (identity/access_tokens.py): /mcp/ and /api/v1/ also accept JWT
+# access tokens from these authorization servers (issuer URLs, comma-separated), whose audience is
+# this resource (RFC 8707), carrying this scope; the claim names the agent (by its name).
+HITL_OAUTH_ISSUERS = [issuer.rstrip("/") for issuer in env_list("HITL_OAUTH_ISSUERS")]
+HITL_OAUTH_RESOURCE = os.environ.get("HITL_OAUTH_RESOURCE", SITE_URL + "/")
+HITL_OAUTH_SCOPE = os.environ.get("HITL_OAUTH_SCOPE", "countersign:agent")
+HITL_OAUTH_AGENT_CLAIM = os.environ.get("HITL_OAUTH_AGENT_CLAIM", "client_id")
+# Clock skew tolerated on exp and nbf.
+HITL_OAUTH_LEEWAY_SECONDS = int(os.environ.get("HITL_OAUTH_LEEWAY_SECONDS", "30"))
 
 # Lock a user name at one address out after repeated failed logins (django-axes).
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))

@@ -106,6 +106,7 @@ def test_it_keeps_the_header_middleware_in_the_settings_order_and_leaves_out_onl
         "django.contrib.messages.middleware.MessageMiddleware": "messages are for a person's next page",
         "django_htmx.middleware.HtmxMiddleware": "htmx requests come from the inbox, not agents",
         "axes.middleware.AxesMiddleware": "it locks out failed logins to the site, not agent tokens",
+        "identity.middleware.VerifiedIdentityMiddleware": "it checks people's sessions; an agent has none",
     }
     used = [
         next(

@@ -5,6 +5,7 @@ import io
 import json
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from audit.log import Actor, append_many
@@ -61,7 +62,11 @@ def test_an_export_is_recorded_with_its_search(client, auditor, history):  # noq
 
     event = Event.objects.get(kind="audit.exported")
     assert (event.actor_kind, event.actor_name) == ("user", "audrey")
-    assert event.data == {"format": "csv", "search": {"agent": "mail-agent", "q": "invoice"}}
+    assert event.data == {
+        "format": "csv",
+        "search": {"agent": "mail-agent", "q": "invoice"},
+        "identity": {"method": "password", "issuer": settings.SITE_URL, "subject": str(auditor.pk)},
+    }
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_defused(client, auditor):

@@ -6,6 +6,7 @@ import socket
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.conf import settings
 from django.urls import reverse
 
 from approvals import notifications
@@ -83,7 +84,11 @@ def test_opening_the_link_decides_nothing_until_the_reviewer_confirms(pending, s
 
     pending.refresh_from_db()
     assert pending.status == "approved" and pending.decision.by_name == "sue"
-    assert Event.objects.get(kind="action.approved").data["channel"] == "email"
+    approved = Event.objects.get(kind="action.approved")
+    assert approved.data["channel"] == "email"
+    # The link is opened in a signed-in session: the person is who that session verified.
+    identity = {"method": "password", "issuer": settings.SITE_URL, "subject": str(supervisor.pk)}
+    assert approved.data["identity"] == identity
 
 
 def test_a_link_works_once(pending, supervisor, smtp, client):

@@ -121,7 +121,10 @@ def test_approving_from_slack_takes_one_click_and_updates_the_message(posted, su
     assert answer.status_code == 200
     posted.refresh_from_db()
     assert posted.status == "approved" and posted.decision.by_name == "sue"
-    assert Event.objects.get(kind="action.approved").data["channel"] == "slack"
+    approved = Event.objects.get(kind="action.approved")
+    assert approved.data["channel"] == "slack"
+    # The verified person: Slack vouched for this Slack user, whom Countersign knows as sue.
+    assert approved.data["identity"] == {"method": "slack", "issuer": "https://slack.com", "subject": "U_SUE"}
     assert SlackUser.objects.get(slack_user_id="U_SUE").via == "email"
     deliver_all()
     [update] = slack_api.of("chat.update")

@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from approvals.models import Action
@@ -120,7 +121,12 @@ def test_a_sample_reviewer_grades_a_sample_once_with_an_audit_event(client, emai
     assert (sample.grade, sample.note, sample.graded_by_name) == ("incorrect", "Wrong recipient", "sandy")
     assert "Already graded incorrect by sandy" in second.content.decode()
     event = Event.objects.get(kind="sample.graded")
-    assert event.action_id == action.pk and event.data == {"grade": "incorrect", "note": "Wrong recipient"}
+    assert event.action_id == action.pk
+    assert event.data == {
+        "grade": "incorrect",
+        "note": "Wrong recipient",
+        "identity": {"method": "password", "issuer": settings.SITE_URL, "subject": str(sample_reviewer.pk)},
+    }
 
 
 def test_a_bad_grade_changes_nothing(client, email_type, agent, sample_reviewer):
