@@ -12,6 +12,7 @@ from audit.log import Actor, record, record_many
 from policies.cache import Policies
 from policies.models import ActionType, Autonomy, InvalidProposal, RateCounter
 from policies.routing import Proposal, Refusal, action_type_for, facts_for, route
+from policies.shadow import shadow_route
 
 # Exposed on /metrics (insights.metrics) with the rest of this process's metrics.
 ROUTING_SECONDS = Histogram(
@@ -121,7 +122,8 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
             # Counted only up to the threshold: past it, the exact number does not matter. Without
             # one, no queryset is built either: building it costs about as much Python as routing.
             executions = 0
-            if threshold := action_type.first_use_threshold:
+            shadow = policies.shadow_policy(action_type)
+            if threshold := max(action_type.first_use_threshold, shadow.first_use_threshold if shadow else 0):
                 executions = Action.objects.filter(action_type=action_type).let_through()[:threshold].count()
             facts = facts_for(
                 action_type, agent, facts_proposal, executions=executions, rate_count=rate_count, policies=policies
@@ -131,6 +133,9 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
                 # Another proposal used it up meanwhile: route as if it were not there.
                 facts.standing_approvals = []
                 decided = route(action_type, agent, facts_proposal, facts)
+            routed_as = decided.as_json()
+            if shadow is not None:
+                routed_as["shadow"] = shadow_route(shadow, action_type, agent, facts_proposal, facts, decided)
         status = STATUS_FOR_LEVEL[decided.level]
         now = timezone.now()
         action = Action(
@@ -142,7 +147,7 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
             params=proposal["params"],
             final_params=proposal["params"] if status == Action.Status.APPROVED else None,
             summary=action_type.render_summary(proposal["params"]),
-            route=decided.as_json(),
+            route=routed_as,
             session_id=proposal.get("session_id") or "",
             on_behalf_of=proposal.get("on_behalf_of") or "",
             model=proposal.get("model") or "",
@@ -163,7 +168,7 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
         if status == Action.Status.PENDING:
             SlackMessage.queue_posts([(action, action_type.slack_channel)])
         # One append for the proposal's events: the audit chain's lock is taken once, last.
-        routed = {"level": decided.level, "status": status, "policy_version": action_type.version, **decided.as_json()}
+        routed = {"level": decided.level, "status": status, "policy_version": action_type.version, **routed_as}
         record_many(
             [
                 {

@@ -5,5 +5,6 @@ from insights import views
 urlpatterns = [
     path("insights/", views.insights, name="insights"),
     path("insights/<slug:chart>.csv", views.insights_csv, name="insights_csv"),
+    path("insights/shadow/<int:pk>/", views.shadow, name="shadow_report"),
     path("metrics", views.metrics, name="metrics"),
 ]

@@ -2,14 +2,15 @@
 
 import csv
 import hmac
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from audit.spreadsheets import spreadsheet_cell
@@ -17,7 +18,9 @@ from insights import charts
 from insights.forms import InsightsForm
 from insights.metrics import exposition
 from insights.reports import TABLES, Insights
+from insights.shadow import shadow_report
 from policies.models import Autonomy
+from policies.shadow import ShadowPolicy
 
 LOCALHOST = ("127.0.0.1", "::1")
 
@@ -175,6 +178,29 @@ def insights_csv(request, chart):
     writer.writerow(table.header)
     writer.writerows([spreadsheet_cell(value) for value in row] for row in table.rows)
     return response
+
+
+@require_GET
+@login_required
+def shadow(request, pk):
+    """One shadow policy's report: what the candidate would have done, against what people decided."""
+    _check_may_see_insights(request.user)
+    candidate = get_object_or_404(ShadowPolicy.objects.select_related("action_type", "created_by"), pk=pk)
+    days = request.GET.get("days", "30")
+    if not days.isdigit() or not 1 <= int(days) <= 366:
+        return HttpResponse("days: a whole number from 1 to 366.", status=400, content_type="text/plain; charset=utf-8")
+    report = shadow_report(candidate, since=timezone.now() - timedelta(days=int(days)))
+    return render(
+        request,
+        "insights/shadow.html",
+        {
+            "shadow": candidate,
+            "report": report,
+            "days": int(days),
+            "differences": candidate.differences() if candidate.status == ShadowPolicy.Status.ACTIVE else {},
+            "may_change": request.user.has_perm("policies.change_actiontype"),
+        },
+    )
 
 
 @require_GET

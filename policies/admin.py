@@ -19,6 +19,7 @@ from django.utils import timezone
 from audit.log import Actor, record
 from policies.dry_run import DEFAULT_LIMIT, dry_run
 from policies.models import POLICY_FIELDS, ActionType, Agent, AgentToken, EscalationTier, Rule, StandingApproval
+from policies.shadow_admin import shadow_link  # registers the shadow policies' admin too
 
 TRYING = ("_preview", "_dryrun")
 TRIAL = "trial"  # the code of the form error that holds a preview or a dry run back from saving
@@ -166,6 +167,7 @@ class ActionTypeAdmin(admin.ModelAdmin):
             if action_type is not None:
                 extra_context["history"] = action_type.change_history()[:50]
                 extra_context["autonomy_offer"] = action_type.autonomy_offer()
+                extra_context.update(shadow_link(action_type))
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):

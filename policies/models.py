@@ -923,3 +923,7 @@ class EscalationTier(models.Model):
                 raise ValidationError({"emails": f"Not an email address: {address}"}) from None
         if self.duration is not None and self.duration <= timedelta(0):
             raise ValidationError({"duration": "A tier needs some time to decide."})
+
+
+# Shadow policies have a module of their own; imported here so that Django registers the model.
+from policies.shadow import ShadowPolicy  # noqa: E402, F401
