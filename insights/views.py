@@ -7,15 +7,18 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.db import transaction
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from audit.log import Actor, record
 from audit.spreadsheets import spreadsheet_cell
 from insights import charts
-from insights.forms import InsightsForm
+from insights.evaluation import decided_actions, decision_lines
+from insights.forms import DecisionExportForm, InsightsForm
 from insights.metrics import exposition
 from insights.reports import TABLES, Insights
 from insights.shadow import shadow_report
@@ -201,6 +204,32 @@ def shadow(request, pk):
             "may_change": request.user.has_perm("policies.change_actiontype"),
         },
     )
+
+
+@require_GET
+@login_required
+def decisions_export(request):
+    """Every decided action as evaluation data (insights/evaluation.py), streamed as JSON Lines;
+    for auditors, as the audit log's export is, and audited as an export."""
+    if not request.user.has_perm("audit.view_event"):
+        raise PermissionDenied("Exports of decisions are for auditors.")
+    form = DecisionExportForm(request.GET)
+    if not form.is_valid():
+        errors = [f"{name}: {error}" for name, e in form.errors.items() for error in e]
+        return HttpResponse("; ".join(errors), status=400, content_type="text/plain; charset=utf-8")
+    with transaction.atomic():
+        record(
+            kind="audit.exported",
+            actor=Actor.user(request.user),
+            data={"format": "jsonl", "decisions": form.criteria()},
+        )
+    response = StreamingHttpResponse(
+        decision_lines(decided_actions(**form.filters())), content_type="application/x-ndjson"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="countersign-decisions-{timezone.now():%Y%m%dT%H%M%SZ}.jsonl"'
+    )
+    return response
 
 
 @require_GET
