@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict, Strict
 
+from approvals import tracing
 from approvals.agent_auth import AsyncAgentBearer
 from approvals.models import Action, Appeal, Conflict
 from approvals.notifications import notify_appeal
@@ -244,8 +245,14 @@ def propose(request, proposal: ProposalIn):
             record_refusal(agent=request.auth, proposal=body, refusal=refusal)
             raise refusal from None
     try:
-        action, created = action_propose(
-            agent=request.auth, proposal=body, idempotency_key=key, policies=request.policies
+        action, created = tracing.traced_proposal(
+            request.headers.get("traceparent"),
+            body["action"],
+            action_propose,
+            agent=request.auth,
+            proposal=body,
+            idempotency_key=key,
+            policies=request.policies,
         )
     except InFlight:
         raise ApiError(

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from approvals import tracing
 from approvals.delivery import claim_due_work
 from approvals.receipts import receipt_for
 from audit.log import Actor, record, record_many
@@ -203,6 +204,9 @@ class Action(models.Model):
     escalation_tier = models.PositiveSmallIntegerField(default=0)
     tier_started_at = models.DateTimeField(null=True, blank=True)
     warned_tier = models.SmallIntegerField(null=True, blank=True)  # the tier whose breach warning went out
+    # The W3C traceparent of the proposal's span (approvals/tracing.py), so that the wait, the
+    # decision and the outcome join the agent's trace; "" when tracing is off.
+    traceparent = models.CharField(max_length=55, blank=True, editable=False)
 
     # Statuses whose final parameters a person or a policy approved: these carry a receipt.
     APPROVED_STATUSES = (Status.APPROVED, Status.EXECUTED, Status.FAILED)
@@ -707,6 +711,7 @@ class Action(models.Model):
         with transaction.atomic():
             self._claim(from_status=self.Status.APPROVED, status=status, outcome=outcome, finished_at=timezone.now())
             record(kind=f"action.{status}", actor=Actor.agent(self.agent), action=self, data=outcome)
+            tracing.reported(self)
 
     def allow_repeat(self):
         """For a framework that can only run the arguments its model wrote (HumanLayer, the OpenAI
@@ -810,6 +815,7 @@ def wake_waiting_agents(action_ids):
         )
     CallbackDelivery.queue_for(action_ids)
     SlackMessage.queue_updates(action_ids)
+    tracing.decided(action_ids)
 
 
 class Decision(models.Model):

@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from prometheus_client import Histogram
 
+from approvals import tracing
 from approvals.models import Action, SlackMessage
 from audit.log import Actor, record, record_many
 from policies.cache import Policies
@@ -118,7 +119,7 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
                     raise KeyReused()
                 return Action.objects.get(pk=existing_id), False
         facts_proposal = Proposal.from_request(proposal)
-        with ROUTING_SECONDS.time():
+        with ROUTING_SECONDS.time(), tracing.routing_span() as routing:
             # Counted only up to the threshold: past it, the exact number does not matter. Without
             # one, no queryset is built either: building it costs about as much Python as routing.
             executions = 0
@@ -136,6 +137,7 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
             routed_as = decided.as_json()
             if shadow is not None:
                 routed_as["shadow"] = shadow_route(shadow, action_type, agent, facts_proposal, facts, decided)
+            tracing.route_done(routing, decided, routed_as.get("shadow"))
         status = STATUS_FOR_LEVEL[decided.level]
         now = timezone.now()
         action = Action(
@@ -159,6 +161,7 @@ def _propose(*, agent, action_type, proposal, idempotency_key, digest, rate_coun
             callback_url=proposal.get("callback_url") or agent.callback_url,
             idempotency_key=idempotency_key,
             request_digest=digest,
+            traceparent=tracing.current_traceparent(),
             created_at=now,
             due_at=now + action_type.sla if status == Action.Status.PENDING else None,
             decided_at=now if status == Action.Status.APPROVED else None,

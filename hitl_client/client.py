@@ -21,6 +21,7 @@ from hitl_client.errors import (
     error_for,
 )
 from hitl_client.receipts import UsedReceipts, verify_receipt
+from hitl_client.tracing import trace_headers
 
 WAITING = ("pending", "suggested")
 MAX_POLL_SECONDS = 60  # the server's cap on one long-poll
@@ -64,10 +65,12 @@ class _Settings:
         )
 
     def _proposal(self, action, params, idempotency_key, fields):
+        fields = dict(fields)
+        traceparent = fields.pop("traceparent", None)  # a header, not a field of the body
         if self.session_id and "session_id" not in fields:
             fields = {**fields, "session_id": self.session_id}
         body = {"action": action, "params": params, **{k: v for k, v in fields.items() if v is not None}}
-        return body, {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        return body, {"Idempotency-Key": idempotency_key or str(uuid.uuid4()), **trace_headers(traceparent)}
 
     def _escalation(self, kind, message, session_id, action_id):
         body = {"kind": kind, "message": message, "session_id": session_id or self.session_id, "action_id": action_id}
