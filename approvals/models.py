@@ -288,7 +288,16 @@ class Action(models.Model):
             "created_at": self.created_at,
             "review_url": self.review_url,
             "receipt": receipt_for(self),
+            "output_review": self.output_review_api(),
         }
+
+    def output_review_api(self):
+        """Where its type reviews outputs (approvals/output_review.py), the review's state for the
+        agent; no query for the other types."""
+        if not self.action_type.output_review or self.status not in self.APPROVED_STATUSES:
+            return None
+        review = getattr(self, "output_review", None)  # a missing one raises an AttributeError too
+        return review.as_api() if review is not None else None
 
     # What a reviewer reads on a card.
 
@@ -1534,3 +1543,7 @@ class SpentToken(models.Model):
             cls.objects.filter(key__startswith=key.split(":", 1)[0] + ":", spent_at__lt=now - forget_after).delete()
         _, created = cls.objects.get_or_create(key=key, defaults={"spent_at": now})
         return created
+
+
+# Output reviews have a module of their own; imported here so that Django registers the model.
+from approvals.output_review import OutputReview  # noqa: E402, F401

@@ -41,6 +41,14 @@ def escalate_overdue():
 
 
 @shared_task
+def withhold_overdue_outputs():
+    """Output review's SLA fallback: an output nobody reviewed in time is withheld."""
+    from approvals.output_review import withhold_overdue
+
+    return {"withheld": withhold_overdue()}
+
+
+@shared_task
 def dispatch_notifications():
     """Start a delivery task for each notification that is due. Run after each sweep, and on
     a schedule as the recovery of lost work: the database says what is still owed (new rows,

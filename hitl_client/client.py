@@ -16,6 +16,7 @@ import httpx
 from hitl_client.errors import (
     ENDED_BY_STATUS,
     Conflict,
+    OutputWithheld,
     ServerUnavailable,
     StillPending,
     error_for,
@@ -117,11 +118,19 @@ def _wait_step(deadline, poll):
     return max(0.0, min(poll, remaining, MAX_POLL_SECONDS))
 
 
+def under_review(action):
+    """Whether the output the agent reported is held for a person (the type reviews outputs)."""
+    return (action.get("output_review") or {}).get("status") == "pending"
+
+
 def _finished(action):
-    """The action if it left pending/suggested with something to run or report; raises if it ended."""
+    """The action if it left pending/suggested with something to run or report; raises if it ended,
+    or if a person withheld the output it reported."""
     ended = ENDED_BY_STATUS.get(action["status"])
     if ended:
         raise ended(action)
+    if (action.get("output_review") or {}).get("status") == "withheld":
+        raise OutputWithheld(action)
     return action
 
 
@@ -167,7 +176,7 @@ class Client(_Settings):
         while True:
             step = _wait_step(deadline, poll)
             action = self._call("GET", f"/actions/{action_id}/wait", params={"timeout": step}, timeout=step + 10)
-            if action["status"] not in WAITING:
+            if action["status"] not in WAITING and not under_review(action):
                 return _finished(action)
             if time.monotonic() >= deadline:
                 raise StillPending(action)
@@ -249,7 +258,7 @@ class AsyncClient(_Settings):
             action = await self._call(
                 "GET", f"/actions/{action_id}/wait", params={"timeout": step}, timeout=step + 10
             )
-            if action["status"] not in WAITING:
+            if action["status"] not in WAITING and not under_review(action):
                 return _finished(action)
             if time.monotonic() >= deadline:
                 raise StillPending(action)

@@ -14,7 +14,7 @@ import inspect
 import json
 from dataclasses import dataclass
 
-from hitl_client.client import AsyncClient, Client
+from hitl_client.client import AsyncClient, Client, under_review
 
 
 @dataclass
@@ -78,6 +78,12 @@ def _output(result):
     return output
 
 
+def _released(action, result):
+    """The output a person released (maybe redacted), in the shape the function returned it."""
+    output = (action.get("outcome") or {}).get("output")
+    return output if isinstance(result, dict) or not isinstance(output, dict) else output.get("result")
+
+
 def _error(exc):
     return f"{type(exc).__name__}: {exc}"[:20_000]
 
@@ -131,7 +137,9 @@ def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
                 except Exception as exc:
                     await connected.report(approved["id"], succeeded=False, error=_error(exc))
                     raise
-                await connected.report(approved["id"], succeeded=True, output=_output(result))
+                reported = await connected.report(approved["id"], succeeded=True, output=_output(result))
+                if under_review(reported):  # a person reads the output first: return what they released
+                    return _released(await connected.wait(approved["id"], timeout=wait_timeout), result)
                 return result
 
             async_gated.default_client = functools.cache(AsyncClient.from_env)
@@ -154,7 +162,9 @@ def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
             except Exception as exc:
                 connected.report(approved["id"], succeeded=False, error=_error(exc))
                 raise
-            connected.report(approved["id"], succeeded=True, output=_output(result))
+            reported = connected.report(approved["id"], succeeded=True, output=_output(result))
+            if under_review(reported):  # a person reads the output first: return what they released
+                return _released(connected.wait(approved["id"], timeout=wait_timeout), result)
             return result
 
         gated.default_client = functools.cache(Client.from_env)

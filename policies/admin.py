@@ -149,6 +149,7 @@ class ActionTypeAdmin(admin.ModelAdmin):
         ),
         ("What the reviewer reads", {"fields": ["summary_template", "preview_params"]}),
         ("Review", {"fields": ["reviewer_groups", "sla", "sla_warning_share", "timeout_fallback", "slack_channel"]}),
+        ("Output review", {"fields": ["output_review", "output_review_rule"], "classes": ["collapse"]}),
         ("Sampling after the fact", {"fields": ["sampling_rate", "target_error_rate"], "classes": ["collapse"]}),
         ("External checker", {"fields": ["checker_url", "checker_secret", "checker_timeout"], "classes": ["collapse"]}),
         ("Execution from the dashboard", {"fields": ["executor_url"], "classes": ["collapse"]}),
