@@ -200,7 +200,7 @@ def shadow(request, pk):
             "shadow": candidate,
             "report": report,
             "days": int(days),
-            "differences": candidate.differences() if candidate.status == ShadowPolicy.Status.ACTIVE else {},
+            "differences": candidate.difference_rows() if candidate.status == ShadowPolicy.Status.ACTIVE else [],
             "may_change": request.user.has_perm("policies.change_actiontype"),
         },
     )

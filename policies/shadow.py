@@ -140,6 +140,21 @@ class ShadowPolicy(models.Model):
             name: {"from": live[name], "to": mine[name]} for name in mine if name != "note" and live[name] != mine[name]
         }
 
+    def difference_rows(self):
+        """(setting, live, candidate) in words, for the report: rules as "name: expression → level"."""
+
+        def words(value):
+            if isinstance(value, list):
+                return "; ".join(
+                    f"{rule['name']}: {rule['expression']} → {rule.get('level', 'confirm')}" for rule in value
+                )
+            return "(none)" if value in ("", None) else str(value)
+
+        return [
+            (name.replace("_", " "), words(change["from"]), words(change["to"]))
+            for name, change in self.differences().items()
+        ]
+
     def record_started(self, *, by):
         from audit.log import record
 
