@@ -175,6 +175,10 @@ class Confusion:
     def agreement(self):
         return self.agreed / self.total if self.total else None
 
+    @property
+    def agreement_text(self):
+        return f"{self.agreement:.1%}" if self.total else "–"
+
     def as_json(self):
         return {
             "total": self.total,

@@ -66,3 +66,20 @@ class DecisionExportForm(forms.Form):
     def criteria(self):
         """The filters as the audit event records them."""
         return {name: str(value) for name, value in self.filters().items() if value}
+
+
+class CheckerEvaluationForm(forms.Form):
+    """An external checker to try against people's decisions before enabling it live."""
+
+    url = forms.URLField(
+        label="checker URL", assume_scheme="https", help_text="Receives each decision's proposal as a signed POST."
+    )
+    secret = forms.CharField(label="checker secret", widget=forms.PasswordInput(render_value=True), max_length=200)
+    timeout = forms.FloatField(label="timeout (seconds)", initial=2.0, min_value=0.1, max_value=30)
+    action_type = forms.ModelChoiceField(
+        ActionType.objects.all(), to_field_name="key", required=False, empty_label="All action types"
+    )
+    since = forms.DateTimeField(required=False, help_text="proposed at or after (ISO 8601); default: any time")
+    limit = forms.IntegerField(
+        initial=200, min_value=1, max_value=500, help_text="at most this many decisions are sent"
+    )

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET
 from audit.log import Actor, record
 from audit.spreadsheets import spreadsheet_cell
 from insights import charts
-from insights.evaluation import decided_actions, decision_lines
-from insights.forms import DecisionExportForm, InsightsForm
+from insights.evaluation import decided_actions, decision_lines, evaluate_checker
+from insights.forms import CheckerEvaluationForm, DecisionExportForm, InsightsForm
 from insights.metrics import exposition
 from insights.reports import TABLES, Insights
 from insights.shadow import shadow_report
@@ -230,6 +230,34 @@ def decisions_export(request):
         f'attachment; filename="countersign-decisions-{timezone.now():%Y%m%dT%H%M%SZ}.jsonl"'
     )
     return response
+
+
+@login_required
+def evaluate_checker_page(request):
+    """Point an external checker at the labelled decisions (insights/evaluation.py) and read its
+    agreement with people per type, before enabling it live. For policy admins: the proposals are
+    sent, unredacted, as a live checker would get them. Audited, with the tables."""
+    if not request.user.has_perm("policies.change_actiontype"):
+        raise PermissionDenied("Evaluating a checker is for policy admins.")
+    if request.method != "POST":
+        form = CheckerEvaluationForm(initial={"action_type": request.GET.get("action_type")})
+        return render(request, "insights/checker.html", {"form": form})
+    form = CheckerEvaluationForm(request.POST)
+    if not form.is_valid():
+        return render(request, "insights/checker.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    actions = decided_actions(action_type=data["action_type"].key if data["action_type"] else None, since=data["since"])
+    # Remote calls, outside any transaction; the audit event after, in its own.
+    tables = evaluate_checker(
+        actions, url=data["url"], secret=data["secret"], timeout=data["timeout"], limit=data["limit"]
+    )
+    with transaction.atomic():
+        record(
+            kind="checker.evaluated",
+            actor=Actor.user(request.user),
+            data={"url": data["url"], "tables": {key: table.as_json() for key, table in tables.items()}},
+        )
+    return render(request, "insights/checker.html", {"form": form, "tables": tables, "evaluated": True})
 
 
 @require_GET

@@ -247,3 +247,31 @@ def test_an_unreachable_checker_fails_every_decision(decided):
     tables = evaluate_checker(decided_actions(action_type="payments.charge"), url="http://127.0.0.1:9/", secret=SECRET)
 
     assert tables["payments.charge"].cells == {("pass", "fail"): 1, ("fail", "fail"): 2}
+
+
+def test_a_policy_admin_evaluates_a_checker_from_the_page_and_it_is_audited(decided, checker_url, client, policy_admin):
+    client.force_login(policy_admin)
+    assert (
+        "evaluate it against people"
+        in client.get(f"/admin/policies/actiontype/{decided['approved'].action_type_id}/change/").content.decode()
+    )
+
+    page = client.post(
+        "/insights/checker/",
+        {"url": checker_url, "secret": SECRET, "timeout": 2, "action_type": "payments.charge", "limit": 50},
+    ).content.decode()
+
+    assert "3 of 3 agree with people (100.0%)" in page
+    evaluated = Event.objects.get(kind="checker.evaluated")
+    assert evaluated.actor_name == "pat" and evaluated.data["tables"]["payments.charge"]["total"] == 3
+
+
+def test_only_a_policy_admin_evaluates_a_checker_and_a_bad_url_is_refused(decided, client, supervisor, policy_admin):
+    client.force_login(supervisor)
+    assert client.post("/insights/checker/", {"url": "http://127.0.0.1:9/", "secret": "s"}).status_code == 403
+
+    client.force_login(policy_admin)
+    response = client.post("/insights/checker/", {"url": "not a url", "secret": "s", "timeout": 2, "limit": 5})
+
+    assert response.status_code == 400
+    assert not Event.objects.filter(kind="checker.evaluated").exists()
