@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from policies.models import ActionType, Autonomy, BlastRadius, Rule, confidence_value
 
@@ -126,11 +127,16 @@ class ShadowPolicy(models.Model):
         candidate = copy.copy(action_type or self.action_type)
         for name in CANDIDATE_FIELDS:
             setattr(candidate, name, getattr(self, name))
-        rules = [
+        return candidate, self.candidate_rules
+
+    @cached_property
+    def candidate_rules(self):
+        """The candidate's rules as unsaved Rules, built once: a candidate is not edited once it runs,
+        and the policies cache keeps this instance for every proposal of its generation."""
+        return [
             Rule(name=spec["name"], expression=spec["expression"], level=spec.get("level", Autonomy.CONFIRM), order=i)
             for i, spec in enumerate(self.rules)
         ]
-        return candidate, rules
 
     def differences(self):
         """{field: {"from": live, "to": candidate}} where the candidate differs from the live policy."""
