@@ -11,8 +11,10 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict, Strict
 
+from approvals import tracing
 from approvals.agent_auth import AsyncAgentBearer
 from approvals.models import Action, Appeal, Conflict
+from approvals.models.output_review import report_outcome
 from approvals.notifications import notify_appeal
 from approvals.services import InFlight, KeyReused, action_propose
 from approvals.tasks import dispatch_notifications
@@ -152,6 +154,13 @@ class ActionOut(Schema):
     review_url: str
     """The action's page in the inbox, to show a user who is waiting."""
     receipt: ReceiptOut | None = Field(None, description="Present once the action is approved (or has run).")
+    output_review: dict[str, Any] | None = Field(
+        None,
+        description="Where the type has a person review the tool's output before the agent gets it: "
+        '`{"status": "pending", "message": "output under review", "reason", "due_at"}` while held, then '
+        "`released`, `redacted` (the outcome's output is the redacted copy) or `withheld` "
+        "(no output; `note` says why).",
+    )
 
 
 class ResultIn(Schema):
@@ -230,7 +239,10 @@ def propose(request, proposal: ProposalIn):
     `{"error": {"code", "message", "details"}}`; `503 database_unavailable` means try again shortly.
     """
     try:
-        action, created = action_propose(
+        action, created = tracing.traced_proposal(
+            request.headers.get("traceparent"),
+            proposal.action,
+            action_propose,
             agent=request.auth,
             proposal=Proposal.from_request(proposal.model_dump()),
             idempotency_key=request.headers.get("Idempotency-Key"),
@@ -294,23 +306,34 @@ async def wait_for_decision(agent, action_id, timeout):
             raise Http404("No Action matches the given query.")
         return action.as_api()
 
-    return await wait_until(action_id, timeout, done=lambda now: now["status"] not in Action.WAITING, shape=shape)
+    def done(now):
+        # An output held for review is waited for too: the agent gets it once a person released it.
+        return now["status"] not in Action.WAITING and (now.get("output_review") or {}).get("status") != "pending"
+
+    return await wait_until(action_id, timeout, done=done, shape=shape)
 
 
-@router.post("/actions/{action_id}/result", response={200: ActionOut, **ERRORS})
+@router.post("/actions/{action_id}/result", response={200: ActionOut, 202: ActionOut, **ERRORS})
 def report_result(request, action_id: UUID, result: ResultIn):
     """Record what happened when the agent executed an approved action: it becomes `executed` or
     `failed`. Sending the same outcome again is harmless (`200`, unchanged); `409 conflict` for an
     action that is not approved (pending, rejected, …) or already has another outcome.
+
+    Where the type reviews outputs, the report is held instead (`202`, `output_review.status`
+    `pending`): do not give the output to the model; `/wait` answers once a person released it
+    (the outcome's `output` is what you may use, maybe redacted) or withheld it.
 
     Every request: `Authorization: Bearer <agent token>` (else `401 unauthorized`). Every error:
     `{"error": {"code", "message", "details"}}`; `503 database_unavailable` means try again shortly.
     """
     action = _get_own_action(request, action_id)
     try:
-        action.record_outcome(succeeded=result.status == "succeeded", output=result.output, error=result.error)
+        held = report_outcome(action, succeeded=result.status == "succeeded", output=result.output, error=result.error)
     except Conflict as conflict:
         raise ApiError(409, "conflict", f"Only an approved action can have an outcome. {conflict}") from None
+    if held is not None:
+        action.refresh_from_db()
+        return Status(202 if held.status == held.Status.PENDING else 200, action.as_api())
     return action.as_api()
 
 

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from prometheus_client import Histogram
 
+from approvals import tracing
 from approvals.models import Action, SlackMessage
 from audit.log import Actor, record, record_many
 from hitl_lib.limits import Unacceptable, check_storable
@@ -17,6 +18,7 @@ from policies.callback_urls import CallbackUrlRefused
 from policies.callback_urls import check as check_callback_url
 from policies.models import ActionType, Autonomy, InvalidProposal, Pause, RateCounter, StandingApproval
 from policies.routing import Facts, Refusal, action_type_for, ask_external_checker, route
+from policies.shadow import shadow_route
 
 # Exposed on /metrics (insights.metrics) with the rest of this process's metrics.
 ROUTING_SECONDS = Histogram(
@@ -177,14 +179,15 @@ def _record_refusal(*, agent, proposal, refusal):
         )
 
 
-def facts_for(action_type, agent, proposal, *, rate_count=0, policies=None):
+def facts_for(action_type, agent, proposal, *, rate_count=0, policies=None, shadow=None):
     """Gather what routing needs from PostgreSQL, so every process agrees: how many of the type
-    ran (the first-use gate), the repair loop's count, the standing approvals that may apply
-    (with the request's `policies`, asked for only where one may)."""
+    ran (the first-use gate, the live policy's or a `shadow` candidate's, whichever counts
+    further), the repair loop's count, the standing approvals that may apply (with the request's
+    `policies`, asked for only where one may)."""
     # Counted only up to the threshold: past it, the exact number does not matter. Without
     # one, no queryset is built either: building it costs about as much Python as routing.
     executions = 0
-    if threshold := action_type.first_use_threshold:
+    if threshold := max(action_type.first_use_threshold, shadow.first_use_threshold if shadow else 0):
         executions = Action.objects.filter(action_type=action_type).let_through()[:threshold].count()
     standing = []
     if not action_type.irreversible and (policies is None or policies.may_have_standing_approval(action_type, agent)):
@@ -219,13 +222,18 @@ def _propose(*, agent, action_type, proposal, body, idempotency_key, digest, rat
         # The checker was asked before this transaction (`_ask_checker_first`): routing reads its
         # verdict and calls nothing remote here.
         ask_checker = lambda *args: checker_verdict  # noqa: E731 - the one verdict, whatever routing asks
-        with ROUTING_SECONDS.time():
-            facts = facts_for(action_type, agent, proposal, rate_count=rate_count, policies=policies)
+        with ROUTING_SECONDS.time(), tracing.routing_span() as routing:
+            shadow = policies.shadow_policy(action_type)
+            facts = facts_for(action_type, agent, proposal, rate_count=rate_count, policies=policies, shadow=shadow)
             decided = route(action_type, agent, proposal, facts, ask_checker=ask_checker)
             if decided.standing_approval is not None and not decided.standing_approval.use():
                 # Another proposal used it up meanwhile: route as if it were not there.
                 facts.standing_approvals = []
                 decided = route(action_type, agent, proposal, facts, ask_checker=ask_checker)
+            routed_as = decided.as_json()
+            if shadow is not None:
+                routed_as["shadow"] = shadow_route(shadow, action_type, agent, proposal, facts, decided)
+            tracing.route_done(routing, decided, routed_as.get("shadow"))
         status = STATUS_FOR_LEVEL[decided.level]
         now = timezone.now()
         action = Action(
@@ -237,7 +245,7 @@ def _propose(*, agent, action_type, proposal, body, idempotency_key, digest, rat
             params=proposal.params,
             final_params=proposal.params if status == Action.Status.APPROVED else None,
             summary=action_type.render_summary(proposal.params),
-            route=decided.as_json(),
+            route=routed_as,
             session_id=proposal.session_id,
             on_behalf_of=proposal.on_behalf_of,
             model=proposal.model,
@@ -249,6 +257,7 @@ def _propose(*, agent, action_type, proposal, body, idempotency_key, digest, rat
             callback_url=proposal.callback_url or agent.callback_url,
             idempotency_key=idempotency_key,
             request_digest=digest,
+            traceparent=tracing.current_traceparent(),
             created_at=now,
             due_at=now + action_type.sla if status == Action.Status.PENDING else None,
             decided_at=now if status == Action.Status.APPROVED else None,
@@ -258,7 +267,7 @@ def _propose(*, agent, action_type, proposal, body, idempotency_key, digest, rat
         if status == Action.Status.PENDING:
             SlackMessage.queue_posts([(action, action_type.slack_channel)])
         # One append for the proposal's events: the audit chain's lock is taken once, last.
-        routed = {"level": decided.level, "status": status, "policy_version": action_type.version, **decided.as_json()}
+        routed = {"level": decided.level, "status": status, "policy_version": action_type.version, **routed_as}
         record_many(
             [
                 {

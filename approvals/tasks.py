@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from approvals import callbacks, escalation, execution, notifications, slack
 from approvals.models import CallbackDelivery, Execution, Notification, SlackMessage
+from approvals.models.output_review import withhold_overdue
 
 
 @shared_task
@@ -19,6 +20,12 @@ def escalate_overdue():
     if result.notifications:
         dispatch_notifications.delay()
     return {"escalated": result.escalated, "fell_back": result.fell_back, "warned": result.warned}
+
+
+@shared_task
+def withhold_overdue_outputs():
+    """Output review's SLA fallback: an output nobody reviewed in time is withheld."""
+    return {"withheld": withhold_overdue()}
 
 
 @shared_task

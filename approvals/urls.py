@@ -1,6 +1,6 @@
 from django.urls import path
 
-from approvals import channel_views, views
+from approvals import channel_views, output_views, views
 
 app_name = "approvals"
 urlpatterns = [
@@ -24,6 +24,10 @@ urlpatterns = [
     path("standing-approvals/<int:pk>/revoke", views.revoke_standing_approval, name="revoke_standing_approval"),
     path("actions/<uuid:pk>/done", views.mark_done, name="done"),
     path("actions/<uuid:pk>/dismiss", views.dismiss, name="dismiss"),
+    path("outputs/", output_views.outputs, name="outputs"),
+    path("outputs/<uuid:pk>/", output_views.output_review, name="output_review"),
+    path("outputs/<uuid:pk>/release", output_views.release_output, name="release_output"),
+    path("outputs/<uuid:pk>/withhold", output_views.withhold_output, name="withhold_output"),
     path("slack/interactions", channel_views.slack_interactions, name="slack_interactions"),
     path("slack/link/<str:token>", channel_views.slack_link, name="slack_link"),
     path("slack/unlink", channel_views.slack_unlink, name="slack_unlink"),

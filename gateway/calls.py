@@ -2,6 +2,7 @@
 in a worker thread of `hitl_lib.dbthreads`, never on its event loop."""
 
 from approvals.models import SLA_TIMEOUT_NAME, Action, Conflict
+from approvals.models.output_review import report_outcome
 from approvals.services import action_propose
 from gateway.models import Upstream, UpstreamTool, split_tool_name
 from policies.routing import Proposal
@@ -52,12 +53,22 @@ def propose(*, agent, name, arguments, session_id, idempotency_key):
 
 def record_result(action, result):
     """The upstream's answer as the action's outcome: `executed`, or `failed` when the tool said
-    isError. The audit event is redacted by the type's paths (`output.…`)."""
+    isError. The audit event is redacted by the type's paths (`output.…`). Where the type reviews
+    outputs it is held instead: returns the OutputReview then, else None."""
     output = result.model_dump(mode="json", by_alias=True, exclude_none=True)
     error = ""
     if result.is_error:
         error = " ".join(block.text for block in result.content if getattr(block, "type", "") == "text")[:20_000]
-    action.record_outcome(succeeded=not result.is_error, output=output, error=error or "")
+    return report_outcome(action, succeeded=not result.is_error, output=output, error=error or "")
+
+
+def output_state(action):
+    """What a held output's waiter reads (in a database thread): the action in its API shape."""
+    return action.as_api()
+
+
+def output_decided(state):
+    return (state.get("output_review") or {}).get("status") != "pending"
 
 
 def record_failure(action, error):

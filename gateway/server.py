@@ -183,8 +183,18 @@ async def forward(ctx, sessions, upstream, tool, action):
         failure = "the MCP client cancelled the call while the upstream server ran it; it may or may not have run"
         await asyncio.shield(database(calls.record_failure, action, failure))
         raise
-    await database(calls.record_result, action, result)
+    if await database(calls.record_result, action, result) is not None:
+        return await reviewed(action)
     return result
+
+
+async def reviewed(action):
+    """The upstream's result held for a person (approvals/models/output_review.py): as released, maybe
+    redacted, or isError saying it was withheld and why. Waits as the decision does: woken, no thread."""
+    state = await wait_until(action.pk, None, done=calls.output_decided, shape=calls.output_state)
+    if state["output_review"]["status"] == "withheld":
+        return not_run(f"Not given to you: a person withheld this tool's output: {state['output_review']['note']}")
+    return CallToolResult.model_validate(state["outcome"]["output"])
 
 
 def not_run(text):

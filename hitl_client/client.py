@@ -16,11 +16,13 @@ import httpx
 from hitl_client.errors import (
     ENDED_BY_STATUS,
     Conflict,
+    OutputWithheld,
     ServerUnavailable,
     StillPending,
     error_for,
 )
 from hitl_client.receipts import UsedReceipts, verify_receipt
+from hitl_client.tracing import trace_headers
 
 WAITING = ("pending", "suggested")
 MAX_POLL_SECONDS = 60  # the server's cap on one long-poll
@@ -65,10 +67,12 @@ class _Settings:
         )
 
     def _proposal(self, action, params, idempotency_key, fields):
+        fields = dict(fields)
+        traceparent = fields.pop("traceparent", None)  # a header, not a field of the body
         if self.session_id and "session_id" not in fields:
             fields = {**fields, "session_id": self.session_id}
         body = {"action": action, "params": params, **{k: v for k, v in fields.items() if v is not None}}
-        return body, {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        return body, {"Idempotency-Key": idempotency_key or str(uuid.uuid4()), **trace_headers(traceparent)}
 
     def _escalation(self, kind, message, session_id, action_id):
         body = {"kind": kind, "message": message, "session_id": session_id or self.session_id, "action_id": action_id}
@@ -115,11 +119,19 @@ def _wait_step(deadline, poll):
     return max(0.0, min(poll, remaining, MAX_POLL_SECONDS))
 
 
+def under_review(action):
+    """Whether the output the agent reported is held for a person (the type reviews outputs)."""
+    return (action.get("output_review") or {}).get("status") == "pending"
+
+
 def _finished(action):
-    """The action if it left pending/suggested with something to run or report; raises if it ended."""
+    """The action if it left pending/suggested with something to run or report; raises if it ended,
+    or if a person withheld the output it reported."""
     ended = ENDED_BY_STATUS.get(action["status"])
     if ended:
         raise ended(action)
+    if (action.get("output_review") or {}).get("status") == "withheld":
+        raise OutputWithheld(action)
     return action
 
 
@@ -165,7 +177,7 @@ class Client(_Settings):
         while True:
             step = _wait_step(deadline, poll)
             action = self._call("GET", f"/actions/{action_id}/wait", params={"timeout": step}, timeout=step + 10)
-            if action["status"] not in WAITING:
+            if action["status"] not in WAITING and not under_review(action):
                 return _finished(action)
             if time.monotonic() >= deadline:
                 raise StillPending(action)
@@ -247,7 +259,7 @@ class AsyncClient(_Settings):
             action = await self._call(
                 "GET", f"/actions/{action_id}/wait", params={"timeout": step}, timeout=step + 10
             )
-            if action["status"] not in WAITING:
+            if action["status"] not in WAITING and not under_review(action):
                 return _finished(action)
             if time.monotonic() >= deadline:
                 raise StillPending(action)

@@ -76,6 +76,16 @@ class Cancelled(ActionEnded):
         super().__init__(action, f"{action['action']} was cancelled")
 
 
+class OutputWithheld(ActionEnded):
+    """The type reviews outputs and a person withheld this one: do not give it to the model."""
+
+    def __init__(self, action):
+        review = action.get("output_review") or {}
+        self.note = review.get("note", "")
+        by = review.get("by") or "a reviewer"
+        super().__init__(action, f"{action['action']}'s output was withheld by {by}: {self.note or 'no reason given'}")
+
+
 class StillPending(ActionEnded, TimeoutError):
     """`wait()` reached its deadline and the action is still waiting for a person."""
 

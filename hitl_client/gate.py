@@ -5,8 +5,10 @@
 
 The call proposes its arguments by name (those gathered by `**kwargs` each under its own name),
 waits for the decision, runs the function with the final (possibly edited) parameters, and
-reports the outcome — the exception too, if it raised — in the background (`hitl_client.outcomes`), so
-that a report Countersign cannot take yet is retried without holding up or failing the call.
+reports the outcome. A success is reported inline, so that an output the type's policy has a person
+read first is waited for (the function returns what they released); an exception, and a report
+Countersign cannot take yet, go to the background sender (`hitl_client.outcomes`), which retries
+without holding up or failing the call.
 `*args` has no names, so it is refused.
 A rejection raises `Rejected`; a suggest-level type returns `Suggested` without running.
 """
@@ -15,7 +17,8 @@ import functools
 import inspect
 from dataclasses import dataclass
 
-from hitl_client.client import AsyncClient, Client
+from hitl_client.client import AsyncClient, Client, under_review
+from hitl_client.errors import ApiError, ServerUnavailable
 from hitl_client.outcomes import error_of, outcomes_for, output_of
 
 
@@ -70,6 +73,12 @@ def _call_arguments(signature, params):
     return positional, params
 
 
+def _released(action, result):
+    """The output a person released (maybe redacted), in the shape the function returned it."""
+    output = (action.get("outcome") or {}).get("output")
+    return output if isinstance(result, dict) or not isinstance(output, dict) else output.get("result")
+
+
 def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
     """Gate a sync or async function behind the `action` type.
 
@@ -119,7 +128,13 @@ def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
                 except Exception as exc:
                     outcomes_for(connected).report(approved["id"], succeeded=False, error=error_of(exc))
                     raise
-                outcomes_for(connected).report(approved["id"], succeeded=True, output=output_of(result))
+                try:  # inline, so that an output a person must read first is waited for
+                    reported = await connected.report(approved["id"], succeeded=True, output=output_of(result))
+                except (ApiError, ServerUnavailable):  # never fails the run: the background sender retries
+                    outcomes_for(connected).report(approved["id"], succeeded=True, output=output_of(result))
+                    return result
+                if under_review(reported):  # a person reads the output first: return what they released
+                    return _released(await connected.wait(approved["id"], timeout=wait_timeout), result)
                 return result
 
             async_gated.default_client = functools.cache(AsyncClient.from_env)
@@ -142,7 +157,13 @@ def gate(action, *, client=None, wait_timeout=3600.0, verify=None, **fields):
             except Exception as exc:
                 outcomes_for(connected).report(approved["id"], succeeded=False, error=error_of(exc))
                 raise
-            outcomes_for(connected).report(approved["id"], succeeded=True, output=output_of(result))
+            try:  # inline, so that an output a person must read first is waited for
+                reported = connected.report(approved["id"], succeeded=True, output=output_of(result))
+            except (ApiError, ServerUnavailable):  # never fails the run: the background sender retries
+                outcomes_for(connected).report(approved["id"], succeeded=True, output=output_of(result))
+                return result
+            if under_review(reported):  # a person reads the output first: return what they released
+                return _released(connected.wait(approved["id"], timeout=wait_timeout), result)
             return result
 
         gated.default_client = functools.cache(Client.from_env)

@@ -39,6 +39,8 @@ ROLES = {
         "policies.add_escalationtier",
         "policies.change_escalationtier",
         "policies.delete_escalationtier",
+        "policies.view_shadowpolicy",
+        "policies.add_shadowpolicy",
         "gateway.view_upstream",
         "gateway.add_upstream",
         "gateway.change_upstream",

@@ -314,6 +314,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.tasks.escalate_overdue",
         "schedule": timedelta(seconds=30),
     },
+    # Held outputs (#36) have the type's SLA, counted in minutes too: withheld at most 30 s late.
+    "withhold-overdue-outputs": {
+        "task": "approvals.tasks.withhold_overdue_outputs",
+        "schedule": timedelta(seconds=30),
+    },
     # A lost notification or execution is noticed after HITL_RECOVERY_GRACE_SECONDS; checking every minute
     # adds at most a minute to that.
     "recover-lost-work": {

@@ -2,22 +2,28 @@
 
 import csv
 import hmac
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.db import transaction
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from audit.log import Actor, record
 from audit.spreadsheets import spreadsheet_cell
 from insights import charts
-from insights.forms import InsightsForm
+from insights.evaluation import decided_actions, decision_lines, evaluate_checker
+from insights.forms import CheckerEvaluationForm, DecisionExportForm, InsightsForm
 from insights.metrics import exposition
 from insights.reports import TABLES, Insights
+from insights.shadow import shadow_report
 from policies.models import Autonomy
+from policies.shadow import ShadowPolicy
 
 LOCALHOST = ("127.0.0.1", "::1")
 
@@ -175,6 +181,83 @@ def insights_csv(request, chart):
     writer.writerow(table.header)
     writer.writerows([spreadsheet_cell(value) for value in row] for row in table.rows)
     return response
+
+
+@require_GET
+@login_required
+def shadow(request, pk):
+    """One shadow policy's report: what the candidate would have done, against what people decided."""
+    _check_may_see_insights(request.user)
+    candidate = get_object_or_404(ShadowPolicy.objects.select_related("action_type", "created_by"), pk=pk)
+    days = request.GET.get("days", "30")
+    if not days.isdigit() or not 1 <= int(days) <= 366:
+        return HttpResponse("days: a whole number from 1 to 366.", status=400, content_type="text/plain; charset=utf-8")
+    report = shadow_report(candidate, since=timezone.now() - timedelta(days=int(days)))
+    return render(
+        request,
+        "insights/shadow.html",
+        {
+            "shadow": candidate,
+            "report": report,
+            "days": int(days),
+            "differences": candidate.difference_rows() if candidate.status == ShadowPolicy.Status.ACTIVE else [],
+            "may_change": request.user.has_perm("policies.change_actiontype"),
+        },
+    )
+
+
+@require_GET
+@login_required
+def decisions_export(request):
+    """Every decided action as evaluation data (insights/evaluation.py), streamed as JSON Lines;
+    for auditors, as the audit log's export is, and audited as an export."""
+    if not request.user.has_perm("audit.view_event"):
+        raise PermissionDenied("Exports of decisions are for auditors.")
+    form = DecisionExportForm(request.GET)
+    if not form.is_valid():
+        errors = [f"{name}: {error}" for name, e in form.errors.items() for error in e]
+        return HttpResponse("; ".join(errors), status=400, content_type="text/plain; charset=utf-8")
+    with transaction.atomic():
+        record(
+            kind="audit.exported",
+            actor=Actor.user(request.user),
+            data={"format": "jsonl", "decisions": form.criteria()},
+        )
+    response = StreamingHttpResponse(
+        decision_lines(decided_actions(**form.filters())), content_type="application/x-ndjson"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="countersign-decisions-{timezone.now():%Y%m%dT%H%M%SZ}.jsonl"'
+    )
+    return response
+
+
+@login_required
+def evaluate_checker_page(request):
+    """Point an external checker at the labelled decisions (insights/evaluation.py) and read its
+    agreement with people per type, before enabling it live. For policy admins: the proposals are
+    sent, unredacted, as a live checker would get them. Audited, with the tables."""
+    if not request.user.has_perm("policies.change_actiontype"):
+        raise PermissionDenied("Evaluating a checker is for policy admins.")
+    if request.method != "POST":
+        form = CheckerEvaluationForm(initial={"action_type": request.GET.get("action_type")})
+        return render(request, "insights/checker.html", {"form": form})
+    form = CheckerEvaluationForm(request.POST)
+    if not form.is_valid():
+        return render(request, "insights/checker.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    actions = decided_actions(action_type=data["action_type"].key if data["action_type"] else None, since=data["since"])
+    # Remote calls, outside any transaction; the audit event after, in its own.
+    tables = evaluate_checker(
+        actions, url=data["url"], secret=data["secret"], timeout=data["timeout"], limit=data["limit"]
+    )
+    with transaction.atomic():
+        record(
+            kind="checker.evaluated",
+            actor=Actor.user(request.user),
+            data={"url": data["url"], "tables": {key: table.as_json() for key, table in tables.items()}},
+        )
+    return render(request, "insights/checker.html", {"form": form, "tables": tables, "evaluated": True})
 
 
 @require_GET

@@ -20,6 +20,7 @@ from audit.log import Actor, record
 from policies.dry_run import DEFAULT_LIMIT, dry_run
 from policies.earned_autonomy import offer_for
 from policies.models import POLICY_FIELDS, ActionType, Agent, AgentToken, EscalationTier, Rule, StandingApproval
+from policies.shadow_admin import shadow_link  # registers the shadow policies' admin too
 
 TRYING = ("_preview", "_dryrun")
 TRIAL = "trial"  # the code of the form error that holds a preview or a dry run back from saving
@@ -149,6 +150,7 @@ class ActionTypeAdmin(admin.ModelAdmin):
         ),
         ("What the reviewer reads", {"fields": ["summary_template", "preview_params"]}),
         ("Review", {"fields": ["reviewer_groups", "sla", "sla_warning_share", "timeout_fallback", "slack_channel"]}),
+        ("Output review", {"fields": ["output_review", "output_review_rule"], "classes": ["collapse"]}),
         ("Sampling after the fact", {"fields": ["sampling_rate", "target_error_rate"], "classes": ["collapse"]}),
         ("External checker", {"fields": ["checker_url", "checker_secret", "checker_timeout"], "classes": ["collapse"]}),
         ("Execution from the dashboard", {"fields": ["executor_url"], "classes": ["collapse"]}),
@@ -167,6 +169,7 @@ class ActionTypeAdmin(admin.ModelAdmin):
             if action_type is not None:
                 extra_context["history"] = action_type.change_history()[:50]
                 extra_context["autonomy_offer"] = offer_for(action_type)
+                extra_context.update(shadow_link(action_type))
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):

@@ -30,6 +30,7 @@ class Policies:
         self._agents = {}  # token digest → Agent
         self._action_types = {}  # key → ActionType, its rules prefetched
         self._standing = None  # {(action_type_id, agent_id)} of the standing approvals active when read
+        self._shadows = None  # {action_type_id: ShadowPolicy} of the active shadow policies (policies/shadow.py)
 
     @classmethod
     def current(cls):
@@ -73,3 +74,12 @@ class Policies:
         if self._standing is None:
             self._standing = set(StandingApproval.objects.active().values_list("action_type_id", "agent_id"))
         return (action_type.pk, agent.pk) in self._standing
+
+    def shadow_policy(self, action_type):
+        """The type's active shadow policy, or None: all of them read once per generation (a
+        candidate starting, promoted or discarded bumps it, migration policies.0009)."""
+        from policies.shadow import ShadowPolicy
+
+        if self._shadows is None:
+            self._shadows = {shadow.action_type_id: shadow for shadow in ShadowPolicy.objects.active()}
+        return self._shadows.get(action_type.pk)

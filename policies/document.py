@@ -24,9 +24,11 @@ from django.db import transaction
 from django.utils.dateparse import parse_duration
 
 from policies.models import POLICY_FIELDS, ActionType, Agent, Autonomy, EscalationTier, Rule, webhook_fingerprint
+from policies.shadow import CANDIDATE_FIELDS, ShadowPolicy
 
 DOCUMENT_VERSION = 1
-TYPE_KEYS = {*POLICY_FIELDS, "rules", "reviewer_groups", "escalation_tiers", "checker_secret_env"}
+TYPE_KEYS = {*POLICY_FIELDS, "rules", "reviewer_groups", "escalation_tiers", "checker_secret_env", "shadow"}
+SHADOW_KEYS = {*CANDIDATE_FIELDS, "rules", "note"}
 RULE_KEYS = {"name", "expression", "level", "order"}
 TIER_KEYS = {"position", "group", "emails", "duration", "webhook", "webhook_url_env", "slack_channel"}
 TIER_FIELDS = ["group_id", "emails", "duration", "webhook_url", "slack_channel"]
@@ -61,9 +63,11 @@ def export_document():
     for section in SECTIONS.values():
         if exported := section.export():
             document[section.name] = exported
+    shadows = {shadow.action_type_id: shadow.as_policy() for shadow in ShadowPolicy.objects.active()}
     document |= {
         "action_types": {
             action_type.key: action_type.policy_snapshot()
+            | ({"shadow": shadows[action_type.pk]} if action_type.pk in shadows else {})
             for action_type in ActionType.objects.prefetch_related("rules", "escalation_tiers__group").order_by("key")
         },
         "agents": {
@@ -99,6 +103,9 @@ def import_document(text, *, dry_run=False):
             )
             if event is not None:
                 changes.append((f"action type {action_type.key}", event.data["diff"]))
+        for key, spec in planned["shadows"]:
+            if (change := apply_shadow(key, spec)) is not None:
+                changes.append(change)
         for agent, before in planned["agents"]:
             agent.save(update_fields=["pause", "pause_reason"])
             agent.record_pause_change(by=None, before=before)
@@ -129,7 +136,7 @@ def validate(document):
     errors += [f"{key}: unknown key" for key in sorted(unknown)]
     if document.get("version") != DOCUMENT_VERSION:
         errors.append(f"version: must be {DOCUMENT_VERSION}")
-    planned = {"action_types": [], "agents": [], "sections": {}}
+    planned = {"action_types": [], "agents": [], "sections": {}, "shadows": []}
     for name, section in SECTIONS.items():
         if document.get(name) is not None:
             planned["sections"][name], section_errors = section.plan(document[name])
@@ -140,6 +147,8 @@ def validate(document):
         types = {}
     for key, spec in types.items():
         errors += plan_action_type(f"action_types.{key}", key, spec, planned["action_types"])
+        if isinstance(spec, dict) and "shadow" in spec:
+            errors += plan_shadow(f"action_types.{key}.shadow", key, spec["shadow"], planned["shadows"])
     agents = document.get("agents") or {}
     if not isinstance(agents, dict):
         errors.append("agents: a mapping of agent names to kill switches")
@@ -189,6 +198,35 @@ def plan_action_type(path, key, spec, planned):
     errors += tier_errors
     planned.append((action_type, rules, tiers, groups))
     return errors
+
+
+def plan_shadow(path, key, spec, planned):
+    """A type's `shadow`: the candidate's fields (those left out are the live policy's), or null to
+    end the active candidate. Absent: the candidate is left alone."""
+    if spec is None:
+        planned.append((key, None))
+        return []
+    if not isinstance(spec, dict):
+        return [f"{path}: a mapping of the candidate's autonomy, rules and risk gates, or null"]
+    errors = [f"{path}.{name}: unknown field" for name in sorted(set(spec) - SHADOW_KEYS)]
+    candidate = ShadowPolicy(**{name: spec[name] for name in SHADOW_KEYS & set(spec)})
+    errors += clean_errors(path, candidate, exclude=["action_type"], validate_constraints=False)
+    planned.append((key, spec))
+    return errors
+
+
+def apply_shadow(key, spec):
+    """Start, replace or end the type's candidate as `spec` says; (what, diff) when it changed."""
+    action_type = ActionType.objects.get(key=key)
+    active = ShadowPolicy.objects.active().filter(action_type=action_type).first()
+    wanted = None if spec is None else ShadowPolicy.from_live(action_type, **spec).as_policy()
+    if (active.as_policy() if active else None) == wanted:
+        return None
+    if active is not None:
+        active.discard(by=None)
+    if spec is not None:
+        ShadowPolicy.start(action_type=action_type, by=None, origin=ShadowPolicy.Origin.DOCUMENT, **spec)
+    return f"shadow policy of {key}", {"shadow": {"from": active.as_policy() if active else None, "to": wanted}}
 
 
 def plan_rules(path, specs):

@@ -232,6 +232,19 @@ class ActionType(Holdable, models.Model):
         help_text="Optional webhook that executes this action when a person runs it from the dashboard; "
         "it receives the final parameters, signed.",
     )
+    output_review = models.CharField(
+        max_length=8,
+        choices=[("", "Never"), ("always", "Always"), ("rule", "When the rule below matches")],
+        default="",
+        blank=True,
+        help_text="Whether a person reviews what the tool returned before the agent gets it (the agent's /result "
+        "report and the MCP gateway's upstream result are held). Nobody reviewing in the SLA withholds it.",
+    )
+    output_review_rule = models.TextField(
+        blank=True,
+        help_text="CEL over output, text (the output as JSON text), size (its length), status, error and params, "
+        'such as size > 10000 || text.matches("[0-9]{3}-[0-9]{2}-[0-9]{4}") || has(output.email).',
+    )
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -289,6 +302,13 @@ class ActionType(Holdable, models.Model):
                 compile_template(self.summary_template)
             except TemplateSyntaxError as error:
                 raise ValidationError({"summary_template": f"Not a valid summary template: {error}"}) from None
+        if self.output_review == "rule":
+            from policies.rules import compile_expression
+
+            try:
+                compile_expression(self.output_review_rule)
+            except ValueError as error:
+                raise ValidationError({"output_review_rule": f"Not a valid CEL expression: {error}"}) from None
         if self.irreversible and self.timeout_fallback == TimeoutFallback.APPROVE:
             raise ValidationError({"timeout_fallback": "An irreversible action is never approved by a timeout."})
 
@@ -467,6 +487,8 @@ POLICY_FIELDS = [
     "summary_template",
     "params_schema",
     "params_schema_inferred",
+    "output_review",
+    "output_review_rule",
 ]
 
 
@@ -945,3 +967,7 @@ class EscalationTier(models.Model):
                 raise ValidationError({"emails": f"Not an email address: {address}"}) from None
         if self.duration is not None and self.duration <= timedelta(0):
             raise ValidationError({"duration": "A tier needs some time to decide."})
+
+
+# Shadow policies have a module of their own; imported here so that Django registers the model.
+from policies.shadow import ShadowPolicy  # noqa: E402, F401

@@ -1,6 +1,7 @@
 """The approvals app's models, by what they are: an action and its decisions (`action`, with what
 a card shows in `card`), what else asks a person (`asks`: appeals, questions), the rows that
-deliver news of an action (`outbox`), and what the decision channels keep (`channels`)."""
+deliver news of an action (`outbox`), a tool's output held for a person (`output_review`), and
+what the decision channels keep (`channels`)."""
 
 from approvals.models.action import (
     ACTION_CHANNEL,
@@ -9,7 +10,6 @@ from approvals.models.action import (
     FALLING_BEHIND_MIN,
     HEALTH_WINDOW,
     INBOX_CHANNEL,
-    SLA_TIMEOUT_NAME,
     TIMED_OUT_WINDOW,
     Action,
     ActionQuerySet,
@@ -28,7 +28,8 @@ from approvals.models.asks import Appeal, AppealQuerySet, Question, QuestionQuer
 from approvals.models.card import ActionCard, Param
 from approvals.models.channels import NotificationPreference, SlackUser, SpentToken
 from approvals.models.outbox import CallbackDelivery, Execution, Notification, Outbox, SlackMessage
-from approvals.models.status import ActionStatus
+from approvals.models.output_review import OutputReview
+from approvals.models.status import SLA_TIMEOUT_NAME, ActionStatus
 
 __all__ = [
     "ACTION_CHANNEL",
@@ -56,6 +57,7 @@ __all__ = [
     "Notification",
     "NotificationPreference",
     "Outbox",
+    "OutputReview",
     "Param",
     "Question",
     "QuestionQuerySet",

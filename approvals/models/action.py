@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from approvals import tracing
 from approvals.models.card import ActionCard
 from approvals.models.outbox import CallbackDelivery, Execution, SlackMessage
-from approvals.models.status import ActionStatus
+from approvals.models.status import SLA_TIMEOUT_NAME, ActionStatus
 from approvals.receipts import receipt_for
 from audit.log import Actor, record, record_many
 from hitl_lib.sql import update_returning
@@ -67,7 +68,6 @@ HEALTH_WINDOW = timedelta(minutes=10)
 BREACH_HORIZON = timedelta(minutes=10)
 TIMED_OUT_WINDOW = timedelta(hours=24)
 FALLING_BEHIND_MIN = 3
-SLA_TIMEOUT_NAME = "sla-timeout"  # the decider's name on a timeout fallback's decision
 
 
 class ActionQuerySet(models.QuerySet):
@@ -201,6 +201,9 @@ class Action(ActionCard, models.Model):
     escalation_tier = models.PositiveSmallIntegerField(default=0)
     tier_started_at = models.DateTimeField(null=True, blank=True)
     warned_tier = models.SmallIntegerField(null=True, blank=True)  # the tier whose breach warning went out
+    # The W3C traceparent of the proposal's span (approvals/tracing.py), so that the wait, the
+    # decision and the outcome join the agent's trace; "" when tracing is off.
+    traceparent = models.CharField(max_length=55, blank=True, editable=False)
 
     # Statuses whose final parameters a person or a policy approved: these carry a receipt.
     APPROVED_STATUSES = (Status.APPROVED, Status.EXECUTED, Status.FAILED)
@@ -283,7 +286,16 @@ class Action(ActionCard, models.Model):
             "created_at": self.created_at,
             "review_url": self.review_url,
             "receipt": receipt_for(self),
+            "output_review": self.output_review_api(),
         }
+
+    def output_review_api(self):
+        """Where its type reviews outputs (approvals.models.output_review), the review's state for
+        the agent; no query for the other types."""
+        if not self.action_type.output_review or self.status not in self.APPROVED_STATUSES:
+            return None
+        review = getattr(self, "output_review", None)  # a missing one raises an AttributeError too
+        return review.as_api() if review is not None else None
 
     def approved_by_words(self, user):
         """Who approved it, as `user` reads it: "You", another reviewer's name, "A standing
@@ -645,6 +657,7 @@ class Action(ActionCard, models.Model):
         with transaction.atomic():
             self._claim(from_status=self.Status.APPROVED, status=status, outcome=outcome, finished_at=timezone.now())
             record(kind=f"action.{status}", actor=Actor.agent(self.agent), action=self, data=outcome)
+            tracing.reported(self)
 
     def allow_repeat(self):
         """For a framework that can only run the arguments its model wrote (HumanLayer, the OpenAI
@@ -770,6 +783,8 @@ def announce(action_ids, kind):
     notify(action_ids, kind)
     CallbackDelivery.queue_for(action_ids)
     SlackMessage.queue_updates(action_ids)
+    if kind:  # a decision (an outcome has its own span, written by `record_outcome`)
+        tracing.decided(Action.objects.filter(pk__in=list(action_ids)))
 
 
 class Decision(models.Model):

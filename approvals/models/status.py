@@ -1,5 +1,6 @@
-"""The statuses of an action, apart from the model, so that the rows that deliver news of an
-action (approvals.models.outbox) can name them without importing it."""
+"""The statuses of an action and the name its SLA's timeout decides under, apart from the model,
+so that what reports on an action (approvals.models.outbox, approvals.tracing) can name them
+without importing it."""
 
 from django.db import models
 
@@ -14,3 +15,6 @@ class ActionStatus(models.TextChoices):
     EXECUTED = "executed"
     FAILED = "failed"
     DISMISSED = "dismissed"
+
+
+SLA_TIMEOUT_NAME = "sla-timeout"  # the decider's name on a timeout fallback's decision

@@ -36,15 +36,19 @@ class Checker(BaseHTTPRequestHandler):
             "/garbage": b"<html>oops</html>",
             "/maybe": b'{"verdict": "maybe"}',
         }
-        payload = answers[self.path] if signed else b'{"verdict": "fail", "reason": "bad signature"}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        respond(self, answers[self.path] if signed else b'{"verdict": "fail", "reason": "bad signature"}')
 
     def log_message(self, *args):
         pass
+
+
+def respond(handler, payload):
+    """Answer a checker's request with `payload` (bytes), 200, as JSON."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    handler.wfile.write(payload)
 
 
 @pytest.fixture

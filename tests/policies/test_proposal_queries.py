@@ -16,9 +16,9 @@ REFUND = {"action": "payments.refund", "params": {"customer": "cus_1", "amount":
 WITH_IDEMPOTENCY_KEY = 6
 # Without a key, no lock or lookup.
 WITHOUT_KEY = 5
-# Reading the policies again after a change: the token with its agent, the type, its rules, and
-# (for a reversible type) which standing approvals are active.
-AFTER_A_CHANGE = 4
+# Reading the policies again after a change: the token with its agent, the type, its rules,
+# (for a reversible type) which standing approvals are active, and the active shadow policies.
+AFTER_A_CHANGE = 5
 
 
 def test_a_proposal_with_an_idempotency_key_runs_six_statements(api, refund_type, django_assert_num_queries):
