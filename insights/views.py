@@ -22,8 +22,7 @@ from insights.forms import CheckerEvaluationForm, DecisionExportForm, InsightsFo
 from insights.metrics import exposition
 from insights.reports import TABLES, Insights
 from insights.shadow import shadow_report
-from policies.models import Autonomy
-from policies.shadow import ShadowPolicy
+from policies.models import Autonomy, ShadowPolicy
 
 LOCALHOST = ("127.0.0.1", "::1")
 

@@ -19,7 +19,7 @@ import copy
 
 from django.db import connection
 
-from policies.models import ActionType, AgentToken, StandingApproval
+from policies.models import ActionType, AgentToken, ShadowPolicy, StandingApproval
 
 _latest = None  # this process's Policies, of the last generation a proposal read
 
@@ -78,8 +78,6 @@ class Policies:
     def shadow_policy(self, action_type):
         """The type's active shadow policy, or None: all of them read once per generation (a
         candidate starting, promoted or discarded bumps it, migration policies.0009)."""
-        from policies.shadow import ShadowPolicy
-
         if self._shadows is None:
             self._shadows = {shadow.action_type_id: shadow for shadow in ShadowPolicy.objects.active()}
         return self._shadows.get(action_type.pk)

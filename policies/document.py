@@ -23,8 +23,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.dateparse import parse_duration
 
-from policies.models import POLICY_FIELDS, ActionType, Agent, Autonomy, EscalationTier, Rule, webhook_fingerprint
-from policies.shadow import CANDIDATE_FIELDS, ShadowPolicy
+from policies.models import (
+    CANDIDATE_FIELDS,
+    POLICY_FIELDS,
+    ActionType,
+    Agent,
+    Autonomy,
+    EscalationTier,
+    Rule,
+    ShadowPolicy,
+    webhook_fingerprint,
+)
 
 DOCUMENT_VERSION = 1
 TYPE_KEYS = {*POLICY_FIELDS, "rules", "reviewer_groups", "escalation_tiers", "checker_secret_env", "shadow"}

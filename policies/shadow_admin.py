@@ -10,8 +10,7 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 
-from policies.models import ActionType, Autonomy
-from policies.shadow import CANDIDATE_FIELDS, ShadowPolicy
+from policies.models import CANDIDATE_FIELDS, ActionType, Autonomy, ShadowPolicy
 
 EDITABLE = ["action_type", "note", *CANDIDATE_FIELDS, "rules"]
 

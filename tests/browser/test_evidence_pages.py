@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 
 from approvals.models import Action
 from approvals.models.output_review import OutputReview
-from policies.models import ActionType
-from policies.shadow import ShadowPolicy
+from policies.models import ActionType, ShadowPolicy
 from tests.browser.test_approve import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

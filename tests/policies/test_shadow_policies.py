@@ -13,8 +13,7 @@ from approvals.models import Action
 from audit.models import Event
 from insights.shadow import shadow_report
 from policies.document import InvalidDocument, export_document, import_document
-from policies.models import ActionType
-from policies.shadow import ShadowPolicy
+from policies.models import ActionType, ShadowPolicy
 from sampling.error_rates import wilson_interval
 from tests.conftest import PASSWORD
 from tests.policies.conftest import add_rule
