@@ -212,7 +212,7 @@ def propose(request, proposal: ProposalIn):
     | 201 | | created |
     | 200 | | replay: same `Idempotency-Key`, same body |
     | 400 | `malformed_json`, `bad_request` | not JSON; wrong or missing fields (every one in `details`) |
-    | 400 | `number_out_of_range` | `NaN`, `Infinity`, past a double's range, or an integer past ±(2⁵³−1) |
+    | 400 | `number_out_of_range` | `NaN`, `Infinity`, past a double's range (`1e400`, `1e-400`), ints past ±(2⁵³−1) |
     | 400 | `duplicate_key` | one JSON object holds the same key twice |
     | 400 | `bad_encoding` | the body is not UTF-8, or starts with a byte order mark |
     | 400 | `bad_idempotency_key` | an `Idempotency-Key` over 255 characters, or two of them (or a comma in one) |

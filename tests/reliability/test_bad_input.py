@@ -58,6 +58,31 @@ def test_a_number_json_cannot_hold_is_a_400_and_is_logged(api, refund_type, numb
     assert event.data["code"] == "number_out_of_range"
 
 
+CONFIDENCE = (
+    '{"action": "payments.refund", "params": {"customer": "cus_1", "amount": 1, "currency": "USD"}, "confidence": %s}'
+)
+
+
+@pytest.mark.parametrize(
+    "where", [REFUND, IN_CONTEXT, NESTED_IN_CONTEXT, CONFIDENCE], ids=["params", "context", "nested", "confidence"]
+)
+@pytest.mark.parametrize("number", ["1e-400", "-1e-400", "0.00001e-330", "2.5E-999"])
+def test_a_number_too_small_for_a_double_is_a_400_not_stored_as_zero(api, refund_type, number, where):
+    response = api.post("/actions", raw=where % number)
+
+    assert_refused(response, 400, "number_out_of_range")
+    assert number.lstrip("-")[:5] in response.json()["error"]["message"]
+    [event] = refused_events()
+    assert event.data["code"] == "number_out_of_range"
+
+
+@pytest.mark.parametrize("number", ["0", "0.0", "-0.0", "0e5", "0.000E-400", "1e-300", "5e-324"])
+def test_zero_written_any_way_and_the_smallest_doubles_are_accepted(api, refund_type, number):
+    response = api.post("/actions", raw=IN_CONTEXT % number)
+
+    assert response.status_code == 201, response.content
+
+
 @pytest.mark.parametrize(
     "body",
     [
