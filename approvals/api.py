@@ -77,7 +77,8 @@ class ProposalIn(Schema):
     """Where to POST each decision or end state of this action (approved, edited, rejected, expired,
     cancelled, …): the action as this API returns it, signed per Standard Webhooks with the agent's
     callback secret. Defaults to the agent's callback URL. http(s) only, no credentials; a host that
-    resolves to a loopback, private, link-local or reserved address is refused (`422 callback_url_refused`)."""
+    resolves to a loopback, private, link-local, site-local or reserved address, or to an IPv6 one that
+    embeds such an IPv4 address (mapped, 6to4, Teredo, NAT64), is refused (`422 callback_url_refused`)."""
 
 
 class DecisionOut(Schema):
