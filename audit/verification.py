@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max, TextField
 from django.db.models.functions import Cast
@@ -52,18 +53,64 @@ class Result:
         return "; ".join(self.problems)
 
 
-def verify_chain(*, full=False, periodic=False, progress=None):
+def verify_chain(*, full=False, periodic=False, progress=None, now=None):
     """Verify the log and sign a new head saying how far it verified. Incremental by default:
     from the newest signed head on. `full` walks every lane from the last checkpoint and every
     head of the head chain. `periodic` signs no head when nothing changed (see
-    IDLE_HEAD_INTERVAL). `progress(checked, total)` is called after each batch of events."""
+    IDLE_HEAD_INTERVAL; the cadence entry signs one regardless). `progress(checked, total)` is
+    called after each batch of events. `now` is the time the head is signed at (tests sign
+    heads in the past, as a log that has run for a while has them)."""
+    now = now or timezone.now()
     with _one_at_a_time():
-        heads = _Heads(full=full)
+        heads = _Heads(full=full, now=now)
         result = _verify(heads, full=full, progress=progress)
-        if periodic and not _worth_a_head(result, heads.anchor):
+        if periodic and not _worth_a_head(result, heads.anchor, now):
             return result
-        result.head = _sign_head(result, heads, full=full)
+        result.head = _sign_head(result, heads, full=full, now=now)
     return result
+
+
+def margin():
+    return timedelta(seconds=settings.AUDIT_HEAD_MARGIN_SECONDS)
+
+
+def stale_problem(head, now):
+    """Why the newest head `head` is older than its own promise allows, or ""."""
+    due = head.next_due(margin()) if head is not None else None
+    if due is None or now <= due:
+        return ""
+    return (
+        f"stale: the newest chain head (#{head.number}) was signed at {_when(head.verified_at)}, "
+        f"{_duration(now - head.verified_at)} ago, but one is signed every {_duration(head.cadence)}: "
+        "newer heads were deleted from the database and every readable witness (a rollback), or none has "
+        "been signed since (is Celery beat running?)"
+    )
+
+
+def gap_problem(before, head):
+    """Why the time between `before` and the head after it, `head`, breaks before's promise, or ""."""
+    due = before.next_due(margin())
+    if due is None or head.verified_at <= due:
+        return ""
+    return (
+        f"gap: no chain head between #{before.number} ({_when(before.verified_at)}) and #{head.number} "
+        f"({_when(head.verified_at)}), {_duration(head.verified_at - before.verified_at)} where one was due "
+        f"every {_duration(before.cadence)}: heads of that time were deleted with the events they signed "
+        "(a rollback), or none was signed while Celery beat was down"
+    )
+
+
+def _when(moment):
+    return moment.isoformat(timespec="seconds")
+
+
+def _duration(span):
+    seconds = int(span.total_seconds() if isinstance(span, timedelta) else span)
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 @contextmanager
@@ -87,6 +134,8 @@ def _verify(heads, *, full, progress):
     problems = list(heads.problems)
     if anchor is not None and not full and not anchor.ok and anchor.problem:
         problems.append(anchor.problem)  # still broken: an incremental run does not look back
+    if stale := stale_problem(anchor, heads.now):
+        problems.append(stale)
 
     lanes = sorted(set(_lanes_in_use()) | set(purged) | set(signed))
     ends = {}
@@ -233,7 +282,8 @@ class _Heads:
     """The chain of signed heads as the database and the readable witnesses hold it: what is
     wrong with it, and the newest authentic head (the anchor)."""
 
-    def __init__(self, *, full=False, load=True):
+    def __init__(self, *, full=False, load=True, now=None):
+        self.now = now or timezone.now()
         self.problems = []
         self.witnesses = [w for w in witness.configured() if w.readable]
         self.anchor = None
@@ -323,7 +373,10 @@ class _Heads:
                 self._cache.setdefault(number, head)
                 self._consider(head)
                 return
-            self.problems.append(f"the witness's head #{number} ({name}) has a bad signature: forged")
+            self.problems.append(
+                f"the witness's copy of head #{number} ({name}) is not signed with the signing key: replaced or "
+                "altered by someone without it"
+            )
 
     def _check_link(self, head):
         if head.prev_number is None:
@@ -337,6 +390,8 @@ class _Heads:
             self.problems.append(
                 f"chain head #{head.number} does not follow head #{head.prev_number}: one of them was replaced"
             )
+        elif gap := gap_problem(before, head):
+            self.problems.append(gap)
 
     def _check_against_witnesses(self, head):
         """Whether every readable witness holds this head as it is (problems say which not)."""
@@ -345,17 +400,34 @@ class _Heads:
             text = w.read(head.number)
             if text is None:
                 self.problems.append(
-                    f"chain head #{head.number} is not in the witness ({w.name}): forged with the signing key, "
-                    "or the witness lost it"
+                    f"chain head #{head.number} is signed but not in the witness ({w.name}): its copy there was "
+                    "deleted, or the head was made with the signing key and never witnessed"
                 )
             elif text != head.record():
-                self.problems.append(
-                    f"chain head #{head.number} differs from the witness's copy ({w.name}): forged with the signing key"
-                )
+                self.problems.append(self._disagreement(head, w, text))
             else:
                 continue
             agreed = False
         return agreed
+
+    @staticmethod
+    def _disagreement(head, w, text):
+        """Words for a witness copy that differs from the authentic head in the database: whether
+        the copy itself is signed says whether whoever changed it had the signing key."""
+        try:
+            copy = ChainHead.from_record(text)
+            signed = copy.number == head.number and copy.is_authentic()
+        except (ValueError, KeyError, TypeError):
+            signed = False
+        if not signed:
+            return (
+                f"the witness's copy of chain head #{head.number} ({w.name}) was replaced or altered: it is not "
+                "signed with the signing key (done without it); the database's head is authentic"
+            )
+        return (
+            f"chain head #{head.number} exists in two versions, each validly signed (the database's and the "
+            f"witness's, {w.name}): one of them was made with the signing key"
+        )
 
     def get(self, number):
         """The authentic head `number`, from the database or else a witness, or None."""
@@ -419,17 +491,17 @@ def _span(run):
     return f"#{first}" if first == last else f"#{first}–#{last}"
 
 
-def _worth_a_head(result, anchor):
+def _worth_a_head(result, anchor, now):
     if anchor is None:
         return True
     moved = {lane: list(end[:2]) for lane, end in result.lanes.items()} != {
         lane: list(end[:2]) for lane, end in anchor.lane_ends().items()
     }
     changed = (result.ok, result.problem) != (anchor.ok, anchor.problem)
-    return moved or changed or anchor.verified_at < timezone.now() - IDLE_HEAD_INTERVAL
+    return moved or changed or anchor.verified_at < now - IDLE_HEAD_INTERVAL
 
 
-def _sign_head(result, heads, *, full):
+def _sign_head(result, heads, *, full, now):
     """Store the new head and write it to every witness, in one transaction: a witness that
     refuses it (WitnessError) rolls the head back. The write-only witnesses go first, so that a
     readable one never holds a head the database lacks unless the commit itself failed."""
@@ -442,13 +514,14 @@ def _sign_head(result, heads, *, full):
         number=newest + 1,
         prev_number=before.number if before is not None else None,
         prev_signature=before.signature if before is not None else "",
-        verified_at=timezone.now(),
+        verified_at=now,
         ok=result.ok,
         problem=result.problem,
         seq=result.seq,
         lanes={str(lane): [end[0], end[1], end[2]] for lane, end in sorted(result.lanes.items())},
         checked=result.checked,
         full=full,
+        cadence=settings.AUDIT_HEAD_CADENCE_SECONDS,
     )
     head.hash = hashlib.sha256(canonical_json(head.payload()).encode()).hexdigest()
     head.signature = head.expected_signature()
@@ -494,6 +567,8 @@ def chain_status():
         heads = _Heads(load=False)
         heads._check_link(head)
         heads._check_against_witnesses(head)
+        if stale := stale_problem(head, heads.now):
+            heads.problems.append(stale)
         if heads.problems:
             return Status(False, head, "; ".join(heads.problems))
     return Status(head.ok, head, head.problem)

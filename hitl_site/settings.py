@@ -257,6 +257,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 # How often the newest events are verified and anchored in a signed, witnessed chain head.
 AUDIT_ANCHOR_SECONDS = int(os.environ.get("AUDIT_ANCHOR_SECONDS", "60"))
+# A head is signed at this cadence even when nothing happens (as CloudTrail writes a digest each
+# hour), and each head promises the next within it: a gap in the head chain, or a newest head older
+# than the cadence plus the margin, is reported ("gap", "stale"). A rollback of the database and the
+# witness directory together shorter than the two goes unseen by them (a remote witness sees it).
+AUDIT_HEAD_CADENCE_SECONDS = int(os.environ.get("AUDIT_HEAD_CADENCE_SECONDS", "300"))
+# Room for a busy worker or a beat restart before a late head counts as a gap.
+AUDIT_HEAD_MARGIN_SECONDS = int(os.environ.get("AUDIT_HEAD_MARGIN_SECONDS", "120"))
 CELERY_BEAT_SCHEDULE = {
     # SLAs are counted in minutes; a 30-second sweep keeps a warning, an escalation or the
     # timeout fallback (which replaced the plain expiry) at most 30 s late.
@@ -287,6 +294,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.verify_chain",
         "schedule": timedelta(seconds=AUDIT_ANCHOR_SECONDS),
         "kwargs": {"periodic": True},
+    },
+    # The cadence: a signed head every AUDIT_HEAD_CADENCE_SECONDS whatever happens, so that heads
+    # deleted from the database and the witness directory together leave a gap in time that the
+    # next head (or the age of the newest) shows. Incremental, so as cheap as the run above.
+    "audit-head-cadence": {
+        "task": "audit.tasks.verify_chain",
+        "schedule": timedelta(seconds=AUDIT_HEAD_CADENCE_SECONDS),
     },
     # The incremental check trusts what it verified before; once a day the whole chain is walked
     # again from the last checkpoint, which catches an edit to an old event that kept its hash.
