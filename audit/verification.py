@@ -157,14 +157,47 @@ def _verify(heads, *, full, progress):
         end, problem = _walk_lane(lane, start, walked)
         if problem:
             problems.append(problem)
+            broken_anchor.add(lane)  # named already: the older heads need not name it again
         # A head never moves a lane back from where a signed head saw it: a lane cut short or
         # rewritten stays found by the next run, which starts from this head.
         if lane in signed and signed[lane][0] > end[0]:
             end = _end_with_seq(lane, signed[lane])
         ends[lane] = end
 
+    if full:
+        problems += _older_heads_against_events(heads, purged, skip=broken_anchor)
     newest = max((end[2] for end in ends.values() if end[2] is not None), default=0)
     return Result(not problems, newest, walked.checked, problems, ends)
+
+
+def _older_heads_against_events(heads, purged, *, skip):
+    """Every authentic head's lane ends must still be in the events. The newest head is checked
+    above; this catches a history rewritten and then signed over with the signing key (a new
+    head that matches the rewrite), which the older heads a remote witness keeps still contradict."""
+    expected = {}  # {lane: {lane_seq: (number, hash)}}
+    for number, head in sorted(heads.authentic().items()):
+        for lane, (lane_seq, hash_) in head.lane_ends().items():
+            if lane in skip or lane_seq <= purged.get(lane, (0, ""))[0]:
+                continue
+            expected.setdefault(lane, {}).setdefault(lane_seq, (number, hash_))
+    problems = []
+    for lane, ends in sorted(expected.items()):
+        positions = sorted(ends)
+        for first in range(0, len(positions), 5000):
+            chunk = positions[first : first + 5000]
+            stored = dict(
+                Event.objects.filter(lane=lane, lane_seq__in=chunk).values_list("lane_seq", "hash").order_by()
+            )
+            wrong = next((p for p in chunk if stored.get(p) != ends[p][1]), None)
+            if wrong is not None:
+                number = ends[wrong][0]
+                problems.append(
+                    f"lane {lane} was rewritten after head #{number} signed it: event {lane}:{wrong} "
+                    + ("is missing" if wrong not in stored else "no longer has the hash it signed")
+                    + ", though a newer head matches the events: that head was made with the signing key"
+                )
+                break
+    return problems
 
 
 def _lanes_in_use():
@@ -429,6 +462,10 @@ class _Heads:
             f"witness's, {w.name}): one of them was made with the signing key"
         )
 
+    def authentic(self):
+        """{number: head} of every authentic head of the head chain seen so far (a full run sees all)."""
+        return {number: head for number, head in self._cache.items() if head is not None and head.number}
+
     def get(self, number):
         """The authentic head `number`, from the database or else a witness, or None."""
         if number in self._cache:
@@ -503,9 +540,10 @@ def _worth_a_head(result, anchor, now):
 
 def _sign_head(result, heads, *, full, now):
     """Store the new head and write it to every witness, in one transaction: a witness that
-    refuses it (WitnessError) rolls the head back. The write-only witnesses go first, so that a
+    refuses it (WitnessError) rolls the head back. The write-only witnesses go first, then the
+    remote ones, which may refuse (a receipt that does not check), the directory last, so that a
     readable one never holds a head the database lacks unless the commit itself failed."""
-    witnesses = sorted(witness.configured(), key=lambda w: w.readable)
+    witnesses = sorted(witness.configured(), key=lambda w: (w.readable, isinstance(w, witness.DirectoryWitness)))
     newest = ChainHead.objects.aggregate(top=Max("number"))["top"] or 0
     for w in heads.witnesses:
         newest = max(newest, w.latest() or 0)

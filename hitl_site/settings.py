@@ -327,6 +327,12 @@ AUDIT_SIGNING_KEY = (
 # witness class listed (audit/witness.py). Empty AUDIT_WITNESS_DIR turns the directory off.
 AUDIT_WITNESS_DIR = os.environ.get("AUDIT_WITNESS_DIR", str(RUN_DIR / "audit-witness"))
 AUDIT_WITNESS_WEBHOOK_URL = os.environ.get("AUDIT_WITNESS_WEBHOOK_URL", "")
+# A remote witness at another site (audit/witness.py RemoteWitness; examples/witness_receiver.py):
+# it countersigns each head with its own Ed25519 key, whose public half (base64 of the 32 raw bytes)
+# is given here, and is read back by every verification. The token authenticates Countersign to it.
+AUDIT_WITNESS_REMOTE_URL = os.environ.get("AUDIT_WITNESS_REMOTE_URL", "")
+AUDIT_WITNESS_REMOTE_PUBLIC_KEY = os.environ.get("AUDIT_WITNESS_REMOTE_PUBLIC_KEY", "")
+AUDIT_WITNESS_REMOTE_TOKEN = os.environ.get("AUDIT_WITNESS_REMOTE_TOKEN", "")
 AUDIT_WITNESS_CLASSES = env_list("AUDIT_WITNESS_CLASSES")
 # Events are chained in this many lanes, each with its own lock, so that concurrent appends do
 # not queue behind one another (docs/reliability.md). More lanes than concurrent writers is
