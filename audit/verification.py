@@ -326,7 +326,13 @@ class _Heads:
         rows = ChainHead.objects.filter(number__isnull=False)
         witnessed = {w.name: self._witnessed(w, full=full) for w in self.witnesses}
         if full:
-            self._check_all(rows.order_by("number").iterator(chunk_size=2000), witnessed)
+            every = rows.order_by("number").iterator(chunk_size=2000)
+            try:
+                self._check_all(every, witnessed)
+            finally:
+                # A witness that fails mid-way (WitnessError) must not leave the server-side cursor
+                # to be closed whenever the generator is collected, inside some later transaction.
+                every.close()
         else:
             self._check_newest(list(rows.order_by("-number")[:20]), witnessed)
 

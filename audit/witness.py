@@ -14,10 +14,12 @@ Another kind (an S3 bucket with object lock) is a class with the same methods, l
 """
 
 import base64
+import fcntl
 import hashlib
 import hmac
 import json
 import os
+import struct
 import time
 from pathlib import Path
 
@@ -78,12 +80,55 @@ class DirectoryWitness:
                 return max(heads)
         return None
 
+    def not_append_only(self):
+        """The directories of this witness (itself and each shard it writes heads into) from which
+        a head's file could be deleted or renamed: the attribute is not inherited, so a shard made
+        after `chattr +a` needs its own."""
+        directories = [self.path, *(self.path / f"{shard:08d}" for shard in sorted(_numbered(self.path)))]
+        return [str(directory) for directory in directories if not is_append_only(directory)]
+
     def numbers(self):
         """Every head number stored, ascending."""
         found = []
         for shard in sorted(_numbered(self.path)):
             found += sorted(_numbered(self.path / f"{shard:08d}", suffix=".json"))
         return found
+
+
+# Linux's FS_IOC_GETFLAGS and its append-only flag (what `chattr +a` sets and `lsattr` shows).
+FS_IOC_GETFLAGS = 0x80086601
+FS_APPEND_FL = 0x20
+PROBE = ".append-only-probe"
+
+
+def is_append_only(path):
+    """Whether files in the directory `path` can be added but not deleted or renamed: its
+    append-only attribute, or, where the file system cannot say, a probe file that cannot be
+    removed (a volume that refuses deletes). A directory that does not exist is not."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        flags = struct.unpack("i", fcntl.ioctl(descriptor, FS_IOC_GETFLAGS, struct.pack("i", 0)))[0]
+        if flags & FS_APPEND_FL:
+            return True
+    except OSError:
+        pass  # no such attribute here: ask the directory itself
+    finally:
+        os.close(descriptor)
+    probe = Path(path) / PROBE
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444))
+    except FileExistsError:
+        pass  # an earlier probe that could not be removed
+    except OSError:
+        return False  # not even writable: not a witness Countersign can use
+    try:
+        os.unlink(probe)
+    except OSError:
+        return True
+    return False
 
 
 def _numbered(path, suffix=""):

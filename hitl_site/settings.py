@@ -327,6 +327,11 @@ AUDIT_SIGNING_KEY = (
 # witness class listed (audit/witness.py). Empty AUDIT_WITNESS_DIR turns the directory off.
 AUDIT_WITNESS_DIR = os.environ.get("AUDIT_WITNESS_DIR", str(RUN_DIR / "audit-witness"))
 AUDIT_WITNESS_WEBHOOK_URL = os.environ.get("AUDIT_WITNESS_WEBHOOK_URL", "")
+# A witness directory that is not append-only: "refuse" (production's default: `migrate` and
+# `check` fail, audit.E001) or "warn" (elsewhere: audit.W001 at start-up and a warning on /audit/).
+AUDIT_WITNESS_DIR_CHECK = os.environ.get("AUDIT_WITNESS_DIR_CHECK", "refuse" if PRODUCTION else "warn")
+if AUDIT_WITNESS_DIR_CHECK not in ("refuse", "warn"):
+    raise ImproperlyConfigured(f"AUDIT_WITNESS_DIR_CHECK is 'refuse' or 'warn', not {AUDIT_WITNESS_DIR_CHECK!r}")
 # A remote witness at another site (audit/witness.py RemoteWitness; examples/witness_receiver.py):
 # it countersigns each head with its own Ed25519 key, whose public half (base64 of the 32 raw bytes)
 # is given here, and is read back by every verification. The token authenticates Countersign to it.
