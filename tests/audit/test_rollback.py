@@ -264,3 +264,18 @@ def test_a_rewrite_signed_over_with_the_key_and_pushed_to_the_remote_is_caught_b
         r"lane \d+ was rewritten after head #\d+ signed it: event \d+:\d+ no longer has the hash it signed, though a "
         r"newer head matches the events: that head was made with the signing key"
     )
+
+
+def test_the_cadence_entry_signs_a_head_even_when_nothing_happened(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["audit-head-cadence"]
+    assert entry["task"] == "audit.tasks.verify_chain"
+    assert entry["schedule"] == timedelta(seconds=settings.AUDIT_HEAD_CADENCE_SECONDS)
+    append("note.written")
+    tasks.verify_chain(**entry.get("kwargs", {}))
+
+    tasks.verify_chain(**entry.get("kwargs", {}))  # nothing new: a head all the same
+    tasks.verify_chain(**entry.get("kwargs", {}))
+
+    heads = list(ChainHead.objects.order_by("number"))
+    assert [head.number for head in heads] == [1, 2, 3]
+    assert all(head.ok and head.cadence == settings.AUDIT_HEAD_CADENCE_SECONDS for head in heads)
