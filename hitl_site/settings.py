@@ -338,6 +338,11 @@ if AUDIT_WITNESS_DIR_CHECK not in ("refuse", "warn"):
 AUDIT_WITNESS_REMOTE_URL = os.environ.get("AUDIT_WITNESS_REMOTE_URL", "")
 AUDIT_WITNESS_REMOTE_PUBLIC_KEY = os.environ.get("AUDIT_WITNESS_REMOTE_PUBLIC_KEY", "")
 AUDIT_WITNESS_REMOTE_TOKEN = os.environ.get("AUDIT_WITNESS_REMOTE_TOKEN", "")
+if AUDIT_WITNESS_REMOTE_URL and not (AUDIT_WITNESS_REMOTE_PUBLIC_KEY and AUDIT_WITNESS_REMOTE_TOKEN):
+    raise ImproperlyConfigured(
+        "AUDIT_WITNESS_REMOTE_URL needs AUDIT_WITNESS_REMOTE_PUBLIC_KEY (the witness's Ed25519 public key, base64) "
+        "and AUDIT_WITNESS_REMOTE_TOKEN: a remote witness whose receipts cannot be checked anchors nothing."
+    )
 AUDIT_WITNESS_CLASSES = env_list("AUDIT_WITNESS_CLASSES")
 # Events are chained in this many lanes, each with its own lock, so that concurrent appends do
 # not queue behind one another (docs/reliability.md). More lanes than concurrent writers is
