@@ -587,7 +587,16 @@ class Status:
 
 def chain_status():
     """The newest head, checked the cheap way (its signature, its link to the head before it,
-    the witnesses' newest head), for the audit page; None when nothing was ever verified."""
+    the witnesses' newest head), for the audit page; None when nothing was ever verified. A
+    witness that cannot be read (a remote one down) makes the status unknown, not the page fail."""
+    try:
+        return _chain_status()
+    except witness.WitnessError as error:
+        head = ChainHead.objects.filter(number__isnull=False).order_by("-number").first()
+        return Status(False, head, f"the chain cannot be checked now: {error}")
+
+
+def _chain_status():
     head = ChainHead.objects.filter(number__isnull=False).order_by("-number").first()
     if head is None:
         head = ChainHead.objects.filter(number__isnull=True).order_by("-pk").first()

@@ -279,3 +279,16 @@ def test_the_cadence_entry_signs_a_head_even_when_nothing_happened(settings):
     heads = list(ChainHead.objects.order_by("number"))
     assert [head.number for head in heads] == [1, 2, 3]
     assert all(head.ok and head.cadence == settings.AUDIT_HEAD_CADENCE_SECONDS for head in heads)
+
+
+def test_the_audit_page_says_when_the_remote_witness_cannot_be_read(client, auditor, remote, settings):
+    append("note.written")
+    verify_chain()
+    client.force_login(auditor)
+    settings.AUDIT_WITNESS_REMOTE_URL = "http://127.0.0.1:9"  # down
+
+    response = client.get("/audit/")
+
+    assert response.status_code == 200
+    assert "Chain BROKEN" in response.text and "cannot be checked now: remote" in response.text
+    assert "did not answer" in response.text
