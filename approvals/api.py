@@ -78,7 +78,8 @@ class ProposalIn(Schema):
     """Where to POST each decision or end state of this action (approved, edited, rejected, expired,
     cancelled, …): the action as this API returns it, signed per Standard Webhooks with the agent's
     callback secret. Defaults to the agent's callback URL. http(s) only, no credentials; a host that
-    resolves to a loopback, private, link-local or reserved address is refused (`422 callback_url_refused`)."""
+    resolves to a loopback, private, link-local, site-local or reserved address, or to an IPv6 one that
+    embeds such an IPv4 address (mapped, 6to4, Teredo, NAT64), is refused (`422 callback_url_refused`)."""
 
 
 class DecisionOut(Schema):
@@ -220,7 +221,7 @@ def propose(request, proposal: ProposalIn):
     | 201 | | created |
     | 200 | | replay: same `Idempotency-Key`, same body |
     | 400 | `malformed_json`, `bad_request` | not JSON; wrong or missing fields (every one in `details`) |
-    | 400 | `number_out_of_range` | `NaN`, `Infinity`, past a double's range, or an integer past ±(2⁵³−1) |
+    | 400 | `number_out_of_range` | `NaN`, `Infinity`, past a double's range (`1e400`, `1e-400`), ints past ±(2⁵³−1) |
     | 400 | `duplicate_key` | one JSON object holds the same key twice |
     | 400 | `bad_encoding` | the body is not UTF-8, or starts with a byte order mark |
     | 400 | `bad_idempotency_key` | an `Idempotency-Key` over 255 characters, or two of them (or a comma in one) |

@@ -16,7 +16,7 @@ from django.utils import timezone
 from ninja.renderers import NinjaJSONEncoder
 from standardwebhooks import Webhook
 
-from approvals.delivery import PermanentFailure, attempt, finish_work, raise_for_answer
+from approvals.delivery import PermanentFailure, attempt, finish_work, one_line
 from approvals.models import CallbackDelivery
 from audit.log import Actor, record
 from policies.callback_urls import CallbackUrlRefused, check
@@ -78,13 +78,23 @@ def _send(callback):
     extensions = {"sni_hostname": target.hostname} if callback.url.startswith("https:") else {}
     try:
         response = http_client().post(target.url, content=body, headers=headers, extensions=extensions)
-        raise_for_answer(response)
-    except (httpx.HTTPError, OSError, PermanentFailure) as failure:
+        raise_unless_delivered(response)
+    except (httpx.HTTPError, OSError) as failure:
         _record_attempt(callback, ok=False, error=f"{type(failure).__name__}: {failure}")
         raise
     with transaction.atomic():
         if finish_work(callback, CallbackDelivery.Status.SENT, last_error="", sent_at=timezone.now()):
             _record_attempt(callback, ok=True, status_code=response.status_code)
+
+
+def raise_unless_delivered(response):
+    """Only a 2xx is a delivery (Standard Webhooks). A redirect is not followed, since it could
+    lead anywhere, loopback included, and is not a delivery either; it and every other status
+    are failures, retried like a network error, and after the last try the callback fails."""
+    if not response.is_success:
+        raise httpx.HTTPStatusError(
+            f"HTTP {response.status_code}: {one_line(response.text, 300)}", request=response.request, response=response
+        )
 
 
 def _failed(callback, error, permanent):

@@ -1,8 +1,6 @@
 """Deciding outside the inbox: Slack's interactivity requests, the link between a Slack user and
 a Countersign user, and the confirmation page behind an email's Approve and Reject links."""
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
@@ -12,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from approvals import slack
+from approvals import slack, slack_payloads
 from approvals.forms import RejectForm
 from approvals.models import Action, Conflict, SlackUser, SpentToken
 from approvals.notifications import read_decision_link
@@ -24,9 +22,11 @@ def slack_interactions(request):
     if not slack.verify(request):
         return HttpResponse("Invalid, stale or replayed Slack signature.", status=401, content_type="text/plain")
     try:
-        payload = json.loads(request.POST.get("payload", ""))
-    except ValueError:
-        return HttpResponse("The payload is not JSON.", status=400, content_type="text/plain")
+        payload = slack_payloads.parse(request.POST.get("payload", ""))
+    except slack_payloads.Malformed as malformed:
+        return HttpResponse(str(malformed), status=400, content_type="text/plain")
+    if payload is None:  # a kind of interaction Countersign does not act on
+        return HttpResponse(status=200)
     status, body = slack.handle(payload)
     return JsonResponse(body, status=status) if body is not None else HttpResponse(status=status)
 

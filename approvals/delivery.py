@@ -113,10 +113,12 @@ def signed_post(url, payload, headers=None):
 
 
 def raise_for_answer(response):
-    """The response when it is a success; an httpx error (worth retrying) for a 5xx, 408 or 429;
-    PermanentFailure for another 4xx."""
+    """The response when it is a success (2xx); an httpx error (worth retrying) for a 5xx, 408,
+    429, or a redirect (never followed, and no delivery); PermanentFailure for another 4xx."""
     if response.status_code in (408, 429) or response.status_code >= 500:
         response.raise_for_status()
+    if response.status_code < 200 or 300 <= response.status_code < 400:
+        raise httpx.HTTPStatusError(f"HTTP {response.status_code}", request=response.request, response=response)
     if response.status_code >= 400:
         raise PermanentFailure(f"HTTP {response.status_code}: {one_line(response.text, 300)}")
     return response

@@ -8,7 +8,7 @@ class AuditConfig(AppConfig):
     def ready(self):
         from django.contrib.auth import signals
 
-        from audit import logins
+        from audit import checks, logins  # noqa: F401 - checks registers the witness directory's check
 
         signals.user_logged_in.connect(logins.logged_in, dispatch_uid="audit.user.login")
         signals.user_logged_out.connect(logins.logged_out, dispatch_uid="audit.user.logout")

@@ -8,6 +8,7 @@ the users, agents and actions it describes.
 
 import hashlib
 import hmac
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
@@ -268,6 +269,11 @@ class ChainHead(models.Model):
     prev_signature = models.CharField(max_length=64, blank=True, default="")
     checked = models.BigIntegerField(default=0)  # events this verification walked
     full = models.BooleanField(default=False)  # walked from the last checkpoint, not the last head
+    # The promise this head makes: the next head is signed within this many seconds (the
+    # cadence, AUDIT_HEAD_CADENCE_SECONDS). A later gap, or a newest head older than that (plus
+    # AUDIT_HEAD_MARGIN_SECONDS), is a rollback or a stopped beat, never "intact". None on heads
+    # signed before heads had a cadence: they promise nothing.
+    cadence = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["pk"]
@@ -275,6 +281,12 @@ class ChainHead(models.Model):
 
     def __str__(self):
         return f"head {self.number or ''} #{self.seq} {'ok' if self.ok else 'BROKEN'} at {self.verified_at}"
+
+    def next_due(self, margin):
+        """When the head after this one was due at the latest, or None if it promised none."""
+        if self.cadence is None:
+            return None
+        return self.verified_at + timedelta(seconds=self.cadence) + margin
 
     def payload(self):
         """What a head of the head chain signs, and what its witnesses hold."""
@@ -289,6 +301,8 @@ class ChainHead(models.Model):
             "lanes": self.lanes,
             "checked": self.checked,
             "full": self.full,
+            # Only where set, so that heads signed before the cadence existed still verify.
+            **({"cadence": self.cadence} if self.cadence is not None else {}),
         }
 
     def record(self):
@@ -314,6 +328,7 @@ class ChainHead(models.Model):
             lanes=fields["lanes"],
             checked=fields["checked"],
             full=fields["full"],
+            cadence=fields.get("cadence"),
             signature=fields["signature"],
         )
 

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max, TextField
 from django.db.models.functions import Cast
@@ -52,18 +53,64 @@ class Result:
         return "; ".join(self.problems)
 
 
-def verify_chain(*, full=False, periodic=False, progress=None):
+def verify_chain(*, full=False, periodic=False, progress=None, now=None):
     """Verify the log and sign a new head saying how far it verified. Incremental by default:
     from the newest signed head on. `full` walks every lane from the last checkpoint and every
     head of the head chain. `periodic` signs no head when nothing changed (see
-    IDLE_HEAD_INTERVAL). `progress(checked, total)` is called after each batch of events."""
+    IDLE_HEAD_INTERVAL; the cadence entry signs one regardless). `progress(checked, total)` is
+    called after each batch of events. `now` is the time the head is signed at (tests sign
+    heads in the past, as a log that has run for a while has them)."""
+    now = now or timezone.now()
     with _one_at_a_time():
-        heads = _Heads(full=full)
+        heads = _Heads(full=full, now=now)
         result = _verify(heads, full=full, progress=progress)
-        if periodic and not _worth_a_head(result, heads.anchor):
+        if periodic and not _worth_a_head(result, heads.anchor, now):
             return result
-        result.head = _sign_head(result, heads, full=full)
+        result.head = _sign_head(result, heads, full=full, now=now)
     return result
+
+
+def margin():
+    return timedelta(seconds=settings.AUDIT_HEAD_MARGIN_SECONDS)
+
+
+def stale_problem(head, now):
+    """Why the newest head `head` is older than its own promise allows, or ""."""
+    due = head.next_due(margin()) if head is not None else None
+    if due is None or now <= due:
+        return ""
+    return (
+        f"stale: the newest chain head (#{head.number}) was signed at {_when(head.verified_at)}, "
+        f"{_duration(now - head.verified_at)} ago, but one is signed every {_duration(head.cadence)}: "
+        "newer heads were deleted from the database and every readable witness (a rollback), or none has "
+        "been signed since (is Celery beat running?)"
+    )
+
+
+def gap_problem(before, head):
+    """Why the time between `before` and the head after it, `head`, breaks before's promise, or ""."""
+    due = before.next_due(margin())
+    if due is None or head.verified_at <= due:
+        return ""
+    return (
+        f"gap: no chain head between #{before.number} ({_when(before.verified_at)}) and #{head.number} "
+        f"({_when(head.verified_at)}), {_duration(head.verified_at - before.verified_at)} where one was due "
+        f"every {_duration(before.cadence)}: heads of that time were deleted with the events they signed "
+        "(a rollback), or none was signed while Celery beat was down"
+    )
+
+
+def _when(moment):
+    return moment.isoformat(timespec="seconds")
+
+
+def _duration(span):
+    seconds = int(span.total_seconds() if isinstance(span, timedelta) else span)
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 @contextmanager
@@ -87,6 +134,8 @@ def _verify(heads, *, full, progress):
     problems = list(heads.problems)
     if anchor is not None and not full and not anchor.ok and anchor.problem:
         problems.append(anchor.problem)  # still broken: an incremental run does not look back
+    if stale := stale_problem(anchor, heads.now):
+        problems.append(stale)
 
     lanes = sorted(set(_lanes_in_use()) | set(purged) | set(signed))
     ends = {}
@@ -108,14 +157,47 @@ def _verify(heads, *, full, progress):
         end, problem = _walk_lane(lane, start, walked)
         if problem:
             problems.append(problem)
+            broken_anchor.add(lane)  # named already: the older heads need not name it again
         # A head never moves a lane back from where a signed head saw it: a lane cut short or
         # rewritten stays found by the next run, which starts from this head.
         if lane in signed and signed[lane][0] > end[0]:
             end = _end_with_seq(lane, signed[lane])
         ends[lane] = end
 
+    if full:
+        problems += _older_heads_against_events(heads, purged, skip=broken_anchor)
     newest = max((end[2] for end in ends.values() if end[2] is not None), default=0)
     return Result(not problems, newest, walked.checked, problems, ends)
+
+
+def _older_heads_against_events(heads, purged, *, skip):
+    """Every authentic head's lane ends must still be in the events. The newest head is checked
+    above; this catches a history rewritten and then signed over with the signing key (a new
+    head that matches the rewrite), which the older heads a remote witness keeps still contradict."""
+    expected = {}  # {lane: {lane_seq: (number, hash)}}
+    for number, head in sorted(heads.authentic().items()):
+        for lane, (lane_seq, hash_) in head.lane_ends().items():
+            if lane in skip or lane_seq <= purged.get(lane, (0, ""))[0]:
+                continue
+            expected.setdefault(lane, {}).setdefault(lane_seq, (number, hash_))
+    problems = []
+    for lane, ends in sorted(expected.items()):
+        positions = sorted(ends)
+        for first in range(0, len(positions), 5000):
+            chunk = positions[first : first + 5000]
+            stored = dict(
+                Event.objects.filter(lane=lane, lane_seq__in=chunk).values_list("lane_seq", "hash").order_by()
+            )
+            wrong = next((p for p in chunk if stored.get(p) != ends[p][1]), None)
+            if wrong is not None:
+                number = ends[wrong][0]
+                problems.append(
+                    f"lane {lane} was rewritten after head #{number} signed it: event {lane}:{wrong} "
+                    + ("is missing" if wrong not in stored else "no longer has the hash it signed")
+                    + ", though a newer head matches the events: that head was made with the signing key"
+                )
+                break
+    return problems
 
 
 def _lanes_in_use():
@@ -233,7 +315,8 @@ class _Heads:
     """The chain of signed heads as the database and the readable witnesses hold it: what is
     wrong with it, and the newest authentic head (the anchor)."""
 
-    def __init__(self, *, full=False, load=True):
+    def __init__(self, *, full=False, load=True, now=None):
+        self.now = now or timezone.now()
         self.problems = []
         self.witnesses = [w for w in witness.configured() if w.readable]
         self.anchor = None
@@ -243,7 +326,13 @@ class _Heads:
         rows = ChainHead.objects.filter(number__isnull=False)
         witnessed = {w.name: self._witnessed(w, full=full) for w in self.witnesses}
         if full:
-            self._check_all(rows.order_by("number").iterator(chunk_size=2000), witnessed)
+            every = rows.order_by("number").iterator(chunk_size=2000)
+            try:
+                self._check_all(every, witnessed)
+            finally:
+                # A witness that fails mid-way (WitnessError) must not leave the server-side cursor
+                # to be closed whenever the generator is collected, inside some later transaction.
+                every.close()
         else:
             self._check_newest(list(rows.order_by("-number")[:20]), witnessed)
 
@@ -323,7 +412,10 @@ class _Heads:
                 self._cache.setdefault(number, head)
                 self._consider(head)
                 return
-            self.problems.append(f"the witness's head #{number} ({name}) has a bad signature: forged")
+            self.problems.append(
+                f"the witness's copy of head #{number} ({name}) is not signed with the signing key: replaced or "
+                "altered by someone without it"
+            )
 
     def _check_link(self, head):
         if head.prev_number is None:
@@ -337,6 +429,8 @@ class _Heads:
             self.problems.append(
                 f"chain head #{head.number} does not follow head #{head.prev_number}: one of them was replaced"
             )
+        elif gap := gap_problem(before, head):
+            self.problems.append(gap)
 
     def _check_against_witnesses(self, head):
         """Whether every readable witness holds this head as it is (problems say which not)."""
@@ -345,17 +439,38 @@ class _Heads:
             text = w.read(head.number)
             if text is None:
                 self.problems.append(
-                    f"chain head #{head.number} is not in the witness ({w.name}): forged with the signing key, "
-                    "or the witness lost it"
+                    f"chain head #{head.number} is signed but not in the witness ({w.name}): its copy there was "
+                    "deleted, or the head was made with the signing key and never witnessed"
                 )
             elif text != head.record():
-                self.problems.append(
-                    f"chain head #{head.number} differs from the witness's copy ({w.name}): forged with the signing key"
-                )
+                self.problems.append(self._disagreement(head, w, text))
             else:
                 continue
             agreed = False
         return agreed
+
+    @staticmethod
+    def _disagreement(head, w, text):
+        """Words for a witness copy that differs from the authentic head in the database: whether
+        the copy itself is signed says whether whoever changed it had the signing key."""
+        try:
+            copy = ChainHead.from_record(text)
+            signed = copy.number == head.number and copy.is_authentic()
+        except (ValueError, KeyError, TypeError):
+            signed = False
+        if not signed:
+            return (
+                f"the witness's copy of chain head #{head.number} ({w.name}) was replaced or altered: it is not "
+                "signed with the signing key (done without it); the database's head is authentic"
+            )
+        return (
+            f"chain head #{head.number} exists in two versions, each validly signed (the database's and the "
+            f"witness's, {w.name}): one of them was made with the signing key"
+        )
+
+    def authentic(self):
+        """{number: head} of every authentic head of the head chain seen so far (a full run sees all)."""
+        return {number: head for number, head in self._cache.items() if head is not None and head.number}
 
     def get(self, number):
         """The authentic head `number`, from the database or else a witness, or None."""
@@ -419,21 +534,22 @@ def _span(run):
     return f"#{first}" if first == last else f"#{first}–#{last}"
 
 
-def _worth_a_head(result, anchor):
+def _worth_a_head(result, anchor, now):
     if anchor is None:
         return True
     moved = {lane: list(end[:2]) for lane, end in result.lanes.items()} != {
         lane: list(end[:2]) for lane, end in anchor.lane_ends().items()
     }
     changed = (result.ok, result.problem) != (anchor.ok, anchor.problem)
-    return moved or changed or anchor.verified_at < timezone.now() - IDLE_HEAD_INTERVAL
+    return moved or changed or anchor.verified_at < now - IDLE_HEAD_INTERVAL
 
 
-def _sign_head(result, heads, *, full):
+def _sign_head(result, heads, *, full, now):
     """Store the new head and write it to every witness, in one transaction: a witness that
-    refuses it (WitnessError) rolls the head back. The write-only witnesses go first, so that a
+    refuses it (WitnessError) rolls the head back. The write-only witnesses go first, then the
+    remote ones, which may refuse (a receipt that does not check), the directory last, so that a
     readable one never holds a head the database lacks unless the commit itself failed."""
-    witnesses = sorted(witness.configured(), key=lambda w: w.readable)
+    witnesses = sorted(witness.configured(), key=lambda w: (w.readable, isinstance(w, witness.DirectoryWitness)))
     newest = ChainHead.objects.aggregate(top=Max("number"))["top"] or 0
     for w in heads.witnesses:
         newest = max(newest, w.latest() or 0)
@@ -442,13 +558,14 @@ def _sign_head(result, heads, *, full):
         number=newest + 1,
         prev_number=before.number if before is not None else None,
         prev_signature=before.signature if before is not None else "",
-        verified_at=timezone.now(),
+        verified_at=now,
         ok=result.ok,
         problem=result.problem,
         seq=result.seq,
         lanes={str(lane): [end[0], end[1], end[2]] for lane, end in sorted(result.lanes.items())},
         checked=result.checked,
         full=full,
+        cadence=settings.AUDIT_HEAD_CADENCE_SECONDS,
     )
     head.hash = hashlib.sha256(canonical_json(head.payload()).encode()).hexdigest()
     head.signature = head.expected_signature()
@@ -470,7 +587,16 @@ class Status:
 
 def chain_status():
     """The newest head, checked the cheap way (its signature, its link to the head before it,
-    the witnesses' newest head), for the audit page; None when nothing was ever verified."""
+    the witnesses' newest head), for the audit page; None when nothing was ever verified. A
+    witness that cannot be read (a remote one down) makes the status unknown, not the page fail."""
+    try:
+        return _chain_status()
+    except witness.WitnessError as error:
+        head = ChainHead.objects.filter(number__isnull=False).order_by("-number").first()
+        return Status(False, head, f"the chain cannot be checked now: {error}")
+
+
+def _chain_status():
     head = ChainHead.objects.filter(number__isnull=False).order_by("-number").first()
     if head is None:
         head = ChainHead.objects.filter(number__isnull=True).order_by("-pk").first()
@@ -494,6 +620,8 @@ def chain_status():
         heads = _Heads(load=False)
         heads._check_link(head)
         heads._check_against_witnesses(head)
+        if stale := stale_problem(head, heads.now):
+            heads.problems.append(stale)
         if heads.problems:
             return Status(False, head, "; ".join(heads.problems))
     return Status(head.ok, head, head.problem)

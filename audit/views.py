@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from audit import tasks
+from audit.checks import witness_directory_problem
 from audit.forms import KNOWN_KINDS, SearchForm
 from audit.log import Actor, record
 from audit.models import EVENT_COLUMNS, Event, Verification
@@ -72,7 +73,12 @@ def event(request, seq):
 
 
 def _chain_context(**extra):
-    return {"status": chain_status(), "verification": Verification.objects.first(), **extra}
+    return {
+        "status": chain_status(),
+        "verification": Verification.objects.first(),
+        "witness_warning": witness_directory_problem(),
+        **extra,
+    }
 
 
 @require_GET

@@ -26,7 +26,10 @@ class Unacceptable(ValueError):
 
 # The largest integer that every JSON reader (and RFC 8785's canonical form) keeps exactly.
 MAX_SAFE_INTEGER = 2**53 - 1
-NUMBER_RULE = "numbers must be finite, and integers within ±9007199254740991 (I-JSON, RFC 7493)"
+NUMBER_RULE = (
+    "numbers must be finite, non-zero ones at least about ±2.2e-308 in size (a double's range), "
+    "and integers within ±9007199254740991 (I-JSON, RFC 7493)"
+)
 JSON_MEDIA_TYPE = re.compile(r"application/(?:[a-z0-9.+-]+\+)?json")
 
 
@@ -90,9 +93,14 @@ def _no_constant(name):
 
 def _finite_float(text):
     value = float(text)
-    if not math.isfinite(value):
+    # Underflow is refused like overflow: 1e-400 would be stored as 0.0, a value silently changed.
+    if not math.isfinite(value) or (value == 0 and _nonzero_digits(text)):
         raise Unacceptable("number_out_of_range", f"The number {text[:40]} is out of range: {NUMBER_RULE}.")
     return value
+
+
+def _nonzero_digits(text):
+    return re.search(r"[1-9]", re.split(r"[eE]", text)[0]) is not None
 
 
 def _safe_int(text):
@@ -136,7 +144,7 @@ def read_leniently(body):
 
 def _float_or_text(text):
     value = float(text)
-    return value if math.isfinite(value) else text
+    return value if math.isfinite(value) and not (value == 0 and _nonzero_digits(text)) else text
 
 
 def _int_or_text(text):

@@ -307,6 +307,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 # How often the newest events are verified and anchored in a signed, witnessed chain head.
 AUDIT_ANCHOR_SECONDS = int(os.environ.get("AUDIT_ANCHOR_SECONDS", "60"))
+# A head is signed at this cadence even when nothing happens (as CloudTrail writes a digest each
+# hour), and each head promises the next within it: a gap in the head chain, or a newest head older
+# than the cadence plus the margin, is reported ("gap", "stale"). A rollback of the database and the
+# witness directory together shorter than the two goes unseen by them (a remote witness sees it).
+AUDIT_HEAD_CADENCE_SECONDS = int(os.environ.get("AUDIT_HEAD_CADENCE_SECONDS", "300"))
+# Room for a busy worker or a beat restart before a late head counts as a gap.
+AUDIT_HEAD_MARGIN_SECONDS = int(os.environ.get("AUDIT_HEAD_MARGIN_SECONDS", "120"))
 CELERY_BEAT_SCHEDULE = {
     # SLAs are counted in minutes; a 30-second sweep keeps a warning, an escalation or the
     # timeout fallback (which replaced the plain expiry) at most 30 s late.
@@ -343,6 +350,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=AUDIT_ANCHOR_SECONDS),
         "kwargs": {"periodic": True},
     },
+    # The cadence: a signed head every AUDIT_HEAD_CADENCE_SECONDS whatever happens, so that heads
+    # deleted from the database and the witness directory together leave a gap in time that the
+    # next head (or the age of the newest) shows. Incremental, so as cheap as the run above.
+    "audit-head-cadence": {
+        "task": "audit.tasks.verify_chain",
+        "schedule": timedelta(seconds=AUDIT_HEAD_CADENCE_SECONDS),
+    },
     # The incremental check trusts what it verified before; once a day the whole chain is walked
     # again from the last checkpoint, which catches an edit to an old event that kept its hash.
     "audit-verify-chain-fully": {
@@ -368,6 +382,22 @@ AUDIT_SIGNING_KEY = (
 # witness class listed (audit/witness.py). Empty AUDIT_WITNESS_DIR turns the directory off.
 AUDIT_WITNESS_DIR = os.environ.get("AUDIT_WITNESS_DIR", str(RUN_DIR / "audit-witness"))
 AUDIT_WITNESS_WEBHOOK_URL = os.environ.get("AUDIT_WITNESS_WEBHOOK_URL", "")
+# A witness directory that is not append-only: "refuse" (production's default: `migrate` and
+# `check` fail, audit.E001) or "warn" (elsewhere: audit.W001 at start-up and a warning on /audit/).
+AUDIT_WITNESS_DIR_CHECK = os.environ.get("AUDIT_WITNESS_DIR_CHECK", "refuse" if PRODUCTION else "warn")
+if AUDIT_WITNESS_DIR_CHECK not in ("refuse", "warn"):
+    raise ImproperlyConfigured(f"AUDIT_WITNESS_DIR_CHECK is 'refuse' or 'warn', not {AUDIT_WITNESS_DIR_CHECK!r}")
+# A remote witness at another site (audit/witness.py RemoteWitness; examples/witness_receiver.py):
+# it countersigns each head with its own Ed25519 key, whose public half (base64 of the 32 raw bytes)
+# is given here, and is read back by every verification. The token authenticates Countersign to it.
+AUDIT_WITNESS_REMOTE_URL = os.environ.get("AUDIT_WITNESS_REMOTE_URL", "")
+AUDIT_WITNESS_REMOTE_PUBLIC_KEY = os.environ.get("AUDIT_WITNESS_REMOTE_PUBLIC_KEY", "")
+AUDIT_WITNESS_REMOTE_TOKEN = os.environ.get("AUDIT_WITNESS_REMOTE_TOKEN", "")
+if AUDIT_WITNESS_REMOTE_URL and not (AUDIT_WITNESS_REMOTE_PUBLIC_KEY and AUDIT_WITNESS_REMOTE_TOKEN):
+    raise ImproperlyConfigured(
+        "AUDIT_WITNESS_REMOTE_URL needs AUDIT_WITNESS_REMOTE_PUBLIC_KEY (the witness's Ed25519 public key, base64) "
+        "and AUDIT_WITNESS_REMOTE_TOKEN: a remote witness whose receipts cannot be checked anchors nothing."
+    )
 AUDIT_WITNESS_CLASSES = env_list("AUDIT_WITNESS_CLASSES")
 # Events are chained in this many lanes, each with its own lock, so that concurrent appends do
 # not queue behind one another (docs/reliability.md). More lanes than concurrent writers is

@@ -33,12 +33,41 @@ def allowed_networks():
     return [ipaddress.ip_network(network, strict=False) for network in settings.HITL_CALLBACK_ALLOWED_NETWORKS]
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits, translated to it by a gateway:
+# NAT64's well-known prefix (RFC 6052) and the deprecated IPv4-compatible form (::a.b.c.d).
+EMBEDDING_LAST_32_BITS = [ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("::/96")]
+# NAT64's local-use prefix (RFC 8215) translates into the deployment's own network, where it
+# embeds the IPv4 address depends on the operator's prefix length: refused whole.
+NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(address):
+    """The IPv4 addresses an IPv6 address leads to when a relay or translator unwraps it:
+    IPv4-mapped, 6to4 (2002::/16), Teredo's server and client (2001::/32), NAT64, IPv4-compatible."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    found = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    if any(address in prefix for prefix in EMBEDDING_LAST_32_BITS):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [ipv4 for ipv4 in found if ipv4 is not None]
+
+
 def address_refusal(address):
-    """Why Countersign will not call `address` (an ip_address), or "" when it may."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    """Why Countersign will not call `address` (an ip_address), or "" when it may: the address
+    itself by the standard library's properties, and every IPv4 address embedded in it."""
     if any(address in network for network in allowed_networks()):
         return ""
+    ipv6 = isinstance(address, ipaddress.IPv6Address)
+    if ipv6 and not (address.is_loopback or address.is_unspecified):  # ::1 and :: are in ::/96 too
+        for ipv4 in embedded_ipv4(address):
+            if why := address_refusal(ipv4):
+                return f"{why} ({ipv4}) embedded in an IPv6 one"
+        if address.ipv4_mapped or any(address in prefix for prefix in EMBEDDING_LAST_32_BITS):
+            return ""  # only a translation: the IPv4 address it leads to decides
+        if address.is_site_local:
+            return "a site-local address"
+        if address in NAT64_LOCAL_USE:
+            return "a NAT64 local-use address"
     if address.is_loopback:
         return "a loopback address"
     if address.is_link_local:
@@ -84,7 +113,7 @@ def check(url):
     for address in addresses:
         if why := address_refusal(address):
             raise CallbackUrlRefused(
-                f"The callback URL's host {host!r} resolves to {why} ({address}), which Countersign does not call."
+                f"The callback URL's host {host!r} resolves to {address}, {why}, which Countersign does not call."
             )
     address = addresses[0]
     parts = urlsplit(url)

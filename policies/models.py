@@ -567,11 +567,23 @@ class Agent(Holdable, models.Model):
             )
 
     def clean(self):
+        if problem := self.look_alike_problem():
+            raise ValidationError({"name": problem})
         if self.callback_url:
             try:
                 check(self.callback_url)
             except CallbackUrlRefused as refusal:
                 raise ValidationError({"callback_url": str(refusal)}) from None
+
+    def look_alike_problem(self):
+        """Why this name cannot be another agent's (it reads as the name of one that exists), or "":
+        two agents a reviewer cannot tell apart on a card are one agent to them."""
+        from policies.names import look_alike
+
+        twin = look_alike(self.name, Agent.objects.exclude(pk=self.pk).values_list("name", flat=True))
+        if twin is None:
+            return ""
+        return f"'{self.name}' reads as the agent '{twin}', which exists (by case, look-alike or invisible characters)."
 
     def callback_secret(self):
         """The Standard Webhooks signing secret (`whsec_…`) of this agent's callbacks: derived from

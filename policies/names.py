@@ -4,8 +4,11 @@ Both are checks on text an agent sends, so both refuse or fold what a reader can
 invisible characters, look-alike letters from other scripts, compatibility forms, spacing.
 """
 
+import functools
+import json
 import re
 import unicodedata
+from importlib.resources import files
 
 # One format for every key, room included for MCP-style tool names ("git.git_status"):
 # ASCII letters, digits, "_" and "-", in segments joined by dots, starting with a letter.
@@ -41,21 +44,9 @@ def action_key_problem(key):
     return None
 
 
-# Unicode's confusables (UTS #39, confusables.txt) that map ASCII to ASCII, the only characters a
-# key may hold: 0 reads as O, 1 and I as l, m as rn. With case folded on top (a second spelling
-# by case is as easy to mistake), two keys with one skeleton are told apart only by close reading.
-_CONFUSABLE = str.maketrans({"0": "O", "1": "l", "I": "l"})
-
-
-def skeleton(key):
-    """The form in which look-alike keys compare equal: UTS #39's skeleton within ASCII, case-folded."""
-    return key.translate(_CONFUSABLE).casefold().replace("m", "rn")
-
-
 def look_alike(key, keys):
     """The first of `keys` (other than `key` itself) that a reader could take for `key`, or None."""
-    mark = skeleton(key)
-    return next((other for other in sorted(keys) if other != key and skeleton(other) == mark), None)
+    return next((other for other in sorted(keys) if other != key and same_identity(key, other)), None)
 
 
 def _invisible(char):
@@ -64,8 +55,78 @@ def _invisible(char):
     return unicodedata.category(char) in ("Cf", "Cc", "Zs", "Zl", "Zp") or char in "\u115f\u1160\u3164\uffa0"
 
 
-def identity(text):
-    """The form in which two spellings of one person compare equal: NFKC (fullwidth and other
-    compatibility forms folded), case-folded, invisible characters removed, trimmed."""
-    folded = unicodedata.normalize("NFKC", text or "").casefold()
-    return "".join(char for char in folded if not _invisible(char)).strip()
+# One person is one person, one agent one agent, one action type one action type, however the
+# name is spelled: compared by UTS #39's confusable skeleton after NFKC, case folding and the
+# removal of default-ignorable characters and combining marks.
+
+
+@functools.cache
+def _prototypes():
+    """{character: its prototype} from Unicode's confusables.txt, as confusable-homoglyphs ships it.
+
+    That package keeps each line of the table both ways (source to prototype and back), so the
+    direction is recovered from the table's shape: every prototype is a fixed point and every
+    source a single character mapped to exactly one prototype, so each group of look-alikes is a
+    star around its prototype, the member that the others all point to. A group of two single
+    characters has no centre to find; either stands for both, which compares them alike all the
+    same (ASCII is preferred, then the lower code point)."""
+    table = json.loads(files("confusable_homoglyphs").joinpath("confusables.json").read_text(encoding="utf-8"))
+    links = {}
+    for key, entries in table.items():
+        source = _unmarked(key)
+        for entry in entries:
+            target = _unmarked(entry["c"])
+            if source and target and source != target:
+                links.setdefault(source, set()).add(target)
+                links.setdefault(target, set()).add(source)
+    prototypes = {}
+    for node, neighbours in links.items():
+        if len(node) != 1 or len(neighbours) != 1:
+            continue  # a prototype (several point to it), or a string no single character stands for
+        [other] = neighbours
+        if len(links[other]) > 1 or len(other) > 1 or _preferred(other) < _preferred(node):
+            prototypes[node] = other
+    return str.maketrans(prototypes)
+
+
+def _unmarked(text):
+    # The table's text comes from the comments of confusables.txt, where right-to-left characters
+    # are wrapped in left-to-right marks for display; they are no part of the character.
+    return text.replace("\u200e", "").replace("\u200f", "")
+
+
+def _preferred(char):
+    return (not char.isascii(), ord(char))
+
+
+def skeleton(text):
+    """UTS #39's skeleton: NFD, every character replaced by its confusables prototype, NFD; again
+    until nothing changes, since a prototype written composed (a Hangul syllable, a letter with
+    its accent) decomposes into characters that have prototypes of their own."""
+    for _ in range(4):
+        mapped = unicodedata.normalize("NFD", unicodedata.normalize("NFD", text).translate(_prototypes()))
+        if mapped == text:
+            break
+        text = mapped
+    return text
+
+
+def fold(text):
+    """NFKC, case folding, then default-ignorable characters (zero-width, joiners, bidi controls,
+    variation selectors, Hangul fillers), spaces, controls and combining marks removed."""
+    folded = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text or "").casefold())
+    kept = (char for char in folded if not (_invisible(char) or unicodedata.category(char) in ("Mn", "Mc", "Me")))
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+def identity_forms(text):
+    """The skeletons a name is compared by. Folded first, as UTS #39 asks for identifiers; and
+    skeleton first too, because case folding can take a letter away from its look-alike: "I"
+    folds to "i", while it is the capital "I" that reads as "l"."""
+    return {fold(skeleton(fold(text))), fold(skeleton(fold(skeleton(text or ""))))} - {""}
+
+
+def same_identity(one, other):
+    """Whether a person could take the name `one` for `other` (a person, an agent, an action key):
+    the one comparison that four eyes, action keys and agent names all use."""
+    return bool(identity_forms(one) & identity_forms(other))

@@ -23,6 +23,26 @@ pytestmark = pytest.mark.django_db
         ("http://100.64.0.1/hook", "reserved"),
         ("http://240.0.0.1/hook", "reserved"),
         ("http://224.0.0.1/hook", "reserved"),
+        ("http://[2002:7f00:1::]/hook", "loopback address (127.0.0.1) embedded in an IPv6 one"),  # 6to4
+        ("http://[2002:a00:1::1]/hook", "private address (10.0.0.1) embedded"),  # 6to4
+        ("http://[2002:a9fe:a9fe::]/hook", "link-local address (169.254.169.254) embedded"),  # 6to4 of the metadata
+        ("http://[fec0::1]/hook", "site-local"),
+        ("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook", "loopback address (127.0.0.1) embedded"),  # Teredo
+        ("http://[64:ff9b::7f00:1]/hook", "loopback address (127.0.0.1) embedded"),  # NAT64
+        ("http://[64:ff9b::a9fe:a9fe]/hook", "link-local address (169.254.169.254) embedded"),  # NAT64
+        ("http://[64:ff9b:1::a00:1]/hook", "NAT64 local-use"),
+        ("http://[::127.0.0.1]/hook", "loopback address (127.0.0.1) embedded"),  # IPv4-compatible
+        ("http://[::ffff:10.0.0.1]/hook", "private address (10.0.0.1) embedded"),
+        ("http://[::]/hook", "reserved"),
+        ("http://[fe80::1]/hook", "link-local"),
+        ("http://[fc00::1]/hook", "private"),
+        ("http://[ff02::1]/hook", "reserved"),
+        ("http://[2001:db8::1]/hook", "private"),  # documentation
+        ("http://[100::1]/hook", "reserved"),  # discard-only
+        ("http://192.0.2.1/hook", "private"),  # documentation
+        ("http://198.18.0.1/hook", "private"),  # benchmarking
+        ("http://2130706433/hook", "loopback"),  # 127.0.0.1 as one number
+        ("http://0x7f.1/hook", "loopback"),
     ],
 )
 def test_a_callback_to_an_address_only_the_server_reaches_is_refused(api, refund_type, url, why):
@@ -58,6 +78,15 @@ def test_a_callback_url_that_is_not_a_plain_http_address_is_refused(api, refund_
     assert response.json()["error"]["code"] == "callback_url_refused"
     assert why in response.json()["error"]["message"]
     assert not Action.objects.exists()
+
+
+@pytest.mark.parametrize("address", ["2002:808:808::1", "64:ff9b::808:808", "::ffff:8.8.8.8", "2606:4700::1111"])
+def test_an_address_that_leads_to_a_public_one_is_not_refused(address):
+    from ipaddress import ip_address
+
+    from policies.callback_urls import address_refusal
+
+    assert address_refusal(ip_address(address)) == ""
 
 
 def test_the_refusal_never_echoes_the_credentials_into_the_message(api, refund_type):

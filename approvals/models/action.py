@@ -19,7 +19,7 @@ from approvals.receipts import receipt_for
 from audit.log import Actor, record, record_many
 from hitl_lib.sql import update_returning
 from policies.models import ActionType, Agent, Autonomy, StandingApproval
-from policies.names import identity
+from policies.names import same_identity
 
 # Every change of an action is announced on this PostgreSQL channel, as "<kind> <action id>":
 # waiting agents hear their action's id, the inbox stream the kind (`announce`).
@@ -530,10 +530,10 @@ class Action(ActionCard, models.Model):
         """Four eyes: nobody approves an action taken on their own behalf, and where two or more
         approvers are required, the admin who last changed the policy that routed it cannot be one.
         Raises NotAllowedToApprove saying why."""
-        # Compared as identities, so " supervisor", "Supervisor\u200b" or a fullwidth spelling is
-        # the same person as "supervisor".
-        names = {identity(user.get_username()), identity(user.email)} - {""}
-        if self.on_behalf_of and identity(self.on_behalf_of) in names:
+        # Compared by confusable skeleton, so " supervisor", "Supervisor\u200b", a fullwidth or a
+        # Cyrillic-е spelling, or one with a combining accent is the same person as "supervisor".
+        names = [name for name in (user.get_username(), user.email) if name]
+        if self.on_behalf_of and any(same_identity(self.on_behalf_of, name) for name in names):
             raise NotAllowedToApprove("You cannot approve an action taken on your own behalf.")
         if self.action_type.required_approvers > 1 and str(user.pk) == self.policy_author_id:
             raise NotAllowedToApprove(

@@ -46,6 +46,9 @@ def test_check_deploy_is_clean_under_production_settings():
         "HITL_HTTPS": "true",
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        # The audit log anchored in a remote witness alone: a development machine's witness directory
+        # is not append-only, which production refuses (tests/audit/test_append_only_witness.py).
+        "AUDIT_WITNESS_DIR": "",
     }
 
     result = subprocess.run(

@@ -15,7 +15,7 @@ from approvals import agent_auth
 from approvals.models import Action
 from audit.models import Event
 from policies.models import ActionType, Rule
-from policies.names import identity
+from policies.names import same_identity
 from policies.routing import Proposal, rule_asks
 
 pytestmark = pytest.mark.django_db
@@ -56,6 +56,31 @@ def test_a_number_json_cannot_hold_is_a_400_and_is_logged(api, refund_type, numb
     [event] = refused_events()
     assert event.action_type == "payments.refund"
     assert event.data["code"] == "number_out_of_range"
+
+
+CONFIDENCE = (
+    '{"action": "payments.refund", "params": {"customer": "cus_1", "amount": 1, "currency": "USD"}, "confidence": %s}'
+)
+
+
+@pytest.mark.parametrize(
+    "where", [REFUND, IN_CONTEXT, NESTED_IN_CONTEXT, CONFIDENCE], ids=["params", "context", "nested", "confidence"]
+)
+@pytest.mark.parametrize("number", ["1e-400", "-1e-400", "0.00001e-330", "2.5E-999"])
+def test_a_number_too_small_for_a_double_is_a_400_not_stored_as_zero(api, refund_type, number, where):
+    response = api.post("/actions", raw=where % number)
+
+    assert_refused(response, 400, "number_out_of_range")
+    assert number.lstrip("-")[:5] in response.json()["error"]["message"]
+    [event] = refused_events()
+    assert event.data["code"] == "number_out_of_range"
+
+
+@pytest.mark.parametrize("number", ["0", "0.0", "-0.0", "0e5", "0.000E-400", "1e-300", "5e-324"])
+def test_zero_written_any_way_and_the_smallest_doubles_are_accepted(api, refund_type, number):
+    response = api.post("/actions", raw=IN_CONTEXT % number)
+
+    assert response.status_code == 201, response.content
 
 
 @pytest.mark.parametrize(
@@ -247,7 +272,23 @@ def test_any_failure_of_the_rate_limiter_lets_the_request_through(api, refund_ty
 
 
 @pytest.mark.parametrize(
-    "spelling", [" sue", "sue ", "sue\u200b", "ｓｕｅ", "SUE", "s\u00adue", "Sue@Example.com\u2060"]
+    "spelling",
+    [
+        " sue",
+        "sue ",
+        "sue\u200b",
+        "ｓｕｅ",
+        "SUE",
+        "s\u00adue",
+        "Sue@Example.com\u2060",
+        "sue\u0301",  # a combining acute accent
+        "su\u0435",  # Cyrillic е
+        "\u0455ue",  # Cyrillic ѕ
+        "SU\u0415",  # Cyrillic Е
+        "s\u1d1ce",  # small capital U
+        "sue\ufe0f",  # a variation selector
+        "\U0001d42c\U0001d42e\U0001d41e",  # mathematical bold
+    ],
 )
 def test_four_eyes_knows_the_reviewer_however_the_agent_spells_them(api, refund_type, supervisor, spelling):
     response = api.propose(on_behalf_of=spelling)
@@ -260,8 +301,8 @@ def test_four_eyes_knows_the_reviewer_however_the_agent_spells_them(api, refund_
 
 
 def test_identity_folds_what_a_reader_cannot_see():
-    assert identity(" Ｓｕｐｅｒｖｉｓｏｒ\u200b ") == identity("supervisor")
-    assert identity("ann") != identity("anne")
+    assert same_identity(" Ｓｕｐｅｒｖｉｓｏｒ\u200b ", "supervisor")
+    assert not same_identity("ann", "anne")
 
 
 @pytest.mark.parametrize(

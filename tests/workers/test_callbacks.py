@@ -32,6 +32,7 @@ class Receiver:
         self.events = {}  # webhook-id -> the action, processed once
         self.deliveries = []  # every verified delivery's webhook-id, duplicates included
         self.refused = []  # why a request failed verification
+        self.posts = []  # the webhook-id of every request, answered or not
         self.port = 0
         self.start()
 
@@ -41,8 +42,11 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.posts.append(self.headers["webhook-id"])
                 status = receiver.answers.pop(0) if receiver.answers else receiver.verify(body, dict(self.headers))
                 self.send_response(status)
+                if 300 <= status < 400:  # to somewhere only the server reaches
+                    self.send_header("Location", "http://127.0.0.1:9/internal-admin")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -120,20 +124,70 @@ def test_an_approval_is_posted_as_the_api_shows_the_action_and_signed(
     assert 'id="callbacks"' in page and webhook_id in page and "Delivered" in page
 
 
-def test_a_signature_made_with_another_agent_s_secret_does_not_verify(api, agent, refund_type, loopback_allowed):
+def test_a_signature_made_with_another_agent_s_secret_does_not_verify(
+    api, agent, refund_type, loopback_allowed, settings
+):
+    settings.HITL_NOTIFY_MAX_ATTEMPTS = 2
     other = Agent.objects.create(name="other-agent")
     receiver = Receiver(other.callback_secret())
     try:
         action = propose(api, receiver)
         action.cancel()
         deliver_all()
+        deliver_all()
     finally:
         receiver.stop()
 
-    assert receiver.events == {} and receiver.refused == ["No matching signature found"]
+    assert receiver.events == {} and receiver.refused == ["No matching signature found"] * 2
     callback = CallbackDelivery.objects.get(action=action)
     assert callback.status == "failed" and "HTTP 401" in callback.last_error
-    assert Event.objects.filter(kind="callback.failed", action_id=action.pk).count() == 1
+    assert Event.objects.filter(kind="callback.failed", action_id=action.pk).count() == 2
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308, 304, 300])
+def test_a_redirect_is_not_a_delivery_it_is_retried_then_shown_failed(
+    api, client, agent, supervisor, refund_type, loopback_allowed, settings, status
+):
+    settings.HITL_NOTIFY_MAX_ATTEMPTS = 3
+    receiver = Receiver(agent.callback_secret())
+    receiver.answers = [status] * 3
+    try:
+        action = propose(api, receiver)
+        action.approve(by=supervisor)
+        callback = CallbackDelivery.objects.get(action=action)
+
+        assert callbacks.deliver(callback.pk) is not None  # a retry is scheduled
+        callback.refresh_from_db()
+        assert (callback.status, callback.attempts) == ("queued", 1)
+        assert f"HTTP {status}" in callback.last_error
+        callbacks.deliver(callback.pk)
+        assert callbacks.deliver(callback.pk) is None  # the last try
+    finally:
+        receiver.stop()
+
+    assert receiver.posts == [callback.webhook_id] * 3  # the redirect was never followed
+    callback.refresh_from_db()
+    assert (callback.status, callback.attempts, callback.sent_at) == ("failed", 3, None)
+    kinds = list(Event.objects.filter(action_id=action.pk, kind__startswith="callback.").values_list("kind", flat=True))
+    assert kinds == ["callback.failed"] * 3
+    client.force_login(supervisor)
+    page = client.get(f"/actions/{action.pk}/").content.decode()
+    assert 'class="delivery-failed"' in page and f"HTTP {status}" in page and "Delivered" not in page
+
+
+@pytest.mark.parametrize("status", [200, 201, 202, 204])
+def test_any_2xx_is_a_delivery(api, agent, supervisor, refund_type, loopback_allowed, status):
+    receiver = Receiver(agent.callback_secret())
+    receiver.answers = [status]
+    try:
+        action = propose(api, receiver)
+        action.approve(by=supervisor)
+        deliver_all()
+    finally:
+        receiver.stop()
+
+    assert CallbackDelivery.objects.get(action=action).status == "sent"
+    assert Event.objects.get(kind="callback.delivered", action_id=action.pk).data["status_code"] == status
 
 
 def test_every_end_state_is_announced_once_under_its_own_webhook_id(

@@ -98,6 +98,19 @@ def test_a_webhook_that_keeps_failing_is_recorded_as_failed_and_the_escalation_s
     assert action.escalation_tier == 1 and action.status == "pending"
 
 
+def test_a_webhook_answering_with_a_redirect_is_not_sent_but_retried(api, slack_tier, receiver, settings):
+    settings.HITL_NOTIFY_RETRY_BASE_SECONDS = 10
+    receiver.answers = [302]
+    _, notification = escalate(api)
+
+    assert notifications.deliver(notification.pk) == 10
+    notification.refresh_from_db()
+    assert notification.status == "queued" and "302" in notification.last_error
+    assert notifications.deliver(notification.pk) is None
+    notification.refresh_from_db()
+    assert (notification.status, notification.attempts) == ("sent", 2)
+
+
 def test_a_receiver_that_refuses_the_payload_is_not_retried(api, slack_tier, receiver):
     receiver.answers = [404]
     _, notification = escalate(api)

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.verification import verify_chain
+from audit.witness import WitnessError
 
 
 class Command(BaseCommand):
@@ -10,7 +11,11 @@ class Command(BaseCommand):
     )
 
     def handle(self, **options):
-        result = verify_chain(full=True)
+        try:
+            result = verify_chain(full=True)
+        except WitnessError as error:
+            # A witness that cannot be read, or answers in a voice not its own, leaves nothing verified.
+            raise CommandError(f"audit chain not verified: {error}") from None
         if not result.ok:
             raise CommandError("audit chain broken:\n  " + "\n  ".join(result.problems))
         self.stdout.write(

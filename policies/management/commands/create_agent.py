@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from policies.models import Agent
 
@@ -11,6 +11,8 @@ class Command(BaseCommand):
         parser.add_argument("--label", default="", help="What the token is for, to tell tokens apart.")
 
     def handle(self, name, label, **options):
+        if not Agent.objects.filter(name=name).exists() and (problem := Agent(name=name).look_alike_problem()):
+            raise CommandError(problem)
         agent, created = Agent.objects.get_or_create(name=name)
         token = agent.issue_token(label=label)
         self.stderr.write(f"{'Created' if created else 'Existing'} agent {agent.name}; its new token (shown once):")
