@@ -14,6 +14,7 @@ outside the set), or whose action type key would fall outside the key format (`a
 """
 
 import re
+import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -427,3 +428,72 @@ class UpstreamTool(models.Model):
             tool._lift_review_hold(by=by)
         self.refresh_from_db()
         return True
+
+
+class ClientSession(models.Model):
+    """A 2025-era MCP session (`Mcp-Session-Id`), kept where every web process reads it: any process
+    answers any request of the session, and a restart drops none. It holds only what later requests
+    need: whose it is. Its id is the run that groups the session's calls in the inbox."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    agent = models.ForeignKey("policies.Agent", on_delete=models.CASCADE, related_name="+")
+    protocol_version = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "MCP client session"
+
+    def __str__(self):
+        return self.id
+
+    @classmethod
+    def open(cls, *, agent, protocol_version):
+        import secrets
+
+        return cls.objects.create(id=secrets.token_hex(16), agent=agent, protocol_version=protocol_version[:32])
+
+
+class ToolTask(models.Model):
+    """A held `tools/call` as a task of MCP's Tasks extension (`io.modelcontextprotocol/tasks`): a
+    row, not a socket, so that a poll or a cancel reaching any web process acts on the same action,
+    and a client may go away and come back. Its status follows the action's; its result is the
+    upstream's `CallToolResult` once the approved call has run (or the reason it was not run)."""
+
+    class Status(models.TextChoices):
+        WORKING = "working"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent = models.ForeignKey("policies.Agent", on_delete=models.CASCADE, related_name="+")
+    action = models.ForeignKey("approvals.Action", on_delete=models.CASCADE, related_name="+")
+    tool = models.ForeignKey(UpstreamTool, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Status, default=Status.WORKING)
+    status_message = models.TextField(blank=True)
+    result = models.JSONField(null=True, blank=True, help_text="The CallToolResult, once completed.")
+    error = models.JSONField(null=True, blank=True, help_text="The JSON-RPC error, once failed.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "MCP task"
+
+    def __str__(self):
+        return str(self.id)
+
+
+class ForwardedCall(models.Model):
+    """An approved call the gateway sent upstream: inserted before sending, so that of every request
+    and process holding the same action (a retry attached to it, two pollers of its task) exactly
+    one runs it. A call that failed midway is never sent again: it may have run."""
+
+    action = models.OneToOneField("approvals.Action", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "MCP call forwarded upstream"
+
+    def __str__(self):
+        return str(self.action_id)

@@ -8,12 +8,27 @@ reach the client as it came, which the high-level server would wrap again.
 
 import asyncio
 import contextlib
+import json
 import logging
+import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from mcp.server.lowlevel import Server
+from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 from mcp.shared.exceptions import MCPError
-from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, ListToolsResult, TextContent, Tool
+from mcp_types import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    MISSING_REQUIRED_CLIENT_CAPABILITY,
+    CallToolResult,
+    CancelTaskRequestParams,
+    GetTaskRequestParams,
+    ListToolsResult,
+    TextContent,
+    Tool,
+)
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from approvals.dbthreads import database
 from approvals.models import Action
@@ -42,8 +57,12 @@ async def lifespan(server):
         await sessions.close_all()
 
 
+TASKS = "io.modelcontextprotocol/tasks"  # the Tasks extension (SEP-2663), as 2026-07-28 names it
+RUN_HEADER = "countersign-run-id"
+
+
 def create_server():
-    return Server(
+    server = Server(
         "countersign",
         version="1",
         instructions=INSTRUCTIONS,
@@ -54,6 +73,20 @@ def create_server():
         # this, the SDK would list every upstream's tools again to check Mcp-Param headers.
         get_tool_input_schema=lambda name: None,
     )
+    server.extensions[TASKS] = {}
+    server.add_request_handler("tasks/get", GetTaskRequestParams, get_task)
+    server.add_request_handler("tasks/cancel", CancelTaskRequestParams, cancel_task)
+    # `requestState` sealed by the SDK's boundary (AES-256-GCM under the shared key ring), bound to
+    # the agent, the tool, a digest of the arguments and a TTL; anything else is refused -32602.
+    security = RequestStateSecurity(
+        keys=settings.HITL_MCP_STATE_KEYS, ttl=settings.HITL_MCP_STATE_TTL_SECONDS, bind_principal=principal
+    )
+    server.middleware.append(RequestStateBoundary(security, default_audience="countersign"))
+    return server
+
+
+def principal(ctx):
+    return f"agent:{agent_of(ctx).pk}"
 
 
 def agent_of(ctx):
@@ -61,8 +94,34 @@ def agent_of(ctx):
     return ctx.request.scope["countersign.agent"]
 
 
-def session_id_of(ctx):
-    return ctx.request.headers.get("mcp-session-id", "") if ctx.request is not None else ""
+@dataclass(frozen=True)
+class Run:
+    """What groups a call with others: the inbox's batch, the repair loop's count, a retry's match."""
+
+    session_id: str
+    attaches: bool  # a retried call attaches to its pending first (never across calls without a run)
+    idempotency_key: str | None = None
+
+
+def run_of(ctx):
+    """A 2025 client's session; else the run the client names in the `Countersign-Run-Id` header
+    (`countersign-mcp` sends one per process); else the call is a run of its own."""
+    session = ctx.request.scope.get("countersign.session")
+    if session:
+        key = f"mcp:{session}:{ctx.request_id}"[:255] if ctx.request_id is not None else None
+        return Run(session, True, key)
+    if named := ctx.request.headers.get(RUN_HEADER, "").strip():
+        return Run(named[:200], True)
+    return Run(f"mcp-call-{uuid.uuid4().hex}", False)
+
+
+def modern(ctx):
+    return ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+
+def declares_tasks(ctx):
+    capabilities = ctx.session.client_capabilities
+    return modern(ctx) and capabilities is not None and TASKS in (capabilities.extensions or {})
 
 
 async def list_tools(ctx, params):
@@ -99,19 +158,12 @@ def as_mcp_tool(tool, action_type):
 
 async def call_tool(ctx, params):
     sessions = ctx.lifespan_context["sessions"]
-    session_id = session_id_of(ctx)
-    # A request re-delivered on the same MCP session finds its first action rather than a second.
-    key = f"mcp:{session_id}:{ctx.request_id}"[:255] if session_id and ctx.request_id is not None else None
+    if params.request_state is not None:  # a 2026 client back for a call it was told to retry
+        return await resume(ctx, sessions, params)
+    run = run_of(ctx)
 
     def propose():
-        return database(
-            calls.propose,
-            agent=agent_of(ctx),
-            name=params.name,
-            arguments=params.arguments or {},
-            session_id=session_id,
-            idempotency_key=key,
-        )
+        return database(calls.propose, agent=agent_of(ctx), name=params.name, arguments=params.arguments or {}, run=run)
 
     try:
         upstream, tool, action, created = await propose()
@@ -124,13 +176,135 @@ async def call_tool(ctx, params):
         raise MCPError(code=INVALID_PARAMS, message="This request id was already used on this session.") from None
     if tool is None:
         raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
-    if not created:
-        raise MCPError(code=INVALID_PARAMS, message=f"This request was already handled as action {action.pk}.")
     if action.status == Action.Status.PENDING:
+        if declares_tasks(ctx):
+            task = await database(calls.create_task, action, tool)
+            return {"resultType": "task", **task_shape(task)}
+        if modern(ctx):
+            return await hold_round(ctx, sessions, upstream, tool, action, elicit=True)
         action = await held(ctx, action)
+    return await conclude(ctx, sessions, upstream, tool, action)
+
+
+async def conclude(ctx, sessions, upstream, tool, action):
+    """A decided call: forwarded when approved, else the reason it was not run."""
     if action.status != Action.Status.APPROVED:
         return not_run(await database(calls.not_run_text, action))
     return await forward(ctx, sessions, upstream, tool, action)
+
+
+async def hold_round(ctx, sessions, upstream, tool, action, *, elicit):
+    """A 2026 client without tasks: hold the call a bounded time (HITL_MCP_HOLD_SECONDS, below
+    common client timeouts); decided by then, the result; else `input_required`, whose sealed
+    `requestState` brings the client's retry back to this action on any process. The first round
+    also asks the client (where it takes URL elicitations) to show the person the review page."""
+    try:
+        action = await wait_until(
+            action.pk, settings.HITL_MCP_HOLD_SECONDS, done=lambda now: now.status != Action.Status.PENDING
+        )
+    except asyncio.CancelledError:  # the client closed the response stream: 2026's cancellation
+        await asyncio.shield(database(calls.cancel_if_pending, action.pk))
+        raise
+    if action.status != Action.Status.PENDING:
+        return await conclude(ctx, sessions, upstream, tool, action)
+    result = {"resultType": "input_required", "requestState": json.dumps({"action": str(action.pk)})}
+    capabilities = ctx.session.client_capabilities
+    if elicit and capabilities is not None and capabilities.elicitation and capabilities.elicitation.url:
+        result["inputRequests"] = {
+            REVIEW_KEY: {
+                "method": "elicitation/create",
+                "params": {
+                    "mode": "url",
+                    "message": calls.waiting_text(action),
+                    "url": action.review_url,
+                    "elicitationId": str(action.pk),
+                },
+            }
+        }
+    return result
+
+
+REVIEW_KEY = "review"
+
+
+async def resume(ctx, sessions, params):
+    """The retry of a call answered `input_required`: the boundary has opened and checked its state
+    (this agent, this tool, these arguments, not expired), so it names the action to go on with."""
+    try:
+        action_id = uuid.UUID(json.loads(params.request_state)["action"])
+    except (ValueError, KeyError, TypeError):
+        raise MCPError(code=INVALID_PARAMS, message="Invalid or expired requestState") from None
+    upstream, tool = await database(calls.find_tool, params.name)
+    action = await database(calls.action_of, agent_of(ctx), action_id)
+    if tool is None or action is None:
+        raise MCPError(code=INVALID_PARAMS, message="Invalid or expired requestState")
+    answer = (params.input_responses or {}).get(REVIEW_KEY)
+    if answer is not None and getattr(answer, "action", None) in ("decline", "cancel"):
+        action = await database(calls.cancel_if_pending, action.pk)  # the person at the client said no
+    if action.status == Action.Status.PENDING:
+        return await hold_round(ctx, sessions, upstream, tool, action, elicit=False)
+    return await conclude(ctx, sessions, upstream, tool, action)
+
+
+def task_shape(task):
+    """A task as the Tasks extension shows it (`tasks/get`, and the handle a held call returns)."""
+    shape = {
+        "taskId": str(task.id),
+        "status": task.status,
+        "createdAt": task.created_at.isoformat().replace("+00:00", "Z"),
+        "lastUpdatedAt": task.updated_at.isoformat().replace("+00:00", "Z"),
+        "ttlMs": int((task.expires_at - task.created_at).total_seconds() * 1000),
+    }
+    if task.status_message:
+        shape["statusMessage"] = task.status_message
+    if task.status == "working":
+        shape["pollIntervalMs"] = settings.HITL_MCP_POLL_INTERVAL_MS
+    elif task.status == "completed":
+        shape["result"] = task.result
+    elif task.status == "failed":
+        shape["error"] = task.error
+    return shape
+
+
+async def a_task(ctx, params):
+    if not declares_tasks(ctx):
+        raise MCPError(
+            code=MISSING_REQUIRED_CLIENT_CAPABILITY,
+            message="Missing required client capability",
+            data={"requiredCapabilities": {"extensions": {TASKS: {}}}},
+        )
+    task = await database(calls.task_for, agent_of(ctx), params.task_id)
+    if task is None:
+        raise MCPError(code=INVALID_PARAMS, message="Failed to retrieve task: Task not found or expired")
+    return task
+
+
+async def get_task(ctx, params):
+    """`tasks/get`, on any process: the task as its action now stands. The poll that first finds
+    the action approved claims it and runs the call upstream, so the call runs once."""
+    task, run = await database(calls.settle_task, await a_task(ctx, params))
+    if run:
+        sessions = ctx.lifespan_context["sessions"]
+        action = task.action
+        upstream_session = sessions.for_spec(task.tool.upstream.connection_spec())
+        try:
+            result = await upstream_session.call_tool(task.tool.name, action.final_params)
+        except UpstreamError as error:
+            await asyncio.shield(database(calls.record_failure, action, error))
+        except asyncio.CancelledError:
+            failure = "the poll running the approved call ended while the upstream server ran it"
+            await asyncio.shield(database(calls.record_failure, action, failure))
+            raise
+        else:
+            await asyncio.shield(database(calls.record_result, action, result))
+        task = await database(calls.task_for, agent_of(ctx), task.pk)
+    return task_shape(task)
+
+
+async def cancel_task(ctx, params):
+    """`tasks/cancel`: withdraws the pending action (a decision already made stands)."""
+    await database(calls.cancel_task, await a_task(ctx, params))
+    return {}
 
 
 async def held(ctx, action):
@@ -171,6 +345,10 @@ async def forward(ctx, sessions, upstream, tool, action):
     async def progress(done, total, message):
         await ctx.session.report_progress(done, total, message)
 
+    if not await database(calls.claim_forward, action):
+        # Another request holding the same action (a retry attached to it) runs it: its result.
+        action = await wait_until(action.pk, None, done=lambda now: now.status != Action.Status.APPROVED)
+        return CallToolResult.model_validate(await database(calls.forwarded_result, action))
     session = sessions.for_spec(upstream.connection_spec())
     try:
         result = await session.call_tool(tool.name, action.final_params, progress=progress)
