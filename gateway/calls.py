@@ -4,10 +4,10 @@ in a worker thread of `approvals.dbthreads`, never on its event loop."""
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from approvals.models import SLA_TIMEOUT_NAME, Action, Conflict
+from approvals.models import DECIDED_CHANNEL, SLA_TIMEOUT_NAME, Action, Conflict
 from approvals.services import action_propose
 from gateway.models import ClientSession, ForwardedCall, ToolTask, Upstream, UpstreamTool, split_tool_name
 
@@ -88,12 +88,22 @@ def record_result(action, result):
     with transaction.atomic():
         action.record_outcome(succeeded=not result.is_error, output=output, error=error or "")
         finish_tasks(action, ToolTask.Status.COMPLETED, result=output)
+        wake_attached(action)
 
 
 def record_failure(action, error):
     with transaction.atomic():
         action.record_outcome(succeeded=False, error=str(error)[:20_000])
         finish_tasks(action, ToolTask.Status.FAILED, error={"code": -32603, "message": str(error)}, message=str(error))
+        wake_attached(action)
+
+
+def wake_attached(action):
+    """Wake the requests attached to this action (a retry waiting for the call another request runs):
+    an outcome is not announced on the decision channel, a decision is. (Issue 28's one announcement
+    for every status change makes this redundant.)"""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, %s)", [DECIDED_CHANNEL, str(action.pk)])
 
 
 def forwarded_result(action):
@@ -101,8 +111,8 @@ def forwarded_result(action):
     output = (action.outcome or {}).get("output")
     if isinstance(output, dict) and "content" in output:
         return output
-    error = (action.outcome or {}).get("error") or f"the action is {action.status}"
-    return not_run_result(f"The approved call was run by another request of this run, which failed: {error}")
+    error = (action.outcome or {}).get("error") or "no result was recorded"
+    return not_run_result(f"The approved call was run once, by another request, and is {action.status}: {error}")
 
 
 def session_of(agent, session_id):

@@ -104,14 +104,14 @@ class Run:
 
 
 def run_of(ctx):
-    """A 2025 client's session; else the run the client names in the `Countersign-Run-Id` header
-    (`countersign-mcp` sends one per process); else the call is a run of its own."""
+    """The run the client names in the `Countersign-Run-Id` header (`countersign-mcp` sends one per
+    process); else a 2025 client's session; else the call is a run of its own."""
     session = ctx.request.scope.get("countersign.session")
-    if session:
-        key = f"mcp:{session}:{ctx.request_id}"[:255] if ctx.request_id is not None else None
-        return Run(session, True, key)
+    key = f"mcp:{session}:{ctx.request_id}"[:255] if session and ctx.request_id is not None else None
     if named := ctx.request.headers.get(RUN_HEADER, "").strip():
-        return Run(named[:200], True)
+        return Run(named, True, key)
+    if session:
+        return Run(session, True, key)
     return Run(f"mcp-call-{uuid.uuid4().hex}", False)
 
 
@@ -187,7 +187,10 @@ async def call_tool(ctx, params):
 
 
 async def conclude(ctx, sessions, upstream, tool, action):
-    """A decided call: forwarded when approved, else the reason it was not run."""
+    """A decided call: forwarded when approved, else the reason it was not run; already run by
+    another request holding the same action (a retry attached to it), what that one got."""
+    if action.status in (Action.Status.EXECUTED, Action.Status.FAILED):
+        return CallToolResult.model_validate(await database(calls.forwarded_result, action))
     if action.status != Action.Status.APPROVED:
         return not_run(await database(calls.not_run_text, action))
     return await forward(ctx, sessions, upstream, tool, action)

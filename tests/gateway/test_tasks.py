@@ -186,7 +186,9 @@ def test_a_client_without_tasks_is_told_to_retry_and_its_retry_gets_the_result(
         return ElicitResult(action="accept")
 
     async def scenario():
-        async with mcp_client(gateway_url, token, elicitation_callback=open_the_review_page) as client:
+        async with mcp_client(
+            gateway_url, token, elicitation_callback=open_the_review_page, input_required_max_rounds=1000
+        ) as client:
             await client.list_tools()
             call = asyncio.create_task(client.call_tool("notes__add_note", {"text": "retried"}, read_timeout_seconds=2))
             await asyncio.sleep(1.5)  # past the first round's hold
@@ -275,3 +277,47 @@ def test_a_batch_or_a_body_that_is_not_a_request_is_an_invalid_request(gateway_u
                     "(no batch, no response).",
                 },
             }
+
+
+def test_a_retried_call_attaches_to_its_first_pending_action_and_runs_once(
+    gateway_url, token, notes_stdio, state_dir, supervisor, settings
+):
+    settings.HITL_MCP_HOLD_SECONDS = 0.5
+
+    async def scenario():
+        # Rounds of at most half a second: as many as a busy machine needs before the approval.
+        async with mcp_client(
+            gateway_url, token, headers={"Countersign-Run-Id": "run-7"}, input_required_max_rounds=1000
+        ) as client:
+            await client.list_tools()
+            first = asyncio.create_task(client.call_tool("notes__add_note", {"text": "once"}))
+            await in_thread(pending_action, "mcp.notes.add_note", 60)
+            retry = asyncio.create_task(client.call_tool("notes__add_note", {"text": "once"}))
+            await asyncio.sleep(1)
+            await in_thread(approve, supervisor, "mcp.notes.add_note")
+            return await first, await retry
+
+    first, retry = run(scenario())
+
+    action = Action.objects.get()
+    assert (action.session_id, action.status) == ("run-7", "executed")
+    assert first.content[0].text == retry.content[0].text == "noted: once"
+    assert (state_dir / "notes").read_text() == "once\n"
+
+
+def test_the_repair_loop_counts_invalid_calls_within_their_run_only(gateway_url, token, notes_stdio, settings):
+    settings.HITL_REPAIR_ATTEMPTS = 3
+    rpc(gateway_url, token, "tools/list", {"_meta": TASKS_META})
+
+    def call(run_id):
+        params = {"name": "notes__add_note", "arguments": {"text": 5}, "_meta": TASKS_META}
+        return rpc(gateway_url, token, "tools/call", params, headers={"Countersign-Run-Id": run_id})[1]["result"]
+
+    refused = [call("run-a") for _ in range(3)]
+    other_run = call("run-b")
+    fourth_in_run = call("run-a")
+
+    assert all(answer["isError"] and "do not match the tool's input schema" in answer["content"][0]["text"]
+               for answer in [*refused, other_run])  # fmt: skip
+    assert fourth_in_run["resultType"] == "task"
+    assert Action.objects.get().session_id == "run-a"
