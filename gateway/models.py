@@ -13,8 +13,10 @@ outside the set), or whose action type key would fall outside the key format (`a
 128 characters with its prefix), is withheld from clients, and the admin shows why.
 """
 
+import json
 import re
 import uuid
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -129,6 +131,13 @@ class Upstream(models.Model):
         help_text="How long connecting, listing tools or one tool call may take before it counts as failed.",
     )
     enabled = models.BooleanField(default=True, help_text="Unticked: its tools are not offered and calls are refused.")
+    listing = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="The tools as the server last listed them, as JSON text (key order kept): offered to clients, "
+        "in their own words, and while the server cannot list them.",
+    )
+    listed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -228,7 +237,24 @@ class Upstream(models.Model):
                 if not tool.withheld_reason:
                     listed.append(tool)
             types = ActionType.objects.in_bulk([tool.action_key for tool in listed], field_name="key")
+            # Kept as text, since jsonb would reorder every schema's keys; its age for the admin,
+            # refreshed at most once a minute rather than written on every listing.
+            text, now = json.dumps(tools, ensure_ascii=False), timezone.now()
+            if text != self.listing or self.listed_at is None or self.listed_at < now - timedelta(minutes=1):
+                self.listing, self.listed_at = text, now
+                Upstream.objects.filter(pk=self.pk).update(listing=text, listed_at=now)
         return [(tool, types[tool.action_key]) for tool in listed if tool.action_key in types]
+
+    def last_listing(self):
+        """The last good listing, for while the server cannot list: (tools as JSON, [(UpstreamTool,
+        ActionType)] of those clients may see)."""
+        tools = json.loads(self.listing) if self.listing else []
+        known = {tool.name: tool for tool in self.tools.filter(withheld_reason="")}
+        types = ActionType.objects.in_bulk([tool.action_key for tool in known.values()], field_name="key")
+        shown = [
+            (known[spec["name"]], types.get(known[spec["name"]].action_key)) for spec in tools if spec["name"] in known
+        ]
+        return tools, [(tool, action_type) for tool, action_type in shown if action_type is not None]
 
 
 def risk_from_annotations(annotations):

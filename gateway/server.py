@@ -132,28 +132,44 @@ async def list_tools(ctx, params):
 
 
 async def listed(sessions, upstream):
-    """The upstream's tools as clients see them; none, logged, when it cannot list them, so that
-    one broken server does not hide the others."""
+    """The upstream's tools as clients see them. Every upstream is asked at once, and one that has
+    listed before is waited for at most HITL_MCP_LIST_SECONDS: one that cannot answer in time
+    (down, hung, slow) is offered as it last listed, logged, so it neither hides nor delays the
+    others; its listing goes on in the background and is used once it comes. One never listed is
+    waited for up to its own timeout (there is nothing else to offer)."""
+    refreshing = sessions.listings.get(upstream.name)
+    if refreshing is None or refreshing.done():
+        refreshing = sessions.listings[upstream.name] = asyncio.ensure_future(refresh(sessions, upstream))
+        refreshing.add_done_callback(lambda done: done.cancelled() or done.exception())  # read: logged below
+    deadline = settings.HITL_MCP_LIST_SECONDS if upstream.listing else upstream.timeout
     try:
-        tools = await sessions.for_spec(upstream.connection_spec()).list_tools()
-    except UpstreamError as error:
-        log.warning("%s; its tools are not offered", error)
-        return []
-    registered = await database(upstream.register_listing, tools)
-    return [as_mcp_tool(tool, action_type) for tool, action_type in registered]
+        tools, registered = await asyncio.wait_for(asyncio.shield(refreshing), deadline)
+    except (UpstreamError, TimeoutError) as error:
+        why = error if isinstance(error, UpstreamError) else f"MCP server '{upstream.name}' took over {deadline:g} s"
+        tools, registered = await database(upstream.last_listing)
+        age = f"listed at {upstream.listed_at:%Y-%m-%d %H:%M:%S}" if upstream.listed_at else "never listed"
+        log.warning("%s; offering its last good listing (%s)", why, age)
+    specs = {spec["name"]: spec for spec in tools}
+    return [as_mcp_tool(specs[tool.name], tool, action_type) for tool, action_type in registered]
 
 
-def as_mcp_tool(tool, action_type):
-    """The tool as the upstream described it, under its namespaced name, with the input schema
-    Countersign checks calls against (the one reviewers approve)."""
-    return Tool(
-        name=tool.namespaced_name,
-        title=tool.title or None,
-        description=tool.description or None,
-        input_schema=action_type.params_schema or tool.input_schema,
-        output_schema=tool.output_schema,
-        annotations=tool.annotations or None,
-    )
+async def refresh(sessions, upstream):
+    tools = await sessions.for_spec(upstream.connection_spec()).list_tools()
+    return tools, await database(upstream.register_listing, tools)
+
+
+def as_mcp_tool(spec, tool, action_type):
+    """The tool as the upstream wrote it (every field, keys in its order), under its namespaced
+    name. Two fields change meaning through the gateway: the input schema is the one calls are
+    checked against (the upstream's own unless an admin tightened it), and `execution.taskSupport`
+    says what the gateway offers rather than what the upstream does: the gateway holds the call
+    itself, as a task only through the 2026 Tasks extension, so 2025-11-25 task augmentation is
+    `forbidden`."""
+    shown = {**spec, "name": tool.namespaced_name}
+    if action_type.params_schema and action_type.params_schema != spec.get("inputSchema"):
+        shown["inputSchema"] = action_type.params_schema
+    shown["execution"] = {**(spec.get("execution") or {}), "taskSupport": "forbidden"}
+    return Tool.model_validate(shown)
 
 
 async def call_tool(ctx, params):

@@ -383,6 +383,8 @@ HITL_MCP_POLL_INTERVAL_MS = int(os.environ.get("HITL_MCP_POLL_INTERVAL_MS", "200
 # A held call for a 2026 client without tasks (`input_required`): each round holds at most this long
 # before answering `input_required` again, well below the common 60 s client request timeouts.
 HITL_MCP_HOLD_SECONDS = float(os.environ.get("HITL_MCP_HOLD_SECONDS", "20"))
+# How long `tools/list` waits for each upstream (all at once) before offering its last good listing.
+HITL_MCP_LIST_SECONDS = float(os.environ.get("HITL_MCP_LIST_SECONDS", "0.8"))
 # The key ring sealing `requestState` (AES-256-GCM, the SDK's codec), shared by every web process:
 # the first key seals, every key opens. Rotate by prepending a new key, then dropping the old one
 # after HITL_MCP_STATE_TTL_SECONDS. By default one key derived from SECRET_KEY.

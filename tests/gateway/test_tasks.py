@@ -4,6 +4,7 @@ that does not; both stored where every web process reads them."""
 
 import asyncio
 import json
+import signal
 import time
 
 import httpx
@@ -321,3 +322,34 @@ def test_the_repair_loop_counts_invalid_calls_within_their_run_only(gateway_url,
                for answer in [*refused, other_run])  # fmt: skip
     assert fourth_in_run["resultType"] == "task"
     assert Action.objects.get().session_id == "run-a"
+
+
+def test_tools_are_listed_as_the_upstream_wrote_them_and_a_hung_one_as_it_last_listed(
+    gateway_url, token, notes_http, git_upstream
+):
+    async def listing(client):
+        return {tool.name: tool for tool in (await client.list_tools()).tools}
+
+    async def scenario():
+        # 2025-11-25, where tools carry `execution.taskSupport` (2026-07-28 has no such field).
+        async with mcp_client(notes_http.url.removesuffix("/mcp"), token, mode="legacy") as direct:
+            upstream = await listing(direct)
+        async with mcp_client(gateway_url, token, mode="legacy") as client:
+            before = await listing(client)
+            notes_http.process.send_signal(signal.SIGSTOP)  # hung: it accepts and never answers
+            try:
+                during = await listing(client)
+            finally:
+                notes_http.process.send_signal(signal.SIGCONT)
+        return upstream, before, during
+
+    upstream, before, during = run(scenario())
+
+    wrote = upstream["add_note"].model_dump(mode="json", by_alias=True, exclude_none=True)
+    shown = before["notes__add_note"].model_dump(mode="json", by_alias=True, exclude_none=True)
+    assert json.dumps(shown["inputSchema"]) == json.dumps(wrote["inputSchema"])  # key order too
+    assert shown.pop("execution") == {"taskSupport": "forbidden"}
+    assert shown == {**wrote, "name": "notes__add_note"}
+    assert {name for name in during if name.startswith("notes__")} == {"notes__add_note", "notes__hang"}
+    assert json.dumps(during["notes__add_note"].input_schema) == json.dumps(wrote["inputSchema"])
+    assert "git__git_status" in during
