@@ -255,3 +255,13 @@ def not_run_text(action):
     if decision and decision["reason"]:
         return f"Not run: it was {NOT_RUN.get(action.status, action.status)} by {decision['by']}: {decision['reason']}"
     return f"Not run: the action is {action.status}."
+
+
+def purge_expired(now=None):
+    """Forget tasks past their TTL (a poll already answers "not found or expired" for them), and
+    2025 sessions opened longer ago than a task lives: (tasks, sessions) deleted."""
+    now = now or timezone.now()
+    tasks = ToolTask.objects.filter(expires_at__lte=now).delete()[0]
+    since = now - timedelta(seconds=settings.HITL_MCP_TASK_TTL_SECONDS)
+    sessions = ClientSession.objects.filter(created_at__lte=since).delete()[0]
+    return tasks, sessions

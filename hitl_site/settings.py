@@ -300,6 +300,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.purge_expired",
         "schedule": timedelta(days=1),
     },
+    # MCP tasks live for days (HITL_MCP_TASK_TTL_SECONDS); an hourly purge keeps them at most an
+    # hour past their TTL, and 2025 sessions as long as a task, counted from their opening.
+    "mcp-purge-expired": {
+        "task": "gateway.tasks.purge_expired",
+        "schedule": timedelta(hours=1),
+    },
 }
 
 # The audit log. Checkpoints and verified chain heads are signed with this key (HMAC-SHA256);

@@ -353,3 +353,23 @@ def test_tools_are_listed_as_the_upstream_wrote_them_and_a_hung_one_as_it_last_l
     assert {name for name in during if name.startswith("notes__")} == {"notes__add_note", "notes__hang"}
     assert json.dumps(during["notes__add_note"].input_schema) == json.dumps(wrote["inputSchema"])
     assert "git__git_status" in during
+
+
+def test_tasks_past_their_ttl_and_old_sessions_are_purged(gateway_url, token, notes_stdio, agent):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gateway.calls import purge_expired
+    from gateway.models import ClientSession
+
+    rpc(gateway_url, token, "tools/list", {"_meta": TASKS_META})
+    params = {"name": "notes__add_note", "arguments": {"text": "x"}, "_meta": TASKS_META}
+    task_id = rpc(gateway_url, token, "tools/call", params)[1]["result"]["taskId"]
+    ClientSession.open(agent=agent, protocol_version="2025-06-18")
+    later = timezone.now() + timedelta(days=8)
+
+    assert purge_expired(now=timezone.now()) == (0, 0)
+    assert purge_expired(now=later) == (1, 1)
+    _, answer = rpc(gateway_url, token, "tasks/get", {"taskId": task_id, "_meta": TASKS_META})
+    assert answer["error"]["message"] == "Failed to retrieve task: Task not found or expired"

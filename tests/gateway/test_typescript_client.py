@@ -40,6 +40,7 @@ def test_a_typescript_client_gets_the_result_of_a_call_held_past_its_request_tim
     typescript_sdk, gateway_url, token, notes_stdio, state_dir, supervisor, settings
 ):
     settings.HITL_MCP_PROGRESS_SECONDS = 0.5
+
     def approve_after_the_timeout():
         try:
             approve(supervisor, "mcp.notes.add_note")
