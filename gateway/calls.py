@@ -77,21 +77,27 @@ def claim_forward(action):
     return True
 
 
-def record_result(action, result):
+def record_result(action, result, *, sole=False):
     """The upstream's answer as the action's outcome: `executed`, or `failed` when the tool said
-    isError. The audit event is redacted by the type's paths (`output.…`). Every task waiting on
-    the action completes with the result in the same transaction."""
+    isError. The audit event is redacted by the type's paths (`output.…`). Every task and request
+    waiting on the action (none when `sole`) hears of it in the same transaction."""
     output = result.model_dump(mode="json", by_alias=True, exclude_none=True)
     error = ""
     if result.is_error:
         error = " ".join(block.text for block in result.content if getattr(block, "type", "") == "text")[:20_000]
+    if sole:
+        action.record_outcome(succeeded=not result.is_error, output=output, error=error or "")
+        return
     with transaction.atomic():
         action.record_outcome(succeeded=not result.is_error, output=output, error=error or "")
         finish_tasks(action, ToolTask.Status.COMPLETED, result=output)
         wake_attached(action)
 
 
-def record_failure(action, error):
+def record_failure(action, error, *, sole=False):
+    if sole:
+        action.record_outcome(succeeded=False, error=str(error)[:20_000])
+        return
     with transaction.atomic():
         action.record_outcome(succeeded=False, error=str(error)[:20_000])
         finish_tasks(action, ToolTask.Status.FAILED, error={"code": -32603, "message": str(error)}, message=str(error))

@@ -199,17 +199,19 @@ async def call_tool(ctx, params):
         if modern(ctx):
             return await hold_round(ctx, sessions, upstream, tool, action, elicit=True)
         action = await held(ctx, action)
+    elif created:  # approved or refused on arrival: no other request can hold this action
+        return await conclude(ctx, sessions, upstream, tool, action, sole=True)
     return await conclude(ctx, sessions, upstream, tool, action)
 
 
-async def conclude(ctx, sessions, upstream, tool, action):
+async def conclude(ctx, sessions, upstream, tool, action, *, sole=False):
     """A decided call: forwarded when approved, else the reason it was not run; already run by
     another request holding the same action (a retry attached to it), what that one got."""
     if action.status in (Action.Status.EXECUTED, Action.Status.FAILED):
         return CallToolResult.model_validate(await database(calls.forwarded_result, action))
     if action.status != Action.Status.APPROVED:
         return not_run(await database(calls.not_run_text, action))
-    return await forward(ctx, sessions, upstream, tool, action)
+    return await forward(ctx, sessions, upstream, tool, action, sole=sole)
 
 
 async def hold_round(ctx, sessions, upstream, tool, action, *, elicit):
@@ -357,14 +359,16 @@ async def report_waiting(ctx, action):
         waited += settings.HITL_MCP_PROGRESS_SECONDS
 
 
-async def forward(ctx, sessions, upstream, tool, action):
+async def forward(ctx, sessions, upstream, tool, action, *, sole=False):
     """Run the approved call upstream with its final arguments, once, and return the upstream's
-    result as it came; record it as the action's outcome."""
+    result as it came; record it as the action's outcome. `sole`: approved on arrival, so that no
+    other request (a retry attaches only to a pending action) or task can hold it, and the claim,
+    the tasks' update and the wake-up, a commit and two statements, are spared."""
 
     async def progress(done, total, message):
         await ctx.session.report_progress(done, total, message)
 
-    if not await database(calls.claim_forward, action):
+    if not sole and not await database(calls.claim_forward, action):
         # Another request holding the same action (a retry attached to it) runs it: its result.
         action = await wait_until(action.pk, None, done=lambda now: now.status != Action.Status.APPROVED)
         return CallToolResult.model_validate(await database(calls.forwarded_result, action))
@@ -372,15 +376,15 @@ async def forward(ctx, sessions, upstream, tool, action):
     try:
         result = await session.call_tool(tool.name, action.final_params, progress=progress)
     except UpstreamError as error:
-        await database(calls.record_failure, action, error)
+        await database(calls.record_failure, action, error, sole=sole)
         raise MCPError(
             code=INTERNAL_ERROR, message=f"{error}. The call was not retried; action {action.pk} is recorded as failed."
         ) from None
     except asyncio.CancelledError:
         failure = "the MCP client cancelled the call while the upstream server ran it; it may or may not have run"
-        await asyncio.shield(database(calls.record_failure, action, failure))
+        await asyncio.shield(database(calls.record_failure, action, failure, sole=sole))
         raise
-    await database(calls.record_result, action, result)
+    await database(calls.record_result, action, result, sole=sole)
     return result
 
 
