@@ -1,6 +1,7 @@
 """What a `tools/call` does to the database, as plain sync functions: the MCP endpoint runs each
 in a worker thread of `approvals.dbthreads`, never on its event loop."""
 
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -159,6 +160,10 @@ def waiting_text(action):
 
 def task_for(agent, task_id):
     """The agent's task of that id, with its action and tool, or None (unknown, expired, another's)."""
+    try:
+        uuid.UUID(str(task_id))
+    except ValueError:
+        return None
     return (
         ToolTask.objects.select_related(
             "action__agent", "action__action_type", "action__decision__by", "tool__upstream"
@@ -166,6 +171,12 @@ def task_for(agent, task_id):
         .filter(pk=task_id, agent=agent, expires_at__gt=timezone.now())
         .first()
     )
+
+
+def with_task(agent, task_id, then):
+    """`then(task)` for the agent's task of that id; None when there is none (unknown, expired)."""
+    task = task_for(agent, task_id)
+    return None if task is None else then(task)
 
 
 def finish_tasks(action, status, *, result=None, error=None, message=""):

@@ -287,23 +287,24 @@ def task_shape(task):
     return shape
 
 
-async def a_task(ctx, params):
+async def a_task(ctx, params, then):
+    """`then(task)` for the agent's task `params` names, in one database turn."""
     if not declares_tasks(ctx):
         raise MCPError(
             code=MISSING_REQUIRED_CLIENT_CAPABILITY,
             message="Missing required client capability",
             data={"requiredCapabilities": {"extensions": {TASKS: {}}}},
         )
-    task = await database(calls.task_for, agent_of(ctx), params.task_id)
-    if task is None:
+    answer = await database(calls.with_task, agent_of(ctx), params.task_id, then)
+    if answer is None:
         raise MCPError(code=INVALID_PARAMS, message="Failed to retrieve task: Task not found or expired")
-    return task
+    return answer
 
 
 async def get_task(ctx, params):
     """`tasks/get`, on any process: the task as its action now stands. The poll that first finds
     the action approved claims it and runs the call upstream, so the call runs once."""
-    task, run = await database(calls.settle_task, await a_task(ctx, params))
+    task, run = await a_task(ctx, params, calls.settle_task)
     if run:
         sessions = ctx.lifespan_context["sessions"]
         action = task.action
@@ -324,7 +325,7 @@ async def get_task(ctx, params):
 
 async def cancel_task(ctx, params):
     """`tasks/cancel`: withdraws the pending action (a decision already made stands)."""
-    await database(calls.cancel_task, await a_task(ctx, params))
+    await a_task(ctx, params, calls.cancel_task)
     return {}
 
 

@@ -119,6 +119,8 @@ def test_another_agents_task_is_not_found(gateway_url, token, notes_stdio, agent
 
     assert answer["error"]["code"] == -32602
     assert answer["error"]["message"] == "Failed to retrieve task: Task not found or expired"
+    _, answer = rpc(gateway_url, token, "tasks/get", {"taskId": "not-a-task", "_meta": TASKS_META})
+    assert answer["error"]["message"] == "Failed to retrieve task: Task not found or expired"
 
 
 def test_a_poll_and_a_cancel_on_other_web_processes_act_on_the_calls_action(
@@ -373,3 +375,14 @@ def test_tasks_past_their_ttl_and_old_sessions_are_purged(gateway_url, token, no
     assert purge_expired(now=later) == (1, 1)
     _, answer = rpc(gateway_url, token, "tasks/get", {"taskId": task_id, "_meta": TASKS_META})
     assert answer["error"]["message"] == "Failed to retrieve task: Task not found or expired"
+
+
+def test_a_protocol_version_the_gateway_does_not_speak_is_refused_with_the_versions_it_does(gateway_url, token):
+    meta = {"io.modelcontextprotocol/protocolVersion": "2099-01-01", "io.modelcontextprotocol/clientCapabilities": {}}
+
+    future = {"MCP-Protocol-Version": "2099-01-01"}
+
+    status, answer = rpc(gateway_url, token, "tools/list", {"_meta": meta}, headers=future)
+
+    assert status == 400
+    assert "2026-07-28" in json.dumps(answer["error"])
