@@ -1,6 +1,8 @@
 """What a `tools/call` does to the database, as plain sync functions: the MCP endpoint runs each
 in a worker thread of `approvals.dbthreads`, never on its event loop."""
 
+import hashlib
+import json
 import uuid
 from datetime import timedelta
 
@@ -50,7 +52,16 @@ def propose(*, agent, name, arguments, run):
     upstream, tool = find_tool(name)
     if tool is None:
         return upstream, None, None, False
-    if run.attaches:
+    if not run.attaches:
+        return upstream, tool, *_propose(agent, tool, arguments, run)
+    # Two copies of one call at once (a client retrying while the first is in flight): the second
+    # waits on this lock until the first is stored, then attaches to it. A session-level advisory
+    # lock, since the proposal commits its own transactions.
+    call = json.dumps([agent.pk, run.session_id, tool.action_key, arguments], sort_keys=True, default=str)
+    lock = int.from_bytes(hashlib.sha256(call.encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [lock])
+    try:
         first = (
             Action.objects.select_related("agent", "action_type", "decision__by")
             .filter(agent=agent, session_id=run.session_id, action_type__key=tool.action_key, params=arguments)
@@ -60,12 +71,19 @@ def propose(*, agent, name, arguments, run):
         )
         if first is not None:
             return upstream, tool, first, False
+        return upstream, tool, *_propose(agent, tool, arguments, run)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock])
+
+
+def _propose(agent, tool, arguments, run):
     # The one way into Countersign for a call: the lead's typed proposal (issue 28) replaces this dict.
     proposal = {"action": tool.action_key, "params": arguments, "session_id": run.session_id}
     action, created = action_propose(agent=agent, proposal=proposal, idempotency_key=run.idempotency_key)
     if not created:  # another request's action: as it is now
         action = Action.objects.select_related("agent", "action_type", "decision__by").get(pk=action.pk)
-    return upstream, tool, action, created
+    return action, created
 
 
 def claim_forward(action):
