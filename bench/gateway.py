@@ -5,9 +5,11 @@ the agent:
 - overhead: an autonomous `tools/call` through Countersign (token, proposal, routing, audit,
   forwarding, the recorded outcome) against the same call made to the upstream directly,
   alternated in the same run;
-- held calls: N `tools/call`s held at once waiting for a person (1,000 at small scale), and the
-  supervisor's inbox p95 meanwhile; then all of them rejected in one batch, and every held call
-  must answer; beside the same page with the same cards pending and no call held.
+- held calls as tasks (the 2026 Tasks extension): N `tools/call`s held waiting for a person
+  (1,000 at small scale, 10,000 at full), each answered at once with a task; the supervisor's
+  inbox p95 meanwhile, beside the same page with the same cards pending and no task; the growth of
+  the server's resident set per held task; the p95 of a `tasks/get` poll; then all of them
+  rejected in one batch, and every task must complete saying so.
 """
 
 import asyncio
@@ -27,11 +29,16 @@ from mcp.client.streamable_http import streamable_http_client
 from approvals.models import Action
 from bench.harness import Reading, percentile
 from bench.stack import BASE_DIR, _free_port
-from bench.waiting import SAMPLES, log_in, timings, until_waiting
+from bench.waiting import SAMPLES, _server_rss_kb, log_in, timings
 from gateway.models import Upstream
 from policies.models import ActionType, Agent
 
-HELD_CALLS = {"tiny": 20, "small": 1_000, "full": 1_000}
+HELD_CALLS = {"tiny": 20, "small": 1_000, "full": 10_000}
+TASKS_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}},
+}
+CONCURRENCY = 16  # calls in flight at once while the held tasks are made
 OVERHEAD_CALLS = {"tiny": 10, "small": 100, "full": 400}
 LOOKUP, UPDATE = "mcp.bench.lookup", "mcp.bench.update"
 CALL_SECONDS = 30
@@ -47,15 +54,22 @@ def measure(stack):
         calls = OVERHEAD_CALLS[stack.scale.name]
         through, direct = asyncio.run(overhead(stack.web_url, token, upstream_url, calls))
         held = HELD_CALLS[stack.scale.name]
-        idle_ms, held_ms, answered = asyncio.run(held_calls(stack, token, held))
+        result = asyncio.run(held_tasks(stack, token, held))
     note = f"{calls} calls each way, alternated"
-    held_note = f"{held:,} tools/call held at once; {answered:,} answered after one batch rejection"
-    if answered != held:
-        raise RuntimeError(f"only {answered} of {held} held calls answered after the rejection")
+    held_note = f"{held:,} tools/call held as tasks; {result['answered']:,} completed after one batch rejection"
+    if result["answered"] != held:
+        raise RuntimeError(f"only {result['answered']} of {held} held tasks completed after the rejection")
+    rss = f"server RSS {result['rss_before_kb'] / 1024:,.0f} MB → {result['rss_after_kb'] / 1024:,.0f} MB"
     return {
         "gateway overhead p50": Reading(percentile(through, 50), percentile(direct, 50), note),
         "gateway overhead p95": Reading(percentile(through, 95), percentile(direct, 95)),
-        "inbox p95 with held MCP calls": Reading(percentile(held_ms, 95), percentile(idle_ms, 95), held_note),
+        "inbox p95 with held MCP tasks": Reading(
+            percentile(result["held_ms"], 95), percentile(result["idle_ms"], 95), held_note
+        ),
+        "memory per held MCP task": Reading(
+            max(0, result["rss_after_kb"] - result["rss_before_kb"]) / held, None, f"{rss} with {held:,} held"
+        ),
+        "MCP task poll p95": Reading(percentile(result["poll_ms"], 95), None, f"{len(result['poll_ms'])} tasks/get"),
     }
 
 
@@ -121,27 +135,79 @@ async def overhead(web_url, token, upstream_url, calls):
     return through_ms, direct_ms
 
 
-async def held_calls(stack, token, count):
-    """The inbox's p95 with `count` calls held; one batch rejection wakes them; then the same page
-    with the same cards pending and nothing held (copies of the held actions), so that the ratio
-    is what holding the calls costs, not what a thousand more cards cost."""
-    async with httpx.AsyncClient(base_url=stack.web_url, timeout=60) as reviewer:
+async def rpc(http, token, method, params):
+    answer = await http.post(
+        "/mcp/",
+        json={"jsonrpc": "2.0", "id": 1, "method": method, "params": {**params, "_meta": TASKS_META}},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": "2026-07-28",
+            "Mcp-Method": method,
+            "Mcp-Name": params.get("name") or params.get("taskId"),
+        },
+    )
+    body = answer.json()
+    if "result" not in body:
+        raise RuntimeError(f"{method} answered {body}")
+    return body["result"]
+
+
+async def held_tasks(stack, token, count):
+    """`count` calls held as tasks: the inbox's p95 and the server's memory with them held, the
+    p95 of a poll; one batch rejection; every task must then complete saying so. Then the same
+    page with the same cards pending and no task (copies of the held actions), so that the ratio is
+    what holding the calls costs, not what more cards cost."""
+    limits = httpx.Limits(max_connections=CONCURRENCY)
+    async with (
+        httpx.AsyncClient(base_url=stack.web_url, timeout=60) as reviewer,
+        httpx.AsyncClient(base_url=stack.web_url, timeout=60, limits=limits) as agent,
+    ):
         await asyncio.to_thread(log_in, stack, reviewer)
-        async with through_gateway(stack.web_url, token) as agent:
-            calls = [
-                asyncio.create_task(agent.call_tool("bench__update", {"record": f"r{n}", "value": "new"}))
-                for n in range(count)
-            ]
-            await asyncio.to_thread(until_pending, count, calls)
-            await until_waiting(reviewer, count, calls)  # proposed, and parked by the server
-            held_ms = await timings(reviewer, "/", SAMPLES[stack.scale.name])
-            copies = await asyncio.to_thread(reject_all, stack)
-            results = await asyncio.wait_for(asyncio.gather(*calls), timeout=120)
+        rss_before = _server_rss_kb(stack.gunicorn_pid)
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def call(n):
+            async with gate:
+                params = {"name": "bench__update", "arguments": {"record": f"r{n}", "value": "new"}}
+                task = await rpc(agent, token, "tools/call", params)
+            if task.get("resultType") != "task":
+                raise RuntimeError(f"a held call answered {task}")
+            return task["taskId"]
+
+        task_ids = await asyncio.gather(*(call(n) for n in range(count)))
+        rss_after = _server_rss_kb(stack.gunicorn_pid)
+        held_ms = await timings(reviewer, "/", SAMPLES[stack.scale.name])
+        poll_ms = []
+        for task_id in task_ids[: SAMPLES[stack.scale.name] * 4]:
+            began = time.perf_counter()
+            state = await rpc(agent, token, "tasks/get", {"taskId": task_id})
+            poll_ms.append((time.perf_counter() - began) * 1000)
+            if state["status"] != "working":
+                raise RuntimeError(f"a held task is {state['status']}")
+        copies = await asyncio.to_thread(reject_all, stack)
+
+        async def poll(task_id):
+            async with gate:
+                return await rpc(agent, token, "tasks/get", {"taskId": task_id})
+
+        states = await asyncio.gather(*(poll(task_id) for task_id in task_ids))
         await asyncio.to_thread(pend, copies)
         idle_ms = await timings(reviewer, "/", SAMPLES[stack.scale.name])
         await asyncio.to_thread(reject_all, stack)
-    answered = sum(1 for result in results if result.is_error and "rejected" in result.content[0].text.lower())
-    return idle_ms, held_ms, answered
+    answered = sum(
+        1
+        for state in states
+        if state["status"] == "completed" and "rejected" in state["result"]["content"][0]["text"].lower()
+    )
+    return {
+        "idle_ms": idle_ms,
+        "held_ms": held_ms,
+        "poll_ms": poll_ms,
+        "answered": answered,
+        "rss_before_kb": rss_before,
+        "rss_after_kb": rss_after,
+    }
 
 
 def until_pending(count, calls, seconds=300):

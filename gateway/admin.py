@@ -94,12 +94,14 @@ class UpstreamForm(forms.ModelForm):
 @admin.register(Upstream)
 class UpstreamAdmin(admin.ModelAdmin):
     form = UpstreamForm
-    list_display = ["name", "transport", "where", "enabled", "tool_count", "review_count"]
+    list_display = ["name", "transport", "where", "enabled", "tool_count", "review_count", "listed_at"]
     list_filter = ["transport", "enabled"]
     search_fields = ["name", "description", "command", "url"]
     inlines = [UpstreamToolInline]
+    # When it last listed its tools: while it cannot, clients are offered that listing.
+    readonly_fields = ["listed_at"]
     fieldsets = [
-        (None, {"fields": ["name", "description", "transport", "enabled", "timeout"]}),
+        (None, {"fields": ["name", "description", "transport", "enabled", "timeout", "listed_at"]}),
         ("stdio", {"fields": ["command", "args", "env", "cwd"]}),
         ("Streamable HTTP", {"fields": ["url", "headers"]}),
     ]

@@ -13,7 +13,10 @@ outside the set), or whose action type key would fall outside the key format (`a
 128 characters with its prefix), is withheld from clients, and the admin shows why.
 """
 
+import json
 import re
+import uuid
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -127,6 +130,13 @@ class Upstream(models.Model):
         help_text="How long connecting, listing tools or one tool call may take before it counts as failed.",
     )
     enabled = models.BooleanField(default=True, help_text="Unticked: its tools are not offered and calls are refused.")
+    listing = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="The tools as the server last listed them, as JSON text (key order kept): offered to clients, "
+        "in their own words, and while the server cannot list them.",
+    )
+    listed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -226,7 +236,24 @@ class Upstream(models.Model):
                 if not tool.withheld_reason:
                     listed.append(tool)
             types = ActionType.objects.in_bulk([tool.action_key for tool in listed], field_name="key")
+            # Kept as text, since jsonb would reorder every schema's keys; its age for the admin,
+            # refreshed at most once a minute rather than written on every listing.
+            text, now = json.dumps(tools, ensure_ascii=False), timezone.now()
+            if text != self.listing or self.listed_at is None or self.listed_at < now - timedelta(minutes=1):
+                self.listing, self.listed_at = text, now
+                Upstream.objects.filter(pk=self.pk).update(listing=text, listed_at=now)
         return [(tool, types[tool.action_key]) for tool in listed if tool.action_key in types]
+
+    def last_listing(self):
+        """The last good listing, for while the server cannot list: (tools as JSON, [(UpstreamTool,
+        ActionType)] of those clients may see)."""
+        tools = json.loads(self.listing) if self.listing else []
+        known = {tool.name: tool for tool in self.tools.filter(withheld_reason="")}
+        types = ActionType.objects.in_bulk([tool.action_key for tool in known.values()], field_name="key")
+        shown = [
+            (known[spec["name"]], types.get(known[spec["name"]].action_key)) for spec in tools if spec["name"] in known
+        ]
+        return tools, [(tool, action_type) for tool, action_type in shown if action_type is not None]
 
 
 def risk_from_annotations(annotations):
@@ -410,3 +437,72 @@ class UpstreamTool(models.Model):
             tool._lift_review_hold(by=by)
         self.refresh_from_db()
         return True
+
+
+class ClientSession(models.Model):
+    """A 2025-era MCP session (`Mcp-Session-Id`), kept where every web process reads it: any process
+    answers any request of the session, and a restart drops none. It holds only what later requests
+    need: whose it is. Its id is the run that groups the session's calls in the inbox."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    agent = models.ForeignKey("policies.Agent", on_delete=models.CASCADE, related_name="+")
+    protocol_version = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "MCP client session"
+
+    def __str__(self):
+        return self.id
+
+    @classmethod
+    def open(cls, *, agent, protocol_version):
+        import secrets
+
+        return cls.objects.create(id=secrets.token_hex(16), agent=agent, protocol_version=protocol_version[:32])
+
+
+class ToolTask(models.Model):
+    """A held `tools/call` as a task of MCP's Tasks extension (`io.modelcontextprotocol/tasks`): a
+    row, not a socket, so that a poll or a cancel reaching any web process acts on the same action,
+    and a client may go away and come back. Its status follows the action's; its result is the
+    upstream's `CallToolResult` once the approved call has run (or the reason it was not run)."""
+
+    class Status(models.TextChoices):
+        WORKING = "working"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent = models.ForeignKey("policies.Agent", on_delete=models.CASCADE, related_name="+")
+    action = models.ForeignKey("approvals.Action", on_delete=models.CASCADE, related_name="+")
+    tool = models.ForeignKey(UpstreamTool, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Status, default=Status.WORKING)
+    status_message = models.TextField(blank=True)
+    result = models.JSONField(null=True, blank=True, help_text="The CallToolResult, once completed.")
+    error = models.JSONField(null=True, blank=True, help_text="The JSON-RPC error, once failed.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "MCP task"
+
+    def __str__(self):
+        return str(self.id)
+
+
+class ForwardedCall(models.Model):
+    """An approved call the gateway sent upstream: inserted before sending, so that of every request
+    and process holding the same action (a retry attached to it, two pollers of its task) exactly
+    one runs it. A call that failed midway is never sent again: it may have run."""
+
+    action = models.OneToOneField("approvals.Action", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "MCP call forwarded upstream"
+
+    def __str__(self):
+        return str(self.action_id)

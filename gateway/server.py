@@ -8,12 +8,27 @@ reach the client as it came, which the high-level server would wrap again.
 
 import asyncio
 import contextlib
+import json
 import logging
+import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from mcp.server.lowlevel import Server
+from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 from mcp.shared.exceptions import MCPError
-from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, ListToolsResult, TextContent, Tool
+from mcp_types import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    MISSING_REQUIRED_CLIENT_CAPABILITY,
+    CallToolResult,
+    CancelTaskRequestParams,
+    GetTaskRequestParams,
+    ListToolsResult,
+    TextContent,
+    Tool,
+)
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from approvals.models import Action
 from approvals.services import InFlight, KeyReused
@@ -42,8 +57,12 @@ async def lifespan(server):
         await sessions.close_all()
 
 
+TASKS = "io.modelcontextprotocol/tasks"  # the Tasks extension (SEP-2663), as 2026-07-28 names it
+RUN_HEADER = "countersign-run-id"
+
+
 def create_server():
-    return Server(
+    server = Server(
         "countersign",
         version="1",
         instructions=INSTRUCTIONS,
@@ -54,6 +73,20 @@ def create_server():
         # this, the SDK would list every upstream's tools again to check Mcp-Param headers.
         get_tool_input_schema=lambda name: None,
     )
+    server.extensions[TASKS] = {}
+    server.add_request_handler("tasks/get", GetTaskRequestParams, get_task)
+    server.add_request_handler("tasks/cancel", CancelTaskRequestParams, cancel_task)
+    # `requestState` sealed by the SDK's boundary (AES-256-GCM under the shared key ring), bound to
+    # the agent, the tool, a digest of the arguments and a TTL; anything else is refused -32602.
+    security = RequestStateSecurity(
+        keys=settings.HITL_MCP_STATE_KEYS, ttl=settings.HITL_MCP_STATE_TTL_SECONDS, bind_principal=principal
+    )
+    server.middleware.append(RequestStateBoundary(security, default_audience="countersign"))
+    return server
+
+
+def principal(ctx):
+    return f"agent:{agent_of(ctx).pk}"
 
 
 def agent_of(ctx):
@@ -61,8 +94,34 @@ def agent_of(ctx):
     return ctx.request.scope["countersign.agent"]
 
 
-def session_id_of(ctx):
-    return ctx.request.headers.get("mcp-session-id", "") if ctx.request is not None else ""
+@dataclass(frozen=True)
+class Run:
+    """What groups a call with others: the inbox's batch, the repair loop's count, a retry's match."""
+
+    session_id: str
+    attaches: bool  # a retried call attaches to its pending first (never across calls without a run)
+    idempotency_key: str | None = None
+
+
+def run_of(ctx):
+    """The run the client names in the `Countersign-Run-Id` header (`countersign-mcp` sends one per
+    process); else a 2025 client's session; else the call is a run of its own."""
+    session = ctx.request.scope.get("countersign.session")
+    key = f"mcp:{session}:{ctx.request_id}"[:255] if session and ctx.request_id is not None else None
+    if named := ctx.request.headers.get(RUN_HEADER, "").strip():
+        return Run(named, True, key)
+    if session:
+        return Run(session, True, key)
+    return Run(f"mcp-call-{uuid.uuid4().hex}", False)
+
+
+def modern(ctx):
+    return ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+
+def declares_tasks(ctx):
+    capabilities = ctx.session.client_capabilities
+    return modern(ctx) and capabilities is not None and TASKS in (capabilities.extensions or {})
 
 
 async def list_tools(ctx, params):
@@ -73,45 +132,54 @@ async def list_tools(ctx, params):
 
 
 async def listed(sessions, upstream):
-    """The upstream's tools as clients see them; none, logged, when it cannot list them, so that
-    one broken server does not hide the others."""
+    """The upstream's tools as clients see them. Every upstream is asked at once, and one that has
+    listed before is waited for at most HITL_MCP_LIST_SECONDS: one that cannot answer in time
+    (down, hung, slow) is offered as it last listed, logged, so it neither hides nor delays the
+    others; its listing goes on in the background and is used once it comes. One never listed is
+    waited for up to its own timeout (there is nothing else to offer)."""
+    refreshing = sessions.listings.get(upstream.name)
+    if refreshing is None or refreshing.done():
+        refreshing = sessions.listings[upstream.name] = asyncio.ensure_future(refresh(sessions, upstream))
+        refreshing.add_done_callback(lambda done: done.cancelled() or done.exception())  # read: logged below
+    deadline = settings.HITL_MCP_LIST_SECONDS if upstream.listing else upstream.timeout
     try:
-        tools = await sessions.for_spec(upstream.connection_spec()).list_tools()
-    except UpstreamError as error:
-        log.warning("%s; its tools are not offered", error)
-        return []
-    registered = await database(upstream.register_listing, tools)
-    return [as_mcp_tool(tool, action_type) for tool, action_type in registered]
+        tools, registered = await asyncio.wait_for(asyncio.shield(refreshing), deadline)
+    except (UpstreamError, TimeoutError) as error:
+        why = error if isinstance(error, UpstreamError) else f"MCP server '{upstream.name}' took over {deadline:g} s"
+        tools, registered = await database(upstream.last_listing)
+        age = f"listed at {upstream.listed_at:%Y-%m-%d %H:%M:%S}" if upstream.listed_at else "never listed"
+        log.warning("%s; offering its last good listing (%s)", why, age)
+    specs = {spec["name"]: spec for spec in tools}
+    return [as_mcp_tool(specs[tool.name], tool, action_type) for tool, action_type in registered]
 
 
-def as_mcp_tool(tool, action_type):
-    """The tool as the upstream described it, under its namespaced name, with the input schema
-    Countersign checks calls against (the one reviewers approve)."""
-    return Tool(
-        name=tool.namespaced_name,
-        title=tool.title or None,
-        description=tool.description or None,
-        input_schema=action_type.params_schema or tool.input_schema,
-        output_schema=tool.output_schema,
-        annotations=tool.annotations or None,
-    )
+async def refresh(sessions, upstream):
+    tools = await sessions.for_spec(upstream.connection_spec()).list_tools()
+    return tools, await database(upstream.register_listing, tools)
+
+
+def as_mcp_tool(spec, tool, action_type):
+    """The tool as the upstream wrote it (every field, keys in its order), under its namespaced
+    name. Two fields change meaning through the gateway: the input schema is the one calls are
+    checked against (the upstream's own unless an admin tightened it), and `execution.taskSupport`
+    says what the gateway offers rather than what the upstream does: the gateway holds the call
+    itself, as a task only through the 2026 Tasks extension, so 2025-11-25 task augmentation is
+    `forbidden`."""
+    shown = {**spec, "name": tool.namespaced_name}
+    if action_type.params_schema and action_type.params_schema != spec.get("inputSchema"):
+        shown["inputSchema"] = action_type.params_schema
+    shown["execution"] = {**(spec.get("execution") or {}), "taskSupport": "forbidden"}
+    return Tool.model_validate(shown)
 
 
 async def call_tool(ctx, params):
     sessions = ctx.lifespan_context["sessions"]
-    session_id = session_id_of(ctx)
-    # A request re-delivered on the same MCP session finds its first action rather than a second.
-    key = f"mcp:{session_id}:{ctx.request_id}"[:255] if session_id and ctx.request_id is not None else None
+    if params.request_state is not None:  # a 2026 client back for a call it was told to retry
+        return await resume(ctx, sessions, params)
+    run = run_of(ctx)
 
     def propose():
-        return database(
-            calls.propose,
-            agent=agent_of(ctx),
-            name=params.name,
-            arguments=params.arguments or {},
-            session_id=session_id,
-            idempotency_key=key,
-        )
+        return database(calls.propose, agent=agent_of(ctx), name=params.name, arguments=params.arguments or {}, run=run)
 
     try:
         upstream, tool, action, created = await propose()
@@ -124,13 +192,141 @@ async def call_tool(ctx, params):
         raise MCPError(code=INVALID_PARAMS, message="This request id was already used on this session.") from None
     if tool is None:
         raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
-    if not created:
-        raise MCPError(code=INVALID_PARAMS, message=f"This request was already handled as action {action.pk}.")
     if action.status == Action.Status.PENDING:
+        if declares_tasks(ctx):
+            task = await database(calls.create_task, action, tool)
+            return {"resultType": "task", **task_shape(task)}
+        if modern(ctx):
+            return await hold_round(ctx, sessions, upstream, tool, action, elicit=True)
         action = await held(ctx, action)
+    elif created:  # approved or refused on arrival: no other request can hold this action
+        return await conclude(ctx, sessions, upstream, tool, action, sole=True)
+    return await conclude(ctx, sessions, upstream, tool, action)
+
+
+async def conclude(ctx, sessions, upstream, tool, action, *, sole=False):
+    """A decided call: forwarded when approved, else the reason it was not run; already run by
+    another request holding the same action (a retry attached to it), what that one got."""
+    if action.status in (Action.Status.EXECUTED, Action.Status.FAILED):
+        return CallToolResult.model_validate(await database(calls.forwarded_result, action))
     if action.status != Action.Status.APPROVED:
         return not_run(await database(calls.not_run_text, action))
-    return await forward(ctx, sessions, upstream, tool, action)
+    return await forward(ctx, sessions, upstream, tool, action, sole=sole)
+
+
+async def hold_round(ctx, sessions, upstream, tool, action, *, elicit):
+    """A 2026 client without tasks: hold the call a bounded time (HITL_MCP_HOLD_SECONDS, below
+    common client timeouts); decided by then, the result; else `input_required`, whose sealed
+    `requestState` brings the client's retry back to this action on any process. The first round
+    also asks the client (where it takes URL elicitations) to show the person the review page."""
+    try:
+        action = await wait_until(
+            action.pk, settings.HITL_MCP_HOLD_SECONDS, done=lambda now: now.status != Action.Status.PENDING
+        )
+    except asyncio.CancelledError:  # the client closed the response stream: 2026's cancellation
+        await asyncio.shield(database(calls.cancel_if_pending, action.pk))
+        raise
+    if action.status != Action.Status.PENDING:
+        return await conclude(ctx, sessions, upstream, tool, action)
+    result = {"resultType": "input_required", "requestState": json.dumps({"action": str(action.pk)})}
+    capabilities = ctx.session.client_capabilities
+    if elicit and capabilities is not None and capabilities.elicitation and capabilities.elicitation.url:
+        result["inputRequests"] = {
+            REVIEW_KEY: {
+                "method": "elicitation/create",
+                "params": {
+                    "mode": "url",
+                    "message": calls.waiting_text(action),
+                    "url": action.review_url,
+                    "elicitationId": str(action.pk),
+                },
+            }
+        }
+    return result
+
+
+REVIEW_KEY = "review"
+
+
+async def resume(ctx, sessions, params):
+    """The retry of a call answered `input_required`: the boundary has opened and checked its state
+    (this agent, this tool, these arguments, not expired), so it names the action to go on with."""
+    try:
+        action_id = uuid.UUID(json.loads(params.request_state)["action"])
+    except (ValueError, KeyError, TypeError):
+        raise MCPError(code=INVALID_PARAMS, message="Invalid or expired requestState") from None
+    upstream, tool = await database(calls.find_tool, params.name)
+    action = await database(calls.action_of, agent_of(ctx), action_id)
+    if tool is None or action is None:
+        raise MCPError(code=INVALID_PARAMS, message="Invalid or expired requestState")
+    answer = (params.input_responses or {}).get(REVIEW_KEY)
+    if answer is not None and getattr(answer, "action", None) in ("decline", "cancel"):
+        action = await database(calls.cancel_if_pending, action.pk)  # the person at the client said no
+    if action.status == Action.Status.PENDING:
+        return await hold_round(ctx, sessions, upstream, tool, action, elicit=False)
+    return await conclude(ctx, sessions, upstream, tool, action)
+
+
+def task_shape(task):
+    """A task as the Tasks extension shows it (`tasks/get`, and the handle a held call returns)."""
+    shape = {
+        "taskId": str(task.id),
+        "status": task.status,
+        "createdAt": task.created_at.isoformat().replace("+00:00", "Z"),
+        "lastUpdatedAt": task.updated_at.isoformat().replace("+00:00", "Z"),
+        "ttlMs": int((task.expires_at - task.created_at).total_seconds() * 1000),
+    }
+    if task.status_message:
+        shape["statusMessage"] = task.status_message
+    if task.status == "working":
+        shape["pollIntervalMs"] = settings.HITL_MCP_POLL_INTERVAL_MS
+    elif task.status == "completed":
+        shape["result"] = task.result
+    elif task.status == "failed":
+        shape["error"] = task.error
+    return shape
+
+
+async def a_task(ctx, params, then):
+    """`then(task)` for the agent's task `params` names, in one database turn."""
+    if not declares_tasks(ctx):
+        raise MCPError(
+            code=MISSING_REQUIRED_CLIENT_CAPABILITY,
+            message="Missing required client capability",
+            data={"requiredCapabilities": {"extensions": {TASKS: {}}}},
+        )
+    answer = await database(calls.with_task, agent_of(ctx), params.task_id, then)
+    if answer is None:
+        raise MCPError(code=INVALID_PARAMS, message="Failed to retrieve task: Task not found or expired")
+    return answer
+
+
+async def get_task(ctx, params):
+    """`tasks/get`, on any process: the task as its action now stands. The poll that first finds
+    the action approved claims it and runs the call upstream, so the call runs once."""
+    task, run = await a_task(ctx, params, calls.settle_task)
+    if run:
+        sessions = ctx.lifespan_context["sessions"]
+        action = task.action
+        upstream_session = sessions.for_spec(task.tool.upstream.connection_spec())
+        try:
+            result = await upstream_session.call_tool(task.tool.name, action.final_params)
+        except UpstreamError as error:
+            await asyncio.shield(database(calls.record_failure, action, error))
+        except asyncio.CancelledError:
+            failure = "the poll running the approved call ended while the upstream server ran it"
+            await asyncio.shield(database(calls.record_failure, action, failure))
+            raise
+        else:
+            await asyncio.shield(database(calls.record_result, action, result))
+        task = await database(calls.task_for, agent_of(ctx), task.pk)
+    return task_shape(task)
+
+
+async def cancel_task(ctx, params):
+    """`tasks/cancel`: withdraws the pending action (a decision already made stands)."""
+    await a_task(ctx, params, calls.cancel_task)
+    return {}
 
 
 async def held(ctx, action):
@@ -164,26 +360,32 @@ async def report_waiting(ctx, action):
         waited += settings.HITL_MCP_PROGRESS_SECONDS
 
 
-async def forward(ctx, sessions, upstream, tool, action):
+async def forward(ctx, sessions, upstream, tool, action, *, sole=False):
     """Run the approved call upstream with its final arguments, once, and return the upstream's
-    result as it came; record it as the action's outcome."""
+    result as it came; record it as the action's outcome. `sole`: approved on arrival, so that no
+    other request (a retry attaches only to a pending action) or task can hold it, and the claim,
+    the tasks' update and the wake-up, a commit and two statements, are spared."""
 
     async def progress(done, total, message):
         await ctx.session.report_progress(done, total, message)
 
+    if not sole and not await database(calls.claim_forward, action):
+        # Another request holding the same action (a retry attached to it) runs it: its result.
+        action = await wait_until(action.pk, None, done=lambda now: now.status != Action.Status.APPROVED)
+        return CallToolResult.model_validate(await database(calls.forwarded_result, action))
     session = sessions.for_spec(upstream.connection_spec())
     try:
         result = await session.call_tool(tool.name, action.final_params, progress=progress)
     except UpstreamError as error:
-        await database(calls.record_failure, action, error)
+        await database(calls.record_failure, action, error, sole=sole)
         raise MCPError(
             code=INTERNAL_ERROR, message=f"{error}. The call was not retried; action {action.pk} is recorded as failed."
         ) from None
     except asyncio.CancelledError:
         failure = "the MCP client cancelled the call while the upstream server ran it; it may or may not have run"
-        await asyncio.shield(database(calls.record_failure, action, failure))
+        await asyncio.shield(database(calls.record_failure, action, failure, sole=sole))
         raise
-    if await database(calls.record_result, action, result) is not None:
+    if await database(calls.record_result, action, result, sole=sole) is not None:
         return await reviewed(action)
     return result
 

@@ -210,6 +210,7 @@ class Sessions:
     def __init__(self):
         self._sessions = {}
         self._closing = set()  # the tasks closing replaced sessions, kept until they finish
+        self.listings = {}  # upstream name → its listing in flight, shared by concurrent tools/list
 
     def for_spec(self, spec):
         session = self._sessions.get(spec.name)

@@ -4,12 +4,15 @@ its messages to Countersign's MCP endpoint over streamable HTTP, with an agent's
     COUNTERSIGN_URL=https://countersign.example.com COUNTERSIGN_TOKEN=cs_… countersign-mcp
 
 `COUNTERSIGN_URL` is the site's address (its `/mcp/` endpoint is used) or the endpoint itself.
-Messages pass through unchanged both ways; the relay ends when either side does. Needs the
+Messages pass through unchanged both ways; the relay ends when either side does. Every request
+carries the header `Countersign-Run-Id`, one value per relay process, so that the calls of one
+client's run are one run in the inbox and the repair loop, whichever protocol revision it speaks. Needs the
 `mcp` extra: `pip install "hitl-client[mcp]"`.
 """
 
 import os
 import sys
+import uuid
 
 import anyio
 import httpx2
@@ -25,8 +28,9 @@ def endpoint(url):
 async def relay(url, token):
     # No read timeout: a call held for a person answers when they decide, maybe hours later.
     timeout = httpx2.Timeout(30.0, read=None)
+    headers = {"Authorization": f"Bearer {token}", "Countersign-Run-Id": f"countersign-mcp-{uuid.uuid4().hex}"}
     async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=timeout) as http,
+        httpx2.AsyncClient(headers=headers, timeout=timeout) as http,
         streamable_http_client(endpoint(url), http_client=http) as (from_server, to_server),
         stdio_server() as (from_client, to_client),
         anyio.create_task_group() as relaying,

@@ -14,11 +14,8 @@ import resource
 
 wsgi_app = "hitl_site.asgi:application"
 worker_class = "uvicorn_worker.UvicornWorker"
-# One process by default: MCP clients of the 2025 protocol (Claude Desktop, Cursor, the
-# `countersign-mcp` relay) keep a session that lives in the process that opened it, and gunicorn
-# does not route a client back to it. One asyncio process holds thousands of waiting agents; to
-# run more, give each its own port behind a proxy with affinity on the `Mcp-Session-Id` header
-# (README, "Serving").
+# One process by default (this machine's two cores are shared); any number works, behind any
+# proxy: MCP sessions, held calls and tasks live in PostgreSQL, not in a process (README, "Serving").
 workers = int(os.environ.get("HITL_WEB_WORKERS", "1"))
 graceful_timeout = 10  # waiting agents are answered by their next call, after a restart too
 accesslog = None

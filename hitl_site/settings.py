@@ -369,6 +369,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.purge_expired",
         "schedule": timedelta(days=1),
     },
+    # MCP tasks live for days (HITL_MCP_TASK_TTL_SECONDS); an hourly purge keeps them at most an
+    # hour past their TTL, and 2025 sessions as long as a task, counted from their opening.
+    "mcp-purge-expired": {
+        "task": "gateway.tasks.purge_expired",
+        "schedule": timedelta(hours=1),
+    },
 }
 
 # The audit log. Checkpoints and verified chain heads are signed with this key (HMAC-SHA256);
@@ -461,3 +467,19 @@ HITL_DEMO_AGENT_TOKEN = os.environ.get("HITL_DEMO_AGENT_TOKEN", "cs_demo_agent_t
 HITL_REPAIR_ATTEMPTS = int(os.environ.get("HITL_REPAIR_ATTEMPTS", "3"))
 # How often a held MCP tools/call tells its client (by a progress notification) that it still waits.
 HITL_MCP_PROGRESS_SECONDS = float(os.environ.get("HITL_MCP_PROGRESS_SECONDS", "10"))
+# A held call as an MCP task (clients that declare the Tasks extension): how long the task row is
+# kept (it must outlive the SLA and its escalation tiers), and how often clients are asked to poll.
+HITL_MCP_TASK_TTL_SECONDS = int(os.environ.get("HITL_MCP_TASK_TTL_SECONDS", str(7 * 24 * 3600)))
+HITL_MCP_POLL_INTERVAL_MS = int(os.environ.get("HITL_MCP_POLL_INTERVAL_MS", "2000"))
+# A held call for a 2026 client without tasks (`input_required`): each round holds at most this long
+# before answering `input_required` again, well below the common 60 s client request timeouts.
+HITL_MCP_HOLD_SECONDS = float(os.environ.get("HITL_MCP_HOLD_SECONDS", "20"))
+# How long `tools/list` waits for each upstream (all at once) before offering its last good listing.
+HITL_MCP_LIST_SECONDS = float(os.environ.get("HITL_MCP_LIST_SECONDS", "0.8"))
+# The key ring sealing `requestState` (AES-256-GCM, the SDK's codec), shared by every web process:
+# the first key seals, every key opens. Rotate by prepending a new key, then dropping the old one
+# after HITL_MCP_STATE_TTL_SECONDS. By default one key derived from SECRET_KEY.
+HITL_MCP_STATE_KEYS = env_list("HITL_MCP_STATE_KEYS") or [
+    hashlib.sha256(f"countersign.mcp.request-state:{SECRET_KEY}".encode()).hexdigest()
+]
+HITL_MCP_STATE_TTL_SECONDS = float(os.environ.get("HITL_MCP_STATE_TTL_SECONDS", str(24 * 3600)))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import yaml
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -102,6 +103,10 @@ def import_document(text, *, dry_run=False):
             action_type.save()
             sync(action_type.rules, rules, key="name", fields=["expression", "level", "order"])
             sync(action_type.escalation_tiers, tiers, key="position", fields=TIER_FIELDS)
+            if groups is None and not before:
+                # A type declared before its tool is listed (or first used) gets the reviewers a
+                # registered one gets, rather than reaching nobody's inbox but a superuser's.
+                groups = settings.HITL_DRAFT_REVIEWER_GROUPS
             if groups is not None:
                 action_type.set_reviewer_groups(Group.objects.filter(name__in=groups))
             event = action_type.record_change(

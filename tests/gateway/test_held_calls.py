@@ -16,8 +16,8 @@ from tests.gateway.conftest import mcp_client
 from tests.gateway.test_tools_call import decide, in_thread, run
 
 
-def test_the_client_hears_progress_while_its_call_is_held(gateway_url, token, notes_stdio, state_dir, supervisor,
-                                                          settings):  # fmt: skip
+def test_a_2025_client_hears_progress_while_its_call_is_held(gateway_url, token, notes_stdio, state_dir, supervisor,
+                                                            settings):  # fmt: skip
     settings.HITL_MCP_PROGRESS_SECONDS = 0.2
     heard = []
 
@@ -32,7 +32,7 @@ def test_the_client_hears_progress_while_its_call_is_held(gateway_url, token, no
             heard.append(message)
             waiting.set()
 
-        async with mcp_client(gateway_url, token) as client:
+        async with mcp_client(gateway_url, token, mode="legacy") as client:
             await client.list_tools()
             call = asyncio.create_task(
                 client.call_tool("notes__add_note", {"text": "held"}, progress_callback=progress)

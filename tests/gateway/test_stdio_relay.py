@@ -22,14 +22,19 @@ def test_a_stdio_client_lists_and_calls_tools_through_the_relay(gateway_url, tok
         async with Client(relay(gateway_url, token)) as client:
             names = [tool.name for tool in (await client.list_tools()).tools]
             await in_thread(let_run_alone, "mcp.notes.add_note")
+            await client.call_tool("notes__add_note", {"text": "first"})
             return names, await client.call_tool("notes__add_note", {"text": "via stdio"})
 
     names, result = run(scenario())
 
     assert "notes__add_note" in names
     assert result.content[0].text == "noted: via stdio"
-    assert (state_dir / "notes").read_text() == "via stdio\n"
-    assert Action.objects.get(action_type__key="mcp.notes.add_note").agent.name == "billing-agent"
+    assert (state_dir / "notes").read_text() == "first\nvia stdio\n"
+    actions = Action.objects.filter(action_type__key="mcp.notes.add_note")
+    assert {action.agent.name for action in actions} == {"billing-agent"}
+    # One run: the relay names it (Countersign-Run-Id), the same for both calls.
+    assert len({action.session_id for action in actions}) == 1
+    assert actions[0].session_id.startswith("countersign-mcp-")
 
 
 def test_the_relay_with_a_bad_token_says_so_and_exits(gateway_url, notes_stdio):

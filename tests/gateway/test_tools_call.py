@@ -146,9 +146,10 @@ def test_a_rejection_reaches_the_client_as_an_error_with_the_reason(gateway_url,
     assert Action.objects.get(action_type__key="mcp.git.git_reset").status == "rejected"
 
 
-def test_a_cancelled_request_cancels_its_action(gateway_url, token, git_upstream, repo):
+@pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026: the stream closes; 2025: notifications/cancelled
+def test_a_cancelled_request_cancels_its_action(gateway_url, token, git_upstream, repo, mode):
     async def scenario():
-        async with mcp_client(gateway_url, token) as client:
+        async with mcp_client(gateway_url, token, mode=mode) as client:
             await client.list_tools()
             call = asyncio.create_task(client.call_tool("git__git_reset", {"repo_path": str(repo)}))
             await in_thread(pending_action, "mcp.git.git_reset", 60)

@@ -194,6 +194,26 @@ def test_a_type_the_document_declared_keeps_its_level_and_its_risk_is_only_raise
     assert reset.params_schema == COMMIT["inputSchema"] and reset.name == "git_reset"
 
 
+def test_a_type_declared_before_its_tool_is_listed_reaches_a_supervisors_inbox(tmp_path, client, git, api):
+    from hitl_site import roles
+    from tests.conftest import make_user
+
+    sam = make_user("sam", roles.SUPERVISORS)
+    document = {"version": 1, "action_types": {"mcp.git.git_reset": {"name": "Reset the index", "autonomy": "confirm"}}}
+    import_(tmp_path, document)
+    git.register_listing([{**COMMIT, "name": "git_reset"}])
+
+    held = api.propose("mcp.git.git_reset", {"repo_path": "/srv/repo", "message": "x"}).json()
+    client.force_login(sam)
+    inbox = client.get("/")
+
+    assert held["status"] == "pending"
+    assert [group.name for group in ActionType.objects.get(key="mcp.git.git_reset").reviewer_groups()] == [
+        "supervisors"
+    ]
+    assert held["id"] in inbox.content.decode()
+
+
 def test_a_changed_schema_holds_the_type_for_review_until_an_admin_accepts_it(client, git, api, agent, policy_admin):
     git.register_listing([COMMIT])
     ActionType.objects.filter(key="mcp.git.git_commit").update(status="active", autonomy="autonomous",
