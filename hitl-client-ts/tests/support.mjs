@@ -1,0 +1,116 @@
+// What every test file shares: the Countersign that tests/client/test_typescript.py started (its URL, an
+// agent's token and receipt secret, a supervisor's login), and a reviewer who decides through the inbox's
+// own forms — a logged-in session posting what the buttons post.
+import { createServer } from "node:http";
+import { Client } from "../dist/index.js";
+
+export const URL_ = process.env.COUNTERSIGN_URL;
+export const TOKEN = process.env.COUNTERSIGN_TOKEN;
+export const RECEIPT_SECRET = process.env.COUNTERSIGN_RECEIPT_SECRET;
+if (!URL_ || !TOKEN) {
+  throw new Error("Run these tests through `make test PYTEST_ARGS=tests/client/test_typescript.py`, which starts Countersign.");
+}
+
+export function client(options = {}) {
+  return new Client(URL_, TOKEN, { backoff: 0.01, receiptSecret: RECEIPT_SECRET, ...options });
+}
+
+/** A fresh session id per test, so that the reviewer finds this test's cards and no other's. */
+export function session(name) {
+  return `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+class Reviewer {
+  cookies = new Map();
+
+  async request(path, { method = "GET", form } = {}) {
+    const headers = { Cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "), Referer: URL_ + "/" };
+    let body;
+    if (form) {
+      headers["Content-Type"] = "application/x-www-form-urlencoded";
+      body = new URLSearchParams({ csrfmiddlewaretoken: this.cookies.get("csrftoken") ?? "", ...form }).toString();
+    }
+    const response = await fetch(URL_ + path, { method, headers, body, redirect: "manual" });
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(";");
+      const at = pair.indexOf("=");
+      this.cookies.set(pair.slice(0, at), pair.slice(at + 1));
+    }
+    return response;
+  }
+
+  async login() {
+    await this.request("/accounts/login/");
+    const response = await this.request("/accounts/login/", {
+      method: "POST",
+      form: { username: process.env.COUNTERSIGN_REVIEWER, password: process.env.COUNTERSIGN_REVIEWER_PASSWORD },
+    });
+    if (response.status !== 302) throw new Error(`The reviewer could not log in: ${response.status}`);
+    return this;
+  }
+
+  /** The id of the card in the inbox for the pending action of `sessionId`, once the agent proposed it:
+   * the reviewer reads the inbox page as a person would. */
+  async pending(sessionId, { timeout = 30000 } = {}) {
+    const deadline = Date.now() + timeout;
+    while (Date.now() < deadline) {
+      const page = await (await this.request("/")).text();
+      for (const card of page.split('<article class="card').slice(1)) {
+        const id = /^[^>]*id="action-([0-9a-f-]{36})"/.exec(card);
+        if (id && (card.includes(`session ${sessionId}<`) || card.includes(`session ${sessionId} `))) return id[1];
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`No card of session ${sessionId} reached the inbox within ${timeout} ms`);
+  }
+
+  async decide(path, form) {
+    const response = await this.request(path, { method: "POST", form });
+    if (![200, 302].includes(response.status)) {
+      throw new Error(`${path} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+    }
+  }
+
+  approve(id, { irreversible = false } = {}) {
+    return this.decide(`/actions/${id}/approve`, irreversible ? { confirm: "irreversible" } : {});
+  }
+
+  /** "Edit…", change the fields, "Approve with changes". */
+  edit(id, fields, { irreversible = false } = {}) {
+    return this.decide(`/actions/${id}/approve`, { edited: "1", ...fields, ...(irreversible ? { confirm: "irreversible" } : {}) });
+  }
+
+  reject(id, reason) {
+    return this.decide(`/actions/${id}/reject`, { reason });
+  }
+}
+
+let reviewer;
+export async function theReviewer() {
+  reviewer ??= await new Reviewer().login();
+  return reviewer;
+}
+
+/** A local HTTP server that accepts connections and never answers: Countersign hung. */
+export async function hungServer() {
+  const sockets = new Set();
+  const server = createServer(() => {});
+  server.on("connection", (s) => sockets.add(s));
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** A port nobody listens on: Countersign down. */
+export async function downUrl() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
