@@ -25,6 +25,8 @@ export interface GateOptions extends ProposalFields {
   /** Check the approval receipt before running (default: whenever the client has a receipt secret). */
   verify?: boolean;
   signal?: AbortSignal;
+  /** Told of every decision, with the tool's name: for your logs (and the tests). */
+  onDecision?: (decision: Decision, name: string) => void;
 }
 
 /** What the model reads when Countersign could not approve a call: it did not run, and why. */
@@ -75,7 +77,19 @@ export async function decide(
   args: Record<string, unknown>,
   options: GateOptions & { idempotencyKey?: string } = {},
 ): Promise<Decision> {
-  const { actionNames, waitTimeout, verify, signal, idempotencyKey, ...fields } = options;
+  const { onDecision, ...rest } = options;
+  const decision = await decideOnce(client, name, args, rest);
+  onDecision?.(decision, name);
+  return decision;
+}
+
+async function decideOnce(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+  options: GateOptions & { idempotencyKey?: string },
+): Promise<Decision> {
+  const { actionNames, waitTimeout, verify, signal, idempotencyKey, onDecision: _, ...fields } = options;
   let action: Action | null = null;
   try {
     action = await client.propose(actionNames?.[name] ?? name, args, { ...fields, idempotencyKey, signal });

@@ -114,3 +114,30 @@ export async function downUrl() {
   await new Promise((resolve) => server.close(resolve));
   return `http://127.0.0.1:${port}`;
 }
+
+/** The ways Countersign can fail an agent, each a client (and the call it makes) with which a gate must not
+ * let the tool run: down, hung, a bad token (401), refused params (422), nobody deciding in time, and an
+ * error thrown inside the adapter. `waitTimeout` is for the adapter's options. */
+export async function outages() {
+  const hung = await hungServer();
+  const good = { to: "ann@example.com", subject: "Hello", body: "Hi" };
+  class Broken extends Client {
+    async wait() {
+      throw new TypeError("something inside the adapter broke");
+    }
+  }
+  const cases = [
+    { name: "down", client: new Client(await downUrl(), TOKEN, { retries: 1, backoff: 0.01 }), args: good, says: /could not be reached/ },
+    { name: "hung", client: new Client(hung.url, TOKEN, { retries: 0, timeout: 0.3 }), args: good, says: /no answer within/ },
+    { name: "401", client: new Client(URL_, "cs_not_a_token"), args: good, says: /401 unauthorized/ },
+    { name: "422", client: client(), args: { to: 5 }, says: /params_invalid|parameters do not match/ },
+    { name: "wait timeout", client: client(), args: good, waitTimeout: 0.3, says: /No decision .* before the wait ran out/ },
+    { name: "adapter error", client: new Broken(URL_, TOKEN), args: good, says: /something inside the adapter broke/ },
+  ];
+  return { cases, close: () => hung.close() };
+}
+
+/** The action as the agent's API shows it now. */
+export function fetchAction(id) {
+  return client().get(id);
+}

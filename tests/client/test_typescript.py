@@ -20,8 +20,8 @@ from guardian.shortcuts import assign_perm
 
 from approvals.models import Action
 from approvals.receipts import agent_secret
-from policies.models import ActionType
 from hitl_site import roles
+from policies.models import ActionType
 from tests.conftest import PASSWORD
 
 PACKAGE = Path(__file__).resolve().parents[2] / "hitl-client-ts"
@@ -58,7 +58,11 @@ def countersign_types(refund_type, supervisor):
         first_use_threshold=0,
     )
     tag = ActionType.objects.create(
-        key="tickets.tag", name="Tag a ticket", params_schema={"type": "object"}, autonomy="audit", first_use_threshold=0
+        key="tickets.tag",
+        name="Tag a ticket",
+        params_schema={"type": "object"},
+        autonomy="audit",
+        first_use_threshold=0,
     )
     deploy = ActionType.objects.create(
         key="deploy.production", name="Deploy", params_schema={"type": "object"}, autonomy="suggest"
@@ -77,6 +81,7 @@ def test_npm_test_passes_against_a_live_countersign(live_server, agent, token, s
         "COUNTERSIGN_REVIEWER_PASSWORD": PASSWORD,
     }
     run = npm("test", env=env)
+    print(run.stdout)  # the TAP report, shown with -s or on failure
 
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-5000:]
     # The node tests ran, and they talked to this server: the actions they proposed are here.
