@@ -14,7 +14,8 @@ export class ApiError extends Error {
   readonly code: string;
   readonly details: ErrorDetail[];
   constructor(status: number | null, code: string, message: string, details?: ErrorDetail[] | null) {
-    super(`${status ?? "-"} ${code}: ${message}`);
+    // Without a status (nothing answered), the message alone: "null server_unavailable: …" says nothing.
+    super(status === null ? message : `${status} ${code}: ${message}`);
     this.name = new.target.name;
     this.status = status;
     this.code = code;
