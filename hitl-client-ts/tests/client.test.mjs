@@ -16,6 +16,7 @@ import {
   canonicalJson,
   verifyReceipt,
 } from "../dist/index.js";
+import { createServer, request } from "node:http";
 import { URL_, client, downUrl, hungServer, session, theReviewer } from "./support.mjs";
 
 const EMAIL = { to: "ann@example.com", subject: "Your invioce", body: "Attached." };
@@ -162,4 +163,41 @@ test("repeat lets the model's next call with the reviewer's arguments through wi
 test("receipts are canonical JSON as Python writes it: keys sorted by code point, no spaces, no ASCII escaping", () => {
   assert.equal(canonicalJson({ b: [1, { d: "é", c: null }], a: 2.5 }), '{"a":2.5,"b":[1,{"c":null,"d":"é"}]}');
   assert.equal(canonicalJson({ "\uffff": 1, "😀": 2 }), '{"\uffff":1,"😀":2}');
+});
+
+/** A proxy to Countersign that drops the first `drops` connections without a word, as a restarting load
+ * balancer would. */
+async function flakyProxy(drops) {
+  const target = new URL(URL_);
+  let seen = 0;
+  const server = createServer((incoming, outgoing) => {
+    if (seen++ < drops) return incoming.socket.destroy();
+    const upstream = request(
+      { host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: incoming.headers },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode, answer.headers);
+        answer.pipe(outgoing);
+      },
+    );
+    incoming.pipe(upstream);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, dropped: () => Math.min(seen, drops), close: () => new Promise((r) => server.close(r)) };
+}
+
+test("wait rides out dropped connections: the long-poll is retried and the decision still arrives", async () => {
+  const reviewer = await theReviewer();
+  const sessionId = session("flaky");
+  const proposed = await client().propose("email.send", EMAIL, { session_id: sessionId });
+  const proxy = await flakyProxy(2);
+  try {
+    const flaky = new Client(proxy.url, process.env.COUNTERSIGN_TOKEN, { backoff: 0.01, retries: 3 });
+    const waiting = flaky.wait(proposed.id, { timeout: 30 });
+    await reviewer.approve(await reviewer.pending(sessionId));
+
+    assert.equal((await waiting).status, "approved");
+    assert.equal(proxy.dropped(), 2);
+  } finally {
+    await proxy.close();
+  }
 });

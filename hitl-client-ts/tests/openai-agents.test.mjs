@@ -96,6 +96,20 @@ test("edited: the tool runs with the reviewer's arguments, without a second revi
   assert.match(model.toolOutputSeen, /sent m-42$/);
 });
 
+test("an irreversible type's edit runs as the reviewer made it, after one (deliberate) review", async () => {
+  const countersign = client();
+  const reviewer = await theReviewer();
+  const sessionId = session("oa-irreversible");
+  const refund = { customer: "cus_123", amount: 750, currency: "USD" };
+  const { ran, model, result, decisions } = await start(countersign, { sessionId, args: refund, action: "payments.refund" });
+  await reviewer.edit(await reviewer.pending(sessionId), { amount: "500" }, { irreversible: true });
+  await result;
+
+  assert.deepEqual(ran, [{ ...refund, amount: 500 }]);
+  assert.equal(decisions.length, 1);
+  assert.match(model.toolOutputSeen, /amount: 750 → 500/);
+});
+
 test("rejected: the tool does not run and the model reads the reason", async () => {
   const countersign = client();
   const reviewer = await theReviewer();

@@ -13,11 +13,13 @@ import subprocess
 import tarfile
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import Group
 from guardian.shortcuts import assign_perm
 
+from approvals.callbacks import signed_headers
 from approvals.models import Action
 from approvals.receipts import agent_secret
 from hitl_site import roles
@@ -72,8 +74,17 @@ def countersign_types(refund_type, supervisor):
     return [refund_type, email, tag, deploy]
 
 
+def callback_sample(agent):
+    """A decision callback as the server signs it (approvals.callbacks, the standardwebhooks library) under
+    the agent's callback secret, for the node tests to verify: the check must agree across languages."""
+    body = json.dumps({"id": "3f0c", "action": "email.send", "status": "approved", "summary": "Café ✓"}).encode()
+    headers = signed_headers(SimpleNamespace(webhook_id="msg_2Ld0x"), body, agent.callback_secret())
+    return json.dumps({"secret": agent.callback_secret(), "body": body.decode(), "headers": headers})
+
+
 def test_npm_test_passes_against_a_live_countersign(live_server, agent, token, supervisor, countersign_types):
     env = {
+        "COUNTERSIGN_CALLBACK_SAMPLE": callback_sample(agent),
         "COUNTERSIGN_URL": live_server.url,
         "COUNTERSIGN_TOKEN": token,
         "COUNTERSIGN_RECEIPT_SECRET": agent_secret(agent),
