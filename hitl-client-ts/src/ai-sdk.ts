@@ -12,12 +12,24 @@
 // reviewer edited the call, the model's copy of the result says so (`toModelOutput`), while your code
 // still gets the tool's own output.
 //
-// Why not the SDK's own `needsApproval`: its approval answer (`tool-approval-response`: approvalId,
-// approved, reason) carries no edited input, so a reviewer's edit could not run; the wrapper can.
-import type { Tool, ToolExecutionOptions } from "ai";
+// For tools that keep the SDK's own `needsApproval` (an approval UI of yours, say), `runWithApprovals`
+// answers each `tool-approval-request` from Countersign instead. The SDK's approval answer
+// (`tool-approval-response`: approvalId, approved, reason) carries no edited input, so there an edit is
+// answered as a denial whose reason gives the reviewer's arguments, and Countersign lets the model's repeated
+// call with exactly those through once (`Client.repeat`; an irreversible type is reviewed again). The
+// wrapper has no such detour: prefer it.
+import type { GenerateTextResult, ModelMessage, Tool, ToolExecutionOptions } from "ai";
 import type { Client } from "./client.js";
 import { NotApproved } from "./gate.js";
-import { decide, editedNote, runAndReport, type GateOptions } from "./review.js";
+import {
+  decide,
+  editedCallMessage,
+  editedNote,
+  reportInBackground,
+  runAndReport,
+  type Decision,
+  type GateOptions,
+} from "./review.js";
 
 type ModelOutput = { type: "text"; value: string } | { type: "json"; value: unknown };
 
@@ -76,4 +88,67 @@ export function gateTools<TOOLS extends Record<string, Tool<any, any>>>(
   return Object.fromEntries(
     Object.entries(tools).map(([name, tool]) => [name, gateTool(client, options.actionNames?.[name] ?? name, tool, options)]),
   ) as TOOLS;
+}
+
+type Result = GenerateTextResult<any, any>;
+
+/** Report the outcome of each approved call found in these messages (the SDK runs approved tools when it
+ * is called again, and puts their results in its response messages). */
+function reportResults(client: Client, messages: ModelMessage[], approved: Map<string, Decision>) {
+  for (const message of messages) {
+    if (message.role !== "tool") continue;
+    for (const part of message.content) {
+      if (part.type !== "tool-result") continue;
+      const decision = approved.get(part.toolCallId);
+      if (!decision?.action) continue;
+      approved.delete(part.toolCallId);
+      const output = part.output as { type: string; value?: unknown };
+      const failed = output.type === "error-text" || output.type === "error-json";
+      void reportInBackground(
+        client,
+        decision.action.id,
+        failed ? { succeeded: false, error: JSON.stringify(output.value) } : { succeeded: true, output: { [output.type]: output.value ?? null } },
+      );
+    }
+  }
+}
+
+/** Call `generate(messages)` (your `generateText` call), answer every `tool-approval-request` it returns
+ * from Countersign, and call it again with the answers, until no approval is pending. Returns the last
+ * result and the whole conversation. */
+export async function runWithApprovals(
+  client: Client,
+  generate: (messages: ModelMessage[]) => PromiseLike<Result>,
+  messages: ModelMessage[],
+  options: GateOptions = {},
+): Promise<{ result: Result; messages: ModelMessage[] }> {
+  const history = [...messages];
+  const approved = new Map<string, Decision>();
+  for (;;) {
+    const result = await generate(history);
+    history.push(...result.response.messages);
+    reportResults(client, result.response.messages, approved);
+    const requests = result.content.filter((part) => part.type === "tool-approval-request");
+    if (!requests.length) return { result, messages: history };
+    const answers = [];
+    for (const request of requests) {
+      const call = request.toolCall;
+      const decision = await decide(client, call.toolName, call.input as Record<string, unknown>, {
+        ...options,
+        idempotencyKey: `ai-sdk:${call.toolCallId}`,
+      });
+      let reason = decision.message ?? undefined;
+      if (decision.verdict === "approve") approved.set(call.toolCallId, decision);
+      if (decision.verdict === "edit") {
+        // Refused (409: an irreversible type) or unreachable: the repeated call is reviewed again.
+        const repeatAllowed = await client.repeat(decision.action!.id).then(
+          () => true,
+          () => false,
+        );
+        reason = editedCallMessage(call.toolName, decision.args, repeatAllowed);
+      }
+      answers.push({ type: "tool-approval-response" as const, approvalId: request.approvalId, approved: decision.verdict === "approve", reason });
+    }
+    history.push({ role: "tool", content: answers });
+  }
 }

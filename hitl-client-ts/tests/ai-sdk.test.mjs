@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { generateText, stepCountIs, tool, jsonSchema } from "ai";
 import { MockLanguageModelV3 } from "ai/test";
 import { settled } from "../dist/index.js";
-import { gateTool } from "../dist/ai-sdk.js";
+import { gateTool, runWithApprovals } from "../dist/ai-sdk.js";
 import { client, fetchAction, outages, session, theReviewer } from "./support.mjs";
 
 const EMAIL = { to: "ann@example.com", subject: "Your invioce", body: "Attached." };
@@ -131,6 +131,98 @@ test("fails closed: down, hung, 401, 422, no decision in time, an error inside t
       const seen = toolResultSeen(model);
       assert.equal(seen.type, "error-text", outage.name);
       assert.match(seen.value, outage.says, outage.name);
+    }
+  } finally {
+    await close();
+  }
+});
+
+// The SDK's own tool approval (needsApproval), answered from Countersign by runWithApprovals.
+
+function approvalModel(...calls) {
+  const turns = calls.map((args) => ({
+    content: [{ type: "tool-call", toolCallId: `call-${Math.random()}`, toolName: "email", input: JSON.stringify(args) }],
+    finishReason: { unified: "tool-calls", raw: "tool_calls" },
+    usage,
+    warnings: [],
+  }));
+  turns.push({ content: [{ type: "text", text: "done" }], finishReason: { unified: "stop", raw: "stop" }, usage, warnings: [] });
+  return new MockLanguageModelV3({ doGenerate: turns });
+}
+
+function startNative(countersign, sessionId, ...calls) {
+  const ran = [];
+  const decisions = [];
+  const model = approvalModel(...calls);
+  const email = { ...emailTool(ran), needsApproval: true };
+  const generate = (messages) => generateText({ model, tools: { email }, messages, stopWhen: stepCountIs(3) });
+  const done = runWithApprovals(countersign, generate, [{ role: "user", content: "Email Ann her invoice" }], {
+    session_id: sessionId,
+    actionNames: { email: "email.send" },
+    onDecision: (d) => decisions.push(d),
+  });
+  return { ran, model, done, decisions };
+}
+
+/** Every tool result the model was sent, across its calls. */
+function denialsSeen(model) {
+  return model.doGenerateCalls.flatMap((c) => c.prompt.filter((m) => m.role === "tool").flatMap((m) => m.content.map((p) => p.output)));
+}
+
+test("needsApproval approved by Countersign: the SDK runs the tool and the outcome is reported", async () => {
+  const countersign = client();
+  const reviewer = await theReviewer();
+  const sessionId = session("ai-native-approve");
+  const { ran, done, decisions } = startNative(countersign, sessionId, EMAIL);
+  await reviewer.approve(await reviewer.pending(sessionId));
+  const { result } = await done;
+
+  assert.equal(result.text, "done");
+  assert.deepEqual(ran, [EMAIL]);
+  await settled(countersign);
+  assert.equal((await fetchAction(decisions[0].action.id)).status, "executed");
+});
+
+test("needsApproval rejected: denied with the reviewer's reason, which the model reads", async () => {
+  const countersign = client();
+  const reviewer = await theReviewer();
+  const sessionId = session("ai-native-reject");
+  const { ran, model, done } = startNative(countersign, sessionId, EMAIL);
+  await reviewer.reject(await reviewer.pending(sessionId), "Ann already has it");
+  await done;
+
+  assert.deepEqual(ran, []);
+  const [denied] = denialsSeen(model);
+  assert.equal(denied.type, "execution-denied");
+  assert.match(denied.reason, /email.send rejected by sue: Ann already has it/);
+});
+
+test("needsApproval edited: denied with the reviewer's arguments; the model's repeated call runs without a second review", async () => {
+  const countersign = client();
+  const reviewer = await theReviewer();
+  const sessionId = session("ai-native-edit");
+  const edited = { ...EMAIL, subject: "Your invoice" };
+  const { ran, model, done, decisions } = startNative(countersign, sessionId, EMAIL, edited);
+  await reviewer.edit(await reviewer.pending(sessionId), { subject: "Your invoice" });
+  await done;
+
+  assert.deepEqual(ran, [edited]);
+  assert.match(denialsSeen(model)[0].reason, /call it again with exactly these arguments: .*"subject":"Your invoice".*approved without another review/);
+  assert.deepEqual(decisions.map((d) => d.verdict), ["edit", "approve"]);
+  assert.equal(decisions[1].action.status, "approved"); // by the repeat, not by a second card
+});
+
+test("needsApproval fails closed: down, hung, 401, 422, no decision in time, an error inside the adapter", async () => {
+  const { cases, close } = await outages();
+  try {
+    for (const outage of cases) {
+      const ran = [];
+      const model = approvalModel(outage.args);
+      const email = { ...emailTool(ran), needsApproval: true };
+      await runWithApprovals(outage.client, (messages) => generateText({ model, tools: { email }, messages, stopWhen: stepCountIs(3) }),
+        [{ role: "user", content: "go" }], { actionNames: { email: "email.send" }, waitTimeout: outage.waitTimeout, session_id: session("ai-native-out") });
+      assert.deepEqual(ran, [], outage.name);
+      assert.match(denialsSeen(model)[0].reason, outage.says, outage.name);
     }
   } finally {
     await close();
