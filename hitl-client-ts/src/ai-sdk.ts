@@ -131,12 +131,15 @@ export async function runWithApprovals(
     const requests = result.content.filter((part) => part.type === "tool-approval-request");
     if (!requests.length) return { result, messages: history };
     const answers = [];
-    for (const request of requests) {
+    // Every request of the step is proposed at once, so that a reviewer sees them together.
+    const decisions = await Promise.all(
+      requests.map(({ toolCall }) =>
+        decide(client, toolCall.toolName, toolCall.input as Record<string, unknown>, { ...options, idempotencyKey: `ai-sdk:${toolCall.toolCallId}` }),
+      ),
+    );
+    for (const [index, request] of requests.entries()) {
       const call = request.toolCall;
-      const decision = await decide(client, call.toolName, call.input as Record<string, unknown>, {
-        ...options,
-        idempotencyKey: `ai-sdk:${call.toolCallId}`,
-      });
+      const decision = decisions[index];
       let reason = decision.message ?? undefined;
       if (decision.verdict === "approve") approved.set(call.toolCallId, decision);
       if (decision.verdict === "edit") {

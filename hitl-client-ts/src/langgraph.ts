@@ -120,16 +120,18 @@ export async function decideAll(
   const { mappings = [], ...gate } = options;
   const resume: Record<string, unknown> = {};
   const all: Decision[] = [];
-  for (const [index, interrupt] of interrupts.entries()) {
-    const key = interrupt.id ?? String(index);
-    // An interrupt no mapping reads throws: it is left unanswered (the graph stays paused), never approved.
-    const [mapping, calls] = mappingFor(interrupt.value, mappings);
-    const decisions: Decision[] = [];
-    for (const [i, [name, args]] of calls.entries()) {
-      decisions.push(await decide(client, name, args, { ...gate, idempotencyKey: `langgraph:${key}:${i}` }));
-    }
-    all.push(...decisions);
-    resume[key] = mapping.resume(interrupt.value, decisions);
+  // An interrupt no mapping reads throws before anything is proposed: it is left unanswered (the graph
+  // stays paused), never approved.
+  const known = interrupts.map((interrupt, index) => ({ key: interrupt.id ?? String(index), interrupt, found: mappingFor(interrupt.value, mappings) }));
+  // Every call is proposed at once, so that a reviewer sees them together (one batch in the inbox).
+  const decided = await Promise.all(
+    known.map(({ key, found: [, calls] }) =>
+      Promise.all(calls.map(([name, args], i) => decide(client, name, args, { ...gate, idempotencyKey: `langgraph:${key}:${i}` }))),
+    ),
+  );
+  for (const [n, { key, interrupt, found: [mapping] }] of known.entries()) {
+    all.push(...decided[n]);
+    resume[key] = mapping.resume(interrupt.value, decided[n]);
   }
   return { resume, decisions: all };
 }

@@ -13,8 +13,8 @@
 // whose shape the wrapper leaves alone (the model then sees the edited call's output only).
 //
 // Why not Mastra's `requireApproval` / `agent.approveToolCall()`: they resume a run from a stored snapshot
-// (a storage provider, a runId kept by the caller) and carry no edited arguments; wrapping `execute` needs
-// neither and runs the reviewer's edit.
+// (a storage provider, a runId kept by the caller), carry no edited arguments, and declineToolCall takes no
+// reason for the model; wrapping `execute` needs none of that and runs the reviewer's edit.
 import { createTool } from "@mastra/core/tools";
 import type { Client } from "./client.js";
 import { NotApproved } from "./gate.js";

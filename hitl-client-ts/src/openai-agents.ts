@@ -75,11 +75,21 @@ function argumentsOf(item: RunToolApprovalItem): Record<string, unknown> {
 /** The run's state with every pending tool approval decided by Countersign. */
 export async function decideInterruptions(client: Client, result: RunResult<any, any>, options: GateOptions = {}): Promise<RunState<any, any>> {
   const state = result.state;
-  for (const item of result.interruptions ?? []) {
+  const items = result.interruptions ?? [];
+  // Every call of the turn is proposed at once, so that a reviewer sees them together.
+  const decisions = await Promise.all(
+    items.map((item) =>
+      decide(client, item.name ?? item.toolName ?? "unknown", argumentsOf(item), {
+        ...options,
+        idempotencyKey: `openai-agents:${(item.rawItem as { callId?: string }).callId ?? ""}`,
+      }),
+    ),
+  );
+  for (const [index, item] of items.entries()) {
     const name = item.name ?? item.toolName ?? "unknown";
     const callId = (item.rawItem as { callId?: string }).callId ?? "";
     const proposed = argumentsOf(item);
-    const decision = await decide(client, name, proposed, { ...options, idempotencyKey: `openai-agents:${callId}` });
+    const decision = decisions[index];
     if (decision.verdict === "reject") {
       state.reject(item, { message: decision.message! });
       continue;

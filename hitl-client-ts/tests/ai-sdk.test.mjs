@@ -54,6 +54,7 @@ async function run(countersign, { args = EMAIL, fail = false, sessionId, action 
   const model = scriptedModel(args);
   const gated = gateTool(countersign, action, emailTool(ran, { fail }), {
     session_id: sessionId,
+    waitTimeout: 60, // a failed test must not leave an agent waiting for good
     onDecision: (decision) => decisions.push(decision),
     ...options,
   });
@@ -158,6 +159,7 @@ function startNative(countersign, sessionId, ...calls) {
   const generate = (messages) => generateText({ model, tools: { email }, messages, stopWhen: stepCountIs(3) });
   const done = runWithApprovals(countersign, generate, [{ role: "user", content: "Email Ann her invoice" }], {
     session_id: sessionId,
+    waitTimeout: 60,
     actionNames: { email: "email.send" },
     onDecision: (d) => decisions.push(d),
   });

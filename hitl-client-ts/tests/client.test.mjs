@@ -67,10 +67,10 @@ test("a rejection throws Rejected with the reviewer's reason", async () => {
   const reviewer = await theReviewer();
   const sessionId = session("reject");
   const proposed = await countersign.propose("email.send", EMAIL, { session_id: sessionId });
-  const waiting = countersign.wait(proposed.id, { timeout: 30 });
+  const waiting = countersign.wait(proposed.id, { timeout: 30 }).catch((e) => e);
   await reviewer.reject(await reviewer.pending(sessionId), "Wrong customer");
 
-  const error = await waiting.catch((e) => e);
+  const error = await waiting;
   assert.ok(error instanceof Rejected);
   assert.equal(error.reason, "Wrong customer");
   assert.equal(error.action.status, "rejected");
@@ -200,4 +200,20 @@ test("wait rides out dropped connections: the long-poll is retried and the decis
   } finally {
     await proxy.close();
   }
+});
+
+test("two waits at once: each gets its own decision as soon as it is made", async () => {
+  const countersign = client();
+  const reviewer = await theReviewer();
+  const sessionId = session("two-waits");
+  const first = await countersign.propose("email.send", EMAIL, { session_id: sessionId });
+  const second = await countersign.propose("email.send", { ...EMAIL, to: "bob@example.com" }, { session_id: sessionId });
+  const started = performance.now();
+  const waits = [first, second].map((a) => countersign.wait(a.id, { timeout: 60 }).then((x) => [x.status, performance.now() - started], (e) => [e.name, performance.now() - started]));
+  await reviewer.reject(first.id, "Not this one");
+  await reviewer.approve(second.id);
+  const [a, b] = await Promise.all(waits);
+
+  assert.equal(a[0], "Rejected", JSON.stringify([a, b]));
+  assert.equal(b[0], "approved", JSON.stringify([a, b]));
 });

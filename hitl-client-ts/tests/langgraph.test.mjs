@@ -37,6 +37,7 @@ function start(countersign, g, sessionId, options = {}) {
   const decisions = [];
   const result = run(countersign, g, { ran: [] }, thread(), {
     session_id: sessionId,
+    waitTimeout: 60, // a failed test must not leave an agent waiting for good
     actionNames: { email: "email.send" },
     onDecision: (d) => decisions.push(d),
     ...options,
@@ -78,6 +79,29 @@ test("middleware payload rejected: resumed with a rejection carrying the reason;
 
   assert.deepEqual(state.ran, []);
   assert.match(state.told, /Ann already has it/);
+});
+
+test("two calls in one interrupt reach the inbox together, and each gets its own decision", async () => {
+  const countersign = client();
+  const reviewer = await theReviewer();
+  const sessionId = session("lg-two");
+  const second = { ...EMAIL, to: "bob@example.com" };
+  const g = graph(() => {
+    const { decisions } = interrupt({
+      actionRequests: [{ name: "email", args: EMAIL }, { name: "email", args: second }],
+      reviewConfigs: [{ actionName: "email", allowedDecisions: ["approve", "edit", "reject"] }],
+    });
+    return { ran: decisions.map((d, i) => (d.type === "approve" ? [EMAIL, second][i] : d.message)) };
+  });
+  const { result } = start(countersign, g, sessionId);
+  const [a, b] = await reviewer.pendingAll(sessionId, 2); // both waiting before anyone decided
+  await reviewer.reject(a, "Not this one");
+  await reviewer.approve(b);
+  const ran = (await result).ran;
+
+  assert.equal(ran.length, 2);
+  assert.equal(ran.filter((r) => typeof r === "string" && /Not this one/.test(r)).length, 1, JSON.stringify([a, b, ran]));
+  assert.equal(ran.filter((r) => typeof r === "object").length, 1);
 });
 
 test("a node that fails after approval: the action ends failed and the error reaches the caller", async () => {

@@ -83,7 +83,7 @@ function start(countersign, { args = EMAIL, fail = false, sessionId, action = "e
     name: "mailer",
     instructions: "Send emails",
     model,
-    tools: { email: gateTool(countersign, action, email, { session_id: sessionId, onDecision: (d) => decisions.push(d), ...options }) },
+    tools: { email: gateTool(countersign, action, email, { session_id: sessionId, waitTimeout: 60, onDecision: (d) => decisions.push(d), ...options }) },
   });
   const result = agent.generate("Email Ann her invoice", { maxSteps: 3 });
   return { ran, model, result, decisions };

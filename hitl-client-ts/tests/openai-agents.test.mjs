@@ -58,6 +58,7 @@ async function start(countersign, { args = EMAIL, fail = false, sessionId, ...op
   const { model, agent } = agentWith(args, ran, { fail });
   const result = run(countersign, agent, "Email Ann her invoice", {
     session_id: sessionId,
+    waitTimeout: 60, // a failed test must not leave an agent waiting for good
     actionNames: { email: options.action ?? "email.send" },
     onDecision: (d) => decisions.push(d),
     ...options,

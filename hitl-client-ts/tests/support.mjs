@@ -23,8 +23,9 @@ export function session(name) {
 class Reviewer {
   cookies = new Map();
 
-  async request(path, { method = "GET", form } = {}) {
+  async request(path, { method = "GET", form, htmx = false } = {}) {
     const headers = { Cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "), Referer: URL_ + "/" };
+    if (htmx) headers["HX-Request"] = "true";
     let body;
     if (form) {
       headers["Content-Type"] = "application/x-www-form-urlencoded";
@@ -51,37 +52,49 @@ class Reviewer {
 
   /** The id of the card in the inbox for the pending action of `sessionId`, once the agent proposed it:
    * the reviewer reads the inbox page as a person would. */
-  async pending(sessionId, { timeout = 30000 } = {}) {
+  async pending(sessionId, options) {
+    return (await this.pendingAll(sessionId, 1, options))[0];
+  }
+
+  /** The ids of `count` cards of `sessionId`, once that many are in the inbox together. */
+  async pendingAll(sessionId, count, { timeout = 30000 } = {}) {
     const deadline = Date.now() + timeout;
     while (Date.now() < deadline) {
       const page = await (await this.request("/")).text();
+      const ids = [];
       for (const card of page.split('<article class="card').slice(1)) {
+        // The card's own "Agent" line, not the rest of the chunk (a group's header may follow the card).
         const id = /^[^>]*id="action-([0-9a-f-]{36})"/.exec(card);
-        if (id && (card.includes(`session ${sessionId}<`) || card.includes(`session ${sessionId} `))) return id[1];
+        const session = /<dt>Agent<\/dt><dd hx-disable>[^<]*? · session ([^<·]+?)(?: · [^<]*)?<\/dd>/.exec(card);
+        if (id && session && session[1] === sessionId) ids.push(id[1]);
       }
+      if (ids.length >= count) return ids;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`No card of session ${sessionId} reached the inbox within ${timeout} ms`);
+    throw new Error(`Fewer than ${count} cards of session ${sessionId} reached the inbox within ${timeout} ms`);
   }
 
-  async decide(path, form) {
-    const response = await this.request(path, { method: "POST", form });
-    if (![200, 302].includes(response.status)) {
-      throw new Error(`${path} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+  /** Post a card's form as the inbox does (htmx), and check that the card that comes back says `done`. */
+  async decide(path, form, done) {
+    const response = await this.request(path, { method: "POST", form, htmx: true });
+    const card = await response.text();
+    if (response.status !== 200 || !card.includes(done)) {
+      const text = card.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").slice(0, 600);
+      throw new Error(`${path} answered ${response.status} without "${done}": ${text}`);
     }
   }
 
   approve(id, { irreversible = false } = {}) {
-    return this.decide(`/actions/${id}/approve`, irreversible ? { confirm: "irreversible" } : {});
+    return this.decide(`/actions/${id}/approve`, irreversible ? { confirm: "irreversible" } : {}, "card status-approved");
   }
 
   /** "Edit…", change the fields, "Approve with changes". */
   edit(id, fields, { irreversible = false } = {}) {
-    return this.decide(`/actions/${id}/approve`, { edited: "1", ...fields, ...(irreversible ? { confirm: "irreversible" } : {}) });
+    return this.decide(`/actions/${id}/approve`, { edited: "1", ...fields, ...(irreversible ? { confirm: "irreversible" } : {}) }, "card status-approved");
   }
 
   reject(id, reason) {
-    return this.decide(`/actions/${id}/reject`, { reason });
+    return this.decide(`/actions/${id}/reject`, { reason }, "card status-rejected");
   }
 }
 

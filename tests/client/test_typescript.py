@@ -91,7 +91,9 @@ def test_npm_test_passes_against_a_live_countersign(live_server, agent, token, s
         "COUNTERSIGN_REVIEWER": supervisor.username,
         "COUNTERSIGN_REVIEWER_PASSWORD": PASSWORD,
     }
-    run = npm("test", env=env)
+    # NODE_TESTS=tests/langgraph.test.mjs (paths inside the package) runs only those files, while developing.
+    only = os.environ.get("NODE_TESTS")
+    run = npm("run", "test:only", "--", *only.split(), env=env) if only else npm("test", env=env)
     print(run.stdout)  # the TAP report, shown with -s or on failure
 
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-5000:]
