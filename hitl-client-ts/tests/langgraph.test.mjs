@@ -104,6 +104,33 @@ test("two calls in one interrupt reach the inbox together, and each gets its own
   assert.equal(ran.filter((r) => typeof r === "object").length, 1);
 });
 
+test("two nodes interrupting at once are resumed together, each with its own answer (a map by interrupt id)", async () => {
+  const countersign = client();
+  const reviewer = await theReviewer();
+  const sessionId = session("lg-parallel");
+  const ask = (to) => () => {
+    const answer = interrupt({ action: "email.send", args: { ...EMAIL, to } });
+    return { ran: [answer.approved ? to : `not ${to}`] };
+  };
+  const g = new StateGraph(State)
+    .addNode("ann", ask("ann@example.com"))
+    .addNode("bob", ask("bob@example.com"))
+    .addEdge(START, "ann")
+    .addEdge(START, "bob")
+    .addEdge("ann", END)
+    .addEdge("bob", END)
+    .compile({ checkpointer: new MemorySaver() });
+  const { result } = start(countersign, g, sessionId, { mappings: [generic] });
+  const ids = await reviewer.pendingAll(sessionId, 2);
+  const bob = (await Promise.all(ids.map((id) => fetchAction(id)))).find((a) => a.params.to === "bob@example.com");
+  for (const id of ids) {
+    if (id === bob.id) await reviewer.reject(id, "Not Bob");
+    else await reviewer.approve(id);
+  }
+
+  assert.deepEqual((await result).ran.sort(), ["ann@example.com", "not bob@example.com"]);
+});
+
 test("a node that fails after approval: the action ends failed and the error reaches the caller", async () => {
   const countersign = client();
   const { result, decisions } = start(countersign, middlewareGraph({ ticket: "T-1" }, { fail: true }), session("lg-fail"), {
