@@ -33,7 +33,7 @@ export interface GateOptions extends ProposalFields {
 export function refusal(error: unknown): string {
   if (error instanceof ActionEnded && !(error instanceof StillPending)) return error.message;
   if (error instanceof StillPending) {
-    return `No decision on ${error.action.action} before the wait ran out, so it did not run; the request stays open for a person (${error.action.review_url}).`;
+    return `No decision on ${error.action.action} before the wait ran out, so it did not run; the request was withdrawn.`;
   }
   const why = error instanceof ApiError ? error.message : error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return `Countersign could not approve this call, so it did not run: ${why}`;
@@ -106,7 +106,11 @@ async function decideOnce(
     return { verdict: edited ? "edit" : "approve", args: final, message: null, action };
   } catch (error) {
     if (signal?.aborted) throw error; // the caller stopped the run: that is theirs to handle
-    return { verdict: "reject", args: null, action, message: refusal(error) };
+    if (error instanceof StillPending) {
+      // The run goes on without this call: withdraw the card, so that nobody approves what will never run.
+      await client.cancel(error.action.id).catch(() => undefined);
+    }
+    return { verdict: "reject", args: null, action: error instanceof StillPending ? error.action : action, message: refusal(error) };
   }
 }
 

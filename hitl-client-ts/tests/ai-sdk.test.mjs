@@ -126,9 +126,10 @@ test("fails closed: down, hung, 401, 422, no decision in time, an error inside t
   const { cases, close } = await outages();
   try {
     for (const outage of cases) {
-      const { ran, model, result } = await run(outage.client, { args: outage.args, waitTimeout: outage.waitTimeout, sessionId: session("ai-out") });
+      const { ran, model, result, decisions } = await run(outage.client, { args: outage.args, waitTimeout: outage.waitTimeout, sessionId: session("ai-out") });
       await result;
       assert.deepEqual(ran, [], outage.name);
+      if (outage.name === "wait timeout") assert.equal((await fetchAction(decisions[0].action.id)).status, "cancelled");
       const seen = toolResultSeen(model);
       assert.equal(seen.type, "error-text", outage.name);
       assert.match(seen.value, outage.says, outage.name);
