@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The TypeScript client's node dependencies, from its lockfile (the frameworks its adapters are tested with).
+TS_CLIENT := hitl-client-ts
+NODE_INSTALLED := $(TS_CLIENT)/node_modules/.installed
 # Embedded PostgreSQL and Redis under .run/ unless DATABASE_URL / REDIS_URL point elsewhere.
 WITH_SERVICES := $(BIN)/python -m hitl_site.embedded run --
 
@@ -14,12 +17,18 @@ $(INSTALLED): pyproject.toml hitl_client/pyproject.toml
 	$(BIN)/pip install --quiet -e ./hitl_client -e ".[dev]"
 	touch $(INSTALLED)
 
-install: $(INSTALLED)
+# Without npm, the TypeScript client's tests skip (saying so); .ci/run installs node and npm.
+$(NODE_INSTALLED): $(TS_CLIENT)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		cd $(TS_CLIENT) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else echo "npm not found: the TypeScript client ($(TS_CLIENT)/) is not installed, and its tests will skip"; fi
+
+install: $(INSTALLED) $(NODE_INSTALLED)
 
 run: $(INSTALLED)
 	$(WITH_SERVICES) $(BIN)/python -m hitl_site.devserver
 
-test: $(INSTALLED)
+test: $(INSTALLED) $(NODE_INSTALLED)
 	$(WITH_SERVICES) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
