@@ -189,7 +189,7 @@ PROPOSE_OPENAPI = {
         }
     ],
     "responses": {
-        "422": {
+        422: {
             "content": {
                 "application/json": {
                     "example": {

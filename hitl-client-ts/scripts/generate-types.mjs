@@ -13,8 +13,7 @@ const source =
 const target = new URL("../src/generated/api.ts", import.meta.url);
 
 const text = /^https?:/.test(source) ? await (await fetch(source)).text() : await readFile(source, "utf8");
-// Read as JSON, not YAML: the document repeats a key (two "422" responses on POST /actions), which
-// JSON.parse settles as Python's json does (the last wins) and openapi-typescript's YAML reader refuses.
+// Parsed here as JSON (openapi-typescript would read a string as YAML).
 const document = JSON.parse(text);
 const header = "// Generated from Countersign's /api/v1/openapi.json by scripts/generate-types.mjs: do not edit.\n";
 const generated = header + astToString(await openapiTS(document, { silent: true }));

@@ -19,7 +19,7 @@ export interface paths {
          *     | 201 | | created |
          *     | 200 | | replay: same `Idempotency-Key`, same body |
          *     | 400 | `malformed_json`, `bad_request` | not JSON; wrong or missing fields (every one in `details`) |
-         *     | 400 | `number_out_of_range` | `NaN`, `Infinity`, past a double's range, or an integer past ±(2⁵³−1) |
+         *     | 400 | `number_out_of_range` | `NaN`, `Infinity`, past a double's range (`1e400`, `1e-400`), ints past ±(2⁵³−1) |
          *     | 400 | `duplicate_key` | one JSON object holds the same key twice |
          *     | 400 | `bad_encoding` | the body is not UTF-8, or starts with a byte order mark |
          *     | 400 | `bad_idempotency_key` | an `Idempotency-Key` over 255 characters, or two of them (or a comma in one) |
@@ -110,6 +110,10 @@ export interface paths {
          * @description Record what happened when the agent executed an approved action: it becomes `executed` or
          *     `failed`. Sending the same outcome again is harmless (`200`, unchanged); `409 conflict` for an
          *     action that is not approved (pending, rejected, …) or already has another outcome.
+         *
+         *     Where the type reviews outputs, the report is held instead (`202`, `output_review.status`
+         *     `pending`): do not give the output to the model; `/wait` answers once a person released it
+         *     (the outcome's `output` is what you may use, maybe redacted) or withheld it.
          *
          *     Every request: `Authorization: Bearer <agent token>` (else `401 unauthorized`). Every error:
          *     `{"error": {"code", "message", "details"}}`; `503 database_unavailable` means try again shortly.
@@ -273,6 +277,28 @@ export interface paths {
          *     own call; a supervisor decides in the inbox.
          */
         post: operations["approvals_humanlayer_respond_to_function_call"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/humanlayer/agent/function_calls/{call_id}/result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report Function Call Result
+         * @description Not in HumanLayer's API (its SDK reports nothing): what the approved function did, as
+         *     `POST /api/v1/actions/{id}/result` records it, found by the call's id. `hitl_client.humanlayer`
+         *     sends it; `409 conflict` for a call that is not approved or already has another outcome.
+         */
+        post: operations["approvals_humanlayer_report_function_call_result"];
         delete?: never;
         options?: never;
         head?: never;
@@ -466,6 +492,13 @@ export interface components {
             review_url: string;
             /** @description Present once the action is approved (or has run). */
             receipt?: components["schemas"]["ReceiptOut"] | null;
+            /**
+             * Output Review
+             * @description Where the type has a person review the tool's output before the agent gets it: `{"status": "pending", "message": "output under review", "reason", "due_at"}` while held, then `released`, `redacted` (the outcome's output is the redacted copy) or `withheld` (no output; `note` says why).
+             */
+            output_review?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** DecisionOut */
         DecisionOut: {
@@ -658,7 +691,8 @@ export interface components {
              * @description Where to POST each decision or end state of this action (approved, edited, rejected, expired,
              *     cancelled, …): the action as this API returns it, signed per Standard Webhooks with the agent's
              *     callback secret. Defaults to the agent's callback URL. http(s) only, no credentials; a host that
-             *     resolves to a loopback, private, link-local or reserved address is refused (`422 callback_url_refused`).
+             *     resolves to a loopback, private, link-local, site-local or reserved address, or to an IPv6 one that
+             *     embeds such an IPv4 address (mapped, 6to4, Teredo, NAT64), is refused (`422 callback_url_refused`).
              * @example https://agent.example.com/countersign
              */
             callback_url?: string | null;
@@ -1023,6 +1057,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1046,7 +1081,7 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1258,6 +1293,15 @@ export interface operations {
         responses: {
             /** @description OK */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionOut"];
+                };
+            };
+            /** @description Accepted */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1926,6 +1970,104 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["FunctionCallStatus"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunctionCallOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    approvals_humanlayer_report_function_call_result: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResultIn"];
             };
         };
         responses: {
