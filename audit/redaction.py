@@ -62,6 +62,20 @@ def redact(value, paths=()):
     return _redact_detected(value, name="")
 
 
+def redact_diff(diff, paths, root="params"):
+    """A parameter diff ({"card.number": {"from": …, "to": …}}, keyed by the changed value's path
+    under `root`) with the values the `paths` cover replaced by markers, as `redact` would replace
+    them in the parameters themselves: the diff keys are paths, not the nested keys paths match."""
+    parsed = [(_parse_path(p), p.strip()) for p in paths]
+    redacted = {}
+    for key, change in diff.items():
+        location = (root, *(part for part in re.split(r"\.|\[(\d+)\]", key) if part))
+        prefixes = [location[:end] for end in range(1, len(location) + 1)]  # a redacted parent covers its children
+        covering = next((text for path, text in parsed if any(_matches(p, path) for p in prefixes)), None)
+        redacted[key] = change if covering is None else {side: MARKER.format(covering) for side in change}
+    return redacted
+
+
 def redact_text(text):
     """Detected secrets inside one string (a summary, a reason)."""
     return _redact_string(text)

@@ -17,6 +17,7 @@ from approvals.models.outbox import CallbackDelivery, Execution, SlackMessage
 from approvals.models.status import SLA_TIMEOUT_NAME, ActionStatus
 from approvals.receipts import receipt_for
 from audit.log import Actor, record, record_many
+from audit.redaction import redact_diff
 from hitl_lib.sql import update_returning
 from policies.models import ActionType, Agent, Autonomy, StandingApproval
 from policies.names import same_identity
@@ -486,7 +487,13 @@ class Action(ActionCard, models.Model):
                 kind="action.approved",
                 actor=Actor.user(by),
                 action=self,
-                data={"verdict": "approved", "edited": edited, "diff": diff, "reason": reason, "channel": channel},
+                data={
+                    "verdict": "approved",
+                    "edited": edited,
+                    "diff": self.diff_for_the_log(diff),
+                    "reason": reason,
+                    "channel": channel,
+                },
                 **({"summary": self.action_type.render_summary(final_params)} if edited else {}),
             )
         return decision
@@ -515,6 +522,11 @@ class Action(ActionCard, models.Model):
         if params != self.params:
             text += " The others must approve the same changes for them to run."
         return text
+
+    def diff_for_the_log(self, diff):
+        """An edit's diff as the audit log may keep it: the type's redacted parameters stay
+        redacted in it (its keys are paths, which the type's `params.…` paths would not match)."""
+        return redact_diff(diff, self.action_type.redact_paths or ())
 
     def approval_refusal(self, user):
         """Why `user` may not approve this card, or "" when they may (four eyes, for the card)."""
@@ -593,7 +605,7 @@ class Action(ActionCard, models.Model):
             data={
                 "approvals": approvers,
                 "required": required,
-                "diff": params_diff(self.params, final_params),
+                "diff": self.diff_for_the_log(params_diff(self.params, final_params)),
                 "channel": channel,
             },
         )

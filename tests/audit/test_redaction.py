@@ -147,3 +147,22 @@ def test_a_proposal_is_logged_redacted_while_the_action_keeps_what_the_agent_sen
     assert proposal["rationale"] == "Customer pasted card [redacted: card number] and key [redacted: API key]"
     assert proposal["context"] == {"api_token": "[redacted: api_token]", "ticket": "T-1"}
     assert proposal["params"] == {"customer": "cus_123", "amount": 750, "currency": "USD"}
+
+
+def test_an_edit_of_a_redacted_parameter_stays_redacted_in_the_approval(api, refund_type, supervisor):
+    """The approval's diff is keyed by the changed value's path, which `params.amount` must still
+    cover: the edited amount is in no event, from or to."""
+    from approvals.models import Action
+    from audit.models import Event
+
+    refund_type.redact_paths = ["params.amount"]
+    refund_type.save()
+    action = Action.objects.get(pk=api.propose().json()["id"])
+
+    action.approve(by=supervisor, params={**action.params, "amount": 500})
+
+    approved = Event.objects.get(kind="action.approved", action_id=action.pk)
+    assert approved.data["diff"] == {
+        "amount": {"from": "[redacted: params.amount]", "to": "[redacted: params.amount]"}
+    }
+    assert "500" not in str(approved.data) and "750" not in str(approved.data)
