@@ -608,7 +608,8 @@ def hold(request):
         else:
             _change_hold(request, target.hold, by=request.user, reason=reason)
         return redirect("approvals:hold")
-    return render(request, "approvals/hold.html", {"types": types, "agents": agents, "Pause": Pause})
+    held = any(target.pause for target in [*types, *agents])
+    return render(request, "approvals/hold.html", {"types": types, "agents": agents, "Pause": Pause, "held": held})
 
 
 def _change_hold(request, change, **options):

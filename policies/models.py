@@ -57,12 +57,17 @@ class Holdable:
         self._set_hold(by=by, pause=Pause.OFF, reason="")
 
     def _set_hold(self, *, by, pause, reason):
-        if self.pause == Pause.BLOCK:
-            raise ValidationError("A policy admin blocked it; only they can change its kill switch.")
-        before = self.hold_snapshot()
-        self.pause, self.pause_reason = pause, reason
-        self.save(update_fields=["pause", "pause_reason"])
-        self.record_hold(by=by, before=before)
+        # The switch and its `policy.changed` event commit together or not at all: the audit log
+        # refuses to write outside a transaction, and a hold saved without its event (#32) broke
+        # the promise that every policy change is audited.
+        with transaction.atomic():
+            current = type(self).objects.select_for_update().get(pk=self.pk)
+            if current.pause == Pause.BLOCK:
+                raise ValidationError("A policy admin blocked it; only they can change its kill switch.")
+            before = current.hold_snapshot()
+            self.pause, self.pause_reason = pause, reason
+            self.save(update_fields=["pause", "pause_reason"])
+            self.record_hold(by=by, before=before)
 
 
 # Confidence is a hint the agent gives as a number 0–1 or a word; words compare as these numbers.
