@@ -36,8 +36,8 @@ def test_a_supervisor_rejects_with_a_reason(page, live_server, supervisor, api, 
     card = page.locator(f"#action-{action_id}")
 
     card.get_by_text("Reject…").click()
-    card.get_by_label("Reason").select_option("Wrong parameters")
-    card.get_by_label("Details").fill("customer asked for store credit")
+    card.get_by_label("Common reason").select_option("Wrong parameters")
+    card.get_by_label("Reason", exact=True).fill("customer asked for store credit")
     card.get_by_role("button", name="Reject").click()
 
     expect(page.locator(f"#action-{action_id}")).to_contain_text("Rejected by sue")
