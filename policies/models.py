@@ -482,12 +482,16 @@ class Rule(models.Model):
         return self.name
 
     def clean(self):
-        from policies.rules import compile_expression
+        """Only a rule that can evaluate is saved: one that cannot asks for a person on every
+        proposal of its type, silently (#32)."""
+        from policies.rule_check import problems
 
         try:
-            compile_expression(self.expression)
-        except ValueError as error:
-            raise ValidationError({"expression": f"Not a valid CEL expression: {error}"}) from None
+            schema = self.action_type.params_schema  # the form's new schema, in the admin
+        except ActionType.DoesNotExist:
+            schema = None
+        if found := problems(self.expression, schema):
+            raise ValidationError({"expression": found})
 
 
 class Agent(Holdable, models.Model):
