@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+import json
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -719,11 +720,14 @@ class StandingApproval(models.Model):
             raise ValidationError({"constraints": "; ".join(problems)})
 
     def describe(self):
-        """The scope in words: "amount ≤ 100, currency = 'USD'"."""
+        """The scope in words: "amount ≤ 100, currency = USD" (a list or an object as JSON, never
+        Python's repr)."""
         parts = []
         for name, constraint in sorted(self.constraints.items()):
             if "equals" in constraint:
-                parts.append(f"{name} = {constraint['equals']!r}")
+                value = constraint["equals"]
+                shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                parts.append(f"{name} = {shown}")
                 continue
             bounds = []
             if "min" in constraint:
@@ -732,6 +736,12 @@ class StandingApproval(models.Model):
                 bounds.append(f"≤ {constraint['max']}")
             parts.append(f"{name} {' and '.join(bounds)}")
         return ", ".join(parts) or "any parameters"
+
+    def tried_on(self, actions):
+        """(how many of `actions` this scope matches, how many there are): what it would have let
+        through of proposals like them."""
+        actions = list(actions)
+        return sum(self.matches(action.params) for action in actions), len(actions)
 
     def matches(self, params):
         for name, constraint in self.constraints.items():
