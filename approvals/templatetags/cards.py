@@ -20,6 +20,19 @@ register = template.Library()
 
 
 @register.filter
+def as_text(value):
+    """A value for a person to read: text as it is (its line breaks kept by the page's CSS, not
+    written as \\n), anything else as indented JSON."""
+    return value if isinstance(value, str) else as_json(value)
+
+
+@register.filter
+def entries(value):
+    """A mapping's (key, value) pairs, in its order; [] for anything else."""
+    return list(value.items()) if isinstance(value, dict) else []
+
+
+@register.filter
 def as_json(value):
     """A value as the JSON it came as (indented, keys in their order): the "(JSON)" panels and
     the audit log's details, never Python's repr. Escaped by the template like any text."""
