@@ -19,6 +19,21 @@ from policies.summary import humanize, when
 register = template.Library()
 
 
+RULE_REASON = re.compile(r"rule '(?P<name>[^']*)' (?P<what>matched|could not be evaluated): (?P<rest>.*)", re.S)
+
+
+@register.filter
+def reason_html(reason):
+    """A routing reason as a supervisor reads it: a rule by its name, its expression set apart
+    as code (it is the policy admin's language, not the reviewer's)."""
+    found = RULE_REASON.fullmatch(str(reason))
+    if found is None:
+        return reason
+    if found["what"] == "matched":
+        return format_html('Rule “{}” applies <code class="muted rule">{}</code>', found["name"], found["rest"])
+    return format_html("Rule “{}” could not be evaluated ({}), so a person decides", found["name"], found["rest"])
+
+
 @register.filter
 def as_text(value):
     """A value for a person to read: text as it is (its line breaks kept by the page's CSS, not
