@@ -40,11 +40,24 @@
     card.setAttribute("data-decided", "");
   }
 
+  // htmx wires swapped-in content as it settles (it carries "htmx-added" until then): a button
+  // clicked before that would post the plain form and reload the page, losing the reviewer's
+  // place. A key that arrives in between is kept and pressed once the card has settled.
+  var waiting = null;
+  function unsettled(card) { return card.closest(".htmx-added") || card.querySelector(".htmx-added"); }
   function press(card, selector) {
     var target = card && card.querySelector(selector);
-    if (target) target.click();
+    if (target && unsettled(card)) waiting = { id: card.id, selector: selector };
+    else if (target) target.click();
     return target;
   }
+  document.addEventListener("htmx:afterSettle", function () {
+    var card = waiting && document.getElementById(waiting.id);
+    if (!card || unsettled(card)) return;
+    var target = card.querySelector(waiting.selector);
+    waiting = null;
+    if (target) target.click();
+  });
 
   // Text entry only: a focused checkbox or button still takes the shortcuts.
   function typing(element) {
@@ -142,7 +155,12 @@
   var deferred = false;
   function busy() {
     return document.querySelector("article.card[data-editing]") || typing(document.activeElement) ||
-      document.querySelector("details.reject[open]");
+      document.querySelector("details.reject[open]") || deciding();
+  }
+  // A card's own request in flight (a decision, an edit): a queue re-rendered under it would
+  // leave its answer to land on a card no longer on the page.
+  function deciding() {
+    return document.querySelector("#queue article.card.htmx-request, #queue article.card .htmx-request");
   }
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (!event.detail.elt.classList.contains("poll")) return;
@@ -178,6 +196,12 @@
   // after it (it may have left the queue), so that focus and scroll stay in the reviewer's place.
   var place = null;
   document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "queue" && busy()) {
+      // Asked for before the edit, the typing or the decision began: ask again once it ends.
+      event.detail.shouldSwap = false;
+      deferred = true;
+      return;
+    }
     if (event.detail.target && event.detail.target.id === "queue") {
       selected = Array.prototype.map.call(document.querySelectorAll("input.select:checked"), function (box) { return box.value; });
       var all = cards();
@@ -203,17 +227,21 @@
         else queue.appendChild(kept);
       }
     }
-    if (place) {
-      var found = null;
-      place.some(function (id) {
-        var card = document.getElementById(id);
-        found = card && (card === kept || !decided(card)) ? card : null;
-        return found;
-      });
-      if (found === kept && kept) found = following(kept) || kept;
-      if (found) found.focus({ preventScroll: true });
-      place = null;
-    }
+  });
+  // The focus comes back once the new cards have settled: htmx wires their buttons then, and a
+  // key pressed on a button not wired yet would post the plain form and reload the page.
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!place || !document.getElementById("queue")) return;
+    var found = null;
+    place.some(function (id) {
+      var card = document.getElementById(id);
+      found = card && (card === kept || !decided(card)) ? card : null;
+      return found;
+    });
+    place = null;
+    if (found === kept && kept) found = following(kept) || kept;
+    var active = document.activeElement;
+    if (found && (active === document.body || !document.contains(active))) found.focus({ preventScroll: true });
   });
 
   function refresh() {

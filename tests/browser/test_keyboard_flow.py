@@ -25,6 +25,11 @@ def open_live_inbox(page, asgi_url, supervisor):
     page.evaluate("window.streamed = 0; document.body.addEventListener('htmx:sseMessage', () => window.streamed++)")
 
 
+def settled(page):
+    busy = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
+    page.wait_for_function(f"() => !document.querySelector('{busy}')")
+
+
 def arrives_while_busy(page, api, n):
     """An agent proposes while the reviewer is busy; returns once the stream told the page."""
     before = page.evaluate("window.streamed")
@@ -64,6 +69,7 @@ def test_five_cards_decided_by_keyboard_alone_with_an_appeal_open_and_a_card_arr
     keys.type("9")
     keys.press("Tab")  # checks the edit
     expect(page.locator(f"#action-{second} table.diff")).to_be_visible()
+    settled(page)  # htmx wires a swapped card's buttons as it settles: no person types faster
     amount.focus()
     keys.press("Control+Enter")
     expect(page.locator(f"#action-{second}")).to_contain_text("Approved by sue")
