@@ -11,10 +11,12 @@ WITH_SERVICES := $(BIN)/python -m hitl_site.embedded run --
 
 .PHONY: install run test lint stop clean bench
 
+# setuptools prints a boxed "Editable installation" notice for each editable package: advice for
+# its users, not a failure, yet on a first `make run` it read like one (#32). Silenced here only.
 $(INSTALLED): pyproject.toml hitl_client/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ./hitl_client -e ".[dev]"
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install --quiet -e ./hitl_client -e ".[dev]"
 	touch $(INSTALLED)
 
 # Without npm, the TypeScript client's tests skip (saying so); .ci/run installs node and npm.

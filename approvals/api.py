@@ -45,7 +45,9 @@ class ErrorOut(Schema):
 
 
 class ProposalIn(Schema):
-    model_config = ConfigDict(use_attribute_docstrings=True)
+    # A field this contract does not list is refused (422 unknown_field), never ignored: `untrusted`
+    # sent beside `context` instead of inside it was dropped, and the rule it asked for never ran (#32).
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
 
     action: str = Field(min_length=1, max_length=200, examples=["payments.refund"])
     """The action type's key (`GET /action-types` lists them). An unknown key registers a draft type
@@ -234,6 +236,7 @@ def propose(request, proposal: ProposalIn):
     | 422 | `action_key_invalid` | a key outside the format (README), registered or not; a new second spelling of one |
     | 422 | `idempotency_key_reused` | the same key with a different body |
     | 422 | `callback_url_refused` | `callback_url` not http(s), with credentials, or its host not public (README) |
+    | 422 | `unknown_field` | a top-level field this API does not list; `details` names each |
     | 429 | | the agent is over its request rate (where a rate limit is configured): retry later |
 
     Every request: `Authorization: Bearer <agent token>` (else `401 unauthorized`). Every error:

@@ -428,14 +428,17 @@ class RejectForm(forms.Form):
 
 
 class AllowSimilarForm(forms.Form):
-    """The scope of a standing approval made from an approved action: per parameter, any value,
-    this exact value, or (for numbers) at most this value; for how long; how many times."""
+    """The scope of a standing approval made from an approved action: per parameter, whether it
+    must be this exact value, at most this value (numbers), or may be anything; for how long;
+    how many times. The default scope can apply again: a value picked from a fixed list (an enum,
+    a yes/no) must match, a number may be up to this one, and what names one thing (a ticket, a
+    customer, free text) may vary, since an exact id would never match twice (#32)."""
 
-    MATCH_CHOICES = [("equals", "exactly this value"), ("any", "any value")]
-    NUMBER_CHOICES = [("equals", "exactly this value"), ("max", "at most this value"), ("any", "any value")]
+    MATCH_CHOICES = [("equals", "must be exactly this"), ("any", "may be anything")]
+    NUMBER_CHOICES = [("max", "may be up to this"), ("equals", "must be exactly this"), ("any", "may be anything")]
 
     hours = forms.IntegerField(
-        label="For how many hours", min_value=1, max_value=30 * 24, initial=1, help_text="At most 30 days."
+        label="For how many hours", min_value=1, max_value=30 * 24, initial=1, help_text="At most 30 days (720 h)."
     )
     max_uses = forms.IntegerField(label="At most how many actions", min_value=1, max_value=1000, initial=10)
 
@@ -443,11 +446,25 @@ class AllowSimilarForm(forms.Form):
         self.action = action
         super().__init__(*args, auto_id=f"similar-{action.pk}-%s", **kwargs)
         self.params = action.final_params or action.params
-        for name, value in self.params.items():
+        self.rows = []
+        for param in action.humanized_params(self.params):
+            value = param.value
             number = isinstance(value, int | float) and not isinstance(value, bool)
-            self.fields[f"match_{name}"] = forms.ChoiceField(
-                label=name, choices=self.NUMBER_CHOICES if number else self.MATCH_CHOICES, initial="equals"
+            name = f"match_{param.name}"
+            self.fields[name] = forms.ChoiceField(
+                label=param.label,
+                choices=self.NUMBER_CHOICES if number else self.MATCH_CHOICES,
+                initial="max" if number else "equals" if _from_a_fixed_list(value, param.schema) else "any",
             )
+            self.rows.append((param, self[name]))
+
+    def initial_constraints(self):
+        """The constraints of the default scope, before the reviewer changed anything."""
+        return {
+            name: {self.fields[f"match_{name}"].initial: value}
+            for name, value in self.params.items()
+            if self.fields[f"match_{name}"].initial in ("equals", "max")
+        }
 
     def constraints(self):
         """{"amount": {"max": 500}, "currency": {"equals": "USD"}} from the choices made."""
@@ -457,3 +474,11 @@ class AllowSimilarForm(forms.Form):
             if how in ("equals", "max"):
                 chosen[name] = {how: value}
         return chosen
+
+
+def _from_a_fixed_list(value, schema):
+    """Whether `value` is one of a few choices its schema fixes (what "similar" is made of)."""
+    if isinstance(value, bool) or "enum" in schema or "const" in schema:
+        return True
+    items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+    return isinstance(value, list) and ("enum" in items or "const" in items)

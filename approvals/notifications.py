@@ -193,8 +193,13 @@ def render(notification):
     if notification.subject or notification.action is None:
         return
     email = notification.channel == Notification.Channel.EMAIL
-    reviewer = reviewer_for(notification.target) if email else None
-    subject, body, payload = message_for_action(notification.kind, notification.action, notification.detail, reviewer)
+    if notification.kind == Notification.Kind.APPEAL:
+        subject, body, payload = message_for_appeal(notification)
+    else:
+        reviewer = reviewer_for(notification.target) if email else None
+        subject, body, payload = message_for_action(
+            notification.kind, notification.action, notification.detail, reviewer
+        )
     notification.subject, notification.body = subject, body
     notification.payload = payload if notification.channel == Notification.Channel.WEBHOOK else {}
     Notification.objects.filter(pk=notification.pk).update(subject=subject, body=body, payload=notification.payload)
@@ -281,6 +286,32 @@ def digest_body(actions, user=None):
         tier = f"[escalated, tier {action.escalation_tier}]\n" if action.escalation_tier else ""
         lines.append(f"{tier}{email_card(action, user, reviewable=True)}\n\n---\n")
     return "\n".join(lines)
+
+
+def appeal_url(appeal_id):
+    """The appeal's card at the top of the inbox."""
+    return f"{settings.SITE_URL}{reverse('approvals:inbox')}#appeal-{appeal_id}"
+
+
+def message_for_appeal(notification):
+    """(subject, body, Slack payload) naming the appeal and linking to it. No Approve or Reject
+    link: the action it is sent with may be only the session's latest, and one click on such a
+    link once approved a second refund for a customer who had complained about the first (#32)."""
+    appeal_id = notification.dedup_key.split(":")[1]  # "appeal:<id>:<channel>:<target>" (notify_appeal)
+    action = notification.action
+    url = appeal_url(appeal_id)
+    headline = HEADLINES[Notification.Kind.APPEAL]
+    subject = one_line(f"{headline}: {notification.detail.split('. ')[0]}")
+    body = (
+        f"{headline}.\n\n{notification.detail}\n\nAnswer it in the inbox: {url}\n\n"
+        f"The action it is about (or the session's latest), as it stands:\n\n{email_card(action)}\n"
+    )
+    said = agent_text(notification.detail)
+    payload = {
+        "text": f"{headline}: {said} ({url})",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f"*<{url}|{headline}>*\n{said}"}}],
+    }
+    return subject, body, payload
 
 
 def notify_appeal(appeal):

@@ -409,8 +409,11 @@ def allow_similar(request, pk):
     action = _get_action_for_reviewer(request, pk)
     form = AllowSimilarForm(action, request.POST or None)
     standing = None
+    # The scope as chosen so far (the default one on the first showing), in words before it is made.
+    constraints = form.initial_constraints() if not form.is_bound else form.constraints() if form.is_valid() else None
+    if constraints is not None:
+        standing = StandingApproval(action_type=action.action_type, agent=action.agent, constraints=constraints)
     if request.method == "POST" and form.is_valid():
-        standing = StandingApproval(action_type=action.action_type, agent=action.agent, constraints=form.constraints())
         if "create" in request.POST:
             try:
                 standing = StandingApproval.allow_similar(
@@ -434,7 +437,15 @@ def allow_similar(request, pk):
     return render(
         request,
         "approvals/allow_similar.html",
-        {"action": action, "form": form, "standing": standing, "approved_by": action.approved_by_words(request.user)},
+        {
+            "action": action,
+            "form": form,
+            "standing": standing,
+            "approved_by": action.approved_by_words(request.user),
+            # The scope tried on this agent's recent proposals: one that matches none of them
+            # would likely never apply again.
+            "recent": standing.tried_on(action.similar_recent()) if standing else None,
+        },
     )
 
 
@@ -607,7 +618,8 @@ def hold(request):
         else:
             _change_hold(request, target.hold, by=request.user, reason=reason)
         return redirect("approvals:hold")
-    return render(request, "approvals/hold.html", {"types": types, "agents": agents, "Pause": Pause})
+    held = any(target.pause for target in [*types, *agents])
+    return render(request, "approvals/hold.html", {"types": types, "agents": agents, "Pause": Pause, "held": held})
 
 
 def _change_hold(request, change, **options):

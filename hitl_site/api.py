@@ -43,8 +43,19 @@ def on_refusal(request, exc):
     return error_response(request, exc.status, exc.code, exc.message, exc.details)
 
 
+# Where a field this API does not take belongs instead, when an agent's mistake is a common one.
+BELONGS = {"untrusted": "list untrusted keys in context.untrusted", "ticket": "put it in context"}
+
+
 @api.exception_handler(ValidationError)
 def on_validation_error(request, exc):
+    unknown = [error["loc"][-1] for error in exc.errors if error.get("type") == "extra_forbidden"]
+    if unknown:
+        hints = {name: f": {BELONGS[name]}" if name in BELONGS else "" for name in unknown}
+        details = [{"path": str(name), "message": f"not a field of this request{hints[name]}"} for name in unknown]
+        names = ", ".join(f"'{name}'" for name in unknown)
+        message = f"Unknown field {names}: nothing was stored. Send only the fields the API lists (/api/v1/docs)."
+        return error_response(request, 422, "unknown_field", message, details)
     details = [
         {"path": ".".join(str(p) for p in error.get("loc", ()) if p != "body"), "message": error.get("msg", "")}
         for error in exc.errors

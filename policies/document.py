@@ -198,7 +198,7 @@ def plan_action_type(path, key, spec, planned):
         else:
             action_type.checker_secret = secret
     errors += clean_errors(path, action_type, exclude=["key"] if action_type.pk else None, validate_unique=False)
-    rules, rule_errors = plan_rules(f"{path}.rules", spec.get("rules", None))
+    rules, rule_errors = plan_rules(f"{path}.rules", spec.get("rules", None), action_type)
     errors += rule_errors
     groups = spec.get("reviewer_groups")
     if groups is not None:
@@ -243,7 +243,7 @@ def apply_shadow(key, spec):
     return f"shadow policy of {key}", {"shadow": {"from": active.as_policy() if active else None, "to": wanted}}
 
 
-def plan_rules(path, specs):
+def plan_rules(path, specs, action_type):
     if specs is None:
         return None, []
     if not isinstance(specs, list):
@@ -256,6 +256,7 @@ def plan_rules(path, specs):
             continue
         errors += [f"{here}.{name}: unknown field" for name in sorted(set(spec) - RULE_KEYS)]
         rule = Rule(
+            action_type=action_type,  # its names are checked against the schema in this document
             name=spec.get("name", ""),
             expression=spec.get("expression", ""),
             level=spec.get("level", Autonomy.CONFIRM),

@@ -8,6 +8,8 @@ What depends on history at the time is left out: the first-use gate and the rate
 as passed, the external checker is not called, and a paused agent counts as running.
 """
 
+import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -32,6 +34,18 @@ class DryRun:
     # and the money in them: {currency: total}.
     let_through: int = 0
     money: Counter = field(default_factory=Counter)
+    # Why proposals still reach a person under the edited policy: {reason: how many}. A dry run
+    # that says "0 differently" must say what keeps them there (#32).
+    still: Counter = field(default_factory=Counter)
+
+    def still_waiting(self):
+        """[(reason, how many, what would change it)] for what still sends proposals to a person
+        under the edited policy, most common first."""
+        return [(reason, count, _lever(reason)) for reason, count in self.still.most_common(6)]
+
+    def still_text(self):
+        """ "blast radius is high (12), irreversible: a person confirms before it runs (12)"; "" for none."""
+        return ", ".join(f"{reason} ({count})" for reason, count, _ in self.still_waiting())
 
     def rows(self):
         """(outcome, before, after) for every outcome either side has, strictest first."""
@@ -69,11 +83,20 @@ def dry_run(saved, edited, edited_rules, *, limit=DEFAULT_LIMIT, since=None):
             result.let_through += 1
             for currency, amount in money_amounts(proposal.params, saved.params_schema or {}):
                 result.money[currency] += amount
+        if after[0] in PERSON:
+            result.still.update(_gate(reason) for reason in after[2])
         if before[0] != after[0]:
             result.changed += 1
             if len(result.examples) < EXAMPLES:
                 result.examples.append(
-                    {"action_id": event.action_id, "params": proposal.params, "before": before, "after": after}
+                    {
+                        "action_id": event.action_id,
+                        "params": proposal.params,
+                        # As JSON, the way the agent sent them, never Python's repr.
+                        "params_json": json.dumps(proposal.params, ensure_ascii=False),
+                        "before": before[:2],
+                        "after": after[:2],
+                    }
                 )
     return result
 
@@ -83,8 +106,31 @@ def _outcome(action_type, rules, agent, proposal):
     try:
         decided = route(action_type, agent, proposal, facts, rules=rules, ask_checker=_not_called)
     except Refusal as refusal:
-        return "refused", refusal.message
-    return str(decided.level), "; ".join(decided.reasons)
+        return "refused", refusal.message, []
+    return str(decided.level), "; ".join(decided.reasons), decided.reasons
+
+
+def _gate(reason):
+    """A reason with what varies per proposal left out, so that equal gates count together."""
+    return re.sub(r"^(rule '[^']*') matched: .*$", r"\1 matched", reason)
+
+
+# What a policy admin changes to let proposals held for each reason through (the dry run then
+# shows it): by the reason's words, as routing writes them.
+LEVERS = [
+    (r"blast radius is high", "lower “Blast radius”: a high one always sends the proposal to a person"),
+    (r"irreversible", "tick “let irreversible actions run without a person”"),
+    (r"rule '", "change or remove that rule"),
+    (r"policy for '", "set “Autonomy” to act-with-audit or fully autonomous"),
+    (r"the agent's confidence", "lower the confidence threshold"),
+    (r"the agent gave no confidence", "clear the confidence threshold, or have the agent send one"),
+    (r"'[^']*' is on hold", "lift the type's kill switch"),
+    (r"'[^']*' is new", "set its status to active once its policy is reviewed"),
+]
+
+
+def _lever(reason):
+    return next((lever for pattern, lever in LEVERS if re.match(pattern, reason)), "")
 
 
 def _not_called(action_type, agent, proposal):

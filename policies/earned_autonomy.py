@@ -43,7 +43,7 @@ class AutonomyOffer:
             text += f" ({money})"
         still = run.after["confirm"] + run.after["suggest"]
         if still:
-            text += f", and {still} would still wait for a person (rules and risk gates)"
+            text += f", and {still} would still wait for a person ({run.still_text()})"
         return text
 
 

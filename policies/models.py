@@ -4,6 +4,7 @@ import base64
 import copy
 import hashlib
 import hmac
+import json
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -59,12 +60,17 @@ class Holdable:
         self._set_hold(by=by, pause=Pause.OFF, reason="")
 
     def _set_hold(self, *, by, pause, reason):
-        if self.pause == Pause.BLOCK:
-            raise ValidationError("A policy admin blocked it; only they can change its kill switch.")
-        before = self.hold_snapshot()
-        self.pause, self.pause_reason = pause, reason
-        self.save(update_fields=["pause", "pause_reason"])
-        self.record_hold(by=by, before=before)
+        # The switch and its `policy.changed` event commit together or not at all: the audit log
+        # refuses to write outside a transaction, and a hold saved without its event (#32) broke
+        # the promise that every policy change is audited.
+        with transaction.atomic():
+            current = type(self).objects.select_for_update().get(pk=self.pk)
+            if current.pause == Pause.BLOCK:
+                raise ValidationError("A policy admin blocked it; only they can change its kill switch.")
+            before = current.hold_snapshot()
+            self.pause, self.pause_reason = pause, reason
+            self.save(update_fields=["pause", "pause_reason"])
+            self.record_hold(by=by, before=before)
 
 
 # Confidence is a hint the agent gives as a number 0–1 or a word; words compare as these numbers.
@@ -523,12 +529,16 @@ class Rule(models.Model):
         return self.name
 
     def clean(self):
-        from policies.rules import compile_expression
+        """Only a rule that can evaluate is saved: one that cannot asks for a person on every
+        proposal of its type, silently (#32)."""
+        from policies.rule_check import problems
 
         try:
-            compile_expression(self.expression)
-        except ValueError as error:
-            raise ValidationError({"expression": f"Not a valid CEL expression: {error}"}) from None
+            schema = self.action_type.params_schema  # the form's new schema, in the admin
+        except ActionType.DoesNotExist:
+            schema = None
+        if found := problems(self.expression, schema):
+            raise ValidationError({"expression": found})
 
 
 class Agent(Holdable, models.Model):
@@ -768,11 +778,14 @@ class StandingApproval(models.Model):
             raise ValidationError({"constraints": "; ".join(problems)})
 
     def describe(self):
-        """The scope in words: "amount ≤ 100, currency = 'USD'"."""
+        """The scope in words: "amount ≤ 100, currency = USD" (a list or an object as JSON, never
+        Python's repr)."""
         parts = []
         for name, constraint in sorted(self.constraints.items()):
             if "equals" in constraint:
-                parts.append(f"{name} = {constraint['equals']!r}")
+                value = constraint["equals"]
+                shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                parts.append(f"{name} = {shown}")
                 continue
             bounds = []
             if "min" in constraint:
@@ -781,6 +794,12 @@ class StandingApproval(models.Model):
                 bounds.append(f"≤ {constraint['max']}")
             parts.append(f"{name} {' and '.join(bounds)}")
         return ", ".join(parts) or "any parameters"
+
+    def tried_on(self, actions):
+        """(how many of `actions` this scope matches, how many there are): what it would have let
+        through of proposals like them."""
+        actions = list(actions)
+        return sum(self.matches(action.params) for action in actions), len(actions)
 
     def matches(self, params):
         for name, constraint in self.constraints.items():

@@ -48,7 +48,7 @@ class Ask:
     level: Autonomy
     reason: str
     # A standing approval may lower what the policy, rules and risk profile ask for, but never
-    # a hold, a checker's disagreement, the repair loop or the rate breaker.
+    # a hold, a checker's disagreement, the repair loop, the rate breaker or untrusted context.
     waivable: bool = True
 
 
@@ -193,6 +193,18 @@ def route(action_type, agent, proposal, facts, *, rules=None, ask_checker=None):
     asks += risk_gates(action_type, agent, proposal, facts)
     level = level_of(asks)
     standing = standing_approval_for(action_type, proposal, facts, asks, level)
+    untrusted = untrusted_keys(proposal)
+    if standing is not None and untrusted:
+        # Text from outside may be steering the agent: a person reads it, whatever was allowed.
+        asks.append(
+            Ask(
+                Autonomy.CONFIRM,
+                f"standing approval #{standing.pk} not applied: the agent marked context as untrusted "
+                f"({', '.join(untrusted)})",
+                False,
+            )
+        )
+        standing = None
     if standing is not None:
         return Route(
             level=Autonomy.AUDIT,
@@ -211,6 +223,13 @@ def route(action_type, agent, proposal, facts, *, rules=None, ask_checker=None):
         checkers=checkers,
         disagreement=disagreement,
     )
+
+
+def untrusted_keys(proposal):
+    """The context keys the agent marked as coming from outside (`context.untrusted`)."""
+    context = proposal.context if isinstance(proposal.context, dict) else {}
+    untrusted = context.get("untrusted")
+    return [str(key) for key in untrusted] if isinstance(untrusted, list) else []
 
 
 def level_of(asks):

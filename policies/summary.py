@@ -133,11 +133,19 @@ def fallback_summary(action_type, params):
     properties = root.get("properties", {}) if isinstance(root, dict) else {}
     parts = []
     ordered = action_type.ordered_params(params) if isinstance(params, dict) else {}
-    for name, value in ordered.items():
+    # A title, not the parameters again (the card lists them all below): the first few, each short.
+    for name, value in list(ordered.items())[:FALLBACK_PARAMS]:
         schema, _ = resolve(properties.get(name, {}), root)
-        parts.append(f"{param_label(name, schema)}: {humanize(name, value, schema, params)}")
+        text = humanize(name, value, schema, params)
+        text = text if len(text) <= FALLBACK_VALUE else text[: FALLBACK_VALUE - 1].rstrip() + "…"
+        parts.append(f"{param_label(name, schema)}: {text}")
+    if len(ordered) > FALLBACK_PARAMS:
+        parts[-1] += f" (and {len(ordered) - FALLBACK_PARAMS} more)"
     head = action_type.name or action_type.key
     return f"{head} — {'; '.join(parts)}" if parts else head
+
+
+FALLBACK_PARAMS, FALLBACK_VALUE = 3, 60
 
 
 def param_label(name, schema):

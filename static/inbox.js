@@ -10,16 +10,54 @@
     var all = cards();
     if (!all.length) return;
     var index = all.indexOf(current());
-    var next = all[Math.max(0, Math.min(all.length - 1, index < 0 ? 0 : index + step))];
-    next.focus();
-    next.scrollIntoView({ block: "nearest" });
+    land(all[Math.max(0, Math.min(all.length - 1, index < 0 ? 0 : index + step))]);
   }
 
+  function land(card) {
+    card.focus({ preventScroll: true });
+    card.scrollIntoView({ block: "nearest" });
+  }
+
+  // A card with nothing left to decide: an action decided, a question answered, an appeal resolved.
+  function decided(card) {
+    return !card.querySelector(".decide, form.edit");
+  }
+
+  // The next card still waiting after `card` (else the one before it), for the keyboard to go on to.
+  function following(card) {
+    var waiting = cards().filter(function (other) { return other === card || !decided(other); });
+    var index = waiting.indexOf(card);
+    return waiting[index + 1] || waiting[index - 1] || null;
+  }
+
+  // The card last decided stays on the page across the queue's refreshes (which no longer list
+  // it) until another is decided: its outcome and "Allow similar…" must not vanish under the
+  // reviewer's eyes.
+  var kept = null;
+  function keep(card) {
+    if (kept && kept !== card && kept.id !== card.id && kept.parentNode) kept.parentNode.removeChild(kept);
+    kept = card;
+    card.setAttribute("data-decided", "");
+  }
+
+  // htmx wires swapped-in content as it settles (it carries "htmx-added" until then): a button
+  // clicked before that would post the plain form and reload the page, losing the reviewer's
+  // place. A key that arrives in between is kept and pressed once the card has settled.
+  var waiting = null;
+  function unsettled(card) { return card.closest(".htmx-added") || card.querySelector(".htmx-added"); }
   function press(card, selector) {
     var target = card && card.querySelector(selector);
-    if (target) target.click();
+    if (target && unsettled(card)) waiting = { id: card.id, selector: selector };
+    else if (target) target.click();
     return target;
   }
+  document.addEventListener("htmx:afterSettle", function () {
+    var card = waiting && document.getElementById(waiting.id);
+    if (!card || unsettled(card)) return;
+    var target = card.querySelector(waiting.selector);
+    waiting = null;
+    if (target) target.click();
+  });
 
   // Text entry only: a focused checkbox or button still takes the shortcuts.
   function typing(element) {
@@ -32,6 +70,14 @@
     // Escape leaves an edit without deciding: the Cancel link reloads the inbox at this card.
     if (event.key === "Escape" && event.target.closest && event.target.closest("article.card[data-editing]")) {
       event.target.closest("article.card").querySelector(".edit a").click();
+      return;
+    }
+    // Escape closes the reject panel without rejecting; the keyboard goes back to its card.
+    var panel = event.key === "Escape" && event.target.closest && event.target.closest("details.reject[open]");
+    if (panel) {
+      panel.open = false;
+      panel.closest("article.card").focus({ preventScroll: true });
+      event.preventDefault();
       return;
     }
     // Ctrl+Enter in an edit approves the changes (Enter alone only checks them), as the button does.
@@ -49,10 +95,12 @@
       case "a": if (event.repeat || !press(card, "button[data-confirm], button[data-key=a]")) return; break;
       case "e": if (!press(card, "[data-key=e]")) return; break;
       case "r": {
+        // Into the free-text reason: a focused <select> would take the typed words as picks by
+        // their first letter. Enter there rejects with what was typed.
         var details = card && card.querySelector("details.reject");
         if (!details) return;
         details.open = true;
-        details.querySelector("select").focus();
+        details.querySelector("input[name=reason]").focus();
         break;
       }
       case "x": {
@@ -81,6 +129,15 @@
     var active = document.activeElement;
     var lost = active === document.body || !document.contains(active);
     if (!lost && !card.contains(active)) return;
+    if (decided(card)) {
+      // Decided (or answered, or resolved): the keyboard goes on to the next card, and this one
+      // stays where it is, with its "Allow similar…", until the reviewer decides another.
+      keep(card);
+      var next = following(card);
+      if (next) land(next);
+      else card.focus({ preventScroll: true });
+      return;
+    }
     var confirm = card.querySelector("button[data-confirm]");
     var field = card.querySelector(".edit input:not([type=hidden]), .edit textarea, .edit select");
     if (confirm) confirm.focus();
@@ -92,14 +149,38 @@
   });
 
   // The poll re-renders the queue; never while someone types or edits, and keep the selection.
+  // An update that arrives meanwhile is deferred, not dropped: it is asked for once the edit,
+  // the reason or the answer is finished (the stream says "changed" once, and only once).
   var selected = [];
+  var deferred = false;
+  function busy() {
+    return document.querySelector("article.card[data-editing]") || typing(document.activeElement) ||
+      document.querySelector("details.reject[open]") || deciding();
+  }
+  // A card's own request in flight (a decision, an edit): a queue re-rendered under it would
+  // leave its answer to land on a card no longer on the page.
+  function deciding() {
+    return document.querySelector("#queue article.card.htmx-request, #queue article.card .htmx-request");
+  }
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (!event.detail.elt.classList.contains("poll")) return;
-    if (document.querySelector("article.card[data-editing]") || typing(document.activeElement) ||
-        document.querySelector("details.reject[open]")) {
+    if (busy()) {
+      deferred = true;
       event.preventDefault();
     }
   });
+  function catchUp() {
+    // After the event that ended the edit has moved the focus.
+    setTimeout(function () {
+      var poll = document.querySelector("#queue > .poll");
+      if (!deferred || busy() || !poll) return;
+      deferred = false;
+      htmx.trigger(poll, "catch-up");
+    }, 0);
+  }
+  document.addEventListener("focusout", catchUp);
+  document.addEventListener("toggle", catchUp, true);
+  document.addEventListener("htmx:afterSettle", catchUp);
   // Pushed updates: while the inbox's stream is open, its "changed" events ask for the queue
   // and the 5 s timer's requests are skipped; when the stream is down, the timer asks.
   var live = false;
@@ -111,10 +192,56 @@
     if (live && timer && elt.classList && elt.classList.contains("poll")) event.preventDefault();
   });
 
+  // Where the keyboard was before the queue is re-rendered: the focused card, else the cards
+  // after it (it may have left the queue), so that focus and scroll stay in the reviewer's place.
+  var place = null;
   document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "queue" && busy()) {
+      // Asked for before the edit, the typing or the decision began: ask again once it ends.
+      event.detail.shouldSwap = false;
+      deferred = true;
+      return;
+    }
     if (event.detail.target && event.detail.target.id === "queue") {
       selected = Array.prototype.map.call(document.querySelectorAll("input.select:checked"), function (box) { return box.value; });
+      var all = cards();
+      var at = all.indexOf(current());
+      place = at < 0 ? null : all.slice(at).concat(all.slice(0, at).reverse()).map(function (card) { return card.id; });
+      if (kept && !document.contains(kept)) kept = null;
+      if (kept) {
+        var after = all.slice(all.indexOf(kept) + 1).map(function (card) { return card.id; });
+        kept.__after = after;
+      }
     }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "queue") return;
+    var queue = document.getElementById("queue");
+    if (kept && queue && !document.getElementById(kept.id)) {
+      var before = null;
+      (kept.__after || []).some(function (id) { return (before = document.getElementById(id)); });
+      if (before) before.parentNode.insertBefore(kept, before);
+      else {
+        var last = queue.querySelectorAll("section.group");
+        if (last.length) last[last.length - 1].appendChild(kept);
+        else queue.appendChild(kept);
+      }
+    }
+  });
+  // The focus comes back once the new cards have settled: htmx wires their buttons then, and a
+  // key pressed on a button not wired yet would post the plain form and reload the page.
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!place || !document.getElementById("queue")) return;
+    var found = null;
+    place.some(function (id) {
+      var card = document.getElementById(id);
+      found = card && (card === kept || !decided(card)) ? card : null;
+      return found;
+    });
+    place = null;
+    if (found === kept && kept) found = following(kept) || kept;
+    var active = document.activeElement;
+    if (found && (active === document.body || !document.contains(active))) found.focus({ preventScroll: true });
   });
 
   function refresh() {
@@ -137,6 +264,8 @@
     var reject = document.getElementById("batch-reject");
     if (!button) return;
     var count = document.querySelectorAll("input.select:checked").length;
+    // On a phone the bar folds away while nothing is selected (countersign.css).
+    if (button.form) button.form.classList.toggle("idle", count === 0);
     button.textContent = count ? "Approve " + count + "…" : "Approve selected…";
     button.disabled = count === 0;
     if (reject) {
@@ -166,6 +295,10 @@
   document.addEventListener("DOMContentLoaded", function () {
     var button = document.getElementById("show-keys");
     if (button) button.addEventListener("click", function () { document.getElementById("keys").showModal(); });
+    // The keyboard starts on a card (after a batch, the first still waiting): `a` works at once.
+    var linked = location.hash && document.getElementById(location.hash.slice(1));
+    var first = cards().filter(function (card) { return !decided(card); })[0];
+    if (!linked && first && document.activeElement === document.body) first.focus({ preventScroll: true });
     refresh();
     setInterval(tick, 15000);
   });

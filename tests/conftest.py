@@ -228,9 +228,9 @@ class AgentApi:
     def get(self, path, **params):
         return self.client.get("/api/v1" + path, params, headers=self.headers)
 
-    def propose(self, action="payments.refund", params=None, **fields):
+    def propose(self, action="payments.refund", params=None, *, idempotency_key=None, **fields):
         params = params if params is not None else {"customer": "cus_123", "amount": 750, "currency": "USD"}
-        return self.post("/actions", {"action": action, "params": params, **fields})
+        return self.post("/actions", {"action": action, "params": params, **fields}, idempotency_key=idempotency_key)
 
 
 @pytest.fixture

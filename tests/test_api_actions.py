@@ -326,3 +326,19 @@ def test_the_actions_api_shape_is_exactly_the_api_schema(api, refund_type, super
         return json.dumps(data, cls=NinjaJSONEncoder, sort_keys=True)
 
     assert encoded(shape) == encoded(ActionOut.model_validate(shape).model_dump())
+
+
+def test_an_unknown_top_level_field_is_refused_with_422_naming_it_and_nothing_is_stored(api, refund_type):
+    """`untrusted` beside `context` instead of inside it was ignored, and the rule it asks for never ran."""
+    body = {"action": "payments.refund", "params": {"customer": "cus_1", "amount": 5, "currency": "USD"}}
+
+    response = api.post("/actions", {**body, "untrusted": ["ticket.body"], "colour": "blue"})
+
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "unknown_field"
+    assert "'untrusted'" in error["message"] and "'colour'" in error["message"]
+    hint = "not a field of this request: list untrusted keys in context.untrusted"
+    assert {"path": "untrusted", "message": hint} in error["details"]
+    assert not Action.objects.exists()
+    assert api.post("/actions", {**body, "context": {"untrusted": ["ticket.body"]}}).status_code == 201

@@ -107,6 +107,11 @@ class ActionCard:
         checkers = self.route.get("checkers", []) if isinstance(self.route, dict) else []
         return [c for c in checkers if isinstance(c, dict) and c.get("verdict") not in ("pass", None)]
 
+    def similar_recent(self, count=100):
+        """This agent's latest other proposals of this type, for trying a standing approval's scope on."""
+        others = type(self).objects.filter(action_type_id=self.action_type_id, agent_id=self.agent_id)
+        return others.exclude(pk=self.pk).only("params").order_by("-created_at")[:count]
+
     @property
     def allow_similar_refusal(self):
         """Why "Allow similar…" is not offered on this action, or "" (the standing approval's rules)."""

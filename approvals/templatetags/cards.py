@@ -19,6 +19,34 @@ from policies.summary import humanize, when
 register = template.Library()
 
 
+RULE_REASON = re.compile(r"rule '(?P<name>[^']*)' (?P<what>matched|could not be evaluated): (?P<rest>.*)", re.S)
+
+
+@register.filter
+def reason_html(reason):
+    """A routing reason as a supervisor reads it: a rule by its name, its expression set apart
+    as code (it is the policy admin's language, not the reviewer's)."""
+    found = RULE_REASON.fullmatch(str(reason))
+    if found is None:
+        return reason
+    if found["what"] == "matched":
+        return format_html('Rule “{}” applies <code class="muted rule">{}</code>', found["name"], found["rest"])
+    return format_html("Rule “{}” could not be evaluated ({}), so a person decides", found["name"], found["rest"])
+
+
+@register.filter
+def as_text(value):
+    """A value for a person to read: text as it is (its line breaks kept by the page's CSS, not
+    written as \\n), anything else as indented JSON."""
+    return value if isinstance(value, str) else as_json(value)
+
+
+@register.filter
+def entries(value):
+    """A mapping's (key, value) pairs, in its order; [] for anything else."""
+    return list(value.items()) if isinstance(value, dict) else []
+
+
 @register.filter
 def as_json(value):
     """A value as the JSON it came as (indented, keys in their order): the "(JSON)" panels and
@@ -242,27 +270,34 @@ def diff_rows(action, diff):
     root = action_type.params_schema or {}
     orders = action_type.params_order
     rows = []
+    # Each side's currency, so that money reads "$1,800.00 → $900.00", not "1800 → 900".
+    proposed = action.params if isinstance(action.params, dict) else {}
+    currency = diff.get("currency", {}).get("to", proposed.get("currency"))
+    sides = {"from": proposed, "to": {**proposed, "currency": currency} if "currency" in proposed else proposed}
     for path in diff:
         parts = path_parts(path)
         schema, names, place = _schema_at(root, orders, parts)
         change = diff[path]
         # The key it is under (a list item's: its list's), as the card names a value.
         last = next((part for part in reversed(parts) if isinstance(part, str)), path)
+        side_params = {side: params if len(parts) == 1 else {} for side, params in sides.items()}
         rows.append(
             {
                 "place": place,
                 "path": path,
                 "label": " › ".join(names),
-                "from": _diff_value(change.get("from"), schema, root, orders, last),
-                "to": _diff_value(change.get("to"), schema, root, orders, last),
+                "from": _diff_value(change.get("from"), schema, root, orders, last, side_params["from"]),
+                "to": _diff_value(change.get("to"), schema, root, orders, last, side_params["to"]),
             }
         )
     return sorted(rows, key=lambda row: row["place"])
 
 
-def _diff_value(value, schema, root, orders, name):
+def _diff_value(value, schema, root, orders, name, params):
     if value is None:
         return "—"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return humanize(name, value, resolve(schema, root)[0], params)
     return render_value(value, schema, root, orders, "", name)
 
 

@@ -16,8 +16,15 @@ def test_the_action_page_shows_its_audit_events_in_order(client, api, supervisor
     page = client.get(f"/actions/{action_id}/").text
 
     timeline = page[page.index('id="timeline"') :]
-    kinds = ["action.proposed", "action.routed", "action.rejected"]
-    positions = [timeline.index(f'<span class="kind">{kind}</span>') for kind in kinds]
+    kinds = [
+        ("Proposed by the agent", "action.proposed"),
+        ("Routed by the policy", "action.routed"),
+        ("Rejected", "action.rejected"),
+    ]
+    # In words, with the code beside them for a search by kind.
+    positions = [
+        timeline.index(f'<span class="kind">{words} <code class="muted">{kind}</code></span>') for words, kind in kinds
+    ]
     assert positions == sorted(positions)
     assert timeline.count('<li class="event') == 3
     assert "by sue" in timeline and "Refunded already" in timeline

@@ -36,8 +36,8 @@ def test_a_supervisor_rejects_with_a_reason(page, live_server, supervisor, api, 
     card = page.locator(f"#action-{action_id}")
 
     card.get_by_text("Reject…").click()
-    card.get_by_label("Reason").select_option("Wrong parameters")
-    card.get_by_label("Details").fill("customer asked for store credit")
+    card.get_by_label("Common reason").select_option("Wrong parameters")
+    card.get_by_label("Reason", exact=True).fill("customer asked for store credit")
     card.get_by_role("button", name="Reject").click()
 
     expect(page.locator(f"#action-{action_id}")).to_contain_text("Rejected by sue")
@@ -67,8 +67,8 @@ def test_a_supervisor_edits_a_parameter_and_the_agent_receives_it(page, live_ser
     expect(page.locator(f"#action-{action_id}")).to_contain_text("Approved by sue")
     changes = page.locator(f"#action-{action_id} table.diff")
     expect(changes.locator("tbody th")).to_contain_text("Amount")
-    expect(changes.locator("del")).to_have_text("750")
-    expect(changes.locator("ins")).to_have_text("500")
+    expect(changes.locator("del")).to_have_text("$750.00")
+    expect(changes.locator("ins")).to_have_text("$500.00")
     seen = api.get(f"/actions/{action_id}").json()
     assert seen["final_params"] == {"customer": "cus_123", "amount": 500, "currency": "USD"}
     assert console_errors == []

@@ -27,7 +27,7 @@ def test_the_preview_says_in_words_what_it_lets_through(client, supervisor, appr
 
     page = client.post(f"/actions/{approved.pk}/allow-similar", {**CHOICES, "preview": "1"}).content.decode()
 
-    words = "This will let through: payments.refund from billing-agent where amount ≤ 750, currency = &#x27;USD&#x27;"
+    words = "This will let through: payments.refund from billing-agent where amount ≤ 750, currency = USD"
     assert words in page
     assert not StandingApproval.objects.exists()
 
@@ -158,3 +158,63 @@ def test_only_a_reviewer_of_its_type_revokes_a_standing_approval(client, supervi
     assert client.get(f"/standing-approvals/{standing.pk}/revoke").status_code == 405
     standing.refresh_from_db()
     assert standing.revoked_at is None
+
+
+def test_the_default_scope_lets_the_same_kind_of_action_through_for_another_customer(client, supervisor, approved, api):
+    """By default, what names one thing (the customer) may vary, a number may be up to this one,
+    and a value from a fixed list (the currency) must match: a scope that can apply again."""
+    client.force_login(supervisor)
+    page = client.get(f"/actions/{approved.pk}/allow-similar").content.decode()
+    assert '<option value="any" selected>may be anything</option>' in page  # the customer
+    assert '<option value="max" selected>may be up to this</option>' in page  # the amount
+    assert '<option value="equals" selected>must be exactly this</option>' in page  # the currency
+    assert "where amount ≤ 750, currency = USD" in page
+    assert "[" not in page.split("<tbody>")[1].split("</tbody>")[0]  # no Python repr in the table
+
+    defaults = {"match_customer": "any", "match_amount": "max", "match_currency": "equals", "hours": 1, "max_uses": 10}
+    assert client.post(f"/actions/{approved.pk}/allow-similar", {**defaults, "create": "1"}).status_code == 302
+
+    other_customer = api.propose(params={"customer": "cus_42", "amount": 120, "currency": "USD"}).json()
+    assert other_customer["status"] == "approved"
+    assert other_customer["route"]["reasons"][0].startswith("standing approval #")
+    event = Event.objects.filter(kind="policy.changed", data__what="standing approval created").get()
+    assert event.actor_name == "sue"
+
+
+def test_the_preview_says_how_much_of_the_agents_recent_traffic_the_scope_matches(client, supervisor, approved, api):
+    for amount in (100, 200, 5000):
+        api.propose(params={"customer": "cus_7", "amount": amount, "currency": "USD"})
+    client.force_login(supervisor)
+
+    page = client.get(f"/actions/{approved.pk}/allow-similar").content.decode()
+
+    assert "Of this agent's last 3 other proposals of this type, it would have matched 2." in page
+
+
+def test_untrusted_context_is_never_let_through_and_the_form_and_the_route_say_so(client, supervisor, refund_type, api):
+    ActionType.objects.filter(pk=refund_type.pk).update(irreversible=False)
+    untrusted = {"ticket": "T-1", "untrusted": ["ticket.body"]}
+    action = Action.objects.get(pk=api.propose(context=untrusted).json()["id"])
+    action.approve(by=supervisor)
+    client.force_login(supervisor)
+
+    page = client.get(f"/actions/{action.pk}/allow-similar").content.decode()
+    assert "This action's context was marked untrusted (ticket.body)" in page
+    client.post(f"/actions/{action.pk}/allow-similar", {**CHOICES, "create": "1"})
+    standing = StandingApproval.objects.get()
+
+    again = api.propose(params={"customer": "cus_9", "amount": 50, "currency": "USD"}, context=untrusted).json()
+    clean = api.propose(params={"customer": "cus_9", "amount": 50, "currency": "USD"}).json()
+
+    assert again["status"] == "pending"
+    assert (
+        f"standing approval #{standing.pk} not applied: the agent marked context as untrusted (ticket.body)"
+        in again["route"]["reasons"]
+    )
+    assert clean["status"] == "approved"
+
+
+def test_a_list_value_reads_as_json_in_the_scope(db):
+    standing = StandingApproval(constraints={"tags": {"equals": ["refund", "billing"]}, "amount": {"max": 5}})
+
+    assert standing.describe() == 'amount ≤ 5, tags = ["refund", "billing"]'

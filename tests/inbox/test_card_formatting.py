@@ -34,3 +34,18 @@ CARD_URLS = ["approve", "reject", "edit", "escalate", "done", "dismiss", "action
 def test_action_url_is_reverse(name):
     pk = uuid.uuid4()
     assert action_url(f"approvals:{name}", pk) == reverse(f"approvals:{name}", args=[pk])
+
+
+def test_a_rule_reason_reads_by_the_rules_name_with_its_expression_set_apart(client, supervisor, api, refund_type):
+    from policies.models import Rule
+
+    Rule.objects.create(action_type=refund_type, name="large refund", expression="params.amount > 500", level="confirm")
+    action_id = api.propose().json()["id"]
+    client.force_login(supervisor)
+
+    card = client.get("/").content.decode()
+
+    assert 'Rule “large refund” applies <code class="muted rule">params.amount &gt; 500</code>' in card
+    reasons = card.split('aria-label="Why this needs you"')[1].split("</ul>")[0]
+    assert "rule &#x27;large refund&#x27; matched" not in reasons  # only in the raw JSON toggle
+    assert "Rule “large refund” applies" in client.get(f"/actions/{action_id}/").content.decode()

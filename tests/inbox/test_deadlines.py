@@ -42,6 +42,15 @@ def test_an_overdue_card_is_marked_and_counted(client, supervisor, pending):
     assert "Deadline passed: escalating" in page
 
 
+def test_an_escalated_card_says_its_deadline_was_missed_not_only_a_fresh_countdown(client, supervisor, pending):
+    Action.objects.filter(pk=pending.pk).update(escalation_tier=1, due_at=timezone.now() + timedelta(minutes=14))
+    client.force_login(supervisor)
+
+    page = client.get("/").content.decode()
+
+    assert "<dt>Deadline missed; escalated, now decide by</dt>" in page
+
+
 @pytest.mark.parametrize("fallback", ["reject", "expire"])
 def test_a_timeout_fallback_is_told_to_the_reviewers_and_the_agent_with_its_reason(
     client, supervisor, pending, api, fallback

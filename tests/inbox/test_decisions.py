@@ -39,7 +39,7 @@ def test_a_valid_change_rerenders_the_summary_with_the_diff(client, supervisor, 
 
     page = fragment.content.decode()
     assert "Refund $500.00 to customer cus_123" in page
-    assert "<del>750</del>" in page and "<ins>500</ins>" in page
+    assert "<del>$750.00</del>" in page and "<ins>$500.00</ins>" in page
 
 
 def test_approving_an_edit_records_the_diff_and_the_agent_gets_the_final_params(client, supervisor, pending, api):
@@ -135,6 +135,17 @@ def test_the_action_page_shows_proposed_and_final_parameters_with_the_diff(clien
     page = client.get(f"/actions/{pending.pk}/").content.decode()
 
     assert "Approved with changes by sue" in page
-    assert "<del>750</del>" in page and "<ins>500</ins>" in page
+    assert "<del>$750.00</del>" in page and "<ins>$500.00</ins>" in page
     assert "Checkers" in page and "schema" in page
     assert "policy for &#x27;payments.refund&#x27;" in page
+
+
+def test_a_changed_amount_and_currency_read_as_money_on_each_side(client, supervisor, pending):
+    from django.template import Context, Template
+
+    diff = {"amount": {"from": 750, "to": 500}, "currency": {"from": "USD", "to": "EUR"}}
+    table = Template('{% include "approvals/diff_table.html" %}').render(
+        Context({"action": pending, "diff": diff, "caption": "Changes", "final_heading": "Final"})
+    )
+
+    assert "<del>$750.00</del>" in table and "<ins>€500.00</ins>" in table

@@ -146,11 +146,11 @@ def test_the_inbox_served_by_the_asgi_server_connects_to_the_stream(asgi_url, su
     client.force_login(supervisor)
     page = httpx.get(f"{asgi_url}/", cookies={"sessionid": client.cookies["sessionid"].value}).text
     assert 'sse-connect="/inbox/stream"' in page and "hx-sse-2.min.js" in page
-    assert 'hx-trigger="sse:changed, every 5s"' in page  # the timer stays, for when the stream is down
+    assert 'hx-trigger="sse:changed, every 5s, catch-up"' in page  # the timer stays, for when the stream is down
 
 
 def test_outside_the_asgi_server_the_stream_answers_204_and_the_inbox_polls(client, supervisor):
     client.force_login(supervisor)
     assert client.get("/inbox/stream").status_code == 204
     page = client.get("/").content.decode()
-    assert "sse-connect" not in page and 'hx-trigger="sse:changed, every 5s"' in page
+    assert "sse-connect" not in page and 'hx-trigger="sse:changed, every 5s, catch-up"' in page

@@ -45,3 +45,15 @@ def test_without_a_template_the_schema_titles_or_the_keys_make_the_summary_never
     assert text.startswith("Merge contacts — Keep: c_1; Drop: 2 drops: c_2 and c_3; On: in ")
     assert "Contacts to merge away" not in text
     assert "On: in " in text and "(Tue 01 Jan 2999)" in text
+
+
+def test_a_type_without_a_template_is_titled_by_its_first_few_parameters_each_short(db):
+    from policies.models import ActionType
+
+    draft = ActionType(key="crm.merge", name="crm.merge", params_schema={})
+    params = {"into": "c_1", "from": "c_2", "a_note": "x" * 500, "dry": False, "tags": ["a"]}
+
+    title = draft.render_summary(params)
+
+    assert title.startswith("crm.merge — A note: xxx")  # without a schema, by name
+    assert "x…; Dry: no; From: c_2 (and 2 more)" in title and len(title) < 140

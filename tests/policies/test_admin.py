@@ -91,9 +91,40 @@ def test_a_rule_that_does_not_compile_cannot_be_saved(admin_client, tag_type):
     response = admin_client.post(change_url(tag_type), data)
 
     assert response.status_code == 200
-    assert "Not a valid CEL expression" in response.content.decode()
+    page = response.content.decode()
+    assert "Not a rule CEL can read: the rule ends before it is complete (at column 16)." in page
+    assert "mismatched input" not in page and "EOF" not in page  # the parser's own words stay out
     assert not Rule.objects.exists()
     assert not Event.objects.filter(kind="policy.changed").exists()
+
+
+@pytest.mark.parametrize(
+    ("expression", "told"),
+    [
+        ("parms.amount > 50", "“parms” is not something a rule can read (did you mean “params”?)"),
+        ("params.amont > 50", "params has no parameter “amont” (did you mean “amount”?)"),
+        ('agent.nam == "x"', "agent has no “nam” (did you mean “name”?)"),
+    ],
+)
+def test_a_rule_naming_what_no_proposal_has_cannot_be_saved(admin_client, tag_type, expression, told):
+    """Saved, such a rule fails on every proposal, and a failing rule sends everything to a person."""
+    data = form_data(tag_type, rules=[{"name": "typo", "expression": expression, "level": "confirm", "order": 0}])
+
+    response = admin_client.post(change_url(tag_type), data)
+
+    assert response.status_code == 200
+    assert told in response.content.decode()
+    assert not Rule.objects.exists()
+    assert not Event.objects.filter(kind="policy.changed").exists()
+
+
+def test_a_rule_is_checked_against_the_schema_saved_with_it(admin_client, tag_type):
+    schema = {**tag_type.params_schema, "properties": {**tag_type.params_schema["properties"], "priority": {}}}
+    rules = [{"name": "urgent", "expression": 'params.priority == "high" && context.ticket != ""', "order": 0}]
+    data = form_data(tag_type, rules=[{**rules[0], "level": "confirm"}], params_schema=json.dumps(schema))
+
+    assert admin_client.post(change_url(tag_type), data).status_code == 302
+    assert Rule.objects.get().expression.startswith("params.priority")
 
 
 def test_a_schema_that_is_not_json_schema_cannot_be_saved(admin_client, tag_type):

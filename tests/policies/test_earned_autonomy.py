@@ -137,3 +137,43 @@ def test_the_admins_dry_run_of_a_loosening_counts_what_would_run_unreviewed_and_
     assert "4 would run without a person</strong> that the saved policy sends to one, with $850.00 and €50.50" in (
         page.content.decode()
     )
+
+
+def test_an_offer_that_would_let_nothing_through_says_what_still_holds_each_and_what_would_change_it(
+    three_clean_approvals, refunds, client, policy_admin
+):
+    """Like crm.delete_contacts: irreversible with a high blast radius, act-with-audit lets none
+    through, and ticking "let irreversible actions run without a person" alone would not either."""
+    refunds.blast_radius, refunds.allow_irreversible_unattended = "high", False
+    refunds.save()
+    client.force_login(policy_admin)
+
+    page = client.get(change_url(refunds)).content.decode()
+
+    assert "<strong>0 would have run unreviewed</strong>" in page
+    assert "Moving it changes nothing by itself." in page
+    assert "blast radius is high (5): lower “Blast radius”: a high one always sends the proposal to a person" in page
+    irreversible = "irreversible: a person confirms before it runs (5)"
+    assert f"{irreversible}: tick “let irreversible actions run without a person”" in page
+    assert "blast radius is high (5)" in refunds.autonomy_offer().why()
+
+
+def test_a_dry_run_that_changes_nothing_says_why_and_shows_parameters_as_json(
+    three_clean_approvals, refunds, client, policy_admin
+):
+    from tests.policies.test_admin import form_data
+
+    refunds.blast_radius = "high"
+    refunds.save()
+    client.force_login(policy_admin)
+
+    page = client.post(change_url(refunds), {**form_data(refunds, autonomy="audit"), "_dryrun": "1"}).content.decode()
+
+    assert "this change would route 0 differently" in page
+    assert "Under the edited policy, 5 still go to a person: that is why nothing changes." in page
+    assert "rule &#x27;huge refund&#x27; matched — 1 proposal: to let them through, change or remove that rule." in page
+
+    refunds.blast_radius = "low"
+    refunds.save()
+    page = client.post(change_url(refunds), {**form_data(refunds, autonomy="audit"), "_dryrun": "1"}).content.decode()
+    assert "<code>{&quot;amount&quot;: 100, &quot;currency&quot;: &quot;USD&quot;, " in page  # JSON, not a repr

@@ -138,7 +138,10 @@ def test_an_invalid_document_lists_every_error_with_its_path_and_applies_nothing
     assert "Nothing was applied: 6 errors." in message
     assert "action_types.tickets.tag.autonomy: Value 'yolo' is not a valid choice." in message
     assert "action_types.tickets.tag.colour: unknown field" in message
-    assert "action_types.payments.refund.rules[1].expression: Not a valid CEL expression" in message
+    assert (
+        "action_types.payments.refund.rules[1].expression: "
+        "Not a rule CEL can read: the rule ends before it is complete (at column 16)."
+    ) in message
     assert "action_types.payments.refund.params_schema: Not a valid JSON Schema" in message
     assert "action_types.payments.refund.reviewer_groups: no group is called 'nobody'" in message
     assert "agents.ghost: no agent is called 'ghost'" in message
@@ -165,3 +168,19 @@ action_types:
     tag_type.refresh_from_db()
     assert (tag_type.checker_url, tag_type.checker_secret) == ("https://checker.example.com/verify", "from-env")
     assert "from-env" not in export()
+
+
+def test_a_rule_naming_an_unknown_parameter_is_refused_with_its_path_and_nothing_is_applied(tmp_path, refund_type):
+    document = yaml.safe_load(export())
+    document["action_types"]["payments.refund"]["rules"] = [
+        {"name": "large", "expression": "params.ammount > 50", "level": "confirm"}
+    ]
+
+    with pytest.raises(CommandError) as raised:
+        import_(tmp_path, yaml.safe_dump(document))
+
+    assert (
+        "action_types.payments.refund.rules[0].expression: params has no parameter “ammount” (did you mean “amount”?)"
+        in str(raised.value)
+    )
+    assert not refund_type.rules.exists()

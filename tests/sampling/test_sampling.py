@@ -244,3 +244,24 @@ def test_the_admin_lists_each_types_recommendation(admin_client, agent, sample_r
     page = admin_client.get("/admin/policies/actiontype/").content.decode()
 
     assert "20.0% (13.3%–28.9%), 100 graded: tighten" in page
+
+
+def test_a_sample_reads_as_the_card_does_with_what_the_action_returned(client, email_type, agent, sample_reviewer):
+    email_type.sampling_rate = 1.0
+    email_type.save()
+    [action] = auto_approved(email_type, agent, 1)
+    Action.objects.filter(pk=action.pk).update(
+        params={"to": "ana@example.com", "body": "Hello,\nyour refund is on its way."},
+        final_params={"to": "ana@example.com", "body": "Hello,\nyour refund is on its way."},
+        status="executed",
+        outcome={"status": "succeeded", "output": {"message_id": "m-1", "preview": "Hello,\nyour refund"}, "error": ""},
+    )
+    drawing.draw()
+    client.force_login(sample_reviewer)
+
+    page = client.get("/samples/").content.decode()
+
+    assert "<dt>Body</dt>" in page and "Hello,\nyour refund is on its way." in page  # a line break, not \\n
+    assert "\\n" not in page.split("What it returned")[0].split("Sample queue")[1].split("<details")[0]
+    assert "What it returned" in page and "Succeeded" in page
+    assert "<dt>message_id</dt><dd class=\"text\">m-1</dd>" in page

@@ -202,3 +202,40 @@ def test_the_inbox_reads_every_appeals_conversation_in_the_same_queries_however_
 
     assert five == one
     assert html.count("The session so far (2)") == 5 and "Asked in run-5" in html
+
+
+def test_an_appeal_email_names_the_appeal_links_to_it_and_approves_nothing(api, supervisor, settings):
+    """It used to carry Approve for the session's newest pending refund: one click approved a
+    second refund for the customer who had complained about the first."""
+    from approvals import notifications
+    from approvals.models import Notification
+
+    api.propose(session_id="run-9")
+    newest = api.propose(session_id="run-9", params={"customer": "cus_123", "amount": 1800, "currency": "USD"})
+    complaint = {"kind": "wrong", "session_id": "run-9", "message": "Refunded twice"}
+    appeal_id = api.post("/escalations", complaint).json()["id"]
+
+    for notification in Notification.objects.filter(kind="appeal"):
+        assert notifications.deliver(notification.pk) is None
+
+    message = mail.outbox[0]
+    assert message.subject == "An end user asks for a person: This is wrong (session run-9)"
+    assert f"Answer it in the inbox: {settings.SITE_URL}/#appeal-{appeal_id}" in message.body
+    assert "The end user says: Refunded twice" in message.body
+    assert "Approve:" not in message.body and "Reject:" not in message.body and "/email/" not in message.body
+    assert newest.json()["id"] in message.body  # the action it is sent with, named as what it is
+
+
+def test_an_appeal_shows_what_ran_after_an_edit_not_only_what_was_proposed(api, supervisor, refund_type):
+    from approvals.models import Action
+
+    proposed = api.propose(session_id="run-5", params={"customer": "cus_1", "amount": 1800, "currency": "USD"})
+    action = Action.objects.get(pk=proposed.json()["id"])
+    action.approve(by=supervisor, params={**action.params, "amount": 900})
+    api.post("/escalations", {"kind": "human", "session_id": "run-5"})
+
+    html = render_inbox_top(supervisor)
+
+    assert "Refund $1,800.00 to customer cus_1" in html  # what was proposed
+    assert "Approved with changes by sue" in html
+    assert "What was approved: <strong hx-disable>Refund $900.00 to customer cus_1</strong>" in html
