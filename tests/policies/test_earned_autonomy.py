@@ -155,7 +155,7 @@ def test_an_offer_that_would_let_nothing_through_says_what_still_holds_each_and_
     assert "blast radius is high (5): lower “Blast radius”: a high one always sends the proposal to a person" in page
     irreversible = "irreversible: a person confirms before it runs (5)"
     assert f"{irreversible}: tick “let irreversible actions run without a person”" in page
-    assert "blast radius is high (5)" in refunds.autonomy_offer().why()
+    assert "blast radius is high (5)" in offer_for(refunds).why()
 
 
 def test_a_dry_run_that_changes_nothing_says_why_and_shows_parameters_as_json(

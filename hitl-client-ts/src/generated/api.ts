@@ -32,6 +32,7 @@ export interface paths {
          *     | 422 | `action_key_invalid` | a key outside the format (README), registered or not; a new second spelling of one |
          *     | 422 | `idempotency_key_reused` | the same key with a different body |
          *     | 422 | `callback_url_refused` | `callback_url` not http(s), with credentials, or its host not public (README) |
+         *     | 422 | `unknown_field` | a top-level field this API does not list; `details` names each |
          *     | 429 | | the agent is over its request rate (where a rate limit is configured): retry later |
          *
          *     Every request: `Authorization: Bearer <agent token>` (else `401 unauthorized`). Every error:
