@@ -795,7 +795,9 @@ def announce(action_ids, kind):
     notify(action_ids, kind)
     CallbackDelivery.queue_for(action_ids)
     SlackMessage.queue_updates(action_ids)
-    if kind:  # a decision (an outcome has its own span, written by `record_outcome`)
+    # A decision's spans (an outcome has its own, written by `record_outcome`); with tracing off,
+    # not even the queryset is built: every decision passes here.
+    if kind and tracing.enabled():
         tracing.decided(Action.objects.filter(pk__in=list(action_ids)))
 
 
