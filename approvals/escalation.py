@@ -24,6 +24,7 @@ from approvals.models import (
     Notification,
     SlackMessage,
 )
+from approvals.signals import attention_needed
 from audit.log import Actor, record, record_many
 from policies.models import EscalationTier, TimeoutFallback
 
@@ -214,6 +215,9 @@ def escalate_batch(now, limit, *, only=None, actor=SLA_ACTOR):
 
         result.notifications = insert_notifications(pending_notifications)
         record_many(events)
+        escalated = [action for actions in moving.values() for action in actions]
+        if escalated:
+            attention_needed.send(sender=Action, kind="escalated", actions=escalated)
     return result
 
 
@@ -344,6 +348,7 @@ def warn_batch(now, limit):
         result.notifications = insert_notifications(pending_notifications)
         # Slack: the messages posted about them say the deadline is near (`slack.message`).
         SlackMessage.queue_updates(ids)
+        attention_needed.send(sender=Action, kind="warning", actions=actions)
         record_many(
             {
                 "kind": "action.warned",

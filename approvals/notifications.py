@@ -35,29 +35,45 @@ def _immediate_emails(users):
     return [u.email for u in users if u.email and u.pk not in digesting]
 
 
+def tier_members(tier):
+    """The active members of an escalation tier's group (none for a tier without one)."""
+    if not tier.group_id:
+        return []
+    return list(get_user_model().objects.filter(groups=tier.group_id, is_active=True))
+
+
 def tier_targets(tier):
     """[(channel, target)] for an escalation tier: its addresses, its group's members, its webhook."""
-    emails = list(tier.email_list())
-    if tier.group_id:
-        members = list(get_user_model().objects.filter(groups=tier.group_id, is_active=True))
-        emails += _immediate_emails(members)
+    emails = list(tier.email_list()) + _immediate_emails(tier_members(tier))
     targets = [(Notification.Channel.EMAIL, address) for address in dict.fromkeys(emails)]
     if tier.webhook_url:
         targets.append((Notification.Channel.WEBHOOK, tier.webhook_url))
     return targets
 
 
-def reviewer_targets(action_type, ladder=()):
-    """[(channel, target)] for the people who review an action type before any escalation
-    (the escalation tiers' groups may review it too, but hear only once it reaches them)."""
-    users = list(
+def reviewers(action_type, ladder=()):
+    """The people who review an action type before any escalation (the escalation tiers' groups
+    may review it too, but hear only once it reaches them)."""
+    return list(
         get_users_with_perms(
             action_type, only_with_perms_in=["review_actiontype"], with_group_users=True, with_superusers=False
         )
         .filter(is_active=True)
         .exclude(groups__in=[tier.group_id for tier in ladder if tier.group_id])
     )
+
+
+def reviewer_targets(action_type, ladder=()):
+    """[(channel, target)] for `reviewers(action_type, ladder)`."""
+    users = reviewers(action_type, ladder)
     return [(Notification.Channel.EMAIL, address) for address in dict.fromkeys(_immediate_emails(users))]
+
+
+def holders(action, ladder):
+    """The people who hold `action` now: its current tier's group, or before any escalation its
+    reviewers. `ladder`: its type's tiers in order."""
+    tier = action.current_escalation_tier(ladder)
+    return tier_members(tier) if tier else reviewers(action.action_type, ladder)
 
 
 # What they are told.

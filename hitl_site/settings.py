@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "insights",
     "gateway",
     "identity",
+    "push",
     "hitl_site",  # last: its migration gives the roles the other apps' permissions
 ]
 
@@ -201,6 +202,9 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": ["'none'"],
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
+        # The installable inbox (push/): its web app manifest and its service worker, from here only.
+        "manifest-src": ["'self'"],
+        "worker-src": ["'self'"],
     },
 }
 
@@ -337,6 +341,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.tasks.send_digests",
         "schedule": crontab(minute=0),
     },
+    # Push messages whose task was lost (Redis down when they were queued): as recover-lost-work.
+    "recover-push-messages": {
+        "task": "push.tasks.dispatch_push_messages",
+        "schedule": timedelta(seconds=60),
+    },
     # Sampling has no deadline; every five minutes keeps the queue fresh without scanning often.
     "draw-samples": {
         "task": "sampling.tasks.draw_samples",
@@ -451,6 +460,30 @@ SLACK_API_URL = os.environ.get("SLACK_API_URL", "https://slack.com/api/")
 # day, so that a daily digest's links still work the next morning.
 HITL_EMAIL_LINK_MAX_AGE_SECONDS = int(os.environ.get("HITL_EMAIL_LINK_MAX_AGE_SECONDS", str(24 * 3600)))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "countersign@localhost")
+
+# Push notifications to the installable inbox (push/, README "Decide from your phone"). Without a
+# VAPID key pair push is off and the preferences page says so; `manage.py vapid_keys` makes one.
+# The private key: base64url of the raw 32-byte P-256 key; the public key is derived from it.
+HITL_VAPID_PRIVATE_KEY = os.environ.get("HITL_VAPID_PRIVATE_KEY", "")
+# Who the push services may contact about this server (RFC 8292's "sub"): a mailto: or https: URL.
+HITL_VAPID_SUBJECT = os.environ.get("HITL_VAPID_SUBJECT", "") or f"mailto:{DEFAULT_FROM_EMAIL}"
+# What a notification holds: "summary" (the action's plain summary) or "bare" (only that a card
+# waits, for deployments that keep even summaries off the push services and lock screens).
+HITL_PUSH_PAYLOAD = os.environ.get("HITL_PUSH_PAYLOAD", "summary")
+if HITL_PUSH_PAYLOAD not in ("summary", "bare"):
+    raise ImproperlyConfigured('HITL_PUSH_PAYLOAD is "summary" or "bare".')
+# The action types (keys, comma-separated) whose reversible actions may be approved from a
+# notification's Approve button; none by default. Irreversible actions never are.
+HITL_PUSH_APPROVE_ACTION_TYPES = env_list("HITL_PUSH_APPROVE_ACTION_TYPES")
+# How long a notification's Approve stays valid (it works once, for its reviewer only).
+HITL_PUSH_APPROVE_MAX_AGE_SECONDS = int(os.environ.get("HITL_PUSH_APPROVE_MAX_AGE_SECONDS", str(12 * 3600)))
+# The push services a browser's subscription may name (a host, or ".suffix" for its subdomains):
+# Countersign POSTs there, so a subscription cannot point it at anything else. Chrome, Edge,
+# Firefox and Safari's services by default.
+HITL_PUSH_SERVICE_HOSTS = env_list(
+    "HITL_PUSH_SERVICE_HOSTS",
+    "fcm.googleapis.com,updates.push.services.mozilla.com,.push.apple.com,.notify.windows.com",
+)
 
 LOGGING = {
     "version": 1,

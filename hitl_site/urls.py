@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("audit/", include("audit.urls")),
     path("", include("approvals.urls")),
+    path("", include("push.urls")),  # the manifest and the service worker at the root: their scope is the inbox
     path("", include("sampling.urls")),
     path("", include("insights.urls")),
 ]

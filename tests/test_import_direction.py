@@ -1,5 +1,6 @@
 """Imports run one way: hitl_lib ← audit ← policies ← approvals ← sampling ← insights ← hitl_site,
-with the MCP gateway beside hitl_site (it proposes through approvals; hitl_site serves it). A lower
+with the MCP gateway beside hitl_site (it proposes through approvals; hitl_site serves it), and push
+notifications over approvals (which tells them of actions by a signal, approvals/signals.py). A lower
 app that imports a higher one, even inside a function or a migration, fails here; so does an import
 cycle inside an app, even one closed by an import inside a function."""
 
@@ -13,15 +14,17 @@ ROOT = Path(__file__).resolve().parent.parent
 # What each app must never import. sampling reads approvals' actions and insights reads
 # sampling's error rates, so of the three apps over policies each may use the ones before it.
 NEVER_IMPORTS = {
-    "audit": {"policies", "approvals", "sampling", "insights", "gateway", "hitl_site"},
-    "policies": {"approvals", "sampling", "insights", "gateway", "hitl_site"},
-    "approvals": {"sampling", "insights", "gateway", "hitl_site"},
+    "audit": {"policies", "approvals", "sampling", "insights", "gateway", "hitl_site", "push"},
+    "policies": {"approvals", "sampling", "insights", "gateway", "hitl_site", "push"},
+    "approvals": {"sampling", "insights", "gateway", "hitl_site", "push"},
     "sampling": {"insights", "gateway", "hitl_site"},
     "insights": {"gateway", "hitl_site"},
     "gateway": {"hitl_site"},
-    "hitl_lib": {"audit", "policies", "identity", "approvals", "sampling", "insights", "gateway", "hitl_site"},
+    "hitl_lib": {"audit", "policies", "identity", "approvals", "sampling", "insights", "gateway", "hitl_site", "push"},
     # Who a person or an agent is: used by approvals' and the gateway's auth points, so above neither.
-    "identity": {"approvals", "sampling", "insights", "gateway", "hitl_site"},
+    "identity": {"approvals", "sampling", "insights", "gateway", "hitl_site", "push"},
+    # A channel over approvals: it reads actions and decides through them; nothing below hears of it.
+    "push": {"sampling", "insights", "gateway", "hitl_site"},
 }
 
 

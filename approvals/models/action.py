@@ -53,7 +53,7 @@ class BatchConflict(Exception):
 
 
 # Where a person decided: each decision's audit event names one.
-CHANNELS = ("web", "slack", "email", "api")
+CHANNELS = ("web", "slack", "email", "api", "push")
 
 
 def decision_channel(channel):
