@@ -25,6 +25,30 @@ class Subscription(models.Model):
     def __str__(self):
         return f"{self.user} on {self.device or 'a browser'}"
 
+    @staticmethod
+    def device_name(user_agent):
+        """ "Chrome on Android", from a User-Agent header: enough for a person to tell their
+        browsers apart on the preferences page."""
+        browsers = [
+            ("Edg/", "Edge"),
+            ("Firefox/", "Firefox"),
+            ("CriOS/", "Chrome"),
+            ("Chrome/", "Chrome"),
+            ("Safari/", "Safari"),
+        ]
+        systems = [
+            ("Android", "Android"),
+            ("iPhone", "iPhone"),
+            ("iPad", "iPad"),
+            ("Windows", "Windows"),
+            ("Mac OS X", "macOS"),
+            ("CrOS", "ChromeOS"),
+            ("Linux", "Linux"),
+        ]
+        browser = next((name for mark, name in browsers if mark in user_agent), "A browser")
+        system = next((name for mark, name in systems if mark in user_agent), "")
+        return f"{browser} on {system}" if system else browser
+
     @property
     def info(self):
         """The subscription as pywebpush takes it (the shape of PushSubscription.toJSON())."""

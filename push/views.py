@@ -108,7 +108,7 @@ def subscribe(request):
             "user": request.user,
             "p256dh": p256dh,
             "auth": auth,
-            "device": request.headers.get("User-Agent", "")[:200],
+            "device": Subscription.device_name(request.headers.get("User-Agent", "")),
         },
     )
     messages.success(request, "Push notifications are on for this browser.")

@@ -3,9 +3,11 @@ action, an SLA warning and an escalation reach it encrypted for it alone, and a 
 Approve decides once, as its reviewer, through the checks every channel shares."""
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.contrib.auth.models import Group
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
@@ -15,6 +17,7 @@ from django.utils import timezone
 from approvals import escalation
 from approvals.models import Action, Decision, SpentToken
 from audit.models import Event
+from hitl_site.celery import app
 from policies.models import ActionType, EscalationTier
 from push import messages, vapid
 from push.models import PushMessage, Subscription
@@ -460,3 +463,35 @@ def test_the_service_worker_is_served_from_the_root_as_javascript(client):
     assert answer["Content-Type"] == "text/javascript; charset=utf-8"
     assert b'addEventListener("notificationclick"' in answer.content
     assert client.post("/sw.js").status_code == 405
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_delivers_the_notification_after_the_proposal_commits(api, push_service, sues_phone):
+    # No ping check: it needs a result backend, and the tasks here report through the database.
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        api.propose()
+        deadline = time.monotonic() + 20
+        while not push_service.received and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    assert [payload["body"] for payload in received_by(push_service, sues_phone)] == [SUMMARY]
+    assert PushMessage.objects.get().status == "sent"
+
+
+@pytest.mark.parametrize(
+    "user_agent, name",
+    [
+        (
+            "Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 Chrome/143.0 Mobile Safari/537.36",
+            "Chrome on Android",
+        ),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 19_1 like Mac OS X) AppleWebKit/605.1.15 Mobile Safari/604.1",
+            "Safari on iPhone",
+        ),
+        ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:146.0) Gecko/20100101 Firefox/146.0", "Firefox on Windows"),
+        ("", "A browser"),
+    ],
+)
+def test_a_browser_is_named_for_the_person_from_its_user_agent(user_agent, name):
+    assert Subscription.device_name(user_agent) == name

@@ -56,6 +56,21 @@
     }
   }
 
+  // On the preferences page: name this browser in the list, and offer "Turn on" only where it is off.
+  async function markThisBrowser() {
+    const form = document.getElementById("push-on");
+    const registration = form && (await navigator.serviceWorker.getRegistration("/"));
+    const subscription = registration && (await registration.pushManager.getSubscription());
+    const item = subscription && [...document.querySelectorAll("li[data-endpoint]")].find(
+      (li) => li.dataset.endpoint === subscription.endpoint,
+    );
+    if (item) {
+      item.append(" (this browser)");
+      form.hidden = true;
+    }
+  }
+  markThisBrowser().catch(() => {});
+
   document.addEventListener("submit", (event) => {
     const form = event.target;
     if (form.id === "push-on") {
