@@ -259,3 +259,23 @@ def api(client, token):
 def pending(api, refund_type):
     """A refund the agent proposed, waiting for a person."""
     return Action.objects.get(pk=api.propose(rationale="Customer reports a double charge").json()["id"])
+
+
+@pytest.fixture
+def push_on(settings):
+    """This server with a VAPID key pair (push notifications on), sending to push services on
+    localhost: the test's (tests/channels/push_service.py)."""
+    from push import vapid
+
+    settings.HITL_VAPID_PRIVATE_KEY = vapid.new_private_key()
+    settings.HITL_PUSH_SERVICE_HOSTS = ["127.0.0.1"]
+    return settings
+
+
+@pytest.fixture
+def push_service():
+    from tests.channels.push_service import PushService
+
+    service = PushService()
+    yield service
+    service.close()

@@ -18,26 +18,11 @@ from audit.models import Event
 from push import messages, vapid
 from push.models import PushMessage, Subscription
 from tests.browser.test_approve import log_in
-from tests.channels.push_service import PushService
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SUMMARY = "Refund $750.00 to customer cus_123"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture
-def push_on(settings):
-    settings.HITL_VAPID_PRIVATE_KEY = vapid.new_private_key()
-    settings.HITL_PUSH_SERVICE_HOSTS = ["127.0.0.1"]
-    return settings
-
-
-@pytest.fixture
-def push_service():
-    service = PushService()
-    yield service
-    service.close()
 
 
 @pytest.fixture
@@ -168,11 +153,17 @@ def test_turning_push_on_subscribes_with_the_servers_key_and_stores_the_subscrip
     assert problems == []
 
 
-def test_a_push_shows_the_summary_and_a_tap_opens_the_card(page, live_server, supervisor, push_on, api, problems):
+@pytest.fixture
+def sues_open_app(page, live_server, supervisor, push_on):
+    """Sue, logged in, notifications allowed, her page controlled by the service worker."""
     page.context.grant_permissions(["notifications"], origin=live_server.url)
     log_in(page, live_server, supervisor)
     page.goto(f"{live_server.url}/notifications/preferences")
     service_worker_ready(page)
+    return page
+
+
+def test_a_push_shows_the_summary_and_a_tap_opens_the_card(page, live_server, supervisor, sues_open_app, api, problems):
     action = Action.objects.select_related("action_type").get(pk=api.propose().json()["id"])
 
     deliver_push(page, live_server, payload_for(action, supervisor))
@@ -183,17 +174,13 @@ def test_a_push_shows_the_summary_and_a_tap_opens_the_card(page, live_server, su
     page.wait_for_url(f"{live_server.url}/actions/{action.pk}/")
     expect(page.get_by_role("heading", level=1)).to_contain_text(SUMMARY)
     assert notifications_shown(page, count=0, timeout=0) == []  # the tap closed it
-    assert [p for p in problems if "Failed to execute 'waitUntil'" not in p] == []
+    assert problems == []
 
 
 def test_approve_on_the_notification_approves_as_the_reviewer(
-    page, live_server, supervisor, push_on, api, reversible, settings, problems
+    page, live_server, supervisor, sues_open_app, api, reversible, settings, problems
 ):
     settings.HITL_PUSH_APPROVE_ACTION_TYPES = ["payments.refund"]
-    page.context.grant_permissions(["notifications"], origin=live_server.url)
-    log_in(page, live_server, supervisor)
-    page.goto(f"{live_server.url}/notifications/preferences")
-    service_worker_ready(page)
     action = Action.objects.select_related("action_type").get(pk=api.propose().json()["id"])
 
     deliver_push(page, live_server, payload_for(action, supervisor))

@@ -21,27 +21,11 @@ from hitl_site.celery import app
 from policies.models import ActionType, EscalationTier
 from push import messages, vapid
 from push.models import PushMessage, Subscription
-from tests.channels.push_service import PushService
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
 SUMMARY = "Refund $750.00 to customer cus_123"
-
-
-@pytest.fixture
-def push_on(settings):
-    """This server with a VAPID key pair, sending to the test's push service on localhost."""
-    settings.HITL_VAPID_PRIVATE_KEY = vapid.new_private_key()
-    settings.HITL_PUSH_SERVICE_HOSTS = ["127.0.0.1"]
-    return settings
-
-
-@pytest.fixture
-def push_service():
-    service = PushService()
-    yield service
-    service.close()
 
 
 def logged_in(user):

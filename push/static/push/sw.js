@@ -39,7 +39,7 @@ async function openCard(url) {
   const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
   const showing = windows.find((client) => client.url === url);
   if (showing) {
-    return showing.focus();
+    return showing.focus().catch(() => showing);
   }
   for (const client of windows) {
     try {
