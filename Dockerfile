@@ -13,6 +13,7 @@ COPY sampling ./sampling
 COPY insights ./insights
 COPY gateway ./gateway
 COPY identity ./identity
+COPY push ./push
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./

@@ -155,7 +155,7 @@ def deliver(message_id):
 
 def _send(message):
     action = message.action
-    if action.status != Action.Status.PENDING:
+    if action.status != Action.Status.PENDING or not message.subscription.user.is_active:
         finish_work(message, PushMessage.Status.SKIPPED)
         return
     now = timezone.now()

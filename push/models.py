@@ -68,7 +68,7 @@ class PushMessage(Outbox):
         QUEUED = "queued", "Queued"
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
-        SKIPPED = "skipped", "Not sent: decided meanwhile"
+        SKIPPED = "skipped", "Not sent: decided meanwhile, or its reviewer deactivated"
         FAILED = "failed", "Failed after retries"
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="messages")

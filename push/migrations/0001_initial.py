@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
                 ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('kind', models.CharField(choices=[('new', 'Waiting for you'), ('warning', 'Decide soon'), ('escalated', 'Escalated to you')], max_length=10)),
                 ('tier', models.PositiveSmallIntegerField(default=0)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('skipped', 'Not sent: decided meanwhile'), ('failed', 'Failed after retries')], default='queued', max_length=10)),
+                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('skipped', 'Not sent: decided meanwhile, or its reviewer deactivated'), ('failed', 'Failed after retries')], default='queued', max_length=10)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('sent_at', models.DateTimeField(blank=True, null=True)),
                 ('action', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='push_messages', to='approvals.action')),
