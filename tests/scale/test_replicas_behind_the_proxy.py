@@ -1,0 +1,171 @@
+"""Two web processes behind HAProxy running deploy/haproxy.cfg, round-robin and without affinity:
+every feature works whichever process a request lands on, and what one process changes the other
+sees at once (README, "Replicas behind a proxy")."""
+
+import asyncio
+import threading
+from datetime import timedelta
+
+import httpx
+import pytest
+from django.utils import timezone
+
+from approvals.models import Action
+from audit.models import Event
+from policies.models import StandingApproval
+from tests.conftest import PASSWORD
+from tests.gateway.conftest import Tasks, mcp_client, notes_stdio, state_dir  # noqa: F401 - fixtures
+from tests.gateway.test_tasks import approve
+from tests.gateway.test_tools_call import in_thread, run
+from tests.inbox.test_hold_served import logged_in
+from tests.inbox.test_stream import EventStream
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def propose(url, token, amount=20):
+    return httpx.post(
+        url + "/api/v1/actions",
+        json={"action": "payments.refund", "params": {"customer": "cus_1", "amount": amount, "currency": "USD"}},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+
+
+def csrf(browser):
+    """The headers of an htmx POST from the page (which answers with the card, not a redirect)."""
+    return {"X-CSRFToken": browser.cookies["csrftoken"], "HX-Request": "true"}
+
+
+def test_proposals_through_the_proxy_are_served_by_both_processes(behind_proxy, token, refund_type):
+    proxy, _ = behind_proxy
+
+    answers = [propose(proxy.url, token, amount) for amount in (10, 20, 30, 40)]
+
+    assert [answer.status_code for answer in answers] == [201] * 4, answers[-1].text
+    assert Action.objects.filter(status="pending").count() == 4
+    assert sorted(server for server, *_ in proxy.served("POST", "/api/v1/actions")) == ["web1", "web1", "web2", "web2"]
+
+
+def test_an_agent_waiting_on_one_process_is_woken_by_a_decision_on_the_other(
+    start_web, token, reversible, supervisor
+):
+    first, second = start_web(2)
+    action_id = propose(first.url, token).json()["id"]
+    answered = {}
+
+    def wait():
+        # Long enough that a wake-up which never came would show as a pending answer, not a slow one.
+        answered["wait"] = httpx.get(
+            f"{first.url}/api/v1/actions/{action_id}/wait",
+            params={"timeout": 45},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+
+    waiting = threading.Thread(target=wait)
+    waiting.start()
+    browser = logged_in(second.url, supervisor)
+    decided = browser.post(f"/actions/{action_id}/approve", headers=csrf(browser))
+    waiting.join(60)
+
+    assert decided.status_code == 200 and "Approved" in decided.text, decided.text[:500]
+    assert answered["wait"].status_code == 200
+    assert answered["wait"].json()["status"] == "approved"
+    assert answered["wait"].json()["decision"]["by"] == "sue"
+
+
+def test_the_inbox_stream_through_the_proxy_hears_changes_made_on_either_process(
+    behind_proxy, token, refund_type, supervisor
+):
+    proxy, webs = behind_proxy
+    stream = EventStream(proxy.url, supervisor)
+    try:
+        assert stream.response.headers["content-type"].startswith("text/event-stream")
+        assert stream.next() == ("changed", "connected")
+        heard = []
+        for web in webs:  # one of them is not the process holding the stream
+            assert propose(web.url, token).status_code == 201
+            # Read while the stream stays open: an event the proxy held back would time out here.
+            heard.append(stream.next(timeout=10))
+    finally:
+        stream.close()
+
+    assert heard == [("changed", "new"), ("changed", "new")]
+
+
+def test_an_mcp_clients_calls_land_on_both_processes_and_a_held_call_completes_through_polls_on_either(
+    start_web, start_proxy, token, notes_stdio, state_dir, supervisor  # noqa: F811 - fixtures
+):
+    webs = start_web(2, HITL_MCP_POLL_INTERVAL_MS="200")
+    proxy = start_proxy(webs)
+    tasks = Tasks()
+
+    async def scenario():
+        async with mcp_client(proxy.url, token, extensions=[tasks]) as client:
+            await client.list_tools()
+            await client.list_tools()
+            call = asyncio.create_task(client.call_tool("notes__add_note", {"text": "held behind the proxy"}))
+            await in_thread(approve, supervisor, "mcp.notes.add_note")
+            return await call
+
+    result = run(scenario())
+
+    assert result.is_error is False and result.content[0].text == "noted: held behind the proxy"
+    assert (state_dir / "notes").read_text() == "held behind the proxy\n"
+    assert Action.objects.get(action_type__key="mcp.notes.add_note").status == "executed"
+    servers = [server for server, *_ in proxy.served("POST", "/mcp/")]
+    # Round-robin: each call on the other process than the one before, the task's polls included.
+    assert len(servers) >= 4 and all(a != b for a, b in zip(servers, servers[1:], strict=False)), servers
+    assert tasks.seen[0].status == "working" and tasks.seen[-1].status == "completed"
+
+
+def test_an_agents_rate_is_counted_across_processes(start_web, start_proxy, token, refund_type, fresh_rate_counters):
+    # An hour's window: the five requests cannot straddle two windows.
+    proxy = start_proxy(start_web(2, HITL_AGENT_RATE_LIMIT="4", HITL_AGENT_RATE_WINDOW="3600"))
+
+    answers = [propose(proxy.url, token, amount) for amount in (1, 2, 3, 4, 5)]
+
+    assert [answer.status_code for answer in answers] == [201, 201, 201, 201, 429]
+    assert answers[-1].json()["error"]["code"] == "rate_limited"
+    assert {server for server, *_ in proxy.served("POST", "/api/v1/actions")} == {"web1", "web2"}
+
+
+def test_a_policy_change_on_one_process_applies_on_the_other_at_once(
+    start_web, token, agent, reversible, supervisor
+):
+    first, second = start_web(2)
+    standing = StandingApproval.objects.create(
+        action_type=reversible, agent=agent, expires_at=timezone.now() + timedelta(hours=1), max_uses=100
+    )
+    # Each process has read (and keeps) the policies with the standing approval in them.
+    assert [propose(web.url, token).json()["status"] for web in (first, second)] == ["approved", "approved"]
+
+    browser = logged_in(first.url, supervisor)
+    revoked = browser.post(f"/standing-approvals/{standing.pk}/revoke", headers=csrf(browser))
+
+    assert revoked.status_code == 302
+    assert propose(second.url, token).json()["status"] == "pending"
+
+
+def test_the_client_address_is_the_one_the_proxy_saw_and_a_forged_one_is_not_believed(
+    behind_proxy, supervisor
+):
+    proxy, webs = behind_proxy
+    failed = {"username": supervisor.username, "password": "not " + PASSWORD}
+    forged = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+
+    def fail_login(url, source):
+        # From an address of our own: the proxy's (127.0.0.1) is the one the web processes trust.
+        with httpx.Client(base_url=url, transport=httpx.HTTPTransport(local_address=source), timeout=30) as client:
+            token = client.get("/accounts/login/").cookies["csrftoken"]
+            answer = client.post("/accounts/login/", data={**failed, "csrfmiddlewaretoken": token}, headers=forged)
+            assert answer.status_code == 200  # the form again, with its error
+
+    fail_login(proxy.url, "127.0.0.7")
+    fail_login(webs[0].url, "127.0.0.8")
+
+    addresses = [event.data["ip"] for event in Event.objects.filter(kind="user.login_failed").order_by("seq")]
+    # Through the proxy: the client's own address, which HAProxy appended after the forged one.
+    # Straight to a web process from elsewhere: the peer, whatever the headers claim.
+    assert addresses == ["127.0.0.7", "127.0.0.8"]
