@@ -47,7 +47,7 @@ def problem(*, workers, max_connections, kept):
         f"(DB_POOL_MAX_SIZE {each - LISTEN_CONNECTIONS} + {LISTEN_CONNECTIONS} LISTEN) + {others} for everything else "
         f"(HITL_DB_OTHER_CONNECTIONS: Celery, other hosts, psql) = {needed}, more than the {available} the server "
         f"allows (max_connections {max_connections} − {kept} reserved). Lower HITL_WEB_WORKERS or DB_POOL_MAX_SIZE, "
-        "or raise max_connections in postgresql.conf (or put PgBouncer in front, README \"Connection limits\")."
+        'or raise max_connections in postgresql.conf (or put PgBouncer in front, README "Connection limits").'
     )
 
 

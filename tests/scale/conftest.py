@@ -16,7 +16,8 @@ import httpx
 import pytest
 from django.db import connection
 
-from tests.gateway.conftest import free_port
+# The gateway's upstream MCP server (tests' own, over stdio) and its state, for the MCP client here.
+from tests.gateway.conftest import free_port, notes_stdio, state_dir  # noqa: F401
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 PROXY_CONFIG = BASE_DIR / "deploy" / "haproxy.cfg"
@@ -145,7 +146,9 @@ def start_proxy(tmp_path):
         config.write_text(proxy_config(port, webs))
         log_path = tmp_path / "haproxy.log"
         # -db: in the foreground, no daemon and no pid file; as any user, from a temp dir.
-        process = subprocess.Popen([haproxy, "-db", "-f", str(config)], stdout=log_path.open("ab"), stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [haproxy, "-db", "-f", str(config)], stdout=log_path.open("ab"), stderr=subprocess.STDOUT
+        )
         started.append(process)
         url = f"http://127.0.0.1:{port}"
         wait_until_answering(url, process, log_path)

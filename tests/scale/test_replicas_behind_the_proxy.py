@@ -14,7 +14,7 @@ from approvals.models import Action
 from audit.models import Event
 from policies.models import StandingApproval
 from tests.conftest import PASSWORD
-from tests.gateway.conftest import Tasks, mcp_client, notes_stdio, state_dir  # noqa: F401 - fixtures
+from tests.gateway.conftest import Tasks, mcp_client
 from tests.gateway.test_tasks import approve
 from tests.gateway.test_tools_call import in_thread, run
 from tests.inbox.test_hold_served import logged_in
@@ -47,9 +47,7 @@ def test_proposals_through_the_proxy_are_served_by_both_processes(behind_proxy, 
     assert sorted(server for server, *_ in proxy.served("POST", "/api/v1/actions")) == ["web1", "web1", "web2", "web2"]
 
 
-def test_an_agent_waiting_on_one_process_is_woken_by_a_decision_on_the_other(
-    start_web, token, reversible, supervisor
-):
+def test_an_agent_waiting_on_one_process_is_woken_by_a_decision_on_the_other(start_web, token, reversible, supervisor):
     first, second = start_web(2)
     action_id = propose(first.url, token).json()["id"]
     answered = {}
@@ -95,7 +93,12 @@ def test_the_inbox_stream_through_the_proxy_hears_changes_made_on_either_process
 
 
 def test_an_mcp_clients_calls_land_on_both_processes_and_a_held_call_completes_through_polls_on_either(
-    start_web, start_proxy, token, notes_stdio, state_dir, supervisor  # noqa: F811 - fixtures
+    start_web,
+    start_proxy,
+    token,
+    notes_stdio,
+    state_dir,
+    supervisor,
 ):
     webs = start_web(2, HITL_MCP_POLL_INTERVAL_MS="200")
     proxy = start_proxy(webs)
@@ -131,9 +134,7 @@ def test_an_agents_rate_is_counted_across_processes(start_web, start_proxy, toke
     assert {server for server, *_ in proxy.served("POST", "/api/v1/actions")} == {"web1", "web2"}
 
 
-def test_a_policy_change_on_one_process_applies_on_the_other_at_once(
-    start_web, token, agent, reversible, supervisor
-):
+def test_a_policy_change_on_one_process_applies_on_the_other_at_once(start_web, token, agent, reversible, supervisor):
     first, second = start_web(2)
     standing = StandingApproval.objects.create(
         action_type=reversible, agent=agent, expires_at=timezone.now() + timedelta(hours=1), max_uses=100
@@ -148,9 +149,7 @@ def test_a_policy_change_on_one_process_applies_on_the_other_at_once(
     assert propose(second.url, token).json()["status"] == "pending"
 
 
-def test_the_client_address_is_the_one_the_proxy_saw_and_a_forged_one_is_not_believed(
-    behind_proxy, supervisor
-):
+def test_the_client_address_is_the_one_the_proxy_saw_and_a_forged_one_is_not_believed(behind_proxy, supervisor):
     proxy, webs = behind_proxy
     failed = {"username": supervisor.username, "password": "not " + PASSWORD}
     forged = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
