@@ -88,7 +88,7 @@ def start_web(transactional_db, tmp_path):
     started = []
 
     def start(count=2, **extra):
-        env = env_on_test_database(HITL_WEB_WORKERS="1", AUDIT_WITNESS_DIR=str(tmp_path / "witness"), **extra)
+        env = env_on_test_database(**{"HITL_WEB_WORKERS": "1", "AUDIT_WITNESS_DIR": str(tmp_path / "witness"), **extra})
         webs = []
         for _ in range(count):
             name = f"web{len(started) + 1}"
