@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from approvals.models import Action
 from audit.models import Event
+from audit.verification import verify_chain
 from policies.models import StandingApproval
 from tests.conftest import PASSWORD
 from tests.gateway.conftest import Tasks, mcp_client
@@ -37,7 +38,9 @@ def csrf(browser):
     return {"X-CSRFToken": browser.cookies["csrftoken"], "HX-Request": "true"}
 
 
-def test_proposals_through_the_proxy_are_served_by_both_processes(behind_proxy, token, refund_type):
+def test_proposals_through_the_proxy_are_served_by_both_processes_into_one_audit_chain(
+    behind_proxy, token, refund_type
+):
     proxy, _ = behind_proxy
 
     answers = [propose(proxy.url, token, amount) for amount in (10, 20, 30, 40)]
@@ -45,6 +48,9 @@ def test_proposals_through_the_proxy_are_served_by_both_processes(behind_proxy, 
     assert [answer.status_code for answer in answers] == [201] * 4, answers[-1].text
     assert Action.objects.filter(status="pending").count() == 4
     assert sorted(server for server, *_ in proxy.served("POST", "/api/v1/actions")) == ["web1", "web1", "web2", "web2"]
+    # Both processes appended to the one hash-chained log, which verifies whole.
+    assert Event.objects.filter(kind="action.proposed").count() == 4
+    assert verify_chain().problems == []
 
 
 def test_an_agent_waiting_on_one_process_is_woken_by_a_decision_on_the_other(start_web, token, reversible, supervisor):
