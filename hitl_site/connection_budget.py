@@ -52,8 +52,13 @@ def problem(*, workers, max_connections, kept):
 
 
 def check(workers):
-    """Raise RuntimeError (gunicorn prints it and exits 1) when `workers` processes would not fit."""
-    max_connections, kept = server_limits()
+    """Raise RuntimeError (gunicorn prints it and exits 1) when `workers` processes would not fit;
+    else (needed, available), or None when PostgreSQL does not answer: an outage is no configuration
+    error, and the processes start to answer /readyz 503 until it is back, as they always did."""
+    try:
+        max_connections, kept = server_limits()
+    except psycopg.OperationalError:
+        return None
     if message := problem(workers=workers, max_connections=max_connections, kept=kept):
         raise RuntimeError(message)
     return workers * per_process() + settings.HITL_DB_OTHER_CONNECTIONS, max_connections - kept

@@ -29,8 +29,10 @@ def on_starting(server):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hitl_site.settings")
     from hitl_site import connection_budget
 
-    needed, available = connection_budget.check(server.cfg.workers)
-    server.log.info("PostgreSQL connections: at most %s of the %s available", needed, available)
+    if budget := connection_budget.check(server.cfg.workers):
+        server.log.info("PostgreSQL connections: at most %s of the %s available", *budget)
+    else:
+        server.log.warning("PostgreSQL connections not checked: the server does not answer")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or soft < hard:
         wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)

@@ -118,3 +118,19 @@ def test_one_process_under_load_opens_at_most_its_pool_and_one_listen(tmp_path, 
 
 def proposal(n):
     return {"action": "payments.refund", "params": {"customer": f"cus_{n}", "amount": 5, "currency": "USD"}}
+
+
+def test_a_database_that_does_not_answer_at_start_is_no_reason_to_refuse(tmp_path):
+    """An outage is not a configuration error: the processes start, and /readyz says 503 until
+    PostgreSQL is back (as orchestrators expect), rather than gunicorn exiting."""
+    port, log_path = free_port(), tmp_path / "web.log"
+    nobody = f"postgres://countersign@127.0.0.1:{free_port()}/countersign"
+    process = start_gunicorn(port, log_path.open("ab"), env_on_test_database(HITL_WEB_WORKERS="1", DATABASE_URL=nobody))
+    try:
+        wait_until_answering(f"http://127.0.0.1:{port}", process, log_path)
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=30)
+    finally:
+        stop(process)
+
+    assert ready.status_code == 503
+    assert "PostgreSQL connections not checked: the server does not answer" in log_path.read_text()
