@@ -129,6 +129,34 @@ def test_an_mcp_clients_calls_land_on_both_processes_and_a_held_call_completes_t
     assert tasks.seen[0].status == "working" and tasks.seen[-1].status == "completed"
 
 
+def test_a_2025_mcp_session_through_the_proxy_is_served_by_both_processes(behind_proxy, token, notes_stdio):
+    proxy, _ = behind_proxy
+    legacy = {"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {token}"}
+    initialize = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "tests", "version": "1"}}
+    opened = httpx.post(
+        proxy.url + "/mcp/",
+        json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": initialize},
+        headers=legacy,
+    )
+    in_session = {**legacy, "Mcp-Session-Id": opened.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-06-18"}
+
+    listed = [
+        httpx.post(
+            proxy.url + "/mcp/",
+            json={"jsonrpc": "2.0", "id": n, "method": "tools/list"},
+            headers=in_session,
+            timeout=60,
+        )
+        for n in (2, 3)
+    ]
+
+    assert [answer.status_code for answer in listed] == [200, 200]
+    assert all("notes__add_note" in answer.text for answer in listed)
+    # Opened on one process, listed on the other, then on the first again.
+    servers = [server for server, *_ in proxy.served("POST", "/mcp/")]
+    assert len(servers) == 3 and servers[0] != servers[1] != servers[2], servers
+
+
 def test_an_agents_rate_is_counted_across_processes(start_web, start_proxy, token, refund_type, fresh_rate_counters):
     # An hour's window: the five requests cannot straddle two windows.
     proxy = start_proxy(start_web(2, HITL_AGENT_RATE_LIMIT="4", HITL_AGENT_RATE_WINDOW="3600"))
