@@ -15,7 +15,7 @@ from audit.models import Event
 from audit.verification import verify_chain
 from policies.models import StandingApproval
 from tests.conftest import PASSWORD
-from tests.gateway.conftest import Tasks, mcp_client
+from tests.gateway.conftest import Tasks, free_port, mcp_client
 from tests.gateway.test_tasks import approve
 from tests.gateway.test_tools_call import in_thread, run
 from tests.inbox.test_hold_served import logged_in
@@ -51,6 +51,23 @@ def test_proposals_through_the_proxy_are_served_by_both_processes_into_one_audit
     # Both processes appended to the one hash-chained log, which verifies whole.
     assert Event.objects.filter(kind="action.proposed").count() == 4
     assert verify_chain().problems == []
+
+
+def test_a_process_whose_readyz_fails_gets_no_requests(start_web, start_proxy, token, refund_type):
+    ready = start_web(1)
+    # Redis unreachable: /readyz answers 503, as it does for a process draining before a restart.
+    unready = start_web(1, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    proxy = start_proxy(ready + unready)
+    for _ in range(300):  # HAProxy's checks: every 2 s, down after two failures
+        if "Server web/web2 is DOWN" in proxy.log_path.read_text():
+            break
+        threading.Event().wait(0.1)
+
+    answers = [propose(proxy.url, token, amount) for amount in (1, 2, 3, 4)]
+
+    assert "Server web/web2 is DOWN" in proxy.log_path.read_text()
+    assert [answer.status_code for answer in answers] == [201] * 4
+    assert {server for server, *_ in proxy.served("POST", "/api/v1/actions")} == {"web1"}
 
 
 def test_an_agent_waiting_on_one_process_is_woken_by_a_decision_on_the_other(start_web, token, reversible, supervisor):
