@@ -16,7 +16,8 @@ import httpx
 import pytest
 from django.db import connection
 
-# The gateway's upstream MCP server (tests' own, over stdio) and its state, for the MCP client here.
+# Slack's stand-in, the gateway's upstream MCP server (tests' own, over stdio) and its state.
+from tests.channels.conftest import slack_api  # noqa: F401
 from tests.gateway.conftest import free_port, notes_stdio, state_dir  # noqa: F401
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent

@@ -14,6 +14,7 @@ from approvals.models import Action
 from audit.models import Event
 from audit.verification import verify_chain
 from policies.models import StandingApproval
+from tests.channels.conftest import SIGNING_SECRET, signed
 from tests.conftest import PASSWORD
 from tests.gateway.conftest import Tasks, free_port, mcp_client
 from tests.gateway.test_tasks import approve
@@ -70,30 +71,71 @@ def test_a_process_whose_readyz_fails_gets_no_requests(start_web, start_proxy, t
     assert {server for server, *_ in proxy.served("POST", "/api/v1/actions")} == {"web1"}
 
 
+class ParkedAgent:
+    """An agent waiting on `/wait` at `url`, in a thread: `answer()` is what it was told."""
+
+    def __init__(self, url, token, action_id):
+        self.answered = None
+
+        def wait():
+            # Long enough that a wake-up which never came shows as a pending answer, not a slow one.
+            self.answered = httpx.get(
+                f"{url}/api/v1/actions/{action_id}/wait",
+                params={"timeout": 45},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+            )
+
+        self.thread = threading.Thread(target=wait)
+        self.thread.start()
+
+    def answer(self):
+        self.thread.join(60)
+        assert self.answered.status_code == 200, self.answered.text
+        return self.answered.json()
+
+
 def test_an_agent_waiting_on_one_process_is_woken_by_a_decision_on_the_other(start_web, token, reversible, supervisor):
     first, second = start_web(2)
     action_id = propose(first.url, token).json()["id"]
-    answered = {}
+    agent = ParkedAgent(first.url, token, action_id)
 
-    def wait():
-        # Long enough that a wake-up which never came would show as a pending answer, not a slow one.
-        answered["wait"] = httpx.get(
-            f"{first.url}/api/v1/actions/{action_id}/wait",
-            params={"timeout": 45},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=60,
-        )
-
-    waiting = threading.Thread(target=wait)
-    waiting.start()
     browser = logged_in(second.url, supervisor)
     decided = browser.post(f"/actions/{action_id}/approve", headers=csrf(browser))
-    waiting.join(60)
 
     assert decided.status_code == 200 and "Approved" in decided.text, decided.text[:500]
-    assert answered["wait"].status_code == 200
-    assert answered["wait"].json()["status"] == "approved"
-    assert answered["wait"].json()["decision"]["by"] == "sue"
+    answer = agent.answer()
+    assert (answer["status"], answer["decision"]["by"]) == ("approved", "sue")
+
+
+def test_a_decision_from_slack_on_one_process_wakes_the_agent_waiting_on_the_other(
+    start_web, token, refund_type, supervisor, slack_api
+):
+    first, second = start_web(
+        2, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack_api.url
+    )
+    slack_api.users["U_SUE"] = (supervisor.email, True)  # her verified work email links her
+    action_id = propose(first.url, token).json()["id"]
+    agent = ParkedAgent(first.url, token, action_id)
+
+    press = {
+        "type": "block_actions",
+        "trigger_id": "trigger-1",
+        "user": {"id": "U_SUE"},
+        "channel": {"id": "C_REFUNDS"},
+        "actions": [{"action_id": "approve", "value": action_id}],
+    }
+    body, headers = signed(press)
+    pressed = httpx.post(
+        second.url + "/slack/interactions",
+        content=body,
+        headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+        timeout=30,
+    )
+
+    assert pressed.status_code == 200, pressed.text
+    answer = agent.answer()
+    assert (answer["status"], answer["decision"]["by"]) == ("approved", "sue")
 
 
 def test_the_inbox_stream_through_the_proxy_hears_changes_made_on_either_process(
