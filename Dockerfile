@@ -25,5 +25,6 @@ RUN useradd --system --uid 10001 countersign
 RUN mkdir -p /var/lib/countersign/audit-witness && chown countersign /var/lib/countersign/audit-witness
 USER countersign
 EXPOSE 8000
-# ASGI under gunicorn with the uvicorn worker (hitl_site/gunicorn_conf.py); compose raises `ulimit -n`.
+# ASGI under gunicorn with the uvicorn worker (hitl_site/gunicorn_conf.py): a process per core unless
+# HITL_WEB_WORKERS says otherwise, refused at start when they could exceed max_connections; compose raises `ulimit -n`.
 CMD ["gunicorn", "--config", "hitl_site/gunicorn_conf.py", "--bind", "0.0.0.0:8000"]

@@ -20,6 +20,16 @@ RECONNECT_SECONDS = 1.0
 KEEPALIVE_SECONDS = 10.0  # a silent connection is checked this often, so a lost one is noticed
 
 
+def connection_params():
+    """libpq's parameters for a connection of its own beside Django's pool (the LISTEN here, the
+    start-up check of hitl_site/connection_budget.py), to the database Django uses."""
+    return {
+        key: value
+        for key, value in connection.get_connection_params().items()
+        if key not in ("context", "cursor_factory", "prepare_threshold")  # Django's, not libpq's
+    }
+
+
 class _Wakeup:
     """An asyncio event on the waiter's loop, settable from the listener's thread."""
 
@@ -124,15 +134,8 @@ class Listener:
         finally:
             self._loop.close()
 
-    def _params(self):
-        return {
-            key: value
-            for key, value in connection.get_connection_params().items()
-            if key not in ("context", "cursor_factory", "prepare_threshold")  # Django's, not libpq's
-        }
-
     async def _run(self):
-        params = self._params()
+        params = connection_params()
         while not self._stopping.is_set():
             listening = asyncio.ensure_future(self._listen(params))
             stopping = asyncio.ensure_future(self._stopping.wait())

@@ -58,6 +58,9 @@ def stop(processes):
 
 def main():
     os.environ.setdefault("SITE_URL", f"http://{HOST}:{PORT}")
+    # Two web processes, as a deployment runs several, whatever the cores: the embedded PostgreSQL
+    # takes 100 connections, and gunicorn refuses more processes than fit (README, "Connection limits").
+    os.environ.setdefault("HITL_WEB_WORKERS", "2")
     (BASE_DIR / ".run").mkdir(exist_ok=True)
     manage("migrate", "--noinput", "-v", "0")
     manage("collectstatic", "--noinput", "-v", "0")

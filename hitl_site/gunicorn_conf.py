@@ -14,14 +14,25 @@ import resource
 
 wsgi_app = "hitl_site.asgi:application"
 worker_class = "uvicorn_worker.UvicornWorker"
-# One process by default (this machine's two cores are shared); any number works, behind any
-# proxy: MCP sessions, held calls and tasks live in PostgreSQL, not in a process (README, "Serving").
-workers = int(os.environ.get("HITL_WEB_WORKERS", "1"))
+# One process per core the server may use by default: no state lives in a process (MCP sessions,
+# held calls and tasks are rows, a decision wakes waiters on every process by NOTIFY), so any
+# number works, on any number of hosts, behind any proxy (README, "Replicas behind a proxy").
+workers = int(os.environ.get("HITL_WEB_WORKERS") or len(os.sched_getaffinity(0)))
 graceful_timeout = 10  # waiting agents are answered by their next call, after a restart too
 accesslog = None
 
 
 def on_starting(server):
+    """Before any worker: refuse a configuration whose processes could open more PostgreSQL
+    connections than the server takes (hitl_site/connection_budget.py; gunicorn prints the
+    RuntimeError and exits 1), then raise the open-file limit."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hitl_site.settings")
+    from hitl_site import connection_budget
+
+    if budget := connection_budget.check(server.cfg.workers):
+        server.log.info("PostgreSQL connections: at most %s of the %s available", *budget)
+    else:
+        server.log.warning("PostgreSQL connections not checked: the server does not answer")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or soft < hard:
         wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)

@@ -162,6 +162,11 @@ DATABASES["default"]["OPTIONS"] = {
         "timeout": int(os.environ.get("DB_POOL_TIMEOUT", "10")),
     },
 }
+# Connections left for everything but this host's web processes (Celery's worker processes, two
+# each, beat, the web processes of other hosts, migrations, psql): gunicorn refuses to start when
+# this host's processes × (DB_POOL_MAX_SIZE + 1 LISTEN) + this exceed max_connections
+# (hitl_site/connection_budget.py).
+HITL_DB_OTHER_CONNECTIONS = int(os.environ.get("HITL_DB_OTHER_CONNECTIONS", "20"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_required("REDIS_URL")
@@ -188,7 +193,10 @@ if env_bool("HITL_HTTPS"):
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind a proxy, the server (uvicorn, under gunicorn too) takes the client's address and scheme from
+# X-Forwarded-For and X-Forwarded-Proto sent by the addresses in FORWARDED_ALLOW_IPS only (localhost
+# by default; the proxy's address in docker-compose.yml). Django itself believes no such header from
+# anyone: no SECURE_PROXY_SSL_HEADER, no USE_X_FORWARDED_HOST (README, "Replicas behind a proxy").
 
 # A strict policy: no inline script or style, nothing from other origins.
 CONTENT_SECURITY_POLICY = {
