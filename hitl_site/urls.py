@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("approvals.urls")),
     path("", include("sampling.urls")),
     path("", include("insights.urls")),
+    path("", include("teams.urls")),
 ]

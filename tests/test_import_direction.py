@@ -13,15 +13,17 @@ ROOT = Path(__file__).resolve().parent.parent
 # What each app must never import. sampling reads approvals' actions and insights reads
 # sampling's error rates, so of the three apps over policies each may use the ones before it.
 NEVER_IMPORTS = {
-    "audit": {"policies", "approvals", "sampling", "insights", "gateway", "hitl_site"},
-    "policies": {"approvals", "sampling", "insights", "gateway", "hitl_site"},
-    "approvals": {"sampling", "insights", "gateway", "hitl_site"},
+    "audit": {"policies", "approvals", "teams", "sampling", "insights", "gateway", "hitl_site"},
+    "policies": {"approvals", "teams", "sampling", "insights", "gateway", "hitl_site"},
+    "approvals": {"teams", "sampling", "insights", "gateway", "hitl_site"},
     "sampling": {"insights", "gateway", "hitl_site"},
     "insights": {"gateway", "hitl_site"},
     "gateway": {"hitl_site"},
-    "hitl_lib": {"audit", "policies", "identity", "approvals", "sampling", "insights", "gateway", "hitl_site"},
+    "hitl_lib": {"audit", "policies", "identity", "approvals", "teams", "sampling", "insights", "gateway", "hitl_site"},
+    # Microsoft Teams decides through approvals (and joins its card channels from its AppConfig).
+    "teams": {"sampling", "insights", "gateway", "hitl_site"},
     # Who a person or an agent is: used by approvals' and the gateway's auth points, so above neither.
-    "identity": {"approvals", "sampling", "insights", "gateway", "hitl_site"},
+    "identity": {"approvals", "teams", "sampling", "insights", "gateway", "hitl_site"},
 }
 
 
