@@ -29,8 +29,8 @@ def access_token():
     """The bot's token for the Bot Connector, fetched with its app id and secret and kept until
     shortly before it expires. Raises OSError (worth retrying) when Entra cannot be reached or
     answers 5xx, PermanentFailure when it refuses the credentials."""
-    from authlib.integrations.httpx_client import OAuth2Client
     from authlib.integrations.base_client import OAuthError
+    from authlib.integrations.httpx_client import OAuth2Client
     from httpx import HTTPError, HTTPStatusError
 
     key = (token_url(), settings.TEAMS_APP_ID)
