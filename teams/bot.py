@@ -1,6 +1,8 @@
 """What Countersign does with an activity the Bot Connector sent (already authenticated,
-`teams.auth`): a card's Approve, Reject or Edit (Action.Execute, an `adaptiveCard/action` invoke;
-or Action.Submit, a message carrying the card's data), and the personal chat a reviewer opens.
+`teams.auth`): a card's Approve, Reject or Edit (Action.Execute, Teams' Universal Actions: an
+`adaptiveCard/action` invoke, answered with the card as it now is, so that errors show in the card),
+and the personal chat a reviewer opens. Countersign's cards carry no Action.Submit, so a message
+activity only tells where a reviewer's personal chat is.
 
 Every decision goes through `Action.approve` and `Action.reject`, as the inbox's and Slack's do, as
 the Countersign user the Teams user is (`TeamsUser`), after `Action.refusal_for`: the permissions,
@@ -35,12 +37,6 @@ def handle(activity):
         pressed = value.get("action") if isinstance(value.get("action"), dict) else {}
         data = pressed.get("data") if isinstance(pressed.get("data"), dict) else {}
         return 200, decide(str(pressed.get("verb") or ""), data, person)
-    if activity.type == "message" and isinstance(activity.value, dict) and "countersign_action" in activity.value:
-        # Action.Submit: the card's data and inputs come as a message; the answer is a reply.
-        answer = decide(str(activity.value.get("verb") or ""), activity.value, person)
-        if answer["type"] == MESSAGE:
-            connector.reply(activity.service_url, activity.conversation.id, activity.reply_to_id, answer["value"])
-        return 200, None
     return 200, None
 
 

@@ -65,13 +65,11 @@ def card(action, *, notice="", errors=None, values=None, open_form=""):
 
 def deadline_words(action):
     """The inbox's "Deadline near" / "Deadline passed" badge, for a pending action."""
-    if action.status != Action.Status.PENDING or action.due_at is None:
-        return ""
-    if action.overdue:
-        return "Deadline passed: escalating now"
-    if action.deadline_warned:
-        minutes = max(round((action.due_at - timezone.now()).total_seconds() / 60), 0)
-        return f"Deadline near: due in {minutes} min, then it escalates"
+    match action.deadline_state():
+        case ("passed", _):
+            return "Deadline passed: escalating now"
+        case ("near", minutes):
+            return f"Deadline near: due in {minutes} min, then it escalates"
     return ""
 
 

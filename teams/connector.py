@@ -1,6 +1,6 @@
 """Talking to the Bot Connector: the bot's access token (OAuth client credentials at Entra), and
 the REST calls through the Microsoft 365 Agents SDK's `ConnectorClient` (post a card, update it in
-place, read a member, reply). The SDK is asynchronous (aiohttp); each call here runs it to
+place, read a member). The SDK is asynchronous (aiohttp); each call here runs it to
 completion, since its callers (a Celery task, a view's thread) are synchronous."""
 
 import asyncio
@@ -116,16 +116,6 @@ def update_card(service_url, conversation_id, activity_id, card):
     activity = card_activity(card)
     activity.id = activity_id
     _call(service_url, lambda c: c.update_activity(conversation_id, activity_id, activity))
-
-
-def reply(service_url, conversation_id, reply_to_id, text):
-    """A plain-text message in the conversation, as an answer to `reply_to_id`."""
-    from microsoft_agents.activity import Activity
-
-    activity = Activity(type="message", text=text, text_format="plain")
-    if reply_to_id:
-        activity.reply_to_id = reply_to_id
-    _call(service_url, lambda c: c.send_to_conversation(conversation_id, activity))
 
 
 def member(service_url, conversation_id, member_id):

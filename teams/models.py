@@ -134,11 +134,7 @@ class TeamsCard(Outbox):
         still being posted is checked by its sender after posting."""
         if not settings.TEAMS_APP_ID:
             return 0
-        queued = (
-            cls.objects.filter(action_id__in=list(action_ids), status__in=[cls.Status.SENT, cls.Status.FAILED])
-            .exclude(activity_id="")
-            .update(status=cls.Status.QUEUED, attempts=0, next_attempt_at=timezone.now())
-        )
+        queued = cls.queue_again(cls.objects.filter(action_id__in=list(action_ids)).exclude(activity_id=""))
         if queued:
             _dispatch_on_commit()
         return queued
