@@ -296,6 +296,24 @@ def test_an_sla_warning_updates_the_card_to_say_the_deadline_is_near(posted, mic
     assert inner_verbs(card_of(activity)) == ["approve", "reject", "edit"]
 
 
+def test_an_escalation_updates_the_card_with_its_new_deadline(posted, microsoft, supervisor):
+    from approvals import escalation
+    from audit.log import Actor
+    from policies.models import EscalationTier
+
+    EscalationTier.objects.create(action_type=posted.action_type, position=1, duration=timedelta(minutes=10))
+    shown_before = texts(card_of(microsoft.posts()[0][1]))
+
+    escalation.escalate_now(posted, actor=Actor.user(supervisor))
+
+    deliver_all()
+    [(_, activity)] = microsoft.updates()
+    posted.refresh_from_db()
+    shown = texts(card_of(activity))
+    assert f"SLA: decide by {timezone.localtime(posted.due_at):%Y-%m-%d %H:%M}" in shown and shown != shown_before
+    assert inner_verbs(card_of(activity)) == ["approve", "reject", "edit"]
+
+
 def test_the_bot_connector_down_leaves_the_card_queued_for_a_retry(api, microsoft, refund_type):
     microsoft.fail_with = 503
     api.propose()
