@@ -178,6 +178,8 @@ def edit_form(action, errors, values):
             initial = values.get(input_id, initial if len(initial) <= INITIAL_VALUE else "")
             element = {"type": "Input.Text", "isMultiline": field.kind != "input", "value": initial}
         items.append({**element, "id": input_id, "label": label, "isRequired": field.required})
+        if field.required:
+            items[-1]["errorMessage"] = f"{label} is required."
         if field.help_text:
             items.append(rich(run(field.help_text, isSubtle=True, size="Small"), spacing="None"))
         if input_id in errors:
