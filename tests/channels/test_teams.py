@@ -361,9 +361,14 @@ def test_the_admin_lists_teams_cards_and_users(posted, sue_in_teams, client, sup
     assert b"aad-sue" in client.get("/admin/teams/teamsuser/").content
 
 
-def test_the_messaging_endpoint_takes_only_a_post_of_json(client, microsoft):
+def test_the_messaging_endpoint_takes_only_a_post_of_a_signed_activity(posted, client, microsoft, sue_in_teams):
     assert client.get("/teams/messages").status_code == 405
-    assert client.post("/teams/messages", data="nope", content_type="application/json").status_code == 400
+    assert client.post("/teams/messages", data="nope", content_type="application/json").status_code == 401
+    malformed = {**sue_in_teams.activity(verb="approve", action=posted), "from": "sue"}
+
+    assert sue_in_teams.send(malformed).status_code == 400
+    posted.refresh_from_db()
+    assert posted.status == "pending"
 
 
 @pytest.mark.django_db(transaction=True)
