@@ -24,6 +24,7 @@ from approvals.models import (
     Notification,
     SlackMessage,
 )
+from approvals.models.outbox import queue_card_updates
 from approvals.signals import attention_needed
 from audit.log import Actor, record, record_many
 from policies.models import EscalationTier, TimeoutFallback
@@ -155,8 +156,8 @@ def escalate_batch(now, limit, *, only=None, actor=SLA_ACTOR):
             Action.objects.filter(
                 pk__in=[a.pk for a in actions], status=Action.Status.PENDING, escalation_tier=from_tier
             ).update(escalation_tier=from_tier + 1, due_at=due_at, tier_started_at=now)
-            # Slack: the messages posted so far show the new deadline; the tier's channel gets its own.
-            SlackMessage.queue_updates([a.pk for a in actions])
+            # Slack and Teams: the cards posted so far show the new deadline; the tier's Slack channel gets its own.
+            queue_card_updates([a.pk for a in actions])
             SlackMessage.queue_posts([(a, tier.slack_channel) for a in actions], tier=from_tier + 1)
             if ("tier", tier.pk) not in targets:
                 targets[("tier", tier.pk)] = notifications.tier_targets(tier)
@@ -346,8 +347,8 @@ def warn_batch(now, limit):
                 )
         result.warned = len(ids)
         result.notifications = insert_notifications(pending_notifications)
-        # Slack: the messages posted about them say the deadline is near (`slack.message`).
-        SlackMessage.queue_updates(ids)
+        # Slack and Teams: the cards posted about them say the deadline is near.
+        queue_card_updates(ids)
         attention_needed.send(sender=Action, kind="warning", actions=actions)
         record_many(
             {

@@ -90,9 +90,15 @@ def agent_text(text, limit=2900):
     link of them (nor unfurls one)."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = re.sub(r"@(channel|here|everyone)\b", "@" + ZWSP + r"\1", text, flags=re.IGNORECASE)
-    text = re.sub(r"://", ":" + ZWSP + "//", text)
-    text = re.sub(r"(?<=\w)\.(?=[A-Za-z]{2,})", "." + ZWSP, text)  # example.com, not 1.5
+    text = unlinked(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def unlinked(text):
+    """URLs and host names broken by a zero-width space, so that a chat client (Slack, Teams)
+    makes no link of them, nor unfurls one."""
+    text = re.sub(r"://", ":" + ZWSP + "//", text)
+    return re.sub(r"(?<=\w)\.(?=[A-Za-z]{2,})", "." + ZWSP, text)  # example.com, not 1.5
 
 
 HEADLINES = {

@@ -50,13 +50,11 @@ def risk_badges(action):
 def deadline_line(action):
     """The inbox's "Deadline near" / "Deadline passed" badge, for a pending action's message: the
     SLA sweep updates the message when it warns, and again when it escalates."""
-    if action.status != Action.Status.PENDING or action.due_at is None:
-        return ""
-    if action.overdue:
-        return ":rotating_light: *Deadline passed:* escalating now"
-    if action.deadline_warned:
-        minutes = max(round((action.due_at - timezone.now()).total_seconds() / 60), 0)
-        return f":hourglass_flowing_sand: *Deadline near:* due in {minutes} min, then it escalates"
+    match action.deadline_state():
+        case ("passed", _):
+            return ":rotating_light: *Deadline passed:* escalating now"
+        case ("near", minutes):
+            return f":hourglass_flowing_sand: *Deadline near:* due in {minutes} min, then it escalates"
     return ""
 
 

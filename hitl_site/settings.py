@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "gateway",
     "identity",
     "push",
+    "teams",
     "hitl_site",  # last: its migration gives the roles the other apps' permissions
 ]
 
@@ -344,6 +345,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.tasks.recover_lost_work",
         "schedule": timedelta(seconds=60),
     },
+    # Teams cards to post or update that a lost task left undone, as recover-lost-work does for Slack's.
+    "recover-teams-cards": {
+        "task": "teams.tasks.dispatch_teams_cards",
+        "schedule": timedelta(seconds=60),
+    },
     # Digests are hourly or daily: an hourly run serves both (a daily one once a day has passed).
     "send-digests": {
         "task": "approvals.tasks.send_digests",
@@ -464,6 +470,22 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 SLACK_BOT_TOKEN = os.environ.get("SLACK_BOT_TOKEN", "")
 SLACK_SIGNING_SECRET = os.environ.get("SLACK_SIGNING_SECRET", "")
 SLACK_API_URL = os.environ.get("SLACK_API_URL", "https://slack.com/api/")
+# Microsoft Teams approvals (README, "Decide from Microsoft Teams"): without an app id nothing is
+# posted and every activity is refused. The app id and secret are the bot's Entra app registration's;
+# TEAMS_TENANT_ID (the bot's tenant) also keeps people of other tenants from deciding. Cards go to the
+# channel whose conversation id is TEAMS_CHANNEL_CONVERSATION_ID (at TEAMS_SERVICE_URL) and, with
+# TEAMS_PERSONAL_CHATS, to the personal chat of each linked reviewer who may decide the action.
+# TEAMS_OPENID_METADATA_URL and TEAMS_TOKEN_URL are Microsoft's; they exist for tests' stand-ins.
+TEAMS_APP_ID = os.environ.get("TEAMS_APP_ID", "")
+TEAMS_APP_PASSWORD = os.environ.get("TEAMS_APP_PASSWORD", "")
+TEAMS_TENANT_ID = os.environ.get("TEAMS_TENANT_ID", "")
+TEAMS_SERVICE_URL = os.environ.get("TEAMS_SERVICE_URL", "https://smba.trafficmanager.net/teams/")
+TEAMS_CHANNEL_CONVERSATION_ID = os.environ.get("TEAMS_CHANNEL_CONVERSATION_ID", "")
+TEAMS_PERSONAL_CHATS = os.environ.get("TEAMS_PERSONAL_CHATS", "") in ("1", "true", "yes")
+TEAMS_OPENID_METADATA_URL = os.environ.get(
+    "TEAMS_OPENID_METADATA_URL", "https://login.botframework.com/v1/.well-known/openidconfiguration"
+)
+TEAMS_TOKEN_URL = os.environ.get("TEAMS_TOKEN_URL", "")  # default: Entra's, for TEAMS_TENANT_ID
 # Approve and Reject links in emails: signed, bound to the action and reviewer, used once; a
 # day, so that a daily digest's links still work the next morning.
 HITL_EMAIL_LINK_MAX_AGE_SECONDS = int(os.environ.get("HITL_EMAIL_LINK_MAX_AGE_SECONDS", str(24 * 3600)))

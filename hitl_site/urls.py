@@ -20,4 +20,5 @@ urlpatterns = [
     path("", include("push.urls")),  # the manifest and the service worker at the root: their scope is the inbox
     path("", include("sampling.urls")),
     path("", include("insights.urls")),
+    path("", include("teams.urls")),
 ]

@@ -1,4 +1,4 @@
-"""Who a person is, as verified at sign-in: the method (password, oidc, saml, slack, email link),
+"""Who a person is, as verified at sign-in: the method (password, oidc, saml, slack, teams, email link),
 the issuer that vouched for them and their subject there. Kept in the session at login, put on
 the user object for each request (`user.verified_identity`), and written by `audit.Actor.user()`
 into every event a person causes, decisions included."""
@@ -6,7 +6,7 @@ into every event a person causes, decisions included."""
 from django.conf import settings
 
 SESSION_KEY = "countersign.identity"
-METHODS = ("password", "oidc", "saml", "slack", "email_link")
+METHODS = ("password", "oidc", "saml", "slack", "teams", "email_link")
 
 
 def identity(method, issuer, subject):
@@ -23,6 +23,12 @@ def password(user):
 def slack(slack_user_id, team_id=""):
     """A Slack user, as Slack's signed request names them (the Slack user is linked to a Countersign user)."""
     return identity("slack", f"https://slack.com/{team_id}".rstrip("/"), slack_user_id)
+
+
+def teams(aad_object_id, tenant_id=""):
+    """A Microsoft Teams user, as the Bot Connector's signed activity names them: their Entra
+    object id in their tenant (the Teams user is linked to a Countersign user)."""
+    return identity("teams", f"https://login.microsoftonline.com/{tenant_id or 'common'}/v2.0", aad_object_id)
 
 
 def of_session(session, user):

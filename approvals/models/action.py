@@ -13,7 +13,7 @@ from django.utils.functional import cached_property
 
 from approvals import tracing
 from approvals.models.card import ActionCard
-from approvals.models.outbox import CallbackDelivery, Execution, SlackMessage
+from approvals.models.outbox import CallbackDelivery, Execution, queue_card_updates
 from approvals.models.status import SLA_TIMEOUT_NAME, ActionStatus
 from approvals.receipts import receipt_for
 from audit.log import Actor, record, record_many
@@ -53,7 +53,7 @@ class BatchConflict(Exception):
 
 
 # Where a person decided: each decision's audit event names one.
-CHANNELS = ("web", "slack", "email", "api", "push")
+CHANNELS = ("web", "slack", "teams", "email", "api", "push")
 
 
 def decision_channel(channel):
@@ -790,11 +790,11 @@ def notify(action_ids, kind):
 def announce(action_ids, kind):
     """Everyone who listens hears that these actions changed state, in the changing transaction:
     waiting agents and the inbox stream (`notify`), the actions' callbacks (queued, one per
-    state), and their Slack messages (updated in place). Every status change passes here, through
+    state), and their cards in Slack and Teams (updated in place). Every status change passes here, through
     `ActionQuerySet.transition`: a decision from any channel, the SLA's fallback, an outcome."""
     notify(action_ids, kind)
     CallbackDelivery.queue_for(action_ids)
-    SlackMessage.queue_updates(action_ids)
+    queue_card_updates(action_ids)
     # A decision's spans (an outcome has its own, written by `record_outcome`); with tracing off,
     # not even the queryset is built: every decision passes here.
     if kind and tracing.enabled():

@@ -40,6 +40,17 @@ class ActionCard:
         """The SLA's warning for its current tier went out: its deadline is near."""
         return self.warned_tier is not None and self.warned_tier == self.escalation_tier
 
+    def deadline_state(self):
+        """The inbox's deadline badge for the channels' cards: ("passed", 0) while overdue,
+        ("near", minutes left) once the SLA's warning went out, else None."""
+        if self.status != ActionStatus.PENDING or self.due_at is None:
+            return None
+        if self.overdue:
+            return "passed", 0
+        if self.deadline_warned:
+            return "near", max(round((self.due_at - timezone.now()).total_seconds() / 60), 0)
+        return None
+
     @property
     def needs_deliberate_approval(self):
         """A pending irreversible action is approved in two steps in the inbox: an approval

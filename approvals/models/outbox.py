@@ -30,6 +30,15 @@ class Outbox(models.Model):
         a dead sender held past its lease."""
         return claim_due_work(cls, now)
 
+    @staticmethod
+    def queue_again(rows):
+        """Queue these rows again, from a first attempt, if they were delivered or failed: what
+        they deliver changed (a card to update in place). One still being sent is left to its
+        sender. Returns how many."""
+        return rows.filter(status__in=["sent", "failed"]).update(
+            status="queued", attempts=0, next_attempt_at=timezone.now()
+        )
+
 
 class Notification(Outbox):
     """One message to one target, and what became of it. The row is written in the transaction
@@ -198,11 +207,7 @@ class SlackMessage(Outbox):
         message still being posted is checked by its sender after posting (`approvals.slack`)."""
         if not settings.SLACK_BOT_TOKEN:
             return 0
-        queued = (
-            cls.objects.filter(action_id__in=list(action_ids), status__in=[cls.Status.SENT, cls.Status.FAILED])
-            .exclude(ts="")
-            .update(status=cls.Status.QUEUED, attempts=0, next_attempt_at=timezone.now())
-        )
+        queued = cls.queue_again(cls.objects.filter(action_id__in=list(action_ids)).exclude(ts=""))
         if queued:
             _dispatch_slack_on_commit()
         return queued
@@ -210,3 +215,24 @@ class SlackMessage(Outbox):
 
 def _dispatch_slack_on_commit():
     enqueue_on_commit("approvals.tasks.dispatch_slack_messages")
+
+
+# Card channels that live in apps above approvals (Microsoft Teams: `teams.apps`) add themselves
+# here when Django starts: approvals may not import them, yet every change of an action must reach
+# their cards as it reaches Slack's. Each has `queue_posts(actions)` (new pending actions) and
+# `queue_updates(action_ids)` (changed ones), called in the changing transaction.
+CARD_CHANNELS = []
+
+
+def queue_card_posts(actions):
+    """New pending actions: each card channel queues its cards about them."""
+    for channel in CARD_CHANNELS:
+        channel.queue_posts(actions)
+
+
+def queue_card_updates(action_ids):
+    """These actions changed (a decision from any channel, an SLA warning or escalation): every
+    card about them is queued again, to be updated in place."""
+    SlackMessage.queue_updates(action_ids)
+    for channel in CARD_CHANNELS:
+        channel.queue_updates(action_ids)

@@ -147,3 +147,32 @@ def sue_in_slack(client, slack_api, supervisor):
     """Sue, whose Slack account has her verified work email."""
     slack_api.users["U_SUE"] = (supervisor.email, True)
     return SlackUserAgent(client, "U_SUE")
+
+
+@pytest.fixture
+def microsoft(settings):
+    """Microsoft's side of Teams, played locally; Countersign's bot configured to use it."""
+    from teams import auth, connector
+    from tests.channels.microsoft import APP_ID, APP_PASSWORD, CHANNEL, TENANT, Microsoft
+
+    stand_in = Microsoft()
+    settings.TEAMS_APP_ID = APP_ID
+    settings.TEAMS_APP_PASSWORD = APP_PASSWORD
+    settings.TEAMS_TENANT_ID = TENANT
+    settings.TEAMS_SERVICE_URL = stand_in.service_url
+    settings.TEAMS_CHANNEL_CONVERSATION_ID = CHANNEL
+    settings.TEAMS_OPENID_METADATA_URL = stand_in.url + "/openid"
+    settings.TEAMS_TOKEN_URL = stand_in.url + "/token"
+    yield stand_in
+    stand_in.close()
+    auth.KEYS.clear()
+    connector.forget_token()
+
+
+@pytest.fixture
+def sue_in_teams(client, microsoft, supervisor):
+    """Sue, whose Microsoft account has her work email in her tenant's directory."""
+    from tests.channels.microsoft import TeamsPerson
+
+    microsoft.members["29:sue"] = {"id": "29:sue", "aadObjectId": "aad-sue", "email": supervisor.email}
+    return TeamsPerson(client, microsoft, aad_object_id="aad-sue", teams_id="29:sue")

@@ -104,6 +104,9 @@ MATRIX = [
     ("POST", "/slack/interactions", {"payload": "{{}}"}, everyone(401)),  # "{{}}": fill() formats
     ("GET", "/slack/link/not-a-token", None, page(allowed=HUMANS, allowed_answer=400)),
     ("POST", "/slack/unlink", {}, page(allowed=HUMANS, allowed_answer=302)),
+    # Teams: only the Bot Connector's signed activities are read (no Teams app is configured here).
+    ("POST", "/teams/messages", {}, everyone(401)),
+    ("GET", "/teams/messages", None, everyone(405)),
     ("GET", "/email/decide/not-a-token", None, page(allowed=HUMANS, allowed_answer=400)),
     ("POST", "/email/decide/not-a-token", {}, page(allowed=HUMANS, allowed_answer=400)),
     # The audit log.
