@@ -12,12 +12,17 @@ import gc
 import os
 import resource
 
+from hitl_site.worker import DRAIN_SECONDS
+
 wsgi_app = "hitl_site.asgi:application"
-worker_class = "uvicorn_worker.UvicornWorker"
+# uvicorn-worker's, draining on SIGTERM: /readyz 503, parked requests answered, nobody dropped.
+worker_class = "hitl_site.worker.Worker"
 # One process by default (this machine's two cores are shared); any number works, behind any
 # proxy: MCP sessions, held calls and tasks live in PostgreSQL, not in a process (README, "Serving").
 workers = int(os.environ.get("HITL_WEB_WORKERS", "1"))
-graceful_timeout = 10  # waiting agents are answered by their next call, after a restart too
+# From SIGTERM to the kill: the drain (HITL_DRAIN_SECONDS), then requests in flight finish (a call
+# forwarded upstream may take its upstream's timeout). README, "Restarting without dropping anyone".
+graceful_timeout = int(DRAIN_SECONDS) + 30
 accesslog = None
 
 

@@ -1,0 +1,254 @@
+"""A rolling restart under load loses nobody: two web processes (gunicorn with Countersign's own
+worker, as deployed) on the test database, twenty agents proposing and ten parked on `/wait`
+through `hitl_client`, one process stopped with SIGTERM and a replacement started beside it.
+
+Between the clients and the processes stands what a load balancer does (`Balancer`): round robin
+over the processes whose `/readyz` answered 200 at its last check (every 0.1 s), and the next
+process when one refuses the connection. The processes and the clients are the real ones."""
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+from django.db import connection
+
+from approvals.models import Action
+from hitl_client import Client
+from policies.models import Agent
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+PROPOSING_AGENTS = 20
+PARKED_AGENTS = 10
+DRAIN_SECONDS = 1.5
+WAITING_GAUGE = re.compile(r"^countersign_waiting_requests (\S+)$", re.MULTILINE)
+
+
+def free_port():
+    with contextlib.closing(__import__("socket").socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class WebProcess:
+    """`gunicorn -c hitl_site/gunicorn_conf.py` of its own, one worker, on a port of its own."""
+
+    def __init__(self, env, log_dir):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(log_dir / f"gunicorn-{self.port}.log", "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "hitl_site/gunicorn_conf.py", "--bind", f"127.0.0.1:{self.port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def until_ready(self, seconds=60):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"gunicorn on {self.port} exited; see {self.log.name}"
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    return self
+            time.sleep(0.1)
+        raise AssertionError(f"gunicorn on {self.port} was not ready within {seconds} s")
+
+    def waiting(self):
+        """How many requests this process says are parked (its /metrics gauge)."""
+        match = WAITING_GAUGE.search(httpx.get(self.url + "/metrics", timeout=5).text)
+        return float(match[1]) if match else 0.0
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+class Balancer(httpx.BaseTransport):
+    """A load balancer's routing, as an httpx transport: round robin over the processes ready at
+    the last health check, and on a refused connection the next one. Every check is logged."""
+
+    def __init__(self):
+        self.processes = []
+        self.ready = []
+        self.checks = []  # (process, status or None when it refused the connection)
+        self.turn = 0
+        self.lock = threading.Lock()
+        self.inner = httpx.HTTPTransport()
+        self.stopping = threading.Event()
+        self.checker = threading.Thread(target=self.check_health, daemon=True)
+
+    def add(self, process):
+        with self.lock:
+            self.processes.append(process)
+
+    def check_health(self):
+        with httpx.Client(timeout=2) as http:
+            while not self.stopping.is_set():
+                ready = []
+                for process in list(self.processes):
+                    try:
+                        status = http.get(process.url + "/readyz").status_code
+                    except httpx.TransportError:
+                        status = None
+                    self.checks.append((process, status))
+                    if status == 200:
+                        ready.append(process)
+                with self.lock:
+                    self.ready = ready
+                self.stopping.wait(0.1)
+
+    def handle_request(self, request):
+        with self.lock:
+            candidates = list(self.ready)
+            self.turn += 1
+            turn = self.turn
+        if not candidates:
+            raise httpx.ConnectError("no web process is ready", request=request)
+        error = None
+        for offset in range(len(candidates)):
+            process = candidates[(turn + offset) % len(candidates)]
+            request.url = request.url.copy_with(host="127.0.0.1", port=process.port)
+            request.headers["Host"] = f"127.0.0.1:{process.port}"
+            try:
+                return self.inner.handle_request(request)
+            except httpx.ConnectError as refused:
+                error = refused
+        raise error
+
+    def close(self):
+        self.stopping.set()
+        self.checker.join()
+        self.inner.close()
+
+
+@pytest.fixture
+def restart_env(transactional_db, tmp_path):
+    """The environment of the test's web processes: the test database, a short drain."""
+    test_database = "/" + connection.settings_dict["NAME"]
+    env = {**os.environ, "DATABASE_URL": urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=test_database))}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env.update(HITL_WEB_WORKERS="1", HITL_DRAIN_SECONDS=str(DRAIN_SECONDS))
+    return env
+
+
+@pytest.fixture
+def restart_balancer(restart_env, tmp_path):
+    balancer = Balancer()
+    started = []
+
+    def start():
+        process = WebProcess(restart_env, tmp_path)
+        started.append(process)
+        return process
+
+    balancer.start = start
+    yield balancer
+    balancer.close()
+    for process in started:
+        process.stop()
+
+
+def test_a_rolling_restart_under_load_keeps_every_proposal_once_and_answers_every_waiting_agent(
+    restart_balancer, refund_type, supervisor
+):
+    balancer = restart_balancer
+    old, other = balancer.start(), balancer.start()
+    for process in (old.until_ready(), other.until_ready()):
+        balancer.add(process)
+    balancer.checker.start()
+    while len(balancer.ready) < 2:
+        time.sleep(0.05)
+
+    def client(name):
+        token = Agent.objects.create(name=name).issue_token(label="restart")
+        # One retry of a failed request, no more: what the issue allows.
+        return Client("http://balancer", token, transport=balancer, retries=1, backoff=0.1, timeout=30)
+
+    # Ten agents parked on /wait, spread over both processes.
+    waiters = [client(f"waiting-{n}") for n in range(PARKED_AGENTS)]
+    parked = [w.propose("payments.refund", {"customer": f"cus_w{n}", "amount": 20, "currency": "USD"}) for n, w in
+              enumerate(waiters)]  # fmt: skip
+    assert {action["status"] for action in parked} == {"pending"}
+    answers, wait_errors = {}, []
+
+    def wait(waiter, action):
+        try:
+            answers[action["id"]] = waiter.wait(action["id"], timeout=120, poll=25)
+        except Exception as error:  # noqa: BLE001 - the assertion below names it
+            wait_errors.append(repr(error))
+
+    waiting = [threading.Thread(target=wait, args=pair) for pair in zip(waiters, parked)]
+    for thread in waiting:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while old.waiting() + other.waiting() < PARKED_AGENTS or old.waiting() == 0:
+        assert time.monotonic() < deadline, "the agents did not park on both processes"
+        time.sleep(0.1)
+
+    # Twenty agents proposing as fast as they are answered, each proposal with its own key.
+    proposers = [client(f"proposing-{n}") for n in range(PROPOSING_AGENTS)]
+    kept, failed = {}, []
+    proposing = threading.Event()
+
+    def propose(proposer, n):
+        sent = 0
+        while proposing.is_set() or sent == 0:
+            key = str(uuid.uuid4())
+            params = {"customer": f"cus_p{n}x{sent}", "amount": 5, "currency": "USD"}
+            try:
+                kept[key] = proposer.propose("payments.refund", params, idempotency_key=key)["id"]
+            except Exception as error:  # noqa: BLE001 - the assertion below names it
+                failed.append(f"{key}: {error!r}")
+            sent += 1
+
+    proposing.set()
+    load = [threading.Thread(target=propose, args=(p, n)) for n, p in enumerate(proposers)]
+    for thread in load:
+        thread.start()
+    time.sleep(1)
+
+    # The restart: SIGTERM to one process, its replacement started beside it.
+    stopped_at = len(balancer.checks)
+    old.process.send_signal(signal.SIGTERM)
+    replacement = balancer.start().until_ready()
+    balancer.add(replacement)
+    old.process.wait(60)
+    time.sleep(1)  # proposals go on, on the other two
+    proposing.clear()
+    for thread in load:
+        thread.join(60)
+
+    # A person decides after the restart: every parked agent hears it, wherever it re-attached.
+    Action.approve_all(list(Action.objects.filter(pk__in=[a["id"] for a in parked])), by=supervisor)
+    for thread in waiting:
+        thread.join(60)
+
+    assert failed == []
+    assert wait_errors == []
+    assert {answers[a["id"]]["status"] for a in parked} == {"approved"} and len(answers) == PARKED_AGENTS
+    stored = Action.objects.filter(idempotency_key__in=list(kept))
+    assert stored.count() == len(kept) > 100
+    assert {str(pk) for pk in stored.values_list("pk", flat=True)} == set(kept.values())
+    # The stopped process said it was draining before it stopped answering.
+    statuses = [status for process, status in balancer.checks[stopped_at:] if process is old]
+    assert 503 in statuses
+    assert statuses.index(503) < (statuses.index(None) if None in statuses else len(statuses))
+    for client_ in waiters + proposers:
+        client_.close()
