@@ -259,3 +259,14 @@ def api(client, token):
 def pending(api, refund_type):
     """A refund the agent proposed, waiting for a person."""
     return Action.objects.get(pk=api.propose(rationale="Customer reports a double charge").json()["id"])
+
+
+@pytest.fixture
+def stopping_process():
+    """This process's readiness (`hitl_lib.readiness`), for a test that stops it as SIGTERM would;
+    set back to ready afterwards, which a real process never is."""
+    from hitl_lib import readiness
+
+    yield readiness
+    readiness._draining.clear()
+    readiness._released.clear()
