@@ -46,13 +46,15 @@ class DrainingServer(Server):
         heartbeat = asyncio.ensure_future(self._heartbeat())
         try:
             readiness.drain()
-            if self.drain_seconds > 0:
-                await asyncio.sleep(self.drain_seconds)
+            loop = asyncio.get_running_loop()
+            until = loop.time() + self.drain_seconds
+            while loop.time() < until and not self.force_exit:  # a second Ctrl-C: no more waiting
+                await asyncio.sleep(0.1)
             # Released once uvicorn's shutdown has stopped accepting and marked every open
             # connection to close after its answer (the synchronous start of `Server.shutdown`,
             # before its first await): a released agent's next request cannot come back on the
             # same connection.
-            asyncio.get_running_loop().call_soon(readiness.release)
+            loop.call_soon(readiness.release)
             await super().shutdown(sockets)
         finally:
             heartbeat.cancel()
