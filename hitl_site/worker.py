@@ -29,9 +29,10 @@ from uvicorn_worker import UvicornWorker
 
 from hitl_lib import readiness
 
-# How long a stopping process stays in rotation with /readyz at 503: longer than a load balancer's
-# health check interval takes to notice (HAProxy's `inter 1s fall 1`, a readiness probe's period).
-DRAIN_SECONDS = float(os.environ.get("HITL_DRAIN_SECONDS", "3"))
+# How long a stopping process stays in rotation with /readyz at 503: longer than a load balancer
+# takes to notice (two failed checks two seconds apart, as deploy/haproxy.cfg's `inter 2s fall 2`;
+# a readiness probe's period times its failure threshold).
+DRAIN_SECONDS = float(os.environ.get("HITL_DRAIN_SECONDS", "5"))
 MARGIN_SECONDS = 2  # between uvicorn cancelling what is left and gunicorn's kill
 
 
