@@ -1,6 +1,7 @@
 """A rolling restart under load loses nobody: two web processes (gunicorn with Countersign's own
 worker, as deployed) on the test database, twenty agents proposing and ten parked on `/wait`
-through `hitl_client`, one process stopped with SIGTERM and a replacement started beside it.
+through `hitl_client`, one process stopped with SIGTERM and a replacement started beside it; and
+gunicorn's own reload (HUP), its workers replaced on the socket it keeps.
 
 Between the clients and the processes stands what a load balancer does (`Balancer`): round robin
 over the processes its health checks (`/readyz` every 0.1 s) find ready, and the next process when
@@ -63,6 +64,12 @@ class WebProcess:
                     return self
             time.sleep(0.1)
         raise AssertionError(f"gunicorn on {self.port} was not ready within {seconds} s")
+
+    def workers(self):
+        """The pids of its web processes (the master's children)."""
+        return [
+            int(pid) for pid in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        ]
 
     def waiting(self):
         """How many requests this process says are parked (its /metrics gauge)."""
@@ -169,6 +176,98 @@ def restart_balancer(restart_env, tmp_path):
         process.stop()
 
 
+class Watched(httpx.BaseTransport):
+    """`inner`, noting every request that fails in transport in `errors`."""
+
+    def __init__(self, inner, errors):
+        self.inner, self.errors = inner, errors
+
+    def handle_request(self, request):
+        try:
+            return self.inner.handle_request(request)
+        except httpx.TransportError as error:
+            self.errors.append(f"{request.url.path}: {error!r}")
+            raise
+
+
+class Fleet:
+    """Ten agents parked on `/wait` and twenty proposing as fast as they are answered (each
+    proposal with its own Idempotency-Key), through `hitl_client` with one retry of a failed
+    request, no more: what the issue allows."""
+
+    def __init__(self, base_url, transport=None):
+        def client(name, transport):
+            token = Agent.objects.create(name=name).issue_token(label="restart")
+            return Client(base_url, token, transport=transport, retries=1, backoff=0.1, timeout=30)
+
+        self.cut = []  # a parked agent's request that failed in transport (its connection cut)
+        watched = Watched(transport or httpx.HTTPTransport(), self.cut)
+        self.waiters = [client(f"waiting-{n}", watched) for n in range(PARKED_AGENTS)]
+        self.proposers = [client(f"proposing-{n}", transport) for n in range(PROPOSING_AGENTS)]
+        self.parked, self.answers, self.wait_errors = [], {}, []
+        self.kept, self.failed = {}, []
+        self.proposing = threading.Event()
+        self.threads = []
+
+    def park(self):
+        for n, waiter in enumerate(self.waiters):
+            params = {"customer": f"cus_w{n}", "amount": 20, "currency": "USD"}
+            self.parked.append(waiter.propose("payments.refund", params))
+        assert {action["status"] for action in self.parked} == {"pending"}
+        self.waiting = [threading.Thread(target=self._wait, args=pair) for pair in zip(self.waiters, self.parked)]
+        for thread in self.waiting:
+            thread.start()
+
+    def _wait(self, waiter, action):
+        try:
+            # The API's longest poll, longer than gunicorn's graceful timeout: only the drain answers it early.
+            self.answers[action["id"]] = waiter.wait(action["id"], timeout=120, poll=60)
+        except Exception as error:  # noqa: BLE001 - the assertion names it
+            self.wait_errors.append(repr(error))
+
+    def start_proposing(self):
+        self.proposing.set()
+        self.load = [threading.Thread(target=self._propose, args=pair) for pair in enumerate(self.proposers)]
+        for thread in self.load:
+            thread.start()
+
+    def _propose(self, n, proposer):
+        sent = 0
+        while self.proposing.is_set() or sent == 0:
+            key = str(uuid.uuid4())
+            params = {"customer": f"cus_p{n}x{sent}", "amount": 5, "currency": "USD"}
+            try:
+                self.kept[key] = proposer.propose("payments.refund", params, idempotency_key=key)["id"]
+            except Exception as error:  # noqa: BLE001 - the assertion names it
+                self.failed.append(f"{key}: {error!r}")
+            sent += 1
+
+    def stop_proposing(self):
+        self.proposing.clear()
+        for thread in self.load:
+            thread.join(60)
+
+    def decided_by(self, supervisor):
+        """A person approves the parked agents' actions; every agent hears it, wherever it re-attached."""
+        Action.approve_all(list(Action.objects.filter(pk__in=[a["id"] for a in self.parked])), by=supervisor)
+        for thread in self.waiting:
+            thread.join(60)
+
+    def assert_nobody_dropped(self):
+        assert self.failed == []
+        assert self.wait_errors == []
+        assert self.cut == []  # each parked agent was answered, none had its connection cut
+        assert len(self.answers) == PARKED_AGENTS
+        assert {answer["status"] for answer in self.answers.values()} == {"approved"}
+        stored = Action.objects.filter(idempotency_key__in=list(self.kept))
+        assert stored.count() == len(self.kept) > 50
+        assert {str(pk) for pk in stored.values_list("pk", flat=True)} == set(self.kept.values())
+
+    def close(self):
+        for client in self.waiters + self.proposers:
+            client.close()
+
+
 def test_a_rolling_restart_under_load_keeps_every_proposal_once_and_answers_every_waiting_agent(
     restart_balancer, refund_type, supervisor
 ):
@@ -179,80 +278,56 @@ def test_a_rolling_restart_under_load_keeps_every_proposal_once_and_answers_ever
     balancer.checker.start()
     while len(balancer.ready) < 2:
         time.sleep(0.05)
-
-    def client(name):
-        token = Agent.objects.create(name=name).issue_token(label="restart")
-        # One retry of a failed request, no more: what the issue allows.
-        return Client("http://balancer", token, transport=balancer, retries=1, backoff=0.1, timeout=30)
-
-    # Ten agents parked on /wait, spread over both processes.
-    waiters = [client(f"waiting-{n}") for n in range(PARKED_AGENTS)]
-    parked = [w.propose("payments.refund", {"customer": f"cus_w{n}", "amount": 20, "currency": "USD"}) for n, w in
-              enumerate(waiters)]  # fmt: skip
-    assert {action["status"] for action in parked} == {"pending"}
-    answers, wait_errors = {}, []
-
-    def wait(waiter, action):
-        try:
-            answers[action["id"]] = waiter.wait(action["id"], timeout=120, poll=25)
-        except Exception as error:  # noqa: BLE001 - the assertion below names it
-            wait_errors.append(repr(error))
-
-    waiting = [threading.Thread(target=wait, args=pair) for pair in zip(waiters, parked)]
-    for thread in waiting:
-        thread.start()
+    fleet = Fleet("http://balancer", transport=balancer)
+    fleet.park()
     deadline = time.monotonic() + 30
     while old.waiting() + other.waiting() < PARKED_AGENTS or old.waiting() == 0:
         assert time.monotonic() < deadline, "the agents did not park on both processes"
         time.sleep(0.1)
-
-    # Twenty agents proposing as fast as they are answered, each proposal with its own key.
-    proposers = [client(f"proposing-{n}") for n in range(PROPOSING_AGENTS)]
-    kept, failed = {}, []
-    proposing = threading.Event()
-
-    def propose(proposer, n):
-        sent = 0
-        while proposing.is_set() or sent == 0:
-            key = str(uuid.uuid4())
-            params = {"customer": f"cus_p{n}x{sent}", "amount": 5, "currency": "USD"}
-            try:
-                kept[key] = proposer.propose("payments.refund", params, idempotency_key=key)["id"]
-            except Exception as error:  # noqa: BLE001 - the assertion below names it
-                failed.append(f"{key}: {error!r}")
-            sent += 1
-
-    proposing.set()
-    load = [threading.Thread(target=propose, args=(p, n)) for n, p in enumerate(proposers)]
-    for thread in load:
-        thread.start()
+    fleet.start_proposing()
     time.sleep(1)
 
     # The restart: SIGTERM to one process, its replacement started beside it.
     stopped_at = len(balancer.checks)
     old.process.send_signal(signal.SIGTERM)
-    replacement = balancer.start().until_ready()
-    balancer.add(replacement)
+    balancer.add(balancer.start().until_ready())
     old.process.wait(60)
     time.sleep(1)  # proposals go on, on the other two
-    proposing.clear()
-    for thread in load:
-        thread.join(60)
+    fleet.stop_proposing()
+    fleet.decided_by(supervisor)
 
-    # A person decides after the restart: every parked agent hears it, wherever it re-attached.
-    Action.approve_all(list(Action.objects.filter(pk__in=[a["id"] for a in parked])), by=supervisor)
-    for thread in waiting:
-        thread.join(60)
-
-    assert failed == []
-    assert wait_errors == []
-    assert {answers[a["id"]]["status"] for a in parked} == {"approved"} and len(answers) == PARKED_AGENTS
-    stored = Action.objects.filter(idempotency_key__in=list(kept))
-    assert stored.count() == len(kept) > 50
-    assert {str(pk) for pk in stored.values_list("pk", flat=True)} == set(kept.values())
+    fleet.assert_nobody_dropped()
     # The stopped process said it was draining before it stopped answering.
     statuses = [status for process, status in balancer.checks[stopped_at:] if process is old]
     assert 503 in statuses
     assert statuses.index(503) < (statuses.index(None) if None in statuses else len(statuses))
-    for client_ in waiters + proposers:
-        client_.close()
+    fleet.close()
+
+
+def test_a_reload_with_hup_under_load_keeps_every_proposal_once_and_answers_every_waiting_agent(
+    restart_env, tmp_path, refund_type, supervisor
+):
+    """systemd's `ExecReload=kill -s HUP`: gunicorn starts new workers on the socket it keeps, and
+    the old ones drain. No load balancer: the clients reach the one address throughout."""
+    web = WebProcess({**restart_env, "HITL_WEB_WORKERS": "2"}, tmp_path).until_ready()
+    try:
+        old_workers = set(web.workers())
+        fleet = Fleet(web.url)
+        fleet.park()
+        fleet.start_proposing()
+        time.sleep(1)
+
+        web.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while set(web.workers()) & old_workers or len(web.workers()) < 2:
+            assert time.monotonic() < deadline, "the old workers did not all stop"
+            time.sleep(0.1)
+        time.sleep(1)  # proposals go on, on the new workers
+        fleet.stop_proposing()
+        fleet.decided_by(supervisor)
+
+        fleet.assert_nobody_dropped()
+        assert not set(web.workers()) & old_workers
+        fleet.close()
+    finally:
+        web.stop()
