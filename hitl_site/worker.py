@@ -15,8 +15,9 @@ not do in time: they were cut when gunicorn killed the worker. Here the shutdown
    drain and a margin) is cancelled, the application's lifespan ends (closing its database
    connections), and the worker exits before gunicorn would kill it.
 
-Gunicorn's `worker_int` and `worker_abort` hooks are for SIGINT/SIGQUIT and SIGABRT (a quick
-exit, no drain); uvicorn handles SIGTERM itself, so the drain hooks into its `Server.shutdown`.
+Gunicorn's `worker_int` and `worker_abort` hooks run on its own workers' quick exits (SIGINT or
+SIGQUIT, SIGABRT); this worker's SIGTERM and SIGINT are uvicorn's, so the drain hooks into uvicorn's
+`Server.shutdown`, and `graceful_timeout` (hitl_site/gunicorn_conf.py) leaves it the time.
 """
 
 import asyncio
