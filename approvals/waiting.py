@@ -17,6 +17,7 @@ from django.db import InterfaceError, OperationalError
 from prometheus_client import Gauge
 
 from approvals.models import ACTION_CHANNEL, INBOX_CHANNEL, Action
+from hitl_lib import readiness
 from hitl_lib.dbthreads import database
 from hitl_lib.listen import Listener
 from policies.models import ActionType, Agent
@@ -32,6 +33,8 @@ def _waiter_key(channel, payload):
 
 
 listener = Listener((ACTION_CHANNEL, INBOX_CHANNEL), _waiter_key)
+# A process that stops answers its parked requests at once (hitl_lib.readiness): wake them all.
+readiness.on_release(listener.wake_all)
 
 # Exposed on /metrics (insights.metrics): what waiting costs this process, for operators and the bench.
 WAITING_REQUESTS = Gauge(
@@ -40,10 +43,13 @@ WAITING_REQUESTS = Gauge(
 )
 
 
-async def wait_until(action_id, timeout, done, shape=lambda action: action):
+async def wait_until(action_id, timeout, done, shape=lambda action: action, *, drain=True):
     """Wait until `done(shape(action))` for the action `action_id` (loaded with its type, agent and
     decision), or `timeout` seconds pass (`None`: for ever); returns the last shape. `shape` runs
     in a database thread and receives `None` for an action that does not exist.
+
+    With `drain`, a process that stops (`hitl_lib.readiness.released()`) ends the wait at once, as
+    a timeout would: the caller answers with what it has, and the client re-attaches elsewhere.
 
     The first read's errors are the caller's (a 404, a 503); once waiting, a read that fails
     because PostgreSQL is away is tried again at the next wake-up or poll, and the waiter goes on."""
@@ -52,6 +58,8 @@ async def wait_until(action_id, timeout, done, shape=lambda action: action):
     try:
         now = await read_action(action_id, shape)
         while not done(now):
+            if drain and readiness.released():
+                break
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 break
@@ -129,6 +137,7 @@ def _read_and_shape(reads):
 STREAM_KEEPALIVE_SECONDS = 15.0  # a comment line this often, so proxies keep the stream open
 STREAM_COALESCE_SECONDS = 0.1  # changes closer together than this are sent as one event
 STREAM_RETRY_MS = 2000  # how soon a browser reconnects a dropped stream
+STREAM_RELEASE_RETRY_MS = 250  # how soon it reconnects a stream ended by a process that stops
 
 
 def _kind(channel, payload):
@@ -152,6 +161,11 @@ async def inbox_events():
             stream.queue.get_nowait()  # the "connected" below has every inbox ask anew anyway
         yield f"retry: {STREAM_RETRY_MS}\nevent: changed\ndata: connected\n\n"
         while True:
+            if readiness.released():
+                # This process stops: the browser reconnects (soon, and through the load balancer
+                # to another process), and its "connected" there has the inbox ask anew.
+                yield f"retry: {STREAM_RELEASE_RETRY_MS}\n\n"
+                return
             try:
                 item = await asyncio.wait_for(stream.queue.get(), STREAM_KEEPALIVE_SECONDS)
             except TimeoutError:

@@ -132,6 +132,49 @@ FIGURES = [
         "×",
         Target(">=", 0.8, on="ratio"),
     ),
+    # Issue 30: two web processes, one per core (bench/scale_out.py).
+    Figure(
+        "proposals per second, two processes",
+        "scale_out",
+        "the same proposals through gunicorn with HITL_WEB_WORKERS=2",
+        "the bare insert through the same two processes",
+        "req/s",
+        Target(">=", 0.8, on="ratio"),
+    ),
+    Figure(
+        "proposals gain from 1 to 4 clients, two processes",
+        "scale_out",
+        "proposals/s at 4 clients ÷ at 1 client through the two processes, each endpoint alternated",
+        "the same ratio for the bare insert, same run",
+        "×",
+        Target(">=", 0.8, on="ratio"),
+    ),
+    Figure(
+        "proposals per second, two processes beside one",
+        "scale_out",
+        "proposals/s with HITL_WEB_WORKERS=2, phases alternated with the same gunicorn at 1",
+        "proposals/s with one process, same run",
+        "req/s",
+        Target(">=", 1.6, on="ratio"),
+    ),
+    Figure(
+        "rolling restart: failed proposals",
+        "scale_out",
+        "SIGTERM to one of two web processes under 20 clients proposing, gunicorn starting its replacement: "
+        "proposals that failed after one client retry, or were not stored exactly once",
+        "",
+        "proposals",
+        Target("<=", 0),
+    ),
+    Figure(
+        "rolling restart: parked agents answered p95",
+        "scale_out",
+        "agents parked on /wait across that restart (200 small, 1,000 full), approved by batches of 100 once the "
+        "replacement started: a batch's answer to each of its agents' /wait answer",
+        "",
+        "ms",
+        Target("<=", 1000),
+    ),
     Figure(
         "decision propagation p50",
         "propagation",
@@ -428,6 +471,6 @@ def format_table(rows):
 def _number(value, unit):
     if value is None:
         return "—"
-    if unit == "queries":
+    if unit in ("queries", "proposals"):
         return f"{value:.0f}"
     return f"{value:,.1f} {unit}" if abs(value) < 1000 else f"{value:,.0f} {unit}"

@@ -78,14 +78,16 @@ def measure(stack):
     }
 
 
-def scaling(stack, bodies, low=1, high=4):
-    """Throughput at `high` clients ÷ at `low`, for proposals beside the bare insert."""
+def scaling(stack, bodies, low=1, high=4, web_url=None):
+    """Throughput at `high` clients ÷ at `low`, for proposals beside the bare insert, served by
+    `web_url` (the stack's gunicorn when None)."""
+    web_url = web_url or stack.web_url
     phases = {(path, clients): Phase() for path in ("/bench/baseline", "/api/v1/actions") for clients in (low, high)}
     for _ in range(stack.scale.rounds):
         for clients in (low, high):
             scale = dataclasses.replace(stack.scale, clients=clients)
             for path, tokens in (("/bench/baseline", [None]), ("/api/v1/actions", stack.actors.tokens)):
-                phases[path, clients].add(asyncio.run(load(stack.web_url, path, bodies, tokens, scale)))
+                phases[path, clients].add(asyncio.run(load(web_url, path, bodies, tokens, scale)))
     for (path, clients), phase in phases.items():
         phase.check(f"{path} at {clients} clients")
     rate = {key: phase.per_second for key, phase in phases.items()}

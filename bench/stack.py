@@ -66,6 +66,7 @@ class Stack:
         self.scale = scale
         self.run_dir = Path(os.environ["HITL_RUN_DIR"])
         self._started_services = []
+        self._webs = []
         self._gunicorn = None
         self._web_url = None
         self.actors = None  # bench.volume.Actors, once the database is ready
@@ -119,30 +120,16 @@ class Stack:
         return self._gunicorn.pid
 
     def _start_gunicorn(self):
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "SITE_URL": url}
-        self._gunicorn_log = open(self.run_dir / "gunicorn.log", "ab")
-        self._gunicorn = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}"] + GUNICORN_ARGS,
-            cwd=BASE_DIR,
-            env=env,
-            stdout=self._gunicorn_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self._gunicorn.poll() is not None:
-                raise RuntimeError(f"gunicorn exited at start; see {self.run_dir / 'gunicorn.log'}")
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    self._web_url = url
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer at {url}; see {self.run_dir / 'gunicorn.log'}")
+        self._gunicorn = self.start_web()
+        self._web_url = self._gunicorn.url
+
+    def start_web(self, workers=None):
+        """Another gunicorn on the bench's database, as production runs it, with `workers` web
+        processes (HITL_WEB_WORKERS; the environment's when None); stopped by `down()` too."""
+        env = {} if workers is None else {"HITL_WEB_WORKERS": str(workers)}
+        web = Web(self.run_dir, env)
+        self._webs.append(web)
+        return web
 
     def reviewer_session(self, client, username):
         """Log `client` (an httpx client on `web_url`) in through the real login form; returns
@@ -159,14 +146,8 @@ class Stack:
         return client.cookies["csrftoken"]
 
     def down(self):
-        if self._gunicorn is not None and self._gunicorn.poll() is None:
-            os.killpg(self._gunicorn.pid, signal.SIGTERM)
-            try:
-                self._gunicorn.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._gunicorn.pid, signal.SIGKILL)
-                self._gunicorn.wait()
-            self._gunicorn_log.close()
+        for web in self._webs:
+            web.stop()
         if "django" in sys.modules:
             from django.db import connections
 
@@ -177,6 +158,51 @@ class Stack:
         from hitl_site import embedded
 
         embedded.down(self._started_services)
+
+
+class Web:
+    """One gunicorn (`GUNICORN_ARGS`) on a free port, answering `/readyz` before this returns."""
+
+    def __init__(self, run_dir, env):
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = run_dir / f"gunicorn-{port}.log"
+        self._log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}"] + GUNICORN_ARGS,
+            cwd=BASE_DIR,
+            env={**os.environ, "SITE_URL": self.url, **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.pid = self.process.pid
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited at start; see {self.log_path}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not answer at {self.url}; see {self.log_path}")
+
+    def workers(self):
+        """The pids of its web processes (the master's children)."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.pid, signal.SIGTERM)
+            try:
+                self.process.wait(60)  # past the drain (hitl_site/worker.py)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.process.wait()
+        self._log.close()
 
 
 def _free_port():

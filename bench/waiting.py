@@ -80,10 +80,10 @@ def _raise_open_file_limit(count):
         raise RuntimeError(f"{count:,} waiting agents need {count + 1000:,} open files; the limit is {soft:,}")
 
 
-def _pending_actions(count):
+def _pending_actions(count, name="bench-waiting-fleet"):
     """`count` pending refunds of one agent of the fleet's own (one bulk insert), and its token."""
     try:
-        agent = Agent.objects.create(name="bench-waiting-fleet")
+        agent = Agent.objects.create(name=name)
         token = agent.issue_token(label="bench")
         refund = ActionType.objects.get(key="payments.refund")
         now = timezone.now()

@@ -35,6 +35,7 @@ from approvals.services import InFlight, KeyReused
 from approvals.waiting import wait_until
 from gateway import calls
 from gateway.upstream import Sessions, UpstreamError
+from hitl_lib import readiness
 from hitl_lib.dbthreads import database
 from policies.routing import Refusal
 
@@ -199,6 +200,8 @@ async def call_tool(ctx, params):
         if modern(ctx):
             return await hold_round(ctx, sessions, upstream, tool, action, elicit=True)
         action = await held(ctx, action)
+        if action.status == Action.Status.PENDING:  # released by a process that stops
+            return not_run(call_again_text(action))
     elif created:  # approved or refused on arrival: no other request can hold this action
         return await conclude(ctx, sessions, upstream, tool, action, sole=True)
     return await conclude(ctx, sessions, upstream, tool, action)
@@ -224,7 +227,8 @@ async def hold_round(ctx, sessions, upstream, tool, action, *, elicit):
             action.pk, settings.HITL_MCP_HOLD_SECONDS, done=lambda now: now.status != Action.Status.PENDING
         )
     except asyncio.CancelledError:  # the client closed the response stream: 2026's cancellation
-        await asyncio.shield(database(calls.cancel_if_pending, action.pk))
+        if not readiness.draining():  # not the process stopping: the call stays held for its retry
+            await asyncio.shield(database(calls.cancel_if_pending, action.pk))
         raise
     if action.status != Action.Status.PENDING:
         return await conclude(ctx, sessions, upstream, tool, action)
@@ -336,7 +340,8 @@ async def held(ctx, action):
     try:
         return await await_decision(action)
     except asyncio.CancelledError:
-        await asyncio.shield(database(calls.cancel_if_pending, action.pk))
+        if not readiness.draining():  # not the process stopping: the call stays held for its retry
+            await asyncio.shield(database(calls.cancel_if_pending, action.pk))
         raise
     finally:
         reporter.cancel()
@@ -346,7 +351,8 @@ async def await_decision(action):
     """Wait until `action` leaves `pending` and return it as it is then: approved (with its final
     parameters), rejected, expired or cancelled. Waits as long as it takes; the action's SLA and
     timeout fallback bound it. A coroutine woken by the process's one LISTEN connection
-    (`approvals.waiting`): no thread and no database connection is held while it waits."""
+    (`approvals.waiting`): no thread and no database connection is held while it waits. A process
+    that stops returns it still pending (`hitl_lib.readiness`)."""
     return await wait_until(action.pk, None, done=lambda now: now.status != Action.Status.PENDING)
 
 
@@ -371,7 +377,11 @@ async def forward(ctx, sessions, upstream, tool, action, *, sole=False):
 
     if not sole and not await database(calls.claim_forward, action):
         # Another request holding the same action (a retry attached to it) runs it: its result.
-        action = await wait_until(action.pk, None, done=lambda now: now.status != Action.Status.APPROVED)
+        # Not released by a process that stops: the one running it records the outcome (or that it
+        # stopped midway) before its process ends.
+        action = await wait_until(
+            action.pk, None, done=lambda now: now.status != Action.Status.APPROVED, drain=False
+        )
         return CallToolResult.model_validate(await database(calls.forwarded_result, action))
     session = sessions.for_spec(upstream.connection_spec())
     try:
@@ -394,9 +404,25 @@ async def reviewed(action):
     """The upstream's result held for a person (approvals/models/output_review.py): as released, maybe
     redacted, or isError saying it was withheld and why. Waits as the decision does: woken, no thread."""
     state = await wait_until(action.pk, None, done=calls.output_decided, shape=calls.output_state)
+    if state["output_review"]["status"] == "pending":  # released by a process that stops
+        return not_run(
+            "The call ran, and its output is held for a person's review; this Countersign process is restarting, so "
+            "the output cannot be given on this request. Do not call again (the tool already ran): "
+            f"{action.review_url}"
+        )
     if state["output_review"]["status"] == "withheld":
         return not_run(f"Not given to you: a person withheld this tool's output: {state['output_review']['note']}")
     return CallToolResult.model_validate(state["outcome"]["output"])
+
+
+def call_again_text(action):
+    """A 2025 held call released by a process that stops: the client's next identical call in the
+    same session (or run) attaches to the same pending action, on whichever process it lands."""
+    return (
+        "Not run yet: this call is still waiting for a person's approval, and the Countersign process holding "
+        "it is restarting. Call the tool again with the same arguments: the call attaches to the same pending "
+        f"approval (no second request is made). {calls.waiting_text(action)}"
+    )
 
 
 def not_run(text):

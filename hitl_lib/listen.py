@@ -99,6 +99,10 @@ class Listener:
         with self._lock:
             self._streams.discard(stream)
 
+    def wake_all(self):
+        """Wake every waiter and stream now, from any thread (a process that stops releases them)."""
+        self._wake_all()
+
     def waiting(self):
         """How many waiters are subscribed now (tests and the bench read it)."""
         with self._lock:

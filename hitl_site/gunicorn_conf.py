@@ -12,13 +12,18 @@ import gc
 import os
 import resource
 
+from hitl_site.worker import DRAIN_SECONDS
+
 wsgi_app = "hitl_site.asgi:application"
-worker_class = "uvicorn_worker.UvicornWorker"
+# uvicorn-worker's, draining on SIGTERM: /readyz 503, parked requests answered, nobody dropped.
+worker_class = "hitl_site.worker.Worker"
 # One process per core the server may use by default: no state lives in a process (MCP sessions,
 # held calls and tasks are rows, a decision wakes waiters on every process by NOTIFY), so any
 # number works, on any number of hosts, behind any proxy (README, "Replicas behind a proxy").
 workers = int(os.environ.get("HITL_WEB_WORKERS") or len(os.sched_getaffinity(0)))
-graceful_timeout = 10  # waiting agents are answered by their next call, after a restart too
+# From SIGTERM to the kill: the drain (HITL_DRAIN_SECONDS), then requests in flight finish (a call
+# forwarded upstream may take its upstream's timeout). README, "Restarting without dropping anyone".
+graceful_timeout = int(DRAIN_SECONDS) + 30
 accesslog = None
 
 

@@ -7,6 +7,8 @@ from django.db.utils import DatabaseError
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
+from hitl_lib import readiness
+
 
 @require_GET
 def healthz(request):
@@ -15,6 +17,11 @@ def healthz(request):
 
 @require_GET
 def readyz(request):
+    if readiness.draining():
+        # Asked to stop (SIGTERM): still answering what reaches it for a moment, but a load
+        # balancer should send new requests to another process (README, "Restarting without dropping anyone").
+        message = "This process is shutting down; send requests to another."
+        return JsonResponse({"status": "draining", "message": message}, status=503)
     checks = {"postgresql": _postgresql_answers(), "redis": _redis_answers()}
     down = [name for name, ok in checks.items() if not ok]
     body = {

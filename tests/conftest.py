@@ -279,3 +279,14 @@ def push_service():
     service = PushService()
     yield service
     service.close()
+
+
+@pytest.fixture
+def stopping_process():
+    """This process's readiness (`hitl_lib.readiness`), for a test that stops it as SIGTERM would;
+    set back to ready afterwards, which a real process never is."""
+    from hitl_lib import readiness
+
+    yield readiness
+    readiness._draining.clear()
+    readiness._released.clear()

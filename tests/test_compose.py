@@ -63,3 +63,12 @@ def test_the_replicas_and_celery_fit_the_databases_max_connections():
     assert workers * per_process + others <= max_connections - 3
     # What it is told of covers the other replica's processes.
     assert others >= (replicas - 1) * workers * per_process
+
+
+def test_a_stopping_replica_has_time_to_drain_before_docker_kills_it():
+    from hitl_site import gunicorn_conf
+
+    web = yaml.safe_load(COMPOSE.read_text())["services"]["web"]
+
+    assert web["stop_grace_period"].endswith("s")
+    assert int(web["stop_grace_period"][:-1]) > gunicorn_conf.graceful_timeout
