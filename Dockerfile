@@ -14,6 +14,7 @@ COPY insights ./insights
 COPY gateway ./gateway
 COPY identity ./identity
 COPY push ./push
+COPY teams ./teams
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./

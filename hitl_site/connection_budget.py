@@ -51,6 +51,17 @@ def problem(*, workers, max_connections, kept):
     )
 
 
+def fitting(workers):
+    """`workers`, or fewer when the server takes fewer connections (at least one: `check` then says
+    why even that does not fit); `workers` when PostgreSQL does not answer."""
+    try:
+        max_connections, kept = server_limits()
+    except psycopg.OperationalError:
+        return workers
+    room = max_connections - kept - settings.HITL_DB_OTHER_CONNECTIONS
+    return max(1, min(workers, room // per_process()))
+
+
 def check(workers):
     """Raise RuntimeError (gunicorn prints it and exits 1) when `workers` processes would not fit;
     else (needed, available), or None when PostgreSQL does not answer: an outage is no configuration

@@ -17,13 +17,33 @@ from hitl_site.worker import DRAIN_SECONDS
 wsgi_app = "hitl_site.asgi:application"
 # uvicorn-worker's, draining on SIGTERM: /readyz 503, parked requests answered, nobody dropped.
 worker_class = "hitl_site.worker.Worker"
+def cores():
+    """The cores this process may use: its CPU affinity, or a container's CPU quota when smaller."""
+    usable = len(os.sched_getaffinity(0))
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()
+    except (OSError, ValueError):
+        return usable
+    return usable if quota == "max" else max(1, min(usable, -(-int(quota) // int(period))))
+
+
+def default_workers():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hitl_site.settings")
+    from hitl_site import connection_budget
+
+    return connection_budget.fitting(cores())
+
+
 # One process per core the server may use by default: no state lives in a process (MCP sessions,
 # held calls and tasks are rows, a decision wakes waiters on every process by NOTIFY), so any
 # number works, on any number of hosts, behind any proxy (README, "Replicas behind a proxy").
-workers = int(os.environ.get("HITL_WEB_WORKERS") or len(os.sched_getaffinity(0)))
-# From SIGTERM to the kill: the drain (HITL_DRAIN_SECONDS), then requests in flight finish (a call
-# forwarded upstream may take its upstream's timeout). README, "Restarting without dropping anyone".
-graceful_timeout = int(DRAIN_SECONDS) + 30
+# Without HITL_WEB_WORKERS, fewer when PostgreSQL takes fewer connections (README, "Connection limits").
+workers = int(os.environ.get("HITL_WEB_WORKERS") or default_workers())
+# From SIGTERM to the kill: the drain (HITL_DRAIN_SECONDS), then requests in flight finish: a call
+# forwarded upstream just before the drain ended may take its upstream's timeout (30 s by default,
+# gateway/upstream.py), and uvicorn cancels what is left 2 s before the kill (hitl_site/worker.py).
+# README, "Restarting without dropping anyone".
+graceful_timeout = int(DRAIN_SECONDS) + 35
 accesslog = None
 
 

@@ -472,7 +472,7 @@ SLACK_SIGNING_SECRET = os.environ.get("SLACK_SIGNING_SECRET", "")
 SLACK_API_URL = os.environ.get("SLACK_API_URL", "https://slack.com/api/")
 # Microsoft Teams approvals (README, "Decide from Microsoft Teams"): without an app id nothing is
 # posted and every activity is refused. The app id and secret are the bot's Entra app registration's;
-# TEAMS_TENANT_ID (the bot's tenant) also keeps people of other tenants from deciding. Cards go to the
+# TEAMS_TENANT_ID (the bot's tenant) is required: only its people are matched to users. Cards go to the
 # channel whose conversation id is TEAMS_CHANNEL_CONVERSATION_ID (at TEAMS_SERVICE_URL) and, with
 # TEAMS_PERSONAL_CHATS, to the personal chat of each linked reviewer who may decide the action.
 # TEAMS_OPENID_METADATA_URL and TEAMS_TOKEN_URL are Microsoft's; they exist for tests' stand-ins.

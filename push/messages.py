@@ -171,6 +171,8 @@ def _send(message):
             ttl=ttl,
             timeout=settings.HITL_WEBHOOK_TIMEOUT_SECONDS,
         )
+    except (ValueError, IndexError) as failure:  # keys that are not a P-256 point and a secret
+        raise PermanentFailure(f"The subscription's keys are malformed: {one_line(str(failure))}") from None
     except WebPushException as failure:
         answer = failure.response
         if answer is None:  # the subscription's keys are malformed: no retry will help

@@ -1,6 +1,7 @@
 """The installable inbox (its web app manifest and service worker), turning push notifications on
 and off for a browser, and a notification's Approve."""
 
+import base64
 import json
 from functools import cache
 from pathlib import Path
@@ -82,6 +83,26 @@ def endpoint_refusal(endpoint):
     return ""
 
 
+def _base64url(value):
+    if not isinstance(value, str) or len(value) > 200:
+        return None
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except ValueError:
+        return None
+
+
+def keys_refusal(p256dh, auth):
+    """Why a subscription's keys cannot encrypt a message (RFC 8291): the browser's public key is an
+    uncompressed P-256 point (65 bytes, 0x04 first), its auth secret 16 bytes; both base64url."""
+    point, secret = _base64url(p256dh), _base64url(auth)
+    if point is None or len(point) != 65 or point[0] != 4:
+        return "The subscription's keys.p256dh is not a P-256 public key (65 bytes, base64url)."
+    if secret is None or len(secret) != 16:
+        return "The subscription's keys.auth is not a 16-byte secret (base64url)."
+    return ""
+
+
 @login_required
 @require_POST
 def subscribe(request):
@@ -97,8 +118,8 @@ def subscribe(request):
         return JsonResponse(
             {"error": "Send the subscription as JSON: endpoint, keys.p256dh and keys.auth."}, status=400
         )
-    if not (isinstance(p256dh, str) and isinstance(auth, str) and 0 < len(p256dh) <= 200 and 0 < len(auth) <= 100):
-        return JsonResponse({"error": "The subscription's keys are malformed."}, status=400)
+    if refusal := keys_refusal(p256dh, auth):
+        return JsonResponse({"error": refusal}, status=400)
     if refusal := endpoint_refusal(endpoint):
         return JsonResponse({"error": refusal}, status=422)
     # An endpoint is one browser's: subscribing it again (another person logged in there) moves it.
@@ -133,6 +154,9 @@ def approve(request, token):
     lock screen's own: a reversible action of a type allowed to be approved there."""
     if not request.user.is_authenticated:
         return _refused("Log in to Countersign to decide.", 401)
+    # Posted by this site's own service worker: another site's page must not spend the token.
+    if request.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin":
+        return _refused("Approve from the notification itself, or decide on the card.", 403)
     try:
         grant = read_approve_token(token)
     except signing.SignatureExpired:

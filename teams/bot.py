@@ -114,11 +114,12 @@ def countersign_user(activity):
     """The Countersign user who sent this activity, verified as that Teams user (the audit
     events of their decisions name Entra as the issuer and their object id as the subject), or
     None: their Entra object id's link, else their email as the Bot Connector gives it from the
-    tenant's directory. Only people of the configured tenant (TEAMS_TENANT_ID), when one is set."""
+    tenant's directory. Only people of the configured tenant (TEAMS_TENANT_ID): without one nobody
+    is matched, since any tenant can install an app that names this bot."""
     sender = activity.from_property
     aad = getattr(sender, "aad_object_id", None) or ""
     tenant = tenant_of(activity)
-    if not aad or (settings.TEAMS_TENANT_ID and tenant != settings.TEAMS_TENANT_ID):
+    if not aad or not settings.TEAMS_TENANT_ID or tenant != settings.TEAMS_TENANT_ID:
         return None
     user = TeamsUser.linked_user(aad)
     if user is None and activity.conversation:

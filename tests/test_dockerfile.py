@@ -84,3 +84,13 @@ def test_the_client_package_is_installed_as_its_own_distribution():
     ]
 
     assert any("./hitl_client" in shlex.split(arguments) for arguments in installs)
+
+
+def test_the_server_distribution_includes_every_local_package_the_server_imports():
+    import fnmatch
+    import tomllib
+
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    missing = {name for name in server_packages() if not any(fnmatch.fnmatch(name, pattern) for pattern in include)}
+
+    assert not missing, f"pyproject.toml's packages leave out {sorted(missing)}"

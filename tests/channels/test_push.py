@@ -135,6 +135,17 @@ def test_a_push_service_refusing_the_message_is_not_retried(api, push_service, s
     assert "HTTP 413" in message.last_error
 
 
+def test_keys_that_cannot_encrypt_fail_the_message_for_good(api, push_service, sues_phone):
+    Subscription.objects.update(p256dh="!!!!", auth="A")
+    api.propose()
+
+    deliver_all()
+
+    message = PushMessage.objects.get()
+    assert (message.status, message.attempts) == ("failed", 1)
+    assert "The subscription's keys are malformed" in message.last_error
+
+
 def test_an_action_decided_before_its_notification_went_out_is_not_sent(api, push_service, sues_phone, supervisor):
     action = Action.objects.get(pk=api.propose().json()["id"])
     action.reject(by=supervisor, reason="Duplicate")
@@ -285,6 +296,17 @@ def test_approve_from_the_notification_decides_once_as_its_reviewer_with_an_audi
     )
 
 
+def test_another_sites_page_cannot_spend_an_approve_token(approvable, supervisor):
+    action, approve_url = approvable
+
+    answer = logged_in(supervisor).post(approve_url, headers={"Sec-Fetch-Site": "cross-site"})
+
+    assert answer.status_code == 403
+    assert answer.json()["error"] == "Approve from the notification itself, or decide on the card."
+    action.refresh_from_db()
+    assert action.status == "pending"
+
+
 def test_an_approve_token_is_spent_by_the_approval_it_made(approvable, supervisor):
     action, approve_url = approvable
     ActionType.objects.filter(key="payments.refund").update(required_approvers=2)  # four eyes: Sue's is one of two
@@ -376,6 +398,16 @@ def test_a_subscription_must_name_a_push_service_this_server_sends_to(push_on, p
     assert insecure.json()["error"] == "The subscription's endpoint must be an https:// URL."
     malformed = browser.post("/push/subscribe", {"endpoint": 5}, content_type="application/json")
     assert malformed.status_code == 400
+    not_a_point = {**push_service.browser("x").subscription()}
+    not_a_point["keys"] = {**not_a_point["keys"], "p256dh": "AAAA"}
+    refused_keys = browser.post("/push/subscribe", not_a_point, content_type="application/json")
+    assert refused_keys.status_code == 400
+    assert refused_keys.json()["error"].startswith("The subscription's keys.p256dh is not a P-256 public key")
+    short_secret = {**push_service.browser("x").subscription()}
+    short_secret["keys"] = {**short_secret["keys"], "auth": "QQ"}
+    assert "keys.auth is not a 16-byte secret" in browser.post(
+        "/push/subscribe", short_secret, content_type="application/json"
+    ).json()["error"]
     assert Subscription.objects.count() == 0
 
 

@@ -231,6 +231,17 @@ def test_a_person_of_another_tenant_is_not_matched_even_by_email(posted, client,
     assert posted.status == "pending"
 
 
+def test_without_a_configured_tenant_nobody_is_matched(posted, client, microsoft, supervisor, settings):
+    """Any tenant may install an app naming this bot: with no tenant of its own, nobody decides."""
+    settings.TEAMS_TENANT_ID = ""
+    microsoft.members["29:sue"] = {"id": "29:sue", "aadObjectId": "aad-sue", "email": supervisor.email}
+    sue = TeamsPerson(client, microsoft, aad_object_id="aad-sue", teams_id="29:sue", tenant="any-tenant")
+
+    assert "Teams does not say who you are" in answered_message(sue.press("approve", posted))
+    posted.refresh_from_db()
+    assert posted.status == "pending"
+
+
 def test_nobody_approves_from_teams_what_was_asked_on_their_behalf(api, microsoft, refund_type, sue_in_teams):
     action = Action.objects.get(pk=api.propose(on_behalf_of="sue").json()["id"])
 

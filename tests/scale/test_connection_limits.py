@@ -69,6 +69,19 @@ def test_processes_that_fit_start_and_say_how_many_connections_they_may_open(sta
     assert f"PostgreSQL connections: at most 22 of the {available} available" in web.log()
 
 
+def test_without_a_number_set_gunicorn_starts_as_many_processes_as_fit_rather_than_refusing(start_web):
+    """Two cores here; the server's connections leave room for one process of 6 (a pool of 5 and
+    the LISTEN) beside everything else: one starts, and says so."""
+    _, available = server_allows()
+    others = available - 6 - 1
+
+    (web,) = start_web(1, HITL_WEB_WORKERS="", DB_POOL_MAX_SIZE="5", HITL_DB_OTHER_CONNECTIONS=str(others))
+
+    assert httpx.get(web.url + "/readyz").status_code == 200
+    assert f"PostgreSQL connections: at most {6 + others} of the {available} available" in web.log()
+    assert web.log().count("Booting worker") == 1
+
+
 def test_one_process_under_load_opens_at_most_its_pool_and_one_listen(tmp_path, token, refund_type):
     before = connections_to_the_test_database()
     port = free_port()
