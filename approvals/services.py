@@ -11,7 +11,6 @@ from prometheus_client import Histogram
 
 from approvals import tracing
 from approvals.models import Action, SlackMessage
-from approvals.models.outbox import queue_card_posts
 from approvals.signals import attention_needed
 from audit.log import Actor, record, record_many
 from hitl_lib.limits import Unacceptable, check_storable
@@ -269,7 +268,6 @@ def _propose(*, agent, action_type, proposal, body, idempotency_key, digest, rat
         if status == Action.Status.PENDING:
             SlackMessage.queue_posts([(action, action_type.slack_channel)])
             attention_needed.send(sender=Action, kind="new", actions=[action])
-            queue_card_posts([action])
         # One append for the proposal's events: the audit chain's lock is taken once, last.
         routed = {"level": decided.level, "status": status, "policy_version": action_type.version, **routed_as}
         record_many(

@@ -9,3 +9,8 @@ from django.dispatch import Signal
 #   "escalated"  moved up to the tier it now has (`action.escalation_tier`), for that tier.
 # Sent inside the transaction that made the change, so a receiver's rows commit or vanish with it.
 attention_needed = Signal()
+
+# Sent with `action_ids` when actions changed in a way a card posted about them shows (a decision
+# from any channel, an SLA warning, an escalation), in the changing transaction: a card channel
+# above approvals (Microsoft Teams) queues its cards to be updated in place, as Slack's are.
+cards_outdated = Signal()

@@ -129,6 +129,18 @@ class TeamsCard(Outbox):
         return len(created)
 
     @classmethod
+    def queue_for_signal(cls, sender, *, kind, actions, **kwargs):
+        """approvals' `attention_needed`: a new pending action is posted (a warning or an escalation
+        reaches the cards through `cards_outdated`)."""
+        if kind == "new":
+            cls.queue_posts(actions)
+
+    @classmethod
+    def queue_for_outdated(cls, sender, *, action_ids, **kwargs):
+        """approvals' `cards_outdated`."""
+        cls.queue_updates(action_ids)
+
+    @classmethod
     def queue_updates(cls, action_ids):
         """The actions changed: queue their posted cards again, to be updated in place. A card
         still being posted is checked by its sender after posting."""

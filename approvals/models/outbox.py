@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from approvals.delivery import claim_due_work
 from approvals.models.status import ActionStatus
+from approvals.signals import cards_outdated
 from hitl_lib.tasks import enqueue, enqueue_on_commit
 
 
@@ -217,22 +218,9 @@ def _dispatch_slack_on_commit():
     enqueue_on_commit("approvals.tasks.dispatch_slack_messages")
 
 
-# Card channels that live in apps above approvals (Microsoft Teams: `teams.apps`) add themselves
-# here when Django starts: approvals may not import them, yet every change of an action must reach
-# their cards as it reaches Slack's. Each has `queue_posts(actions)` (new pending actions) and
-# `queue_updates(action_ids)` (changed ones), called in the changing transaction.
-CARD_CHANNELS = []
-
-
-def queue_card_posts(actions):
-    """New pending actions: each card channel queues its cards about them."""
-    for channel in CARD_CHANNELS:
-        channel.queue_posts(actions)
-
-
 def queue_card_updates(action_ids):
     """These actions changed (a decision from any channel, an SLA warning or escalation): every
-    card about them is queued again, to be updated in place."""
+    card about them is queued again, to be updated in place: Slack's here, other channels' by
+    `cards_outdated` (approvals/signals.py)."""
     SlackMessage.queue_updates(action_ids)
-    for channel in CARD_CHANNELS:
-        channel.queue_updates(action_ids)
+    cards_outdated.send(sender=SlackMessage, action_ids=action_ids)
