@@ -8,36 +8,26 @@ over the processes its health checks (`/readyz` every 0.1 s) find ready, and the
 one refuses the connection. The processes and the clients are the real ones."""
 
 import contextlib
-import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-from django.db import connection
 
 from approvals.models import Action
 from hitl_client import Client
 from policies.models import Agent
+from tests.scale.conftest import env_on_test_database, free_port, start_gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 PROPOSING_AGENTS = 20
 PARKED_AGENTS = 10
 DRAIN_SECONDS = 1.5
 WAITING_GAUGE = re.compile(r"^countersign_waiting_requests (\S+)$", re.MULTILINE)
-
-
-def free_port():
-    with contextlib.closing(__import__("socket").socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class WebProcess:
@@ -47,13 +37,7 @@ class WebProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log_dir / f"gunicorn-{self.port}.log", "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "hitl_site/gunicorn_conf.py", "--bind", f"127.0.0.1:{self.port}"],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        self.process = start_gunicorn(self.port, self.log, env)
 
     def until_ready(self, seconds=60):
         deadline = time.monotonic() + seconds
@@ -152,11 +136,7 @@ class Balancer(httpx.BaseTransport):
 @pytest.fixture
 def restart_env(transactional_db, tmp_path):
     """The environment of the test's web processes: the test database, a short drain."""
-    test_database = "/" + connection.settings_dict["NAME"]
-    env = {**os.environ, "DATABASE_URL": urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=test_database))}
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    env.update(HITL_WEB_WORKERS="1", HITL_DRAIN_SECONDS=str(DRAIN_SECONDS))
-    return env
+    return env_on_test_database(HITL_WEB_WORKERS="1", HITL_DRAIN_SECONDS=str(DRAIN_SECONDS))
 
 
 @pytest.fixture
