@@ -9,12 +9,16 @@ written into the SDK, not from a metadata document one can configure, and checks
 endorsements nor the service URL; so the checks are made here with PyJWT, the library that validator
 uses, over the configured metadata. Nothing here does cryptography of its own."""
 
+import logging
+import math
 import threading
 import time
 
 import httpx
 import jwt
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 # Keys change rarely (the Bot Framework SDKs keep them for days); an unknown key id fetches them
 # again at once, but no more often than this, so that forged tokens cannot make us hammer Microsoft.
@@ -32,18 +36,28 @@ class _Keys:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._by_url = {}  # metadata URL -> (fetched at, issuer, {kid: jwk dict})
+        self._by_url = {}  # metadata URL -> (fetched at, tried at, issuer, {kid: jwk dict})
+        self.clock = time.monotonic
 
     def get(self, url, kid):
-        """(issuer, the JWK whose id is `kid` or None)."""
+        """(issuer, the JWK whose id is `kid` or None). While Microsoft cannot be read, the keys
+        read last go on serving, and it is asked again once a minute at most, whatever arrives."""
         with self._lock:
             found = self._by_url.get(url)
-            now = time.monotonic()
-            stale = found is None or now - found[0] > KEYS_MAX_AGE_SECONDS
-            unknown = found is not None and kid not in found[2] and now - found[0] > REFETCH_AT_MOST_EVERY_SECONDS
-            if stale or unknown:
-                found = self._by_url[url] = (now, *_fetch(url))
-            return found[1], found[2].get(kid)
+            now = self.clock()
+            if found is None or (
+                now - found[1] > REFETCH_AT_MOST_EVERY_SECONDS
+                and (now - found[0] > KEYS_MAX_AGE_SECONDS or kid not in found[3])
+            ):
+                try:
+                    found = self._by_url[url] = (now, now, *_fetch(url))
+                except Unauthenticated:
+                    if found is None:
+                        self._by_url[url] = (-math.inf, now, "", {})  # nothing to serve: tried again in a minute
+                        raise
+                    logger.warning("The Bot Framework's OpenID metadata could not be read: the keys read before serve")
+                    found = self._by_url[url] = (found[0], now, *found[2:])
+            return found[2], found[3].get(kid)
 
     def clear(self):
         with self._lock:

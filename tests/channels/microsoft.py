@@ -35,6 +35,8 @@ class Microsoft:
         self.token_requests = []
         self.members = {}  # Teams user id → what GET …/members/{id} answers
         self.fail_with = None  # an HTTP status for the Bot Connector's next answers
+        self.identity_down = False  # the OpenID metadata answers 503
+        self.metadata_reads = 0
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.service_url = self.url + "/teams/"
@@ -80,7 +82,8 @@ class Microsoft:
 
     def answer(self, method, path, body, headers):
         if path == "/openid":
-            return 200, self.metadata()
+            self.metadata_reads += 1
+            return (503, {}) if self.identity_down else (200, self.metadata())
         if path == "/keys":
             return 200, self.jwks()
         if path == "/token":

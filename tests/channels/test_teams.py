@@ -194,6 +194,23 @@ def test_an_activity_the_bot_connector_did_not_sign_for_this_bot_is_refused(post
     assert not TeamsUser.objects.exists()
 
 
+def test_while_microsofts_keys_cannot_be_read_the_keys_read_before_serve_and_are_asked_once_a_minute(
+    posted, microsoft, sue_in_teams, settings, monkeypatch
+):
+    from teams import auth
+
+    assert auth.KEYS.get(settings.TEAMS_OPENID_METADATA_URL, microsoft.kid)[1] is not None
+    monkeypatch.setattr(auth.KEYS, "clock", lambda: time.monotonic() + 2 * 24 * 3600)  # two days on
+    microsoft.identity_down = True
+    reads = microsoft.metadata_reads
+
+    assert "Approved by sue at" in texts(answered_card(sue_in_teams.press("approve", posted)))
+    auth.KEYS.get(settings.TEAMS_OPENID_METADATA_URL, microsoft.kid)
+    assert microsoft.metadata_reads == reads + 1  # tried once; the next try is a minute away
+    posted.refresh_from_db()
+    assert posted.status == "approved"
+
+
 def test_a_key_not_endorsed_for_teams_is_refused(posted, microsoft, sue_in_teams):
     microsoft.endorsements = ["webchat"]
 
