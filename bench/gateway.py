@@ -158,9 +158,11 @@ async def held_tasks(stack, token, count):
     p95 of a poll; one batch rejection; every task must then complete saying so. Then the same
     page with the same cards pending and no task (copies of the held actions), so that the ratio is
     what holding the calls costs, not what more cards cost."""
-    limits = httpx.Limits(max_connections=CONCURRENCY)
+    # Idle connections dropped before the server's keep-alive timeout (5 s) can close one under
+    # the next request (as bench.waiting does): 10,000 held calls on a busy machine hit that race.
+    limits = httpx.Limits(max_connections=CONCURRENCY, keepalive_expiry=1)
     async with (
-        httpx.AsyncClient(base_url=stack.web_url, timeout=60) as reviewer,
+        httpx.AsyncClient(base_url=stack.web_url, timeout=60, limits=httpx.Limits(keepalive_expiry=1)) as reviewer,
         httpx.AsyncClient(base_url=stack.web_url, timeout=60, limits=limits) as agent,
     ):
         await asyncio.to_thread(log_in, stack, reviewer)
