@@ -44,7 +44,9 @@ def test_an_autonomous_call_is_proposed_in_one_statement_with_its_events(transac
     with CaptureQueriesContext(connection) as queries:
         _, tool, action, created = propose(agent, "second", policies)
 
-    assert [query["sql"].split(" (", 1)[0] for query in queries] == ['WITH change AS INSERT INTO "approvals_action"']
+    [statement] = [query["sql"] for query in queries]
+    assert statement.startswith('WITH change AS (INSERT INTO "approvals_action"')
+    assert "audit_append_v2(" in statement
     assert (tool.name, created) == ("lookup", True)
     stored = Action.objects.get(pk=action.pk)
     assert (stored.status, stored.final_params) == (Action.Status.APPROVED, {"query": "second"})
