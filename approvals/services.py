@@ -3,6 +3,7 @@
 import hashlib
 import json
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -210,29 +211,19 @@ def facts_for(action_type, agent, proposal, *, rate_count=0, policies=None, shad
     )
 
 
-def _propose(*, agent, action_type, proposal, body, idempotency_key, digest, rate_count, policies, checker_verdict):
-    def routed(facts=None):
-        return _route(
-            agent=agent,
-            action_type=action_type,
-            proposal=proposal,
-            rate_count=rate_count,
-            policies=policies,
-            checker_verdict=checker_verdict,
-            facts=facts,
-        )
-
-    def stored(decided, routed_as):
-        return _store(
-            agent=agent,
-            action_type=action_type,
-            proposal=proposal,
-            body=body,
-            idempotency_key=idempotency_key,
-            digest=digest,
-            decided=decided,
-            routed_as=routed_as,
-        )
+def _propose(*, body, idempotency_key, digest, **routing):
+    """`routing`: agent, action_type, proposal, rate_count, policies, checker_verdict (`_route`)."""
+    agent, action_type = routing["agent"], routing["action_type"]
+    routed = partial(_route, **routing)
+    stored = partial(
+        _store,
+        agent=agent,
+        action_type=action_type,
+        proposal=routing["proposal"],
+        body=body,
+        idempotency_key=idempotency_key,
+        digest=digest,
+    )
 
     if idempotency_key is None:
         # Routing only reads; where it decided nothing else that must be written with the action
@@ -242,7 +233,7 @@ def _propose(*, agent, action_type, proposal, body, idempotency_key, digest, rat
         # stored in the transaction below.
         decided, routed_as, facts = routed()
         if decided.standing_approval is None and not _posts_to_slack(decided, action_type):
-            return stored(decided, routed_as), True
+            return stored(decided=decided, routed_as=routed_as), True
     with transaction.atomic():
         if idempotency_key is not None:
             claimed, existing_id, existing_digest = _claim(agent.pk, idempotency_key)
@@ -256,8 +247,8 @@ def _propose(*, agent, action_type, proposal, body, idempotency_key, digest, rat
         if decided.standing_approval is not None and not decided.standing_approval.use():
             # Another proposal used it up meanwhile: route as if it were not there.
             facts.standing_approvals = []
-            decided, routed_as, facts = routed(facts)
-        action = stored(decided, routed_as)
+            decided, routed_as, facts = routed(facts=facts)
+        action = stored(decided=decided, routed_as=routed_as)
         if action.status == Action.Status.PENDING:
             SlackMessage.queue_posts([(action, action_type.slack_channel)])
     return action, True
