@@ -3,6 +3,7 @@
 import hashlib
 import json
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -12,8 +13,9 @@ from prometheus_client import Histogram
 from approvals import tracing
 from approvals.models import Action, SlackMessage
 from approvals.signals import attention_needed
-from audit.log import Actor, record, record_many
+from audit.log import Actor, record, record_many_with
 from hitl_lib.limits import Unacceptable, check_storable
+from hitl_lib.sql import insert_statement
 from policies.cache import Policies
 from policies.callback_urls import CallbackUrlRefused
 from policies.callback_urls import check as check_callback_url
@@ -210,7 +212,29 @@ def facts_for(action_type, agent, proposal, *, rate_count=0, policies=None, shad
     )
 
 
-def _propose(*, agent, action_type, proposal, body, idempotency_key, digest, rate_count, policies, checker_verdict):
+def _propose(*, body, idempotency_key, digest, **routing):
+    """`routing`: agent, action_type, proposal, rate_count, policies, checker_verdict (`_route`)."""
+    agent, action_type = routing["agent"], routing["action_type"]
+    routed = partial(_route, **routing)
+    stored = partial(
+        _store,
+        agent=agent,
+        action_type=action_type,
+        proposal=routing["proposal"],
+        body=body,
+        idempotency_key=idempotency_key,
+        digest=digest,
+    )
+
+    if idempotency_key is None:
+        # Routing only reads; where it decided nothing else that must be written with the action
+        # (a standing approval's use; for a pending action, the channels' posts and notifications),
+        # the action and its events are one statement and, outside a transaction, one commit
+        # (`_store`): an autonomous MCP call costs one commit here, not a transaction of four round
+        # trips. Otherwise the same decision is stored in the transaction below.
+        decided, routed_as, facts = routed()
+        if decided.standing_approval is None and STATUS_FOR_LEVEL[decided.level] != Action.Status.PENDING:
+            return stored(decided=decided, routed_as=routed_as), True
     with transaction.atomic():
         if idempotency_key is not None:
             claimed, existing_id, existing_digest = _claim(agent.pk, idempotency_key)
@@ -220,78 +244,87 @@ def _propose(*, agent, action_type, proposal, body, idempotency_key, digest, rat
                 if existing_digest != digest:
                     raise KeyReused()
                 return Action.objects.get(pk=existing_id), False
-        # The checker was asked before this transaction (`_ask_checker_first`): routing reads its
-        # verdict and calls nothing remote here.
-        ask_checker = lambda *args: checker_verdict  # noqa: E731 - the one verdict, whatever routing asks
-        with ROUTING_SECONDS.time(), tracing.routing_span() as routing:
-            shadow = policies.shadow_policy(action_type)
-            facts = facts_for(action_type, agent, proposal, rate_count=rate_count, policies=policies, shadow=shadow)
-            decided = route(action_type, agent, proposal, facts, ask_checker=ask_checker)
-            if decided.standing_approval is not None and not decided.standing_approval.use():
-                # Another proposal used it up meanwhile: route as if it were not there.
-                facts.standing_approvals = []
-                decided = route(action_type, agent, proposal, facts, ask_checker=ask_checker)
-            routed_as = decided.as_json()
-            if shadow is not None:
-                routed_as["shadow"] = shadow_route(shadow, action_type, agent, proposal, facts, decided)
-            tracing.route_done(routing, decided, routed_as.get("shadow"))
-        status = STATUS_FOR_LEVEL[decided.level]
-        now = timezone.now()
-        action = Action(
-            agent=agent,
-            action_type=action_type,
-            policy_version=action_type.version,
-            status=status,
-            autonomy=decided.level,
-            params=proposal.params,
-            final_params=proposal.params if status == Action.Status.APPROVED else None,
-            summary=action_type.render_summary(proposal.params),
-            route=routed_as,
-            session_id=proposal.session_id,
-            on_behalf_of=proposal.on_behalf_of,
-            model=proposal.model,
-            prompt_version=proposal.prompt_version,
-            confidence=proposal.confidence,
-            rationale=proposal.rationale,
-            context=proposal.context,
-            batch=proposal.batch,
-            callback_url=proposal.callback_url or agent.callback_url,
-            idempotency_key=idempotency_key,
-            request_digest=digest,
-            traceparent=tracing.current_traceparent(),
-            created_at=now,
-            due_at=now + action_type.sla if status == Action.Status.PENDING else None,
-            decided_at=now if status == Action.Status.APPROVED else None,
-        )
-        action.save(force_insert=True)
-        action.has_no_decision_yet()
-        if status == Action.Status.PENDING:
+            decided, routed_as, facts = routed()
+        if decided.standing_approval is not None and not decided.standing_approval.use():
+            # Another proposal used it up meanwhile: route as if it were not there.
+            facts.standing_approvals = []
+            decided, routed_as, facts = routed(facts=facts)
+        action = stored(decided=decided, routed_as=routed_as)
+        if action.status == Action.Status.PENDING:
             SlackMessage.queue_posts([(action, action_type.slack_channel)])
             attention_needed.send(sender=Action, kind="new", actions=[action])
-        # One append for the proposal's events: the audit chain's lock is taken once, last.
-        routed = {"level": decided.level, "status": status, "policy_version": action_type.version, **routed_as}
-        record_many(
-            [
-                {
-                    "kind": "action.proposed",
-                    "actor": Actor.agent(agent),
-                    "action": action,
-                    "data": {"proposal": body},
-                },
-                {"kind": "action.routed", "actor": Actor.system("policy"), "action": action, "data": routed},
-                *(
-                    {
-                        "kind": "checker.verdict",
-                        "actor": Actor.system(f"checker:{checker['name']}"),
-                        "action": action,
-                        "data": checker,
-                    }
-                    for checker in decided.checkers
-                    if checker["name"] != "schema" or checker["verdict"] != "pass"
-                ),
-            ]
-        )
     return action, True
+
+
+def _route(*, agent, action_type, proposal, rate_count, policies, checker_verdict, facts=None):
+    """(decided, routed_as, facts): routing's verdict on the proposal, with the facts it read. The
+    checker was asked before (`_ask_checker_first`): routing reads its verdict and calls nothing
+    remote here."""
+    ask_checker = lambda *args: checker_verdict  # noqa: E731 - the one verdict, whatever routing asks
+    with ROUTING_SECONDS.time(), tracing.routing_span() as routing:
+        shadow = policies.shadow_policy(action_type)
+        if facts is None:
+            facts = facts_for(action_type, agent, proposal, rate_count=rate_count, policies=policies, shadow=shadow)
+        decided = route(action_type, agent, proposal, facts, ask_checker=ask_checker)
+        routed_as = decided.as_json()
+        if shadow is not None:
+            routed_as["shadow"] = shadow_route(shadow, action_type, agent, proposal, facts, decided)
+        tracing.route_done(routing, decided, routed_as.get("shadow"))
+    return decided, routed_as, facts
+
+
+def _store(*, agent, action_type, proposal, body, idempotency_key, digest, decided, routed_as):
+    """The routed action and its events (proposed, routed, each checker's verdict that is not a
+    schema pass), written by one statement: the action's INSERT with the audit append."""
+    status = STATUS_FOR_LEVEL[decided.level]
+    now = timezone.now()
+    action = Action(
+        agent=agent,
+        action_type=action_type,
+        policy_version=action_type.version,
+        status=status,
+        autonomy=decided.level,
+        params=proposal.params,
+        final_params=proposal.params if status == Action.Status.APPROVED else None,
+        summary=action_type.render_summary(proposal.params),
+        route=routed_as,
+        session_id=proposal.session_id,
+        on_behalf_of=proposal.on_behalf_of,
+        model=proposal.model,
+        prompt_version=proposal.prompt_version,
+        confidence=proposal.confidence,
+        rationale=proposal.rationale,
+        context=proposal.context,
+        batch=proposal.batch,
+        callback_url=proposal.callback_url or agent.callback_url,
+        idempotency_key=idempotency_key,
+        request_digest=digest,
+        traceparent=tracing.current_traceparent(),
+        created_at=now,
+        due_at=now + action_type.sla if status == Action.Status.PENDING else None,
+        decided_at=now if status == Action.Status.APPROVED else None,
+    )
+    routed = {"level": decided.level, "status": status, "policy_version": action_type.version, **routed_as}
+    record_many_with(
+        insert_statement(action),
+        [
+            {"kind": "action.proposed", "actor": Actor.agent(agent), "action": action, "data": {"proposal": body}},
+            {"kind": "action.routed", "actor": Actor.system("policy"), "action": action, "data": routed},
+            *(
+                {
+                    "kind": "checker.verdict",
+                    "actor": Actor.system(f"checker:{checker['name']}"),
+                    "action": action,
+                    "data": checker,
+                }
+                for checker in decided.checkers
+                if checker["name"] != "schema" or checker["verdict"] != "pass"
+            ),
+        ],
+    )
+    action._state.adding, action._state.db = False, connection.alias
+    action.has_no_decision_yet()
+    return action
 
 
 def _claim(agent_id, key):

@@ -81,11 +81,27 @@ def record_many(entries):
     return events
 
 
-def _append(events):
+def record_many_with(change, entries):
+    """`record_many(entries)` sent in one statement with `change`, the (sql, params) of the
+    data-modifying statement the events record (such as the INSERT of the action they describe),
+    as a common table expression: the change and its events are written together or not at all.
+    Outside a transaction that is one round trip and one commit, with the lane's lock held only
+    for that statement; inside one, the caller's transaction as `record_many`'s. Returns the
+    events in chain order."""
+    events = [_unchained_event(**_split_entry(entry)) for entry in entries]
+    if not events:
+        raise ValueError("record_many_with() needs at least one event")
+    statement, params = change
+    _append(events, prefix=(f"WITH change AS ({statement}) ", list(params)))
+    return events
+
+
+def _append(events, prefix=("", [])):
     """Chain and insert `events` in one statement, `audit_append_v2()` (migration audit.0005):
     it takes a free lane's lock, held to the commit, reads the lane's end and inserts. Python
     sends each event's canonical JSON with a token where its seq, lane, lane position and
-    previous hash go; SQL fills them in and hashes, so the hash is `compute_hash()`'s."""
+    previous hash go; SQL fills them in and hashes, so the hash is `compute_hash()`'s. `prefix`:
+    SQL (with its params) sent before the SELECT in the same statement (`record_many_with`)."""
     tokens = {name: f"{name}-{secrets.token_hex(16)}" for name in ("seq", "lane", "lane_seq", "prev")}
     payload = []
     for event in events:
@@ -106,10 +122,11 @@ def _append(events):
                 },
             }
         )
+    before, before_params = prefix
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT seq, lane, lane_seq, prev_hash, hash FROM audit_append_v2(%s, %s, %s) ORDER BY seq",
-            [Jsonb(payload), settings.AUDIT_CHAIN_LANES, LANE_LOCK_BASE],
+            f"{before}SELECT seq, lane, lane_seq, prev_hash, hash FROM audit_append_v2(%s, %s, %s) ORDER BY seq",
+            [*before_params, Jsonb(payload), settings.AUDIT_CHAIN_LANES, LANE_LOCK_BASE],
         )
         for event, row in zip(events, cursor.fetchall(), strict=True):
             event.seq, event.lane, event.lane_seq, event.prev_hash, event.hash = row
@@ -209,4 +226,4 @@ def _copy_value(event, column):
     return value
 
 
-__all__ = ["GENESIS_HASH", "Actor", "append_many", "record", "record_many"]
+__all__ = ["GENESIS_HASH", "Actor", "append_many", "record", "record_many", "record_many_with"]

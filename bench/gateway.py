@@ -15,9 +15,11 @@ the agent:
 import asyncio
 import contextlib
 import copy
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import httpx2
@@ -52,10 +54,14 @@ def measure(stack):
         ActionType.objects.filter(key=LOOKUP).update(status="active", autonomy="autonomous", first_use_threshold=0)
         ActionType.objects.filter(key=UPDATE).update(status="active", autonomy="confirm")
         calls = OVERHEAD_CALLS[stack.scale.name]
+        cpu_before = server_cpu_seconds(stack.gunicorn_pid)
         through, direct = asyncio.run(overhead(stack.web_url, token, upstream_url, calls))
+        # The web server's own CPU per call (the direct calls cost it nothing): what the gateway
+        # spends, whatever else the machine is running, where the wall clock measures the load too.
+        cpu_ms = (server_cpu_seconds(stack.gunicorn_pid) - cpu_before) * 1000 / (calls + 5)
         held = HELD_CALLS[stack.scale.name]
         result = asyncio.run(held_tasks(stack, token, held))
-    note = f"{calls} calls each way, alternated"
+    note = f"{calls} calls each way, alternated; the web server's CPU {cpu_ms:.1f} ms per call"
     held_note = f"{held:,} tools/call held as tasks; {result['answered']:,} completed after one batch rejection"
     if result["answered"] != held:
         raise RuntimeError(f"only {result['answered']} of {held} held tasks completed after the rejection")
@@ -71,6 +77,16 @@ def measure(stack):
         ),
         "MCP task poll p95": Reading(percentile(result["poll_ms"], 95), None, f"{len(result['poll_ms'])} tasks/get"),
     }
+
+
+def server_cpu_seconds(master_pid):
+    """User and system CPU time of gunicorn's master and its workers so far, in seconds."""
+    pids = [master_pid, *map(int, Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split())]
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime and stime, the stat's 14th and 15th fields
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager
@@ -158,9 +174,11 @@ async def held_tasks(stack, token, count):
     p95 of a poll; one batch rejection; every task must then complete saying so. Then the same
     page with the same cards pending and no task (copies of the held actions), so that the ratio is
     what holding the calls costs, not what more cards cost."""
-    limits = httpx.Limits(max_connections=CONCURRENCY)
+    # Idle connections dropped before the server's keep-alive timeout (5 s) can close one under
+    # the next request (as bench.waiting does): 10,000 held calls on a busy machine hit that race.
+    limits = httpx.Limits(max_connections=CONCURRENCY, keepalive_expiry=1)
     async with (
-        httpx.AsyncClient(base_url=stack.web_url, timeout=60) as reviewer,
+        httpx.AsyncClient(base_url=stack.web_url, timeout=60, limits=httpx.Limits(keepalive_expiry=1)) as reviewer,
         httpx.AsyncClient(base_url=stack.web_url, timeout=60, limits=limits) as agent,
     ):
         await asyncio.to_thread(log_in, stack, reviewer)

@@ -26,6 +26,7 @@ from gateway.models import ClientSession
 from gateway.server import RUN_HEADER, create_server
 from hitl_lib.dbthreads import close_database, database
 from identity import access_tokens
+from policies.cache import Policies
 
 UNAUTHORIZED = "Send a valid agent token or OAuth access token as 'Authorization: Bearer <token>'."
 
@@ -107,7 +108,7 @@ class MCPApp:
         if self.manager is None:
             raise RuntimeError("The MCP endpoint needs an ASGI server that runs the lifespan protocol.")
         try:
-            agent = await self.agent_for(scope)
+            agent, policies = await self.agent_for(scope)
         except RateLimited as over:
             await refuse(send, 429, "rate_limited", str(over), [(b"retry-after", str(over.retry_after).encode())])
             return
@@ -121,7 +122,13 @@ class MCPApp:
             await refuse(send, 401, "unauthorized", UNAUTHORIZED, challenge)
             return
         token = AccessToken(token="", client_id=agent.name, scopes=[], subject=str(agent.pk))
-        scope = {**scope, "user": AuthenticatedUser(token), "countersign.agent": agent}
+        # The policies the token was read with: a call routes by the same ones (policies/cache.py).
+        scope = {
+            **scope,
+            "user": AuthenticatedUser(token),
+            "countersign.agent": agent,
+            "countersign.policies": policies,
+        }
         headers = dict(scope.get("headers") or [])
         message = None
         if scope["method"] == "POST":
@@ -173,8 +180,9 @@ class MCPApp:
         return False, {**scope, "countersign.session": session_id}, send
 
     async def agent_for(self, scope):
+        """(agent or None, the policies read to find it)."""
         header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
-        return await database(agent_for_authorization, header)
+        return await database(authorized, header)
 
     async def lifespan(self, receive, send):
         await receive()  # lifespan.startup
@@ -195,6 +203,11 @@ class MCPApp:
             self.manager = None
             await asyncio.to_thread(close_database)
         await send({"type": "lifespan.shutdown.complete"})
+
+
+def authorized(header):
+    policies = Policies.current()
+    return agent_for_authorization(header, policies), policies
 
 
 def issuing_session(send, agent, protocol_version):

@@ -29,9 +29,22 @@ def enabled_upstreams():
     return list(Upstream.objects.filter(enabled=True))
 
 
-def find_tool(namespaced):
+_found = (None, {})  # (policies generation, {namespaced name: (upstream, tool)}) of this process
+
+
+def find_tool(namespaced, policies=None):
     """The enabled upstream and its listed tool that clients call `namespaced`: (upstream, tool or
-    None), or (None, None) when no enabled upstream has that name."""
+    None), or (None, None) when no enabled upstream has that name. A tool found is kept in this
+    process for as long as the policies' generation (`policies`: those the request read) does not
+    move: every change to what this looks up bumps it (migration gateway.0004)."""
+    global _found
+    if policies is not None:
+        generation, found = _found
+        if generation != policies.generation:
+            generation, found = policies.generation, {}
+            _found = generation, found
+        if namespaced in found:
+            return found[namespaced]
     names = split_tool_name(namespaced)
     if names is None:
         return None, None
@@ -41,21 +54,24 @@ def find_tool(namespaced):
         .first()
     )
     if tool is not None:
+        if policies is not None:
+            found[namespaced] = tool.upstream, tool
         return tool.upstream, tool
     return Upstream.objects.filter(name=names[0], enabled=True).first(), None
 
 
-def propose(*, agent, name, arguments, run):
+def propose(*, agent, name, arguments, run, policies=None):
     """Find the tool clients call `name` and propose the call as an action of its type, in one
-    database thread's turn: (upstream, tool, action, created). A call repeated within its run while
+    database thread's turn: (upstream, tool, action, created). `policies`: those the request
+    authenticated with (policies/cache.py), else the current ones. A call repeated within its run while
     the first is still pending (a client's retry) attaches to that first action (created False).
     (upstream, None, None, False) for a tool the upstream has not listed (yet); raises routing's
     Refusal (paused, invalid arguments: the repair loop counts those within the run)."""
-    upstream, tool = find_tool(name)
+    upstream, tool = find_tool(name, policies)
     if tool is None:
         return upstream, None, None, False
     if not run.attaches:
-        return upstream, tool, *_propose(agent, tool, arguments, run)
+        return upstream, tool, *_propose(agent, tool, arguments, run, policies)
     # Two copies of one call at once (a client retrying while the first is in flight): the second
     # waits on this lock until the first is stored, then attaches to it. A session-level advisory
     # lock, since the proposal commits its own transactions.
@@ -73,15 +89,17 @@ def propose(*, agent, name, arguments, run):
         )
         if first is not None:
             return upstream, tool, first, False
-        return upstream, tool, *_propose(agent, tool, arguments, run)
+        return upstream, tool, *_propose(agent, tool, arguments, run, policies)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [lock])
 
 
-def _propose(agent, tool, arguments, run):
+def _propose(agent, tool, arguments, run, policies):
     proposal = Proposal(action=tool.action_key, params=arguments, session_id=run.session_id)
-    action, created = action_propose(agent=agent, proposal=proposal, idempotency_key=run.idempotency_key)
+    action, created = action_propose(
+        agent=agent, proposal=proposal, idempotency_key=run.idempotency_key, policies=policies
+    )
     if not created:  # another request's action: as it is now
         action = Action.objects.select_related("agent", "action_type", "decision__by").get(pk=action.pk)
     return action, created
@@ -107,9 +125,11 @@ def record_result(action, result, *, sole=False):
     error = ""
     if result.is_error:
         error = " ".join(block.text for block in result.content if getattr(block, "type", "") == "text")[:20_000]
+    if sole:  # no task to finish: the outcome's own transaction, without a savepoint inside another
+        return report_outcome(action, succeeded=not result.is_error, output=output, error=error or "")
     with transaction.atomic():
         review = report_outcome(action, succeeded=not result.is_error, output=output, error=error or "")
-        if review is None and not sole:
+        if review is None:
             finish_tasks(action, ToolTask.Status.COMPLETED, result=output)
     return review
 

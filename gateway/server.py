@@ -180,7 +180,14 @@ async def call_tool(ctx, params):
     run = run_of(ctx)
 
     def propose():
-        return database(calls.propose, agent=agent_of(ctx), name=params.name, arguments=params.arguments or {}, run=run)
+        return database(
+            calls.propose,
+            agent=agent_of(ctx),
+            name=params.name,
+            arguments=params.arguments or {},
+            run=run,
+            policies=ctx.request.scope.get("countersign.policies"),
+        )
 
     try:
         upstream, tool, action, created = await propose()

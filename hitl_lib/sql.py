@@ -20,3 +20,15 @@ def update_returning(queryset, **changes):
             pk = connection.ops.quote_name(queryset.model._meta.pk.column)
             cursor.execute(f"{statement} RETURNING {pk}", params)
             return [row[0] for row in cursor.fetchall()]
+
+
+def insert_statement(obj):
+    """The INSERT that `obj.save(force_insert=True)` would send, as (sql, params), built by
+    Django's own INSERT compiler (defaults and `pre_save` applied as a save applies them), for a
+    caller that sends it together with other statements: one round trip instead of several."""
+    meta = obj._meta
+    fields = [field for field in meta.local_concrete_fields if not field.generated]
+    query = sql.InsertQuery(obj.__class__)
+    query.insert_values(fields, [obj])
+    [(statement, params)] = query.get_compiler(using=obj._state.db or "default").as_sql()
+    return statement, params
