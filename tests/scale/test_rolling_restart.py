@@ -157,16 +157,23 @@ def restart_balancer(restart_env, tmp_path):
 
 
 class Watched(httpx.BaseTransport):
-    """`inner`, noting every request that fails in transport in `errors`."""
+    """`inner`, noting in `cut` every request that failed in transport after it had waited at least
+    a drain's length (a parked request, which the drain must answer, not cut), and in `reset` one
+    that failed at once: a fresh request that met a worker as it closed (uvicorn closes a connection
+    it accepted but has not read yet), never processed, which the client's one retry covers."""
 
-    def __init__(self, inner, errors):
-        self.inner, self.errors = inner, errors
+    def __init__(self, inner, cut, reset):
+        self.inner, self.cut, self.reset = inner, cut, reset
 
     def handle_request(self, request):
+        sent = time.monotonic()
         try:
             return self.inner.handle_request(request)
         except httpx.TransportError as error:
-            self.errors.append(f"{request.url.path}: {error!r}")
+            waited = time.monotonic() - sent
+            (self.cut if waited >= DRAIN_SECONDS else self.reset).append(
+                f"{request.url.path} after {waited:.2f} s: {error!r}"
+            )
             raise
 
 
@@ -181,7 +188,8 @@ class Fleet:
             return Client(base_url, token, transport=transport, retries=1, backoff=0.1, timeout=30)
 
         self.cut = []  # a parked agent's request that failed in transport (its connection cut)
-        watched = Watched(transport or httpx.HTTPTransport(), self.cut)
+        self.reset = []  # a fresh request of theirs refused at once, retried by the client
+        watched = Watched(transport or httpx.HTTPTransport(), self.cut, self.reset)
         self.waiters = [client(f"waiting-{n}", watched) for n in range(PARKED_AGENTS)]
         self.proposers = [client(f"proposing-{n}", transport) for n in range(PROPOSING_AGENTS)]
         self.parked, self.answers, self.wait_errors = [], {}, []
@@ -237,6 +245,7 @@ class Fleet:
         assert self.failed == []
         assert self.wait_errors == []
         assert self.cut == []  # each parked agent was answered, none had its connection cut
+        assert len(self.reset) <= PARKED_AGENTS  # at most one retry each, and each was answered (below)
         assert len(self.answers) == PARKED_AGENTS
         assert {answer["status"] for answer in self.answers.values()} == {"approved"}
         stored = Action.objects.filter(idempotency_key__in=list(self.kept))
